@@ -1,0 +1,81 @@
+// mlops/config.hpp - version, ABI namespace, throw/assert macros, no-exceptions mode.
+#pragma once
+
+#include <cstdio>
+#include <cstdlib>
+
+#define MLOPS_VERSION_MAJOR 0
+#define MLOPS_VERSION_MINOR 1
+#define MLOPS_VERSION_PATCH 0
+#define MLOPS_VERSION_STRING "0.1.0"
+
+// Everything lives in an inline namespace named after the ABI, so two copies of
+// the library with different layouts can never be mixed silently at link time.
+#define MLOPS_NAMESPACE_BEGIN \
+  namespace mlops {           \
+  inline namespace v0 {
+#define MLOPS_NAMESPACE_END \
+  }                         \
+  }
+
+#if defined(__cpp_exceptions) || defined(__EXCEPTIONS) || defined(_CPPUNWIND)
+#define MLOPS_HAS_EXCEPTIONS 1
+#else
+#define MLOPS_HAS_EXCEPTIONS 0
+#endif
+
+#if defined(__GNUC__) || defined(__clang__)
+#define MLOPS_LIKELY(x) __builtin_expect(!!(x), 1)
+#define MLOPS_UNLIKELY(x) __builtin_expect(!!(x), 0)
+#else
+#define MLOPS_LIKELY(x) (x)
+#define MLOPS_UNLIKELY(x) (x)
+#endif
+
+// MLOPS_THROW(error_object): throws with exceptions on; otherwise hands the error
+// to the installed handler (mlops::set_error_handler) and aborts.
+#if MLOPS_HAS_EXCEPTIONS
+#define MLOPS_THROW(...) throw __VA_ARGS__
+#else
+#define MLOPS_THROW(...) ::mlops::detail::fail_without_exceptions(__VA_ARGS__)
+#endif
+
+// MLOPS_ASSERT(cond, "message"): contract checks on noexcept paths. A violated
+// contract calls the contract handler (default: print to stderr, abort). This is
+// defined behaviour, never UB; define MLOPS_NO_CONTRACT_CHECKS to compile them out.
+#if defined(MLOPS_NO_CONTRACT_CHECKS)
+#define MLOPS_ASSERT(cond, msg) ((void)0)
+#else
+#define MLOPS_ASSERT(cond, msg) \
+  (MLOPS_LIKELY(cond) ? (void)0 : ::mlops::detail::contract_violation(#cond, msg, __FILE__, __LINE__))
+#endif
+
+MLOPS_NAMESPACE_BEGIN
+
+/// Called when a noexcept contract (MLOPS_ASSERT) is violated; must not return.
+using contract_handler = void (*)(const char* condition, const char* message, const char* file, int line);
+
+namespace detail {
+inline void default_contract_handler(const char* condition, const char* message, const char* file, int line) {
+  std::fprintf(stderr, "mlops: contract violated: %s (%s) at %s:%d\n", message, condition, file, line);
+  std::abort();
+}
+inline contract_handler& contract_handler_slot() noexcept {
+  static contract_handler handler = &default_contract_handler;
+  return handler;
+}
+[[noreturn]] inline void contract_violation(const char* condition, const char* message, const char* file,
+                                            int line) noexcept {
+  contract_handler_slot()(condition, message, file, line);
+  std::abort();  // a handler that returns still ends here
+}
+}  // namespace detail
+
+/// Install a handler for contract violations; returns the previous one.
+inline contract_handler set_contract_handler(contract_handler h) noexcept {
+  contract_handler old = detail::contract_handler_slot();
+  detail::contract_handler_slot() = h ? h : &detail::default_contract_handler;
+  return old;
+}
+
+MLOPS_NAMESPACE_END

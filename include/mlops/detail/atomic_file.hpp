@@ -1,0 +1,107 @@
+// mlops/detail/atomic_file.hpp - crash-safe whole-file writes and bounded reads.
+// Save = write a temporary file in the same directory, fsync it, rename it over the
+// target, fsync the directory. A failure at any point leaves the previous file intact.
+#pragma once
+
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <string>
+#include <string_view>
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "mlops/error.hpp"
+
+MLOPS_NAMESPACE_BEGIN
+namespace detail {
+
+inline std::string errno_text(int e) { return std::string(std::strerror(e)); }
+
+/// Writes `bytes` to `path` atomically. Throws io_error (the old file is untouched).
+inline void atomic_write_file(const std::filesystem::path& path, std::string_view bytes) {
+  namespace fs = std::filesystem;
+  const fs::path dir = path.has_parent_path() ? path.parent_path() : fs::path(".");
+  std::string tmpl = (dir / ("." + path.filename().string() + ".tmp.XXXXXX")).string();
+  const int fd = ::mkstemp(tmpl.data());
+  if (fd < 0) {
+    const int e = errno;
+    MLOPS_THROW(io_error(errc::io, "cannot create a temporary file in '" + dir.string() + "': " + errno_text(e) +
+                                       "; check that the directory exists and is writable"));
+  }
+  auto fail = [&](const char* what, int e) {
+    ::close(fd);
+    ::unlink(tmpl.c_str());
+    MLOPS_THROW(io_error(errc::io, std::string(what) + " '" + path.string() + "' failed: " + errno_text(e) +
+                                       "; the previous file, if any, is unchanged"));
+  };
+  const char* p = bytes.data();
+  std::size_t left = bytes.size();
+  while (left > 0) {
+    const ::ssize_t w = ::write(fd, p, left);
+    if (w < 0) {
+      if (errno == EINTR) continue;
+      fail("writing", errno);
+      return;
+    }
+    p += w;
+    left -= static_cast<std::size_t>(w);
+  }
+  ::fchmod(fd, 0644);
+  if (::fsync(fd) != 0) {  // never retried: a failed fsync may have dropped data
+    fail("syncing", errno);
+    return;
+  }
+  if (::close(fd) != 0) {
+    const int e = errno;
+    ::unlink(tmpl.c_str());
+    MLOPS_THROW(io_error(errc::io, "closing '" + path.string() + "' failed: " + errno_text(e)));
+  }
+  if (::rename(tmpl.c_str(), path.c_str()) != 0) {
+    const int e = errno;
+    ::unlink(tmpl.c_str());
+    MLOPS_THROW(io_error(errc::io, "renaming onto '" + path.string() + "' failed: " + errno_text(e) +
+                                       "; the previous file, if any, is unchanged"));
+  }
+  const int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY);
+  if (dfd >= 0) {  // make the rename itself durable
+    ::fsync(dfd);
+    ::close(dfd);
+  }
+}
+
+/// Reads a whole file. Throws io_error naming the path when it cannot.
+inline std::string read_file(const std::filesystem::path& path) {
+  const int fd = ::open(path.c_str(), O_RDONLY);
+  if (fd < 0) {
+    const int e = errno;
+    MLOPS_THROW(io_error(errc::io, "cannot open '" + path.string() + "': " + errno_text(e)));
+  }
+  struct ::stat st {};
+  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    ::close(fd);
+    MLOPS_THROW(io_error(errc::io, "'" + path.string() + "' is not a regular file"));
+  }
+  std::string out;
+  out.resize(static_cast<std::size_t>(st.st_size));
+  std::size_t got = 0;
+  while (got < out.size()) {
+    const ::ssize_t r = ::read(fd, out.data() + got, out.size() - got);
+    if (r < 0) {
+      if (errno == EINTR) continue;
+      const int e = errno;
+      ::close(fd);
+      MLOPS_THROW(io_error(errc::io, "reading '" + path.string() + "' failed: " + errno_text(e)));
+    }
+    if (r == 0) break;  // file shrank while reading
+    got += static_cast<std::size_t>(r);
+  }
+  out.resize(got);
+  ::close(fd);
+  return out;
+}
+
+}  // namespace detail
+MLOPS_NAMESPACE_END

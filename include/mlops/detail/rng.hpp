@@ -1,0 +1,79 @@
+// mlops/detail/rng.hpp - our own RNG and distributions, identical on every platform.
+// std:: distributions are implementation-defined; a seed here means the same split
+// and the same model bits with every compiler and standard library.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+#include "mlops/config.hpp"
+
+MLOPS_NAMESPACE_BEGIN
+namespace detail {
+
+/// SplitMix64: seeds the main generator from one 64-bit value.
+constexpr std::uint64_t splitmix64(std::uint64_t& state) noexcept {
+  std::uint64_t z = (state += 0x9E3779B97F4A7C15ull);
+  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+  return z ^ (z >> 31);
+}
+
+/// xoshiro256** 1.0 (Blackman & Vigna): fast, 256-bit state, good statistical quality.
+class xoshiro256ss {
+ public:
+  using result_type = std::uint64_t;
+  constexpr explicit xoshiro256ss(std::uint64_t seed = 0) noexcept { reseed(seed); }
+  constexpr void reseed(std::uint64_t seed) noexcept {
+    std::uint64_t sm = seed;
+    for (auto& w : s_) w = splitmix64(sm);
+  }
+  static constexpr result_type min() noexcept { return 0; }
+  static constexpr result_type max() noexcept { return ~std::uint64_t{0}; }
+  constexpr result_type operator()() noexcept {
+    const std::uint64_t result = rotl(s_[1] * 5, 7) * 9;
+    const std::uint64_t t = s_[1] << 17;
+    s_[2] ^= s_[0];
+    s_[3] ^= s_[1];
+    s_[1] ^= s_[2];
+    s_[0] ^= s_[3];
+    s_[2] ^= t;
+    s_[3] = rotl(s_[3], 45);
+    return result;
+  }
+  /// Uniform integer in [0, bound) without modulo bias (Lemire's multiply-shift with rejection).
+  constexpr std::uint64_t bounded(std::uint64_t bound) noexcept {
+    if (bound <= 1) return 0;
+    unsigned __int128 m = static_cast<unsigned __int128>((*this)()) * bound;
+    auto low = static_cast<std::uint64_t>(m);
+    if (low < bound) {
+      const std::uint64_t threshold = (0 - bound) % bound;
+      while (low < threshold) {
+        m = static_cast<unsigned __int128>((*this)()) * bound;
+        low = static_cast<std::uint64_t>(m);
+      }
+    }
+    return static_cast<std::uint64_t>(m >> 64);
+  }
+  /// Uniform double in [0, 1) with 53 random bits.
+  constexpr double uniform01() noexcept { return static_cast<double>((*this)() >> 11) * 0x1.0p-53; }
+
+ private:
+  static constexpr std::uint64_t rotl(std::uint64_t x, int k) noexcept { return (x << k) | (x >> (64 - k)); }
+  std::uint64_t s_[4]{};
+};
+
+/// Fisher-Yates shuffle driven by xoshiro256ss::bounded: same permutation everywhere.
+template <class RandomIt>
+constexpr void shuffle(RandomIt first, RandomIt last, xoshiro256ss& rng) noexcept {
+  const auto n = static_cast<std::uint64_t>(last - first);
+  for (std::uint64_t i = n; i > 1; --i) {
+    const std::uint64_t j = rng.bounded(i);
+    auto tmp = first[i - 1];
+    first[i - 1] = first[j];
+    first[j] = tmp;
+  }
+}
+
+}  // namespace detail
+MLOPS_NAMESPACE_END

@@ -1,0 +1,138 @@
+// mlops/error.hpp - one error hierarchy, rooted at mlops::error, with stable ids.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <utility>
+
+#include "mlops/config.hpp"
+
+MLOPS_NAMESPACE_BEGIN
+
+/// Stable error codes. The numeric values and the string ids never change meaning;
+/// new codes are only appended.
+enum class errc : std::uint16_t {
+  invalid_argument = 1,   // "argument.invalid"
+  io = 2,                 // "io.failed"
+  csv_empty = 10,         // "csv.empty"
+  csv_ragged_row = 11,    // "csv.ragged_row"
+  csv_unclosed_quote = 12,// "csv.unclosed_quote"
+  csv_bad_number = 13,    // "csv.bad_number"
+  csv_duplicate_header = 14, // "csv.duplicate_header"
+  csv_bad_quote = 15,     // "csv.bad_quote"
+  schema_missing_column = 20, // "schema.missing_column"
+  schema_mismatch = 21,   // "schema.mismatch"
+  data_empty = 30,        // "data.empty"
+  data_non_finite = 31,   // "data.non_finite"
+  data_shape = 32,        // "data.shape"
+  format_bad_magic = 40,  // "format.bad_magic"
+  format_version = 41,    // "format.version"
+  format_scalar_type = 42,// "format.scalar_type"
+  format_truncated = 43,  // "format.truncated"
+  format_checksum = 44,   // "format.checksum"
+  format_corrupt = 45,    // "format.corrupt"
+};
+
+/// The stable, dotted string id of a code (what scripts and logs should match on).
+constexpr std::string_view error_id(errc c) noexcept {
+  switch (c) {
+    case errc::invalid_argument: return "argument.invalid";
+    case errc::io: return "io.failed";
+    case errc::csv_empty: return "csv.empty";
+    case errc::csv_ragged_row: return "csv.ragged_row";
+    case errc::csv_unclosed_quote: return "csv.unclosed_quote";
+    case errc::csv_bad_number: return "csv.bad_number";
+    case errc::csv_duplicate_header: return "csv.duplicate_header";
+    case errc::csv_bad_quote: return "csv.bad_quote";
+    case errc::schema_missing_column: return "schema.missing_column";
+    case errc::schema_mismatch: return "schema.mismatch";
+    case errc::data_empty: return "data.empty";
+    case errc::data_non_finite: return "data.non_finite";
+    case errc::data_shape: return "data.shape";
+    case errc::format_bad_magic: return "format.bad_magic";
+    case errc::format_version: return "format.version";
+    case errc::format_scalar_type: return "format.scalar_type";
+    case errc::format_truncated: return "format.truncated";
+    case errc::format_checksum: return "format.checksum";
+    case errc::format_corrupt: return "format.corrupt";
+  }
+  return "unknown";
+}
+
+/// Root of every error mlops raises. what() reads "[id] message".
+class error : public std::runtime_error {
+ public:
+  error(errc code, const std::string& message)
+      : std::runtime_error("[" + std::string(error_id(code)) + "] " + message), code_(code) {}
+  errc code() const noexcept { return code_; }
+  std::string_view id() const noexcept { return error_id(code_); }
+
+ private:
+  errc code_;
+};
+
+/// A caller passed an argument outside its domain (negative k, unknown option...).
+class argument_error : public error {
+ public:
+  using error::error;
+};
+/// Reading or writing a file failed at the operating-system level.
+class io_error : public error {
+ public:
+  using error::error;
+};
+/// Text input (CSV) could not be parsed; carries where.
+class parse_error : public error {
+ public:
+  parse_error(errc code, const std::string& message, std::string source, std::size_t line, std::size_t column)
+      : error(code, message), source_(std::move(source)), line_(line), column_(column) {}
+  const std::string& source() const noexcept { return source_; }
+  std::size_t line() const noexcept { return line_; }      // 1-based
+  std::size_t column() const noexcept { return column_; }  // 1-based field index
+ private:
+  std::string source_;
+  std::size_t line_;
+  std::size_t column_;
+};
+/// Columns missing, extra or of the wrong shape for a fitted object.
+class schema_error : public error {
+ public:
+  using error::error;
+};
+/// Data unusable for the requested computation: empty, NaN/Inf, mismatched lengths.
+class data_error : public error {
+ public:
+  using error::error;
+};
+/// A saved file is not a valid mlops file (bad magic, version, checksum, truncation).
+class format_error : public error {
+ public:
+  using error::error;
+};
+
+/// Called (then abort) when an error is raised in a build without exceptions.
+using error_handler = void (*)(const error& e);
+
+namespace detail {
+inline void default_error_handler(const error& e) { std::fprintf(stderr, "mlops: fatal: %s\n", e.what()); }
+inline error_handler& error_handler_slot() noexcept {
+  static error_handler handler = &default_error_handler;
+  return handler;
+}
+[[noreturn]] inline void fail_without_exceptions(const error& e) noexcept {
+  error_handler_slot()(e);
+  std::abort();
+}
+}  // namespace detail
+
+/// Install the handler used when exceptions are disabled; returns the previous one.
+inline error_handler set_error_handler(error_handler h) noexcept {
+  error_handler old = detail::error_handler_slot();
+  detail::error_handler_slot() = h ? h : &detail::default_error_handler;
+  return old;
+}
+
+MLOPS_NAMESPACE_END

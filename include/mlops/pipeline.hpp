@@ -1,0 +1,442 @@
+// mlops/pipeline.hpp - the fluent builder and FittedPipeline<T>.
+//
+//   auto fitted = mlops::pipeline<double>()
+//                     .impute(mlops::impute_strategy::median)
+//                     .drop_outliers_iqr(1.5)
+//                     .standardize()
+//                     .fit(mlops::LinearRegression<double>{}, train, "price");
+//   double y = fitted.predict_row(row);   // noexcept, no allocation
+//   fitted.save("model.mlops");
+//   auto again = mlops::FittedPipeline<double>::load("model.mlops");
+#pragma once
+
+#include <array>
+#include <chrono>
+#include <filesystem>
+#include <map>
+#include <string>
+#include <string_view>
+#include <variant>
+#include <vector>
+
+#include "mlops/eval/metrics.hpp"
+#include "mlops/io/container.hpp"
+#include "mlops/learn/linear.hpp"
+#include "mlops/prep/impute.hpp"
+#include "mlops/prep/outliers.hpp"
+#include "mlops/prep/scale.hpp"
+
+MLOPS_NAMESPACE_BEGIN
+
+template <scalar T>
+using Step = std::variant<SimpleImputer<T>, IqrOutlierFilter<T>, StandardScaler<T>>;
+template <scalar T>
+using FittedStep = std::variant<FittedSimpleImputer<T>, FittedIqrOutlierFilter<T>, FittedStandardScaler<T>>;
+
+/// Human-readable name of a (fitted) step.
+template <scalar T>
+std::string_view step_name(const FittedStep<T>& s) noexcept {
+  constexpr std::string_view names[] = {"impute", "iqr_filter", "standardize"};
+  return names[s.index()];
+}
+
+/// What happened while fitting: rows entering and leaving each step.
+struct FitReport {
+  struct step_rows {
+    std::string step;
+    std::size_t rows_in = 0, rows_out = 0;
+  };
+  std::size_t rows_in = 0;                 // rows of the training frame
+  std::size_t rows_missing_target = 0;     // dropped: the target was missing
+  std::vector<step_rows> steps;
+  std::size_t rows_used = 0;               // rows the estimator was fitted on
+};
+
+/// Result of try_predict (the non-aborting row path).
+enum class predict_status : std::uint8_t { ok = 0, wrong_length = 1, non_finite = 2 };
+
+template <scalar T>
+class FittedPipeline;
+
+/// The builder: an ordered list of step options and the feature choice.
+template <scalar T>
+class Pipeline {
+ public:
+  Pipeline& add(Step<T> s) {
+    steps_.push_back(std::move(s));
+    return *this;
+  }
+  Pipeline& impute(impute_strategy s = impute_strategy::mean, T fill_value = T(0)) {
+    return add(SimpleImputer<T>{s, fill_value, {}});
+  }
+  Pipeline& impute(SimpleImputer<T> s) { return add(std::move(s)); }
+  Pipeline& drop_outliers_iqr(double k = 1.5, outlier_action on_new_data = outlier_action::clip) {
+    IqrOutlierFilter<T> f;
+    f.k = k;
+    f.on_new_data = on_new_data;
+    return add(std::move(f));
+  }
+  Pipeline& drop_outliers_iqr(IqrOutlierFilter<T> f) { return add(std::move(f)); }
+  Pipeline& standardize(StandardScaler<T> s = {}) { return add(std::move(s)); }
+  /// Feature columns to use (default: every column but the target), in this order.
+  Pipeline& features(std::vector<std::string> names) {
+    features_ = std::move(names);
+    return *this;
+  }
+  const std::vector<Step<T>>& steps() const noexcept { return steps_; }
+
+  /// Fits every step on `train` in order (each step sees the output of the previous
+  /// one; the IQR filter drops training rows), then the estimator. Only `train` is
+  /// seen: split first, and the held-out data never leaks into the statistics.
+  /// Rows whose target is missing are dropped and counted in the report.
+  FittedPipeline<T> fit(const LinearRegression<T>& estimator, const DataFrame<T>& train, std::string_view target) const;
+
+ private:
+  std::vector<Step<T>> steps_;
+  std::vector<std::string> features_;
+};
+
+template <scalar T>
+Pipeline<T> pipeline() {
+  return {};
+}
+
+template <scalar T>
+class FittedPipeline {
+ public:
+  /// Widest row chunk run through the fused program on the stack.
+  static constexpr std::size_t chunk = 64;
+
+  FittedPipeline() = default;
+
+  const std::vector<std::string>& features() const noexcept { return features_; }
+  std::size_t n_features() const noexcept { return features_.size(); }
+  const std::string& target() const noexcept { return target_; }
+  const std::vector<FittedStep<T>>& steps() const noexcept { return steps_; }
+  const LinearModel<T>& model() const noexcept { return model_; }
+  const FitReport& report() const noexcept { return report_; }
+  /// Named metrics stored with the model ("train.r2", "test.rmse", ...).
+  const std::map<std::string, double>& metrics() const noexcept { return metrics_; }
+  void set_metric(const std::string& name, double value) { metrics_[name] = value; }
+  void set_metrics(std::string_view prefix, const RegressionMetrics& m) {
+    const std::string p(prefix);
+    metrics_[p + ".mse"] = m.mse;
+    metrics_[p + ".rmse"] = m.rmse;
+    metrics_[p + ".mae"] = m.mae;
+    metrics_[p + ".r2"] = m.r2;
+    metrics_[p + ".n"] = static_cast<double>(m.n);
+  }
+  const std::string& created_at() const noexcept { return created_at_; }
+
+  /// Predicts one raw (uncleaned) row, features in features() order, applying exactly
+  /// the training-time transformations. noexcept and allocation-free. A row of the
+  /// wrong length is a contract violation (see try_predict for a checked path).
+  /// A missing value with no imputer in the pipeline yields NaN (try_predict reports it).
+  T predict_row(std::span<const T> row) const noexcept {
+    MLOPS_ASSERT(row.size() == features_.size(), "row length must equal n_features()");
+    bool outlier = false;
+    return run(row, outlier);
+  }
+  /// Checked row prediction: never aborts. `outlier` (optional) is set when a step in
+  /// flag mode saw a value outside its fences.
+  predict_status try_predict(std::span<const T> row, T& out, bool* outlier = nullptr) const noexcept {
+    if (row.size() != features_.size()) return predict_status::wrong_length;
+    bool o = false;
+    out = run(row, o);
+    if (outlier) *outlier = o;
+    return std::isfinite(out) ? predict_status::ok : predict_status::non_finite;
+  }
+
+  /// Predicts every row of a raw frame. Columns are matched by name (order and extra
+  /// columns do not matter); a missing feature column is a schema_error. Produces the
+  /// same bits as predict_row. A row that cannot be predicted (missing value with no
+  /// imputer, infinite input) is a data_error naming the row, never a silent NaN.
+  std::vector<T> predict(const DataFrame<T>& frame) const {
+    const auto cols = bind(frame);
+    std::vector<T> out(frame.rows());
+    std::vector<T> row(features_.size());
+    for (std::size_t r = 0; r < frame.rows(); ++r) {
+      for (std::size_t j = 0; j < cols.size(); ++j) row[j] = cols[j][r];
+      bool o = false;
+      out[r] = run(row, o);
+      if (MLOPS_UNLIKELY(!std::isfinite(out[r]))) explain_non_finite(row, r);
+    }
+    return out;
+  }
+  /// Rows flagged by IQR steps in flag mode (all zero if none is in flag mode).
+  std::vector<std::uint8_t> outlier_flags(const DataFrame<T>& frame) const {
+    const auto cols = bind(frame);
+    std::vector<std::uint8_t> out(frame.rows());
+    std::vector<T> row(features_.size());
+    for (std::size_t r = 0; r < frame.rows(); ++r) {
+      for (std::size_t j = 0; j < cols.size(); ++j) row[j] = cols[j][r];
+      bool o = false;
+      (void)run(row, o);
+      out[r] = o;
+    }
+    return out;
+  }
+  /// Predicts `frame` and scores against its target column (rows with a missing
+  /// target are skipped).
+  RegressionMetrics evaluate(const DataFrame<T>& frame) const {
+    const auto y = frame.column(target_);
+    std::vector<std::uint8_t> keep(frame.rows());
+    for (std::size_t r = 0; r < y.size(); ++r) keep[r] = !std::isnan(y[r]);
+    const auto f = frame.filter(keep);
+    const auto p = predict(f);
+    return regression_metrics<T>(f.column(target_), p);
+  }
+
+  /// Writes the pipeline atomically (temporary file, fsync, rename, fsync directory).
+  void save(const std::filesystem::path& path) const { detail::atomic_write_file(path, to_bytes()); }
+  std::string to_bytes() const;
+  /// Loads and validates a file written by save(); format_error on anything wrong.
+  static FittedPipeline load(const std::filesystem::path& path) {
+    return from_bytes(detail::read_file(path), path.string());
+  }
+  static FittedPipeline from_bytes(std::string_view bytes, std::string_view source = "<memory>");
+
+ private:
+  template <scalar>
+  friend class Pipeline;
+
+  static constexpr std::uint32_t tag_schema = io::make_tag("SCHM");
+  static constexpr std::uint32_t tag_steps = io::make_tag("STEP");
+  static constexpr std::uint32_t tag_model = io::make_tag("MODL");
+  static constexpr std::uint32_t tag_metrics = io::make_tag("METR");
+  static constexpr std::uint32_t tag_report = io::make_tag("REPT");
+
+  T run(std::span<const T> row, bool& outlier) const noexcept {
+    std::array<T, chunk> buf;
+    T sum = 0;
+    for (std::size_t j0 = 0; j0 < row.size(); j0 += chunk) {
+      const std::size_t m = (std::min)(chunk, row.size() - j0);
+      for (std::size_t k = 0; k < m; ++k) buf[k] = row[j0 + k];
+      outlier |= program_.run(std::span<T>(buf.data(), m), j0);
+      sum += model_.dot(buf.data(), j0, m);
+    }
+    return sum + model_.intercept();
+  }
+  std::vector<std::span<const T>> bind(const DataFrame<T>& frame) const {
+    std::vector<std::string> missing;
+    std::vector<std::span<const T>> cols;
+    for (const auto& f : features_) {
+      if (auto i = frame.find(f)) cols.push_back(frame.column(*i));
+      else missing.push_back(f);
+    }
+    if (!missing.empty())
+      MLOPS_THROW(schema_error(errc::schema_missing_column,
+                               fmt::format("the data lacks feature column(s) '{}' that the model was trained on; "
+                                           "expected columns: '{}'", fmt::join(missing, "', '"), fmt::join(features_, "', '"))));
+    return cols;
+  }
+  [[noreturn]] void explain_non_finite(const std::vector<T>& row, std::size_t r) const {
+    for (std::size_t j = 0; j < row.size(); ++j)
+      if (!std::isfinite(row[j]))
+        MLOPS_THROW(data_error(errc::data_non_finite,
+                               fmt::format("row {}: column '{}' is {} and the pipeline {}; impute or drop such rows first",
+                                           r, features_[j], std::isnan(row[j]) ? "missing" : "infinite",
+                                           std::isnan(row[j]) ? "has no imputer for it" : "cannot use infinite values")));
+    MLOPS_THROW(data_error(errc::data_non_finite, fmt::format("row {}: the prediction overflowed; check the input's scale", r)));
+  }
+  void compile() {
+    program_ = {};
+    program_.n_features = features_.size();
+    for (const auto& s : steps_) std::visit([&](const auto& f) { f.compile(features_, program_); }, s);
+    if (model_.n_features() != features_.size())
+      MLOPS_THROW(format_error(errc::format_corrupt, "the model's feature count does not match the pipeline's schema"));
+  }
+
+  std::vector<std::string> features_;
+  std::string target_;
+  std::vector<FittedStep<T>> steps_;
+  LinearModel<T> model_;
+  FitReport report_;
+  std::map<std::string, double> metrics_;
+  std::string created_at_;
+  detail::row_program<T> program_;
+};
+
+template <scalar T>
+FittedPipeline<T> Pipeline<T>::fit(const LinearRegression<T>& estimator, const DataFrame<T>& train, std::string_view target) const {
+  const std::size_t ti = train.index_of(target);
+  std::vector<std::string> features = features_;
+  if (features.empty())
+    for (const auto& n : train.names())
+      if (n != target) features.push_back(n);
+  for (const auto& f : features) {
+    (void)train.index_of(f);
+    if (f == target) MLOPS_THROW(argument_error(errc::invalid_argument, fmt::format("the target '{}' cannot also be a feature", target)));
+  }
+  FittedPipeline<T> fp;
+  fp.features_ = features;
+  fp.target_ = std::string(target);
+  fp.report_.rows_in = train.rows();
+
+  // Work on a copy holding only features + target; drop rows without a target.
+  auto cols = features;
+  cols.emplace_back(target);
+  DataFrame<T> frame = train.select(cols);
+  {
+    const auto y = train.column(ti);
+    std::vector<std::uint8_t> keep(y.size());
+    for (std::size_t r = 0; r < y.size(); ++r) keep[r] = !std::isnan(y[r]);
+    frame = frame.filter(keep);
+    fp.report_.rows_missing_target = train.rows() - frame.rows();
+  }
+  if (frame.rows() == 0)
+    MLOPS_THROW(data_error(errc::data_empty, fmt::format("no training rows with a value in target '{}'", target)));
+
+  for (const auto& step : steps_) {
+    const std::size_t before = frame.rows();
+    FittedStep<T> fitted = std::visit(
+        [&](const auto& s) -> FittedStep<T> {
+          using S = std::decay_t<decltype(s)>;
+          if constexpr (std::is_same_v<S, IqrOutlierFilter<T>>) {
+            return s.fit_drop(frame, features);
+          } else {
+            auto f = s.fit(frame, features);
+            f.transform_inplace(frame);
+            return f;
+          }
+        },
+        step);
+    fp.report_.steps.push_back({std::string(step_name<T>(fitted)), before, frame.rows()});
+    if (frame.rows() == 0)
+      MLOPS_THROW(data_error(errc::data_empty, fmt::format("step '{}' removed every training row; loosen it (e.g. a larger IQR k)",
+                                                           step_name<T>(fitted))));
+    fp.steps_.push_back(std::move(fitted));
+  }
+  fp.report_.rows_used = frame.rows();
+  fp.model_ = estimator.fit(frame, features, target);
+  fp.compile();
+  const auto now = std::chrono::system_clock::now();
+  fp.created_at_ = fmt::format("{}", std::chrono::duration_cast<std::chrono::seconds>(now.time_since_epoch()).count());
+  // Training metrics: the whole pipeline on the raw training rows that had a target.
+  {
+    std::vector<std::uint8_t> keep(train.rows());
+    const auto y = train.column(ti);
+    for (std::size_t r = 0; r < y.size(); ++r) keep[r] = !std::isnan(y[r]);
+    const auto rows = train.filter(keep);
+    fp.set_metrics("train", regression_metrics<T>(rows.column(target), fp.predict(rows)));
+  }
+  return fp;
+}
+
+template <scalar T>
+std::string FittedPipeline<T>::to_bytes() const {
+  io::container_writer c(sizeof(T));
+  {
+    detail::byte_writer w;
+    w.put_string(target_);
+    w.put(static_cast<std::uint64_t>(features_.size()));
+    for (const auto& f : features_) w.put_string(f);
+    w.put_string(created_at_);
+    c.add(tag_schema, std::move(w.buffer()));
+  }
+  {
+    detail::byte_writer w;
+    w.put(static_cast<std::uint64_t>(steps_.size()));
+    for (const auto& s : steps_) {
+      w.put(static_cast<std::uint8_t>(s.index() + 1));
+      std::visit([&](const auto& f) { f.save(w); }, s);
+    }
+    c.add(tag_steps, std::move(w.buffer()));
+  }
+  {
+    detail::byte_writer w;
+    w.put(std::uint8_t{1});  // model kind: linear
+    model_.save(w);
+    c.add(tag_model, std::move(w.buffer()));
+  }
+  {
+    detail::byte_writer w;
+    w.put(static_cast<std::uint64_t>(metrics_.size()));
+    for (const auto& [k, v] : metrics_) {
+      w.put_string(k);
+      w.put(v);
+    }
+    c.add(tag_metrics, std::move(w.buffer()), false);
+  }
+  {
+    detail::byte_writer w;
+    w.put(static_cast<std::uint64_t>(report_.rows_in));
+    w.put(static_cast<std::uint64_t>(report_.rows_missing_target));
+    w.put(static_cast<std::uint64_t>(report_.rows_used));
+    w.put(static_cast<std::uint64_t>(report_.steps.size()));
+    for (const auto& s : report_.steps) {
+      w.put_string(s.step);
+      w.put(static_cast<std::uint64_t>(s.rows_in));
+      w.put(static_cast<std::uint64_t>(s.rows_out));
+    }
+    c.add(tag_report, std::move(w.buffer()), false);
+  }
+  return c.bytes();
+}
+
+template <scalar T>
+FittedPipeline<T> FittedPipeline<T>::from_bytes(std::string_view bytes, std::string_view source) {
+  static constexpr std::uint32_t known[] = {tag_schema, tag_steps, tag_model, tag_metrics, tag_report};
+  const io::container c = io::parse_container(bytes, sizeof(T), source, known);
+  FittedPipeline fp;
+  auto done = [&](detail::byte_reader& r) {
+    if (!r.at_end()) r.corrupt(fmt::format("{} unexpected bytes at the end of the section", r.remaining()));
+  };
+  {
+    detail::byte_reader r(c.get(tag_schema, source), "schema section");
+    fp.target_ = r.get_string();
+    const std::size_t n = r.get_count(8);
+    for (std::size_t i = 0; i < n; ++i) fp.features_.push_back(r.get_string());
+    fp.created_at_ = r.get_string();
+    done(r);
+  }
+  {
+    detail::byte_reader r(c.get(tag_steps, source), "steps section");
+    const std::size_t n = r.get_count(1);
+    for (std::size_t i = 0; i < n; ++i) {
+      const auto kind = r.get<std::uint8_t>();
+      switch (kind) {
+        case 1: fp.steps_.emplace_back(FittedSimpleImputer<T>::load(r)); break;
+        case 2: fp.steps_.emplace_back(FittedIqrOutlierFilter<T>::load(r)); break;
+        case 3: fp.steps_.emplace_back(FittedStandardScaler<T>::load(r)); break;
+        default: r.corrupt("unknown step kind " + std::to_string(kind));
+      }
+    }
+    done(r);
+  }
+  {
+    detail::byte_reader r(c.get(tag_model, source), "model section");
+    const auto kind = r.get<std::uint8_t>();
+    if (kind != 1) r.corrupt("unknown model kind " + std::to_string(kind));
+    fp.model_ = LinearModel<T>::load(r);
+    done(r);
+  }
+  if (c.has(tag_metrics)) {
+    detail::byte_reader r(c.get(tag_metrics, source), "metrics section");
+    const std::size_t n = r.get_count(16);
+    for (std::size_t i = 0; i < n; ++i) {
+      auto k = r.get_string();
+      fp.metrics_[k] = r.get<double>();
+    }
+    done(r);
+  }
+  if (c.has(tag_report)) {
+    detail::byte_reader r(c.get(tag_report, source), "report section");
+    fp.report_.rows_in = static_cast<std::size_t>(r.get<std::uint64_t>());
+    fp.report_.rows_missing_target = static_cast<std::size_t>(r.get<std::uint64_t>());
+    fp.report_.rows_used = static_cast<std::size_t>(r.get<std::uint64_t>());
+    const std::size_t n = r.get_count(24);
+    for (std::size_t i = 0; i < n; ++i) {
+      FitReport::step_rows s;
+      s.step = r.get_string();
+      s.rows_in = static_cast<std::size_t>(r.get<std::uint64_t>());
+      s.rows_out = static_cast<std::size_t>(r.get<std::uint64_t>());
+      fp.report_.steps.push_back(std::move(s));
+    }
+    done(r);
+  }
+  fp.compile();  // also checks that step columns are features and model width matches
+  return fp;
+}
+
+MLOPS_NAMESPACE_END

@@ -1,0 +1,133 @@
+// mlops/prep/impute.hpp - SimpleImputer: fill missing values with mean, median or a constant.
+#pragma once
+
+#include <cmath>
+#include <cstdint>
+#include <string_view>
+
+#include "mlops/detail/binary.hpp"
+#include "mlops/prep/common.hpp"
+
+MLOPS_NAMESPACE_BEGIN
+
+enum class impute_strategy : std::uint8_t { mean = 1, median = 2, constant = 3 };
+
+constexpr std::string_view to_string(impute_strategy s) noexcept {
+  switch (s) {
+    case impute_strategy::mean: return "mean";
+    case impute_strategy::median: return "median";
+    case impute_strategy::constant: return "constant";
+  }
+  return "?";
+}
+
+template <scalar T>
+class FittedSimpleImputer;
+
+/// Options of the imputer. `fit` learns one fill value per column from non-missing values.
+/// A column with no value at all cannot be fitted with mean or median (data_error).
+template <scalar T>
+struct SimpleImputer {
+  impute_strategy strategy = impute_strategy::mean;
+  T fill_value = T(0);               // used by impute_strategy::constant
+  std::vector<std::string> columns{};  // empty: every feature column
+
+  FittedSimpleImputer<T> fit(const DataFrame<T>& frame, std::span<const std::string> default_columns) const;
+  FittedSimpleImputer<T> fit(const DataFrame<T>& frame) const { return fit(frame, frame.names()); }
+  MLOPS_UNFITTED_STEP(SimpleImputer)
+};
+
+template <scalar T>
+class FittedSimpleImputer {
+ public:
+  FittedSimpleImputer() = default;
+  FittedSimpleImputer(impute_strategy s, std::vector<std::string> cols, std::vector<T> fills, std::vector<std::size_t> missing)
+      : strategy_(s), columns_(std::move(cols)), fills_(std::move(fills)), missing_seen_(std::move(missing)) {}
+
+  impute_strategy strategy() const noexcept { return strategy_; }
+  const std::vector<std::string>& columns() const noexcept { return columns_; }
+  const std::vector<T>& fill_values() const noexcept { return fills_; }
+  /// Missing values seen per column while fitting.
+  const std::vector<std::size_t>& missing_seen() const noexcept { return missing_seen_; }
+
+  void transform_inplace(DataFrame<T>& frame) const {
+    for (std::size_t c = 0; c < columns_.size(); ++c)
+      for (T& v : frame.column(columns_[c])) v = detail::op_fill(v, fills_[c]);
+  }
+  DataFrame<T> transform(DataFrame<T> frame) const {
+    transform_inplace(frame);
+    return frame;
+  }
+  void compile(std::span<const std::string> features, detail::row_program<T>& prog) const {
+    auto& op = prog.add(detail::row_op_kind::fill_missing);
+    const auto pos = detail::feature_positions(columns_, features, "SimpleImputer");
+    for (std::size_t c = 0; c < pos.size(); ++c) op.a[pos[c]] = fills_[c];
+  }
+
+  void save(detail::byte_writer& w) const {
+    w.put(static_cast<std::uint8_t>(strategy_));
+    w.put(static_cast<std::uint64_t>(columns_.size()));
+    for (std::size_t c = 0; c < columns_.size(); ++c) {
+      w.put_string(columns_[c]);
+      w.put(fills_[c]);
+      w.put(static_cast<std::uint64_t>(missing_seen_[c]));
+    }
+  }
+  static FittedSimpleImputer load(detail::byte_reader& r) {
+    const auto s = r.get<std::uint8_t>();
+    if (s < 1 || s > 3) r.corrupt("unknown imputer strategy " + std::to_string(s));
+    const std::size_t n = r.get_count(8 + sizeof(T) + 8);
+    std::vector<std::string> cols(n);
+    std::vector<T> fills(n);
+    std::vector<std::size_t> miss(n);
+    for (std::size_t c = 0; c < n; ++c) {
+      cols[c] = r.get_string();
+      fills[c] = r.get<T>();
+      miss[c] = static_cast<std::size_t>(r.get<std::uint64_t>());
+      if (std::isnan(fills[c])) r.corrupt("imputer fill value is NaN");
+    }
+    return {static_cast<impute_strategy>(s), std::move(cols), std::move(fills), std::move(miss)};
+  }
+
+ private:
+  impute_strategy strategy_ = impute_strategy::mean;
+  std::vector<std::string> columns_;
+  std::vector<T> fills_;
+  std::vector<std::size_t> missing_seen_;
+};
+
+template <scalar T>
+FittedSimpleImputer<T> SimpleImputer<T>::fit(const DataFrame<T>& frame, std::span<const std::string> default_columns) const {
+  if (strategy == impute_strategy::constant && !std::isfinite(fill_value))
+    MLOPS_THROW(argument_error(errc::invalid_argument, "SimpleImputer: the constant fill value must be finite"));
+  auto cols = detail::resolve_columns(columns, default_columns);
+  std::vector<T> fills(cols.size());
+  std::vector<std::size_t> missing(cols.size());
+  std::vector<T> work;
+  for (std::size_t c = 0; c < cols.size(); ++c) {
+    const auto s = frame.column(cols[c]);
+    const auto m = detail::nan_moments<T>(s);
+    missing[c] = s.size() - m.count;
+    if (strategy == impute_strategy::constant) {
+      fills[c] = fill_value;
+      continue;
+    }
+    if (m.count == 0)
+      MLOPS_THROW(data_error(errc::data_empty, fmt::format("SimpleImputer({}): column '{}' has no non-missing value to learn from; "
+                                                           "use a constant fill or drop the column",
+                                                           to_string(strategy), cols[c])));
+    if (!std::isfinite(m.mean))
+      MLOPS_THROW(data_error(errc::data_non_finite, fmt::format("SimpleImputer: column '{}' contains infinite values; "
+                                                                "remove or replace them before imputing", cols[c])));
+    if (strategy == impute_strategy::mean) {
+      fills[c] = static_cast<T>(m.mean);
+    } else {
+      detail::copy_present<T>(s, work);
+      static constexpr double half[] = {0.5};
+      detail::quantiles_inplace<T>(std::span<T>(work), half, std::span<T>(&fills[c], 1));
+    }
+  }
+  return {strategy, std::move(cols), std::move(fills), std::move(missing)};
+}
+
+MLOPS_NAMESPACE_END

@@ -1,0 +1,220 @@
+// mlops/prep/outliers.hpp - IqrOutlierFilter: Tukey fences Q1 - k*IQR, Q3 + k*IQR.
+//
+// While fitting (training data) it drops every row with a value outside the fences in
+// any checked column: the classic recipe. On new data it never drops rows; it does what
+// `on_new_data` says: clip values to the fences, flag rows, or pass values through.
+//
+// Zero-IQR columns (e.g. a 0/1 flag where over 75% of rows share one value): the fences
+// collapse onto that value, and the classic recipe would silently drop every minority
+// row. By default (zero_iqr_policy::skip) such a column is not used for dropping, not
+// clipped and not flagged, and the fitted filter reports it (zero_iqr_columns()).
+// zero_iqr_policy::apply restores the classic behaviour.
+#pragma once
+
+#include <cmath>
+#include <cstdint>
+#include <limits>
+#include <string_view>
+
+#include "mlops/detail/binary.hpp"
+#include "mlops/prep/common.hpp"
+
+MLOPS_NAMESPACE_BEGIN
+
+enum class outlier_action : std::uint8_t { clip = 1, flag = 2, pass = 3 };
+enum class zero_iqr_policy : std::uint8_t { skip = 1, apply = 2 };
+
+constexpr std::string_view to_string(outlier_action a) noexcept {
+  switch (a) {
+    case outlier_action::clip: return "clip";
+    case outlier_action::flag: return "flag";
+    case outlier_action::pass: return "pass";
+  }
+  return "?";
+}
+
+template <scalar T>
+class FittedIqrOutlierFilter;
+
+template <scalar T>
+struct IqrOutlierFilter {
+  double k = 1.5;
+  outlier_action on_new_data = outlier_action::clip;
+  zero_iqr_policy zero_iqr = zero_iqr_policy::skip;
+  std::vector<std::string> columns{};  // empty: every feature column
+
+  /// Learns the fences (NaN values are ignored; they are never outliers).
+  FittedIqrOutlierFilter<T> fit(const DataFrame<T>& frame, std::span<const std::string> default_columns) const;
+  FittedIqrOutlierFilter<T> fit(const DataFrame<T>& frame) const { return fit(frame, frame.names()); }
+  /// Fits on `frame` and drops its outlier rows (the training-time behaviour).
+  FittedIqrOutlierFilter<T> fit_drop(DataFrame<T>& frame, std::span<const std::string> default_columns) const {
+    auto fitted = fit(frame, default_columns);
+    fitted.drop_training_rows(frame);
+    return fitted;
+  }
+  MLOPS_UNFITTED_STEP(IqrOutlierFilter)
+};
+
+template <scalar T>
+class FittedIqrOutlierFilter {
+ public:
+  struct column_fence {
+    std::string name;
+    T q1{}, q3{}, lower{}, upper{};
+    bool zero_iqr = false;  // IQR == 0
+    bool active = true;     // used for dropping / clipping / flagging
+    std::size_t dropped = 0;  // training rows outside the fences in this column
+  };
+
+  FittedIqrOutlierFilter() = default;
+  FittedIqrOutlierFilter(double k, outlier_action a, std::vector<column_fence> f) : k_(k), action_(a), fences_(std::move(f)) {
+    for (const auto& c : fences_) columns_.push_back(c.name);
+  }
+
+  double k() const noexcept { return k_; }
+  outlier_action on_new_data() const noexcept { return action_; }
+  const std::vector<std::string>& columns() const noexcept { return columns_; }
+  const std::vector<column_fence>& fences() const noexcept { return fences_; }
+  std::vector<std::string> zero_iqr_columns() const {
+    std::vector<std::string> out;
+    for (const auto& c : fences_)
+      if (c.zero_iqr) out.push_back(c.name);
+    return out;
+  }
+  /// Rows seen and kept by drop_training_rows (the fitting report).
+  std::size_t rows_in() const noexcept { return rows_in_; }
+  std::size_t rows_out() const noexcept { return rows_out_; }
+
+  /// 1 for rows with a value outside the fences of any active column.
+  std::vector<std::uint8_t> outlier_mask(const DataFrame<T>& frame) const {
+    std::vector<std::uint8_t> mask(frame.rows(), 0);
+    for (const auto& c : fences_) {
+      if (!c.active) continue;
+      const auto s = frame.column(c.name);
+      for (std::size_t r = 0; r < s.size(); ++r) mask[r] |= static_cast<std::uint8_t>((s[r] < c.lower) | (s[r] > c.upper));
+    }
+    return mask;
+  }
+
+  /// Training-time behaviour: removes outlier rows from `frame`, records counts.
+  void drop_training_rows(DataFrame<T>& frame) {
+    std::vector<std::uint8_t> keep(frame.rows(), 1);
+    for (auto& c : fences_) {
+      c.dropped = 0;
+      if (!c.active) continue;
+      const auto s = frame.column(c.name);
+      for (std::size_t r = 0; r < s.size(); ++r) {
+        const bool out = (s[r] < c.lower) | (s[r] > c.upper);
+        c.dropped += out;
+        keep[r] &= static_cast<std::uint8_t>(!out);
+      }
+    }
+    rows_in_ = frame.rows();
+    frame = frame.filter(keep);
+    rows_out_ = frame.rows();
+  }
+
+  /// Serving-time behaviour: clip (or leave alone for flag / pass). Never drops rows.
+  void transform_inplace(DataFrame<T>& frame) const {
+    if (action_ != outlier_action::clip) return;
+    for (const auto& c : fences_) {
+      if (!c.active) continue;
+      for (T& v : frame.column(c.name)) v = detail::op_clip(v, c.lower, c.upper);
+    }
+  }
+  DataFrame<T> transform(DataFrame<T> frame) const {
+    transform_inplace(frame);
+    return frame;
+  }
+  void compile(std::span<const std::string> features, detail::row_program<T>& prog) const {
+    if (action_ == outlier_action::pass) return;
+    auto& op = prog.add(action_ == outlier_action::clip ? detail::row_op_kind::clip : detail::row_op_kind::flag);
+    const auto pos = detail::feature_positions(columns_, features, "IqrOutlierFilter");
+    for (std::size_t c = 0; c < pos.size(); ++c) {
+      if (!fences_[c].active) continue;
+      op.a[pos[c]] = fences_[c].lower;
+      op.b[pos[c]] = fences_[c].upper;
+    }
+  }
+
+  void save(detail::byte_writer& w) const {
+    w.put(k_);
+    w.put(static_cast<std::uint8_t>(action_));
+    w.put(static_cast<std::uint64_t>(rows_in_));
+    w.put(static_cast<std::uint64_t>(rows_out_));
+    w.put(static_cast<std::uint64_t>(fences_.size()));
+    for (const auto& c : fences_) {
+      w.put_string(c.name);
+      w.put(c.q1);
+      w.put(c.q3);
+      w.put(c.lower);
+      w.put(c.upper);
+      w.put(static_cast<std::uint8_t>(c.zero_iqr));
+      w.put(static_cast<std::uint8_t>(c.active));
+      w.put(static_cast<std::uint64_t>(c.dropped));
+    }
+  }
+  static FittedIqrOutlierFilter load(detail::byte_reader& r) {
+    const double k = r.get<double>();
+    const auto a = r.get<std::uint8_t>();
+    if (!(k >= 0) || !std::isfinite(k)) r.corrupt("IQR k must be finite and non-negative");
+    if (a < 1 || a > 3) r.corrupt("unknown outlier action " + std::to_string(a));
+    const auto in = r.get<std::uint64_t>(), out = r.get<std::uint64_t>();
+    const std::size_t n = r.get_count(8 + 4 * sizeof(T) + 2 + 8);
+    std::vector<column_fence> f(n);
+    for (auto& c : f) {
+      c.name = r.get_string();
+      c.q1 = r.get<T>();
+      c.q3 = r.get<T>();
+      c.lower = r.get<T>();
+      c.upper = r.get<T>();
+      c.zero_iqr = r.get<std::uint8_t>() != 0;
+      c.active = r.get<std::uint8_t>() != 0;
+      c.dropped = static_cast<std::size_t>(r.get<std::uint64_t>());
+      if (std::isnan(c.lower) || std::isnan(c.upper) || c.lower > c.upper) r.corrupt("IQR fences are NaN or inverted");
+    }
+    FittedIqrOutlierFilter fitted(k, static_cast<outlier_action>(a), std::move(f));
+    fitted.rows_in_ = static_cast<std::size_t>(in);
+    fitted.rows_out_ = static_cast<std::size_t>(out);
+    return fitted;
+  }
+
+ private:
+  double k_ = 1.5;
+  outlier_action action_ = outlier_action::clip;
+  std::vector<column_fence> fences_;
+  std::vector<std::string> columns_;
+  std::size_t rows_in_ = 0, rows_out_ = 0;
+};
+
+template <scalar T>
+FittedIqrOutlierFilter<T> IqrOutlierFilter<T>::fit(const DataFrame<T>& frame, std::span<const std::string> default_columns) const {
+  if (!(k >= 0) || !std::isfinite(k))
+    MLOPS_THROW(argument_error(errc::invalid_argument, fmt::format("IqrOutlierFilter: k = {} must be finite and >= 0 (1.5 is Tukey's)", k)));
+  const auto cols = detail::resolve_columns(columns, default_columns);
+  std::vector<typename FittedIqrOutlierFilter<T>::column_fence> fences;
+  std::vector<T> work;
+  static constexpr double probs[] = {0.25, 0.75};
+  for (const auto& name : cols) {
+    const auto s = frame.column(name);
+    typename FittedIqrOutlierFilter<T>::column_fence c;
+    c.name = name;
+    if (detail::copy_present<T>(s, work) == 0)
+      MLOPS_THROW(data_error(errc::data_empty, fmt::format("IqrOutlierFilter: column '{}' has no non-missing value; impute or drop it first", name)));
+    T q[2];
+    detail::quantiles_inplace<T>(std::span<T>(work), probs, q);
+    if (!std::isfinite(q[0]) || !std::isfinite(q[1]))
+      MLOPS_THROW(data_error(errc::data_non_finite, fmt::format("IqrOutlierFilter: a quartile of column '{}' is infinite; remove infinite values first", name)));
+    c.q1 = q[0];
+    c.q3 = q[1];
+    const T iqr = c.q3 - c.q1;
+    c.lower = c.q1 - static_cast<T>(k) * iqr;
+    c.upper = c.q3 + static_cast<T>(k) * iqr;
+    c.zero_iqr = !(iqr > T(0));
+    c.active = !(c.zero_iqr && zero_iqr == zero_iqr_policy::skip);
+    fences.push_back(std::move(c));
+  }
+  return {k, on_new_data, std::move(fences)};
+}
+
+MLOPS_NAMESPACE_END

@@ -1,0 +1,141 @@
+// mlops/prep/scale.hpp - StandardScaler: z = (x - mean) / scale.
+#pragma once
+
+#include <cmath>
+#include <cstdint>
+#include <limits>
+
+#include "mlops/detail/binary.hpp"
+#include "mlops/prep/common.hpp"
+
+MLOPS_NAMESPACE_BEGIN
+
+template <scalar T>
+class FittedStandardScaler;
+
+/// Options of the scaler. Population std (ddof = 0) by default, as scikit-learn;
+/// ddof = 1 gives pandas' sample std. Missing values are ignored while fitting and
+/// stay missing. A constant (or numerically constant) column gets scale 1, so it
+/// maps to 0 and never to NaN or Inf (scikit-learn's rule).
+template <scalar T>
+struct StandardScaler {
+  bool with_mean = true;
+  bool with_std = true;
+  int ddof = 0;
+  std::vector<std::string> columns{};  // empty: every feature column
+
+  FittedStandardScaler<T> fit(const DataFrame<T>& frame, std::span<const std::string> default_columns) const;
+  FittedStandardScaler<T> fit(const DataFrame<T>& frame) const { return fit(frame, frame.names()); }
+  MLOPS_UNFITTED_STEP(StandardScaler)
+};
+
+template <scalar T>
+class FittedStandardScaler {
+ public:
+  FittedStandardScaler() = default;
+  FittedStandardScaler(std::vector<std::string> cols, std::vector<T> mean, std::vector<T> scale, std::vector<T> var,
+                       std::vector<std::uint8_t> constant)
+      : columns_(std::move(cols)), mean_(std::move(mean)), scale_(std::move(scale)), var_(std::move(var)),
+        constant_(std::move(constant)) {}
+
+  const std::vector<std::string>& columns() const noexcept { return columns_; }
+  const std::vector<T>& mean() const noexcept { return mean_; }    // 0 where with_mean = false
+  const std::vector<T>& scale() const noexcept { return scale_; }  // 1 where with_std = false or constant
+  const std::vector<T>& variance() const noexcept { return var_; }
+  /// 1 for columns found constant (their scale was set to 1).
+  const std::vector<std::uint8_t>& constant_columns() const noexcept { return constant_; }
+
+  void transform_inplace(DataFrame<T>& frame) const {
+    for (std::size_t c = 0; c < columns_.size(); ++c) {
+      const T m = mean_[c], s = scale_[c];
+      for (T& v : frame.column(columns_[c])) v = detail::op_standardize(v, m, s);
+    }
+  }
+  DataFrame<T> transform(DataFrame<T> frame) const {
+    transform_inplace(frame);
+    return frame;
+  }
+  void inverse_transform_inplace(DataFrame<T>& frame) const {
+    for (std::size_t c = 0; c < columns_.size(); ++c) {
+      const T m = mean_[c], s = scale_[c];
+      for (T& v : frame.column(columns_[c])) v = v * s + m;
+    }
+  }
+  DataFrame<T> inverse_transform(DataFrame<T> frame) const {
+    inverse_transform_inplace(frame);
+    return frame;
+  }
+  void compile(std::span<const std::string> features, detail::row_program<T>& prog) const {
+    auto& op = prog.add(detail::row_op_kind::standardize);
+    const auto pos = detail::feature_positions(columns_, features, "StandardScaler");
+    for (std::size_t c = 0; c < pos.size(); ++c) {
+      op.a[pos[c]] = mean_[c];
+      op.b[pos[c]] = scale_[c];
+    }
+  }
+
+  void save(detail::byte_writer& w) const {
+    w.put(static_cast<std::uint64_t>(columns_.size()));
+    for (std::size_t c = 0; c < columns_.size(); ++c) {
+      w.put_string(columns_[c]);
+      w.put(mean_[c]);
+      w.put(scale_[c]);
+      w.put(var_[c]);
+      w.put(constant_[c]);
+    }
+  }
+  static FittedStandardScaler load(detail::byte_reader& r) {
+    const std::size_t n = r.get_count(8 + 3 * sizeof(T) + 1);
+    FittedStandardScaler f;
+    for (std::size_t c = 0; c < n; ++c) {
+      f.columns_.push_back(r.get_string());
+      f.mean_.push_back(r.get<T>());
+      f.scale_.push_back(r.get<T>());
+      f.var_.push_back(r.get<T>());
+      f.constant_.push_back(r.get<std::uint8_t>());
+      if (!std::isfinite(f.mean_.back()) || !std::isfinite(f.scale_.back()) || !(f.scale_.back() > T(0)))
+        r.corrupt("scaler parameters must be finite with a positive scale");
+    }
+    return f;
+  }
+
+ private:
+  std::vector<std::string> columns_;
+  std::vector<T> mean_, scale_, var_;
+  std::vector<std::uint8_t> constant_;
+};
+
+template <scalar T>
+FittedStandardScaler<T> StandardScaler<T>::fit(const DataFrame<T>& frame, std::span<const std::string> default_columns) const {
+  if (ddof < 0) MLOPS_THROW(argument_error(errc::invalid_argument, "StandardScaler: ddof must be 0 or positive"));
+  auto cols = detail::resolve_columns(columns, default_columns);
+  const std::size_t d = cols.size();
+  std::vector<T> mean(d, T(0)), scale(d, T(1)), var(d, T(0));
+  std::vector<std::uint8_t> constant(d, 0);
+  for (std::size_t c = 0; c < d; ++c) {
+    const auto s = frame.column(cols[c]);
+    const auto m = detail::nan_moments<T>(s, ddof);
+    if (m.count == 0)
+      MLOPS_THROW(data_error(errc::data_empty, fmt::format("StandardScaler: column '{}' has no non-missing value; impute or drop it first", cols[c])));
+    if (!std::isfinite(m.mean) || !std::isfinite(m.m2))
+      MLOPS_THROW(data_error(errc::data_non_finite, fmt::format("StandardScaler: column '{}' contains infinite values; remove or replace them first", cols[c])));
+    if (with_mean) mean[c] = static_cast<T>(m.mean);
+    const double v = (static_cast<std::ptrdiff_t>(m.count) - ddof > 0) ? m.var : 0.0;
+    var[c] = static_cast<T>(v);
+    if (with_std) {
+      // scikit-learn's test for a constant feature, at the precision of T.
+      const double eps = std::numeric_limits<T>::epsilon();
+      const double n = static_cast<double>(m.count);
+      const double bound = n * eps * v + (n * m.mean * eps) * (n * m.mean * eps);
+      if (v <= bound || !(std::sqrt(v) > 0)) {
+        constant[c] = 1;
+        scale[c] = T(1);
+      } else {
+        scale[c] = static_cast<T>(std::sqrt(v));
+      }
+    }
+  }
+  return {std::move(cols), std::move(mean), std::move(scale), std::move(var), std::move(constant)};
+}
+
+MLOPS_NAMESPACE_END

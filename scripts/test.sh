@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# The whole test suite: a Release build (unit, CLI, example, packaging, compile-fail,
+# no-exceptions and ODR tests), then the unit and CLI tests again under ASan+UBSan.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/install-deps.sh
+jobs=$(nproc)
+cmake -S . -B build/test -G Ninja -DCMAKE_BUILD_TYPE=Release -DMLOPS_BUILD_BENCHMARKS=ON >/dev/null
+cmake --build build/test -j "$jobs"
+(cd build/test && ctest --output-on-failure -j "$jobs")
+cmake -S . -B build/asan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DMLOPS_BUILD_BENCHMARKS=OFF -DMLOPS_SANITIZE=ON >/dev/null
+cmake --build build/asan -j "$jobs"
+(cd build/asan && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+   ctest --output-on-failure -j "$jobs" -L sanitize)

@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Runs the demo and checks what it promises: every step printed, bit-identical reload, an SVG.
+set -euo pipefail
+demo=$1 data=$2 out=$3
+rm -rf "$out"
+log=$("$demo" "$data" "$out")
+fail() { echo "FAIL: $*"; echo "$log"; exit 1; }
+for s in "== 1. Load" "missing values per column" "IQR filter (k=1.5)" "dropped" "standardize:" "intercept" \
+         "test:  n=" "bit-identically" "predicted price"; do
+  grep -qF -- "$s" <<<"$log" || fail "output lacks '$s'"
+done
+grep -qE "predicts ([0-9]+) of \1 test rows bit-identically" <<<"$log" || fail "reload is not bit-identical"
+r2=$(grep -oE "test:  n=[0-9]+ .* r2=[0-9.]+" <<<"$log" | grep -oE "r2=[0-9.]+" | cut -d= -f2)
+awk -v r="$r2" 'BEGIN { exit !(r > 0.8) }' || fail "test R2 $r2 is too low"
+[[ -s "$out/house_prices.mlops" ]] || fail "no model file"
+head -c 200 "$out/house_prices_scatter.svg" | grep -q "<svg" || fail "no SVG"
+[[ $(grep -c "<circle" "$out/house_prices_scatter.svg") -gt 100 ]] || fail "the SVG has too few points"
+echo "demo ok (test r2=$r2)"

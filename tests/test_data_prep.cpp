@@ -1,0 +1,352 @@
+// DataFrame, CSV, split/RNG, checksum, and the cleaning steps.
+#include <doctest/doctest.h>
+
+#include <bit>
+#include <cmath>
+#include <sstream>
+
+#include "golden/sklearn_golden.hpp"
+#include "mlops/mlops.hpp"
+#include "support.hpp"
+
+using namespace mlops;
+
+namespace {
+template <class T>
+DataFrame<T> golden_frame(const double* x) {
+  DataFrame<T> f;
+  for (int j = 0; j < golden::d; ++j) {
+    std::vector<T> c(x + j * golden::n, x + (j + 1) * golden::n);
+    f.add_column("x" + std::to_string(j), std::span<const T>(c));
+  }
+  return f;
+}
+template <class E, class F>
+E catch_error(F&& f) {
+  try {
+    f();
+  } catch (const E& e) {
+    return e;
+  }
+  FAIL("expected an exception");
+  throw;  // unreachable
+}
+}  // namespace
+
+TEST_CASE_TEMPLATE("DataFrame basics: shape, select, drop, filter, take, head", T, float, double) {
+  auto f = DataFrame<T>::from_columns({"a", "b", "c"}, {{1, 2, 3, 4}, {5, 6, 7, 8}, {9, 10, 11, 12}});
+  CHECK(f.shape() == std::pair<std::size_t, std::size_t>{4, 3});
+  CHECK(f.column("b")[2] == T(7));
+  CHECK(f.column(2)[0] == T(9));
+  auto s = f.select({"c", "a"});
+  CHECK(s.names() == std::vector<std::string>{"c", "a"});
+  CHECK(f.drop({"b"}).names() == std::vector<std::string>{"a", "c"});
+  const std::uint8_t mask[] = {1, 0, 0, 1};
+  auto g = f.filter(mask);
+  REQUIRE(g.rows() == 2);
+  CHECK(g.column("a")[1] == T(4));
+  const std::size_t idx[] = {3, 0, 3};
+  auto t = f.take(idx);
+  CHECK(t.column("c")[0] == T(12));
+  CHECK(t.column("c")[2] == T(12));
+  CHECK(f.head(2).rows() == 2);
+  auto m = f.to_matrix({"b", "a"});
+  CHECK(m(3, 0) == T(8));
+  CHECK(m(3, 1) == T(4));
+  CHECK(f.column_map("a").sum() == T(10));
+  CHECK_THROWS_AS(f.column("zzz"), schema_error);
+  CHECK_THROWS_AS(f.drop({"zzz"}), schema_error);
+  CHECK_THROWS_AS(f.add_column("a", std::vector<T>{1, 2, 3, 4}), data_error);
+  CHECK_THROWS_AS(f.add_column("d", std::vector<T>{1, 2}), data_error);
+  const std::uint8_t bad_mask[] = {1};
+  CHECK_THROWS_AS(f.filter(bad_mask), data_error);
+  const std::size_t bad_idx[] = {4};
+  CHECK_THROWS_AS(f.take(bad_idx), argument_error);
+}
+
+TEST_CASE("describe matches pandas (count, mean, std, quartiles with NaN)") {
+  std::vector<double> c(golden::qcol, golden::qcol + golden::n);
+  for (auto& v : c)
+    if (v == -999.0) v = std::nan("");
+  DataFrame<double> f;
+  f.add_column("q", std::span<const double>(c));
+  const auto d = f.describe();
+  REQUIRE(d.rows.size() == 1);
+  const auto& r = d.rows[0];
+  const double* g = golden::qcol_describe;
+  CHECK(r.count == static_cast<std::size_t>(g[0]));
+  CHECK(r.missing == 3);
+  CHECK(r.mean == doctest::Approx(g[1]).epsilon(1e-14));
+  CHECK(r.std == doctest::Approx(g[2]).epsilon(1e-13));
+  CHECK(r.min == g[3]);
+  CHECK(r.q25 == doctest::Approx(g[4]).epsilon(1e-15));
+  CHECK(r.q50 == doctest::Approx(g[5]).epsilon(1e-15));
+  CHECK(r.q75 == doctest::Approx(g[6]).epsilon(1e-15));
+  CHECK(r.max == g[7]);
+  const std::string table = fmt::format("{}", d);
+  CHECK(table.find("missing") != std::string::npos);
+  CHECK(table.find("75%") != std::string::npos);
+}
+
+TEST_CASE("quantiles by selection equal sorting with numpy interpolation") {
+  detail::xoshiro256ss rng(3);
+  for (std::size_t n : {1u, 2u, 3u, 10u, 101u, 1000u}) {
+    std::vector<double> v(n);
+    for (auto& x : v) x = std::floor(rng.uniform01() * 20);  // many ties
+    auto sorted = v;
+    std::sort(sorted.begin(), sorted.end());
+    const double probs[] = {0.0, 0.1, 0.25, 0.5, 0.75, 0.9, 1.0};
+    double out[7];
+    detail::quantiles_inplace<double>(std::span<double>(v), probs, out);
+    for (int q = 0; q < 7; ++q) {
+      const double h = (static_cast<double>(n) - 1) * probs[q];
+      const auto lo = static_cast<std::size_t>(std::floor(h));
+      const double want = lo + 1 < n ? detail::numpy_lerp(sorted[lo], sorted[lo + 1], h - static_cast<double>(lo)) : sorted[lo];
+      CHECK(out[q] == want);
+    }
+  }
+}
+
+TEST_CASE("read_csv: RFC 4180 quoting, CRLF, BOM, missing markers") {
+  const std::string text =
+      "\xEF\xBB\xBF"
+      "\"a\",\"b, with comma\",\"c \"\"quoted\"\"\"\r\n"
+      "1,2.5,-3e2\r\n"
+      "\"4\",NA,\r\n"
+      "\n"
+      "  7 ,null,+8\r\n"
+      "NaN,\"1\",9";
+  const auto f = parse_csv<double>(text);
+  REQUIRE(f.shape() == std::pair<std::size_t, std::size_t>{4, 3});  // the blank line is skipped
+  CHECK(f.names() == std::vector<std::string>{"a", "b, with comma", "c \"quoted\""});
+  CHECK(f.column(0)[0] == 1);
+  CHECK(f.column(2)[0] == -300);
+  CHECK(f.column(0)[1] == 4);
+  CHECK(std::isnan(f.column(1)[1]));
+  CHECK(std::isnan(f.column(2)[1]));
+  CHECK(f.column(0)[2] == 7);
+  CHECK(std::isnan(f.column(1)[2]));
+  CHECK(f.column(2)[2] == 8);
+  CHECK(std::isnan(f.column(0)[3]));
+  CHECK(f.column(1)[3] == 1);
+  CHECK(f.column(2)[3] == 9);  // no newline at the end of the input
+}
+
+TEST_CASE("read_csv: newline and delimiter inside quotes, no trailing newline, header only, custom delimiter") {
+  const auto f = parse_csv<double>("\"x\ny\";z\n1;2\n", CsvOptions{';'});
+  CHECK(f.names()[0] == "x\ny");
+  CHECK(f.column("z")[0] == 2);
+  const auto h = parse_csv<double>("a,b\n");
+  CHECK(h.rows() == 0);
+  CHECK(h.cols() == 2);
+  CsvOptions no_header;
+  no_header.header = false;
+  const auto nh = parse_csv<double>("1,2\n3,4", no_header);
+  CHECK(nh.names() == std::vector<std::string>{"column_0", "column_1"});
+  CHECK(nh.column(1)[1] == 4);
+}
+
+TEST_CASE("read_csv: every kind of bad input is a typed error with file, line and field") {
+  CsvOptions o;
+  o.source = "data.csv";
+  auto ragged = catch_error<parse_error>([&] { parse_csv<double>("a,b\n1,2\n3\n", o); });
+  CHECK(ragged.code() == errc::csv_ragged_row);
+  CHECK(ragged.line() == 3);
+  CHECK(std::string(ragged.what()).find("data.csv:3") != std::string::npos);
+
+  auto text = catch_error<parse_error>([&] { parse_csv<double>("a,b\n1,2\n3,abc\n", o); });
+  CHECK(text.code() == errc::csv_bad_number);
+  CHECK(text.line() == 3);
+  CHECK(text.column() == 2);
+  CHECK(std::string(text.what()).find("'abc'") != std::string::npos);
+  CHECK(std::string(text.what()).find("column 'b'") != std::string::npos);
+
+  auto unclosed = catch_error<parse_error>([&] { parse_csv<double>("a,b\n1,\"2\n3,4\n", o); });
+  CHECK(unclosed.code() == errc::csv_unclosed_quote);
+  CHECK(unclosed.line() == 2);
+
+  CHECK(catch_error<parse_error>([&] { parse_csv<double>("a,a\n1,2\n", o); }).code() == errc::csv_duplicate_header);
+  CHECK(catch_error<parse_error>([&] { parse_csv<double>("", o); }).code() == errc::csv_empty);
+  CHECK(catch_error<parse_error>([&] { parse_csv<double>("\xEF\xBB\xBF\n\n", o); }).code() == errc::csv_empty);
+  CHECK(catch_error<parse_error>([&] { parse_csv<double>("a\n\"1\"x\n", o); }).code() == errc::csv_bad_quote);
+  CHECK(catch_error<parse_error>([&] { parse_csv<float>("a\n1e39\n", o); }).code() == errc::csv_bad_number);
+  CHECK_THROWS_AS(read_csv<double>("/nonexistent/file.csv"), io_error);
+  // Every error is an mlops::error with a stable id.
+  CHECK(text.id() == "csv.bad_number");
+}
+
+TEST_CASE("read_csv never crashes on arbitrary bytes") {
+  detail::xoshiro256ss rng(11);
+  const char alphabet[] = {'1', '2', '.', ',', '"', '\n', '\r', 'e', '-', 'N', 'A', ' ', ';', '\0'};
+  for (int trial = 0; trial < 3000; ++trial) {
+    std::string s(rng.bounded(40), ' ');
+    for (auto& c : s) c = alphabet[rng.bounded(sizeof alphabet)];
+    try {
+      const auto f = parse_csv<double>(s);
+      for (std::size_t c = 0; c < f.cols(); ++c) CHECK(f.column(c).size() == f.rows());
+    } catch (const error&) {
+    }
+  }
+}
+
+TEST_CASE_TEMPLATE("write_csv round-trips every value exactly", T, float, double) {
+  detail::xoshiro256ss rng(5);
+  std::vector<T> a(500), b(500);
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    a[i] = static_cast<T>((rng.uniform01() - 0.5) * std::pow(10.0, static_cast<double>(rng.bounded(40)) - 20));
+    b[i] = i % 7 == 0 ? std::numeric_limits<T>::quiet_NaN() : static_cast<T>(rng.uniform01());
+  }
+  a[0] = std::numeric_limits<T>::denorm_min();
+  a[1] = std::numeric_limits<T>::max();
+  a[2] = -std::numeric_limits<T>::infinity();
+  DataFrame<T> f;
+  f.add_column("a, \"tricky\"", std::span<const T>(a));
+  f.add_column("b", std::span<const T>(b));
+  const auto back = parse_csv<T>(to_csv(f));
+  REQUIRE(back.names() == f.names());
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    CHECK(std::bit_cast<std::conditional_t<sizeof(T) == 4, std::uint32_t, std::uint64_t>>(back.column(0)[i]) ==
+          std::bit_cast<std::conditional_t<sizeof(T) == 4, std::uint32_t, std::uint64_t>>(a[i]));
+    CHECK(std::isnan(back.column(1)[i]) == std::isnan(b[i]));
+    if (!std::isnan(b[i])) CHECK(back.column(1)[i] == b[i]);
+  }
+}
+
+TEST_CASE("RNG and split are fixed: same seed, same split on every platform") {
+  detail::xoshiro256ss rng(42);
+  // Reference values of xoshiro256** seeded through splitmix64(42); they never change.
+  const std::uint64_t first = rng();
+  detail::xoshiro256ss again(42);
+  CHECK(again() == first);
+  // Independent reference: the published splitmix64 + xoshiro256** algorithms in Python.
+  CHECK(first == 0x15780b2e0c2ec716ULL);
+  CHECK(again() == 6990951692964543102ULL);
+  const auto s1 = train_test_split_indices(100, 0.25, 7);
+  const auto s2 = train_test_split_indices(100, 0.25, 7);
+  const auto s3 = train_test_split_indices(100, 0.25, 8);
+  CHECK(s1.test.size() == 25);
+  CHECK(s1.train.size() == 75);
+  CHECK(s1.test == s2.test);
+  CHECK(s1.test != s3.test);
+  std::vector<std::size_t> all = s1.train;
+  all.insert(all.end(), s1.test.begin(), s1.test.end());
+  std::sort(all.begin(), all.end());
+  for (std::size_t i = 0; i < all.size(); ++i) CHECK(all[i] == i);
+  CHECK(train_test_split_indices(10, 0.31, 0).test.size() == 4);  // ceil, as scikit-learn
+  CHECK_THROWS_AS(train_test_split_indices(10, 1.5, 0), argument_error);
+  CHECK_THROWS_AS(train_test_split_indices(1, 0.5, 0), data_error);
+  // bounded() is unbiased enough to hit every value
+  std::vector<int> hits(6);
+  for (int i = 0; i < 6000; ++i) ++hits[rng.bounded(6)];
+  for (int h : hits) CHECK(h > 800);
+}
+
+TEST_CASE("CRC-32C check value") {
+  CHECK(detail::crc32c("123456789", 9) == 0xE3069283u);
+}
+
+TEST_CASE_TEMPLATE("StandardScaler matches scikit-learn; constant columns never give NaN", T, float, double) {
+  auto f = golden_frame<T>(golden::X);
+  const auto s = StandardScaler<T>{}.fit(f);
+  for (int j = 0; j < golden::d; ++j) {
+    CHECK(s.mean()[j] == doctest::Approx(golden::scaler_mean[j]).epsilon(test::tol<T> * 10));
+    CHECK(s.scale()[j] == doctest::Approx(golden::scaler_scale[j]).epsilon(test::tol<T> * 10));
+  }
+  const auto z = s.transform(f);
+  const auto zs = StandardScaler<T>{}.fit(z);
+  for (int j = 0; j < golden::d; ++j) {
+    CHECK(std::abs(zs.mean()[j]) < 1e-5);
+    CHECK(zs.scale()[j] == doctest::Approx(1).epsilon(1e-5));
+  }
+  const auto back = s.inverse_transform(z);
+  for (int i = 0; i < golden::n; ++i) CHECK(back.column(0)[i] == doctest::Approx(f.column(0)[i]).epsilon(1e-5));
+
+  auto c = DataFrame<T>::from_columns({"const", "nan"}, {{3, 3, 3, 3}, {1, std::nan(""), 3, 5}});
+  const auto sc = StandardScaler<T>{}.fit(c);
+  CHECK(sc.scale()[0] == T(1));
+  CHECK(sc.constant_columns()[0] == 1);
+  const auto zc = sc.transform(c);
+  for (T v : zc.column("const")) CHECK(v == T(0));
+  CHECK(std::isnan(zc.column("nan")[1]));  // missing stays missing
+  CHECK(sc.mean()[1] == T(3));
+  StandardScaler<T> pandas_style;
+  pandas_style.ddof = 1;
+  CHECK(pandas_style.fit(c).scale()[1] == doctest::Approx(2.0));
+  auto allnan = DataFrame<T>::from_columns({"x"}, {{std::nan(""), std::nan("")}});
+  CHECK_THROWS_AS(StandardScaler<T>{}.fit(allnan), data_error);
+}
+
+TEST_CASE_TEMPLATE("SimpleImputer: mean, median, constant; fitted values only", T, float, double) {
+  auto f = DataFrame<T>::from_columns({"a", "b"}, {{1, std::nan(""), 3, 10}, {std::nan(""), 2, 4, 6}});
+  const auto mean = SimpleImputer<T>{impute_strategy::mean}.fit(f);
+  CHECK(mean.fill_values()[0] == doctest::Approx(14.0 / 3));
+  CHECK(mean.missing_seen()[0] == 1);
+  const auto med = SimpleImputer<T>{impute_strategy::median}.fit(f);
+  CHECK(med.fill_values()[0] == T(3));
+  CHECK(med.fill_values()[1] == T(4));
+  const auto out = med.transform(f);
+  CHECK(out.column("a")[1] == T(3));
+  CHECK(out.column("b")[0] == T(4));
+  CHECK(out.missing_counts() == std::vector<std::size_t>{0, 0});
+  const auto cst = SimpleImputer<T>{impute_strategy::constant, T(-1)}.fit(f);
+  CHECK(cst.transform(f).column("b")[0] == T(-1));
+  // New data is filled with the values learned from the training data.
+  auto other = DataFrame<T>::from_columns({"a", "b"}, {{std::nan("")}, {100}});
+  CHECK(med.transform(other).column("a")[0] == T(3));
+  auto empty_col = DataFrame<T>::from_columns({"a"}, {{std::nan("")}});
+  CHECK_THROWS_AS(SimpleImputer<T>{}.fit(empty_col), data_error);
+  CHECK_THROWS_AS((SimpleImputer<T>{impute_strategy::constant, std::numeric_limits<T>::infinity()}.fit(f)), argument_error);
+}
+
+TEST_CASE("IqrOutlierFilter matches the pandas recipe; serving clips, flags or passes") {
+  auto f = golden_frame<double>(golden::Xo);
+  const auto fitted = IqrOutlierFilter<double>{}.fit(f);
+  for (int j = 0; j < golden::d; ++j) {
+    CHECK(fitted.fences()[j].q1 == doctest::Approx(golden::iqr_q1[j]).epsilon(1e-15));
+    CHECK(fitted.fences()[j].q3 == doctest::Approx(golden::iqr_q3[j]).epsilon(1e-15));
+  }
+  auto g = f;
+  IqrOutlierFilter<double>{}.fit_drop(g, g.names());
+  CHECK(g.rows() == static_cast<std::size_t>(golden::iqr_kept));
+
+  auto fit2 = IqrOutlierFilter<double>{}.fit(f);
+  auto h = f;
+  fit2.drop_training_rows(h);
+  CHECK(fit2.rows_in() == 60);
+  CHECK(fit2.rows_out() == static_cast<std::size_t>(golden::iqr_kept));
+  CHECK(fit2.fences()[0].dropped >= 1);
+  CHECK(fit2.fences()[2].dropped >= 1);
+
+  // Serving: clip never drops rows; values land on the fences.
+  auto clipped = fitted.transform(f);
+  CHECK(clipped.rows() == 60);
+  CHECK(clipped.column(0)[5] == fitted.fences()[0].upper);
+  CHECK(clipped.column(2)[9] == fitted.fences()[2].lower);
+  IqrOutlierFilter<double> flag;
+  flag.on_new_data = outlier_action::flag;
+  const auto flagged = flag.fit(f);
+  const auto mask = flagged.outlier_mask(f);
+  CHECK(mask[5] == 1);
+  CHECK(mask[9] == 1);
+  CHECK(flagged.transform(f).column(0)[5] == 50.0);  // flag does not change values
+}
+
+TEST_CASE("IqrOutlierFilter: a zero-IQR 0/1 column does not wipe out the minority rows") {
+  std::vector<double> flag(100, 0.0), x(100);
+  for (int i = 0; i < 100; ++i) x[static_cast<std::size_t>(i)] = i;
+  for (int i = 0; i < 10; ++i) flag[static_cast<std::size_t>(i * 10)] = 1.0;  // 10% minority
+  DataFrame<double> f;
+  f.add_column("flag", std::span<const double>(flag));
+  f.add_column("x", std::span<const double>(x));
+  auto g = f;
+  const auto fitted = IqrOutlierFilter<double>{}.fit_drop(g, g.names());
+  CHECK(g.rows() == 100);  // skipped: nothing dropped
+  CHECK(fitted.zero_iqr_columns() == std::vector<std::string>{"flag"});
+  CHECK_FALSE(fitted.fences()[0].active);
+  IqrOutlierFilter<double> classic;
+  classic.zero_iqr = zero_iqr_policy::apply;
+  auto h = f;
+  classic.fit_drop(h, h.names());
+  CHECK(h.rows() == 90);  // the classic recipe drops every minority row
+  CHECK_THROWS_AS(IqrOutlierFilter<double>{-1.0}.fit(f), argument_error);
+}
