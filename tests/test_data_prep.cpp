@@ -88,6 +88,38 @@ TEST_CASE("describe matches pandas (count, mean, std, quartiles with NaN)") {
   CHECK(table.find("75%") != std::string::npos);
 }
 
+TEST_CASE("histogram-narrowed quantiles are exact on large, tied, skewed and NaN-holed data") {
+  detail::xoshiro256ss rng(9);
+  std::vector<double> scratch;
+  const double probs[] = {0.0, 0.01, 0.25, 0.5, 0.75, 0.999, 1.0};
+  for (int kind = 0; kind < 6; ++kind) {
+    std::vector<double> v(50'001);
+    for (std::size_t i = 0; i < v.size(); ++i) {
+      const double u = rng.uniform01();
+      switch (kind) {
+        case 0: v[i] = u; break;                                  // uniform
+        case 1: v[i] = std::floor(u * 7); break;                  // heavy ties
+        case 2: v[i] = u < 0.001 ? 1e12 * u : u; break;           // outliers squeeze the rest into one bucket
+        case 3: v[i] = i % 10 == 0 ? std::nan("") : std::exp(20 * u); break;  // skewed, with NaN
+        case 4: v[i] = static_cast<double>(i); break;             // sorted
+        case 5: v[i] = i % 12 == 6 ? 0.0 : u + 1; break;          // periodic: the strided sample sees only zeros
+      }
+    }
+    std::vector<double> present;
+    for (double x : v)
+      if (!std::isnan(x)) present.push_back(x);
+    std::sort(present.begin(), present.end());
+    double out[7];
+    CHECK(detail::nan_quantiles<double>(v, probs, out, scratch) == present.size());
+    for (int q = 0; q < 7; ++q) {
+      const double h = (static_cast<double>(present.size()) - 1) * probs[q];
+      const auto lo = static_cast<std::size_t>(std::floor(h));
+      const double want = lo + 1 < present.size() ? detail::numpy_lerp(present[lo], present[lo + 1], h - static_cast<double>(lo)) : present[lo];
+      CHECK(out[q] == want);
+    }
+  }
+}
+
 TEST_CASE("quantiles by selection equal sorting with numpy interpolation") {
   detail::xoshiro256ss rng(3);
   for (std::size_t n : {1u, 2u, 3u, 10u, 101u, 1000u}) {

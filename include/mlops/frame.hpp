@@ -224,9 +224,8 @@ Description<T> DataFrame<T>::describe() const {
     r.missing = s.size() - m.count;
     r.mean = m.mean;
     r.std = m.var >= 0 ? std::sqrt(m.var) : m.var;
-    detail::copy_present<T>(s, work);
     T q[5];
-    detail::quantiles_inplace<T>(std::span<T>(work), probs, q);
+    detail::nan_quantiles<T>(s, probs, q, work);
     r.min = q[0];
     r.q25 = q[1];
     r.q50 = q[2];

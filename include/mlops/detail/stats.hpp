@@ -2,6 +2,8 @@
 #pragma once
 
 #include <algorithm>
+#include <tuple>
+#include <utility>
 #include <cmath>
 #include <cstddef>
 #include <limits>
@@ -66,8 +68,141 @@ inline std::size_t copy_present(std::span<const T> column, std::vector<T>& work)
   return m;
 }
 
-/// Mean and variance over non-NaN values, two passes with the rounding correction
-/// (as numpy/scikit-learn do): var = (sum d^2 - (sum d)^2 / n) / (n - ddof).
+/// Quantiles (numpy's linear method) of the non-NaN values of `data`, which is not
+/// modified. Exact, O(n), one pass over the data for large inputs (Floyd-Rivest's idea):
+/// a fixed-stride sample is sorted, each wanted rank gets a bracket of sample values
+/// around it with a safety margin, and one pass counts the values below each bracket and
+/// gathers the ones inside; selection then runs on the small gathered sets. The ranks are
+/// verified after the pass; if a bracket missed (an unrepresentative sample), the exact
+/// fallback (selection on a copy) runs instead, so the result never depends on the sample.
+/// `probs` ascending in [0,1]; `scratch` is reused working memory. Returns the number of
+/// non-NaN values (0: every output is NaN).
+namespace quantile_pass {
+/// The single pass of nan_quantiles over NB brackets, branch-free: every value is written
+/// at each bracket's cursor and the cursor advances only if the value is inside. Returns
+/// false if a bracket overflowed its buffer (the caller then falls back to exact).
+template <int NB, class T>
+inline bool run(std::span<const T> data, const T* lo, const T* hi, std::size_t* below, T* const* buf,
+                std::size_t* used, std::size_t cap, std::size_t& n) noexcept {
+  std::size_t cnt = 0, bl[NB] = {}, k[NB] = {};
+  T l[NB], h[NB];
+  for (int j = 0; j < NB; ++j) {
+    l[j] = lo[j];
+    h[j] = hi[j];
+  }
+  for (const T v : data) {
+    cnt += (v == v);  // NaN fails every comparison below, so it is never counted or kept
+    for (int j = 0; j < NB; ++j) {
+      bl[j] += (v < l[j]);
+      buf[j][k[j]] = v;
+      k[j] += (v >= l[j]) & (v <= h[j]);
+    }
+    if (MLOPS_UNLIKELY(((NB > 0 ? k[0] : 0) | (NB > 1 ? k[1] : 0) | (NB > 2 ? k[2] : 0) | (NB > 3 ? k[3] : 0)) >= cap))
+      return false;
+  }
+  for (int j = 0; j < NB; ++j) {
+    below[j] = bl[j];
+    used[j] = k[j];
+  }
+  n = cnt;
+  return true;
+}
+}  // namespace quantile_pass
+
+template <class T>
+inline std::size_t nan_quantiles(std::span<const T> data, std::span<const double> probs, std::span<T> out,
+                                 std::vector<T>& scratch) {
+  constexpr std::size_t small = 16384, sample_size = 4096;
+  auto exact = [&]() {
+    const std::size_t m = copy_present<T>(data, scratch);
+    quantiles_inplace<T>(std::span<T>(scratch), probs, out);
+    return m;
+  };
+  const std::size_t total = data.size();
+  if (total < small || probs.empty()) return exact();
+  // 1. Sample at a fixed stride and sort it.
+  std::vector<T> sample;
+  sample.reserve(sample_size);
+  const std::size_t stride = total / sample_size;
+  for (std::size_t i = stride / 2; i < total && sample.size() < sample_size; i += stride)
+    if (data[i] == data[i]) sample.push_back(data[i]);
+  if (sample.size() < sample_size / 4) return exact();  // mostly NaN
+  std::sort(sample.begin(), sample.end());
+  const std::size_t ms = sample.size();
+  // 2. Brackets: 4 standard errors of the sample rank either side, merged where they overlap.
+  constexpr int max_brackets = 4;
+  T lo[max_brackets], hi[max_brackets];
+  int nb = 0;
+  std::vector<int> owner(probs.size());
+  for (std::size_t q = 0; q < probs.size(); ++q) {
+    const double p = probs[q];
+    const double pos = p * static_cast<double>(ms - 1);
+    const double margin = 4.0 * std::sqrt(static_cast<double>(ms) * p * (1 - p)) + 4.0;
+    const double l = std::floor(pos - margin), h = std::ceil(pos + margin) + 1;
+    const T blo = l <= 0 ? -std::numeric_limits<T>::infinity() : sample[static_cast<std::size_t>(l)];
+    const T bhi = h >= static_cast<double>(ms - 1) ? std::numeric_limits<T>::infinity() : sample[static_cast<std::size_t>(h)];
+    if (nb > 0 && blo <= hi[nb - 1]) {
+      hi[nb - 1] = (std::max)(hi[nb - 1], bhi);
+    } else {
+      if (nb == max_brackets) return exact();
+      lo[nb] = blo;
+      hi[nb] = bhi;
+      ++nb;
+    }
+    owner[q] = nb - 1;
+  }
+  // Room per bracket: 3x its expected share, plus one slot for the unconditional write.
+  double widest = 0;
+  for (int j = 0; j < nb; ++j) {
+    auto rank_of = [&](T v) { return static_cast<double>(std::lower_bound(sample.begin(), sample.end(), v) - sample.begin()); };
+    const double a = std::isinf(lo[j]) ? 0.0 : rank_of(lo[j]);
+    const double b = std::isinf(hi[j]) ? static_cast<double>(ms) : static_cast<double>(std::upper_bound(sample.begin(), sample.end(), hi[j]) - sample.begin());
+    widest = (std::max)(widest, (b - a + 1) / static_cast<double>(ms));
+  }
+  const std::size_t cap = (std::min)(total, static_cast<std::size_t>(3.0 * widest * static_cast<double>(total)) + 256);
+  scratch.resize(static_cast<std::size_t>(nb) * (cap + 1));
+  T* buf[max_brackets] = {};
+  for (int j = 0; j < nb; ++j) buf[j] = scratch.data() + static_cast<std::size_t>(j) * (cap + 1);
+  std::size_t below[max_brackets] = {}, used[max_brackets] = {}, n = 0;
+  // 3. One pass.
+  bool ok = false;
+  switch (nb) {
+    case 1: ok = quantile_pass::run<1, T>(data, lo, hi, below, buf, used, cap, n); break;
+    case 2: ok = quantile_pass::run<2, T>(data, lo, hi, below, buf, used, cap, n); break;
+    case 3: ok = quantile_pass::run<3, T>(data, lo, hi, below, buf, used, cap, n); break;
+    default: ok = quantile_pass::run<4, T>(data, lo, hi, below, buf, used, cap, n); break;
+  }
+  if (!ok) return exact();
+  if (n == 0) {
+    for (auto& o : out) o = std::numeric_limits<T>::quiet_NaN();
+    return 0;
+  }
+  // 4. Verify every needed rank fell inside its bracket, then select.
+  for (std::size_t q = 0; q < probs.size(); ++q) {
+    const double h = static_cast<double>(n - 1) * probs[q];
+    std::size_t r = static_cast<std::size_t>(std::floor(h));
+    if (r >= n) r = n - 1;
+    const std::size_t r2 = r + 1 < n ? r + 1 : r;
+    const int j = owner[q];
+    if (r < below[j] || r2 >= below[j] + used[j]) return exact();
+  }
+  for (std::size_t q = 0; q < probs.size(); ++q) {
+    const double h = static_cast<double>(n - 1) * probs[q];
+    std::size_t r = static_cast<std::size_t>(std::floor(h));
+    if (r >= n) r = n - 1;
+    const int j = owner[q];
+    T* first = buf[j];
+    T* last = buf[j] + used[j];
+    const std::size_t i = r - below[j];
+    std::nth_element(first, first + i, last);
+    const T a = first[i];
+    const T frac = static_cast<T>(h - static_cast<double>(r));
+    out[q] = (frac == T(0) || r + 1 >= n) ? a : numpy_lerp(a, *std::min_element(first + i + 1, last), frac);
+  }
+  return n;
+}
+
+/// Mean and variance over non-NaN values (see nan_moments).
 template <class T>
 struct moments {
   std::size_t count = 0;
@@ -76,32 +211,104 @@ struct moments {
   double m2 = 0;   // sum of squared deviations (corrected)
 };
 
+/// Sum and count of the non-NaN values. Eight independent lanes combined in a fixed
+/// order: the loop vectorises without -ffast-math, and the result is the same on every
+/// platform (and more accurate than one running sum).
+struct sum_count {
+  double sum = 0;
+  std::size_t count = 0;
+};
+template <class T>
+inline sum_count nan_sum(std::span<const T> x) noexcept {
+  constexpr std::size_t L = 8;
+  double acc[L] = {};
+  std::size_t cnt[L] = {};
+  const std::size_t n = x.size();
+  std::size_t i = 0;
+  for (; i + L <= n; i += L)
+    for (std::size_t k = 0; k < L; ++k) {
+      const T v = x[i + k];
+      const bool ok = v == v;
+      acc[k] += ok ? static_cast<double>(v) : 0.0;
+      cnt[k] += ok;
+    }
+  for (; i < n; ++i) {
+    const T v = x[i];
+    const bool ok = v == v;
+    acc[0] += ok ? static_cast<double>(v) : 0.0;
+    cnt[0] += ok;
+  }
+  return {((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7])),
+          ((cnt[0] + cnt[1]) + (cnt[2] + cnt[3])) + ((cnt[4] + cnt[5]) + (cnt[6] + cnt[7]))};
+}
+
+/// Count of the non-NaN values, and the sums of (x - shift) and (x - shift)^2 over them;
+/// eight lanes, fixed combining order.
+struct centered_sums {
+  double s1 = 0, s2 = 0;
+  std::size_t count = 0;
+};
+template <class T>
+inline centered_sums nan_centered_sums(std::span<const T> x, double shift) noexcept {
+  constexpr std::size_t L = 8;
+  double s1[L] = {}, s2[L] = {};
+  std::size_t cnt[L] = {};
+  const std::size_t n = x.size();
+  std::size_t i = 0;
+  for (; i + L <= n; i += L)
+    for (std::size_t k = 0; k < L; ++k) {
+      const T v = x[i + k];
+      const bool ok = v == v;
+      const double d = ok ? static_cast<double>(v) - shift : 0.0;
+      s1[k] += d;
+      s2[k] += d * d;
+      cnt[k] += ok;
+    }
+  for (; i < n; ++i) {
+    const T v = x[i];
+    const bool ok = v == v;
+    const double d = ok ? static_cast<double>(v) - shift : 0.0;
+    s1[0] += d;
+    s2[0] += d * d;
+    cnt[0] += ok;
+  }
+  auto fold = [](const double* a) { return ((a[0] + a[1]) + (a[2] + a[3])) + ((a[4] + a[5]) + (a[6] + a[7])); };
+  return {fold(s1), fold(s2), ((cnt[0] + cnt[1]) + (cnt[2] + cnt[3])) + ((cnt[4] + cnt[5]) + (cnt[6] + cnt[7]))};
+}
+
 template <class T>
 inline moments<T> nan_moments(std::span<const T> x, int ddof = 0) noexcept {
   moments<T> m;
-  double sum = 0;
-  std::size_t n = 0;
-  for (const T v : x) {
-    if (!std::isnan(v)) {
-      sum += static_cast<double>(v);
-      ++n;
+  // Pilot shift K: the mean of up to 64 present values spread over the column. With
+  // S1 = sum(x - K), S2 = sum((x - K)^2): mean = K + S1/n, M2 = S2 - S1^2/n, which is the
+  // corrected two-pass formula with K for the mean, so one pass over the data suffices
+  // when K is near the mean. If it is not (|mean - K| > 4 sd), a true second pass runs.
+  double pilot = 0;
+  std::size_t pilot_n = 0;
+  const std::size_t step = x.size() / 64 + 1;
+  for (std::size_t i = 0; i < x.size(); i += step)
+    if (x[i] == x[i]) {
+      pilot += static_cast<double>(x[i]);
+      ++pilot_n;
     }
-  }
+  double shift = pilot_n ? pilot / static_cast<double>(pilot_n) : 0.0;
+  if (!std::isfinite(shift)) shift = 0;
+  auto cs = nan_centered_sums<T>(x, shift);
+  const std::size_t n = cs.count;
   m.count = n;
   if (n == 0) {
     m.mean = std::numeric_limits<double>::quiet_NaN();
     m.var = std::numeric_limits<double>::quiet_NaN();
     return m;
   }
-  m.mean = sum / static_cast<double>(n);
-  double s1 = 0, s2 = 0;
-  for (const T v : x) {
-    if (!std::isnan(v)) {
-      const double d = static_cast<double>(v) - m.mean;
-      s1 += d;
-      s2 += d * d;
-    }
+  const double nd = static_cast<double>(n);
+  double d = cs.s1 / nd;
+  m.mean = shift + d;
+  if (d * d > 16.0 * (cs.s2 / nd - d * d)) {  // K was far off: a true second pass
+    cs = nan_centered_sums<T>(x, m.mean);
+    m.mean += cs.s1 / nd;
   }
+  const double s1 = cs.s1, s2 = cs.s2;
   m.m2 = s2 - s1 * s1 / static_cast<double>(n);
   if (m.m2 < 0) m.m2 = 0;
   m.var = (static_cast<std::ptrdiff_t>(n) - ddof > 0) ? m.m2 / static_cast<double>(static_cast<std::ptrdiff_t>(n) - ddof)

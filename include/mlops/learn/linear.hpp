@@ -23,6 +23,7 @@
 #include <Eigen/QR>
 
 #include "mlops/detail/binary.hpp"
+#include "mlops/detail/stats.hpp"
 #include "mlops/error.hpp"
 #include "mlops/frame.hpp"
 
@@ -185,14 +186,15 @@ LinearModel<T> LinearRegression<T>::fit(std::span<const std::span<const T>> colu
   dvec mean = dvec::Zero(static_cast<Eigen::Index>(d));
   double ymean = 0;
   {
-    double s = 0;
-    for (const T v : y) s += static_cast<double>(v);
-    if (!std::isfinite(s)) detail::report_non_finite<T>(y, "the target");
+    // NaN counts as missing in nan_sum, so a short count means NaN; Inf shows in the sum.
+    const auto ys = detail::nan_sum<T>(y);
+    const double s = ys.sum;
+    if (ys.count != n || !std::isfinite(s)) detail::report_non_finite<T>(y, "the target");
     ymean = fit_intercept ? s / static_cast<double>(n) : 0.0;
     for (std::size_t j = 0; j < d; ++j) {
-      double cs = 0;
-      for (const T v : columns[j]) cs += static_cast<double>(v);
-      if (!std::isfinite(cs)) detail::report_non_finite<T>(columns[j], detail::column_label(names, j));
+      const auto c = detail::nan_sum<T>(columns[j]);
+      const double cs = c.sum;
+      if (c.count != n || !std::isfinite(cs)) detail::report_non_finite<T>(columns[j], detail::column_label(names, j));
       mean(static_cast<Eigen::Index>(j)) = fit_intercept ? cs / static_cast<double>(n) : 0.0;
     }
   }

@@ -106,7 +106,7 @@ FittedSimpleImputer<T> SimpleImputer<T>::fit(const DataFrame<T>& frame, std::spa
   std::vector<T> work;
   for (std::size_t c = 0; c < cols.size(); ++c) {
     const auto s = frame.column(cols[c]);
-    const auto m = detail::nan_moments<T>(s);
+    const auto m = detail::nan_sum<T>(s);
     missing[c] = s.size() - m.count;
     if (strategy == impute_strategy::constant) {
       fills[c] = fill_value;
@@ -116,15 +116,14 @@ FittedSimpleImputer<T> SimpleImputer<T>::fit(const DataFrame<T>& frame, std::spa
       MLOPS_THROW(data_error(errc::data_empty, fmt::format("SimpleImputer({}): column '{}' has no non-missing value to learn from; "
                                                            "use a constant fill or drop the column",
                                                            to_string(strategy), cols[c])));
-    if (!std::isfinite(m.mean))
+    if (!std::isfinite(m.sum))
       MLOPS_THROW(data_error(errc::data_non_finite, fmt::format("SimpleImputer: column '{}' contains infinite values; "
                                                                 "remove or replace them before imputing", cols[c])));
     if (strategy == impute_strategy::mean) {
-      fills[c] = static_cast<T>(m.mean);
+      fills[c] = static_cast<T>(m.sum / static_cast<double>(m.count));
     } else {
-      detail::copy_present<T>(s, work);
       static constexpr double half[] = {0.5};
-      detail::quantiles_inplace<T>(std::span<T>(work), half, std::span<T>(&fills[c], 1));
+      detail::nan_quantiles<T>(s, half, std::span<T>(&fills[c], 1), work);
     }
   }
   return {strategy, std::move(cols), std::move(fills), std::move(missing)};

@@ -199,10 +199,9 @@ FittedIqrOutlierFilter<T> IqrOutlierFilter<T>::fit(const DataFrame<T>& frame, st
     const auto s = frame.column(name);
     typename FittedIqrOutlierFilter<T>::column_fence c;
     c.name = name;
-    if (detail::copy_present<T>(s, work) == 0)
-      MLOPS_THROW(data_error(errc::data_empty, fmt::format("IqrOutlierFilter: column '{}' has no non-missing value; impute or drop it first", name)));
     T q[2];
-    detail::quantiles_inplace<T>(std::span<T>(work), probs, q);
+    if (detail::nan_quantiles<T>(s, probs, q, work) == 0)
+      MLOPS_THROW(data_error(errc::data_empty, fmt::format("IqrOutlierFilter: column '{}' has no non-missing value; impute or drop it first", name)));
     if (!std::isfinite(q[0]) || !std::isfinite(q[1]))
       MLOPS_THROW(data_error(errc::data_non_finite, fmt::format("IqrOutlierFilter: a quartile of column '{}' is infinite; remove infinite values first", name)));
     c.q1 = q[0];
