@@ -10,6 +10,7 @@
 //   auto again = mlops::FittedPipeline<double>::load("model.mlops");
 #pragma once
 
+#include <algorithm>
 #include <array>
 #include <chrono>
 #include <filesystem>
@@ -435,7 +436,15 @@ FittedPipeline<T> FittedPipeline<T>::from_bytes(std::string_view bytes, std::str
     }
     done(r);
   }
-  fp.compile();  // also checks that step columns are features and model width matches
+  // Every step column must be a feature and the model width must match the schema.
+  for (const auto& st : fp.steps_) {
+    const auto& cols = std::visit([](const auto& f) -> const std::vector<std::string>& { return f.columns(); }, st);
+    for (const auto& c : cols)
+      if (std::find(fp.features_.begin(), fp.features_.end(), c) == fp.features_.end())
+        MLOPS_THROW(format_error(errc::format_corrupt, fmt::format("{}: step '{}' names column '{}', which is not in the schema",
+                                                                   source, step_name<T>(st), c)));
+  }
+  fp.compile();
   return fp;
 }
 

@@ -211,39 +211,10 @@ struct moments {
   double m2 = 0;   // sum of squared deviations (corrected)
 };
 
-/// Sum and count of the non-NaN values. Eight independent lanes combined in a fixed
-/// order: the loop vectorises without -ffast-math, and the result is the same on every
-/// platform (and more accurate than one running sum).
-struct sum_count {
-  double sum = 0;
-  std::size_t count = 0;
-};
-template <class T>
-inline sum_count nan_sum(std::span<const T> x) noexcept {
-  constexpr std::size_t L = 8;
-  double acc[L] = {};
-  std::size_t cnt[L] = {};
-  const std::size_t n = x.size();
-  std::size_t i = 0;
-  for (; i + L <= n; i += L)
-    for (std::size_t k = 0; k < L; ++k) {
-      const T v = x[i + k];
-      const bool ok = v == v;
-      acc[k] += ok ? static_cast<double>(v) : 0.0;
-      cnt[k] += ok;
-    }
-  for (; i < n; ++i) {
-    const T v = x[i];
-    const bool ok = v == v;
-    acc[0] += ok ? static_cast<double>(v) : 0.0;
-    cnt[0] += ok;
-  }
-  return {((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7])),
-          ((cnt[0] + cnt[1]) + (cnt[2] + cnt[3])) + ((cnt[4] + cnt[5]) + (cnt[6] + cnt[7]))};
-}
-
-/// Count of the non-NaN values, and the sums of (x - shift) and (x - shift)^2 over them;
-/// eight lanes, fixed combining order.
+/// Count of the non-NaN values, and the sums of (x - shift) and (x - shift)^2 over them.
+/// Eight independent lanes combined in a fixed order: the loop vectorises without
+/// -ffast-math, and the result is the same on every platform (and more accurate than
+/// one running sum).
 struct centered_sums {
   double s1 = 0, s2 = 0;
   std::size_t count = 0;
@@ -274,6 +245,17 @@ inline centered_sums nan_centered_sums(std::span<const T> x, double shift) noexc
   }
   auto fold = [](const double* a) { return ((a[0] + a[1]) + (a[2] + a[3])) + ((a[4] + a[5]) + (a[6] + a[7])); };
   return {fold(s1), fold(s2), ((cnt[0] + cnt[1]) + (cnt[2] + cnt[3])) + ((cnt[4] + cnt[5]) + (cnt[6] + cnt[7]))};
+}
+
+/// Sum and count of the non-NaN values (the shift-0 case of nan_centered_sums).
+struct sum_count {
+  double sum = 0;
+  std::size_t count = 0;
+};
+template <class T>
+inline sum_count nan_sum(std::span<const T> x) noexcept {
+  const auto c = nan_centered_sums<T>(x, 0.0);
+  return {c.s1, c.count};
 }
 
 template <class T>

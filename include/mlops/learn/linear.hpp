@@ -139,10 +139,10 @@ struct LinearRegression {
                      std::span<const std::string> names = {}) const;
   /// Fits on a column-major matrix (rows = samples).
   LinearModel<T> fit(const Eigen::Ref<const matrix_type>& X, std::span<const T> y) const {
+    if (X.rows() != static_cast<Eigen::Index>(y.size()))
+      MLOPS_THROW(data_error(errc::data_shape, fmt::format("LinearRegression: X has {} rows but y has {}", X.rows(), y.size())));
     std::vector<std::span<const T>> cols;
     for (Eigen::Index j = 0; j < X.cols(); ++j) cols.emplace_back(X.col(j).data(), static_cast<std::size_t>(X.rows()));
-    if (X.cols() == 0 && X.rows() != static_cast<Eigen::Index>(y.size()))
-      MLOPS_THROW(data_error(errc::data_shape, "LinearRegression: X and y have different numbers of rows"));
     return fit(cols, y);
   }
   /// Fits on named columns of a frame.
