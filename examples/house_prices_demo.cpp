@@ -83,7 +83,7 @@ int run(int argc, char** argv) {
                  iqr->rows_in() - iqr->rows_out(), mlops::to_string(iqr->on_new_data()));
       for (const auto& f : iqr->fences())
         fmt::print("    {:<15} Q1={:<10.4g} Q3={:<10.4g} fences [{:.4g}, {:.4g}]  rows outside: {}{}\n", f.name, f.q1, f.q3, f.lower,
-                   f.upper, f.dropped, f.zero_iqr ? " (zero IQR: skipped)" : "");
+                   f.upper, f.dropped, f.zero_iqr ? " (zero IQR: skipped)" : f.training_only ? " (target: training only)" : "");
     } else if (auto* sc = std::get_if<mlops::FittedStandardScaler<double>>(&s)) {
       fmt::print("  standardize:\n");
       for (std::size_t c = 0; c < sc->columns().size(); ++c)

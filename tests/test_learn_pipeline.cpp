@@ -309,3 +309,179 @@ TEST_CASE("the model card names every fitted parameter") {
   CHECK(card["format"]["version"] == "1.0");
   CHECK(card["metrics"].contains("train.rmse"));
 }
+
+namespace {
+struct xy {
+  std::vector<std::vector<double>> cols;
+  std::vector<double> y;
+  std::vector<std::span<const double>> spans() const {
+    std::vector<std::span<const double>> s;
+    for (const auto& c : cols) s.emplace_back(c);
+    return s;
+  }
+};
+xy linear_data(std::size_t n, std::size_t d, std::uint64_t seed, double offset = 5.0) {
+  detail::xoshiro256ss rng(seed);
+  xy out;
+  out.cols.assign(d, std::vector<double>(n));
+  out.y.assign(n, 0.0);
+  for (std::size_t j = 0; j < d; ++j)
+    for (std::size_t i = 0; i < n; ++i) {
+      out.cols[j][i] = offset + (rng.uniform01() - 0.5) * static_cast<double>(j + 1);
+      out.y[i] += (static_cast<double>(j % 3) - 1.0) * out.cols[j][i];
+    }
+  for (auto& v : out.y) v += 2.0 + 0.1 * (rng.uniform01() - 0.5);
+  return out;
+}
+std::vector<std::span<const double>> slice(const xy& data, std::size_t from, std::size_t len) {
+  std::vector<std::span<const double>> s;
+  for (const auto& c : data.cols) s.emplace_back(c.data() + from, len);
+  return s;
+}
+}  // namespace
+
+TEST_CASE("least-squares statistics: chunked, merged and batch fits agree") {
+  const auto data = linear_data(10'000, 6, 21);
+  const auto batch = LinearRegression<double>{}.fit(data.spans(), data.y);
+  // Chunks that are multiples of the 1024-row block, fed in order: bit-identical.
+  LeastSquaresStats<double> chunked(6);
+  for (std::size_t r = 0; r < 10'000; r += 2048) {
+    const std::size_t len = (std::min<std::size_t>)(2048, 10'000 - r);
+    chunked.update(slice(data, r, len), std::span<const double>(data.y).subspan(r, len));
+  }
+  const auto m1 = chunked.solve();
+  CHECK(chunked.count() == 10'000);
+  for (int j = 0; j < 6; ++j) CHECK(m1.coef()(j) == batch.coef()(j));
+  CHECK(m1.intercept() == batch.intercept());
+  // Per "thread" (uneven parts) and merged as a tree: equal to rounding.
+  LeastSquaresStats<double> a(6), b(6), c(6);
+  a.update(slice(data, 0, 3001), std::span<const double>(data.y).subspan(0, 3001));
+  b.update(slice(data, 3001, 4500), std::span<const double>(data.y).subspan(3001, 4500));
+  c.update(slice(data, 7501, 2499), std::span<const double>(data.y).subspan(7501, 2499));
+  b.merge(c);
+  a.merge(b);
+  const auto m2 = a.solve();
+  for (int j = 0; j < 6; ++j) CHECK(rel(m2.coef()(j), batch.coef()(j)) < 1e-11);
+  CHECK(rel(m2.intercept(), batch.intercept()) < 1e-11);
+  // Without intercept and with ridge, solve() agrees with fit().
+  const auto noi = LinearRegression<double>{false, 0.0}.fit(data.spans(), data.y);
+  const auto noi2 = a.solve(false, 0.0);
+  for (int j = 0; j < 6; ++j) CHECK(rel(noi2.coef()(j), noi.coef()(j)) < 1e-9);
+  const auto rid = LinearRegression<double>{true, 3.0}.fit(data.spans(), data.y);
+  const auto rid2 = a.solve(true, 3.0);
+  for (int j = 0; j < 6; ++j) CHECK(rel(rid2.coef()(j), rid.coef()(j)) < 1e-10);
+  // A bad chunk changes nothing and names the row within the chunk.
+  auto bad = data;
+  bad.cols[2][1500] = std::nan("");
+  const auto before = a.count();
+  try {
+    a.update(bad.spans(), bad.y);
+    FAIL("expected data_error");
+  } catch (const data_error& e) {
+    CHECK(std::string(e.what()).find("row 1500") != std::string::npos);
+  }
+  CHECK(a.count() == before);
+  CHECK_THROWS_AS(a.merge(LeastSquaresStats<double>(5)), data_error);
+  CHECK_THROWS_AS(LeastSquaresStats<double>(6).solve(), data_error);
+}
+
+TEST_CASE("least-squares statistics: rank-deficient solve gives the minimum-norm solution") {
+  auto f = golden_frame<double>();
+  std::vector<double> dup(golden::n);
+  for (int i = 0; i < golden::n; ++i) dup[static_cast<std::size_t>(i)] = 2.0 * golden::X[i];
+  f.add_column("x4", std::span<const double>(dup));
+  LeastSquaresStats<double> s(5);
+  s.update(f, {"x0", "x1", "x2", "x3", "x4"}, "y");
+  const auto m = s.solve();
+  CHECK(m.solver() == linear_solver::eigen_pseudo_inverse);
+  CHECK(m.rank() == 4);
+  for (int j = 0; j < 5; ++j) CHECK(std::abs(m.coef()(j) - golden::rankdef_coef[j]) < 1e-7 * (1 + std::abs(golden::rankdef_coef[j])));
+}
+
+TEST_CASE("recursive least squares matches the ridge closed form; updates allocate nothing") {
+  const std::size_t n = 3000, d = 16;
+  const auto data = linear_data(n, d, 22, 0.0);
+  const double delta = 0.5;
+  RecursiveLeastSquares<double> rls(d, RlsOptions{1.0, delta, true});
+  std::vector<double> row(d);
+  const std::size_t before = test::allocations();
+  for (std::size_t i = 0; i < n; ++i) {
+    for (std::size_t j = 0; j < d; ++j) row[j] = data.cols[j][i];
+    CHECK(rls.update(row, data.y[i]));
+  }
+  double p = rls.predict(row);
+  CHECK(test::allocations() == before);
+  static_assert(noexcept(rls.update(std::span<const double>{}, 0.0)));
+  CHECK(std::isfinite(p));
+  // Reference: (Z^T Z + delta I) theta = Z^T y with Z = [X, 1] (the intercept penalised too).
+  Eigen::MatrixXd Z(n, d + 1);
+  Eigen::VectorXd yv(n);
+  for (std::size_t i = 0; i < n; ++i) {
+    for (std::size_t j = 0; j < d; ++j) Z(i, j) = data.cols[j][i];
+    Z(i, d) = 1.0;
+    yv(i) = data.y[i];
+  }
+  Eigen::MatrixXd G = Z.transpose() * Z;
+  G.diagonal().array() += delta;
+  const Eigen::VectorXd theta = G.ldlt().solve(Z.transpose() * yv);
+  for (std::size_t j = 0; j < d; ++j) CHECK(rel(rls.coef()(j), theta(j)) < 1e-8);
+  CHECK(rel(rls.intercept(), theta(d)) < 1e-8);
+  // Bad input is rejected, counted, and learns nothing.
+  const auto coef = rls.coef();
+  row[3] = std::nan("");
+  CHECK_FALSE(rls.update(row, 1.0));
+  row[3] = 0;
+  CHECK_FALSE(rls.update(row, std::numeric_limits<double>::infinity()));
+  CHECK(rls.n_rejected() == 2);
+  CHECK(rls.coef() == coef);
+  CHECK(rls.n_updates() == n);
+  CHECK(rls.to_model().coef() == coef);
+  CHECK_THROWS_AS(RecursiveLeastSquares<double>(3, RlsOptions{1.5}), argument_error);
+  CHECK_THROWS_AS(RecursiveLeastSquares<double>(3, RlsOptions{1.0, 0.0}), argument_error);
+}
+
+TEST_CASE_TEMPLATE("recursive least squares with forgetting tracks a change of the world", T, float, double) {
+  RecursiveLeastSquares<T> rls(2, RlsOptions{0.98, 1.0, true});
+  detail::xoshiro256ss rng(23);
+  T row[2];
+  for (int i = 0; i < 4000; ++i) {
+    row[0] = static_cast<T>(rng.uniform01() * 2 - 1);
+    row[1] = static_cast<T>(rng.uniform01() * 2 - 1);
+    const T y = i < 2000 ? T(3) * row[0] - row[1] + T(1) : -T(2) * row[0] + T(4) * row[1];
+    rls.update(row, y);
+    if (i == 1999) CHECK(rls.coef()(0) == doctest::Approx(3).epsilon(1e-3));
+  }
+  CHECK(rls.coef()(0) == doctest::Approx(-2).epsilon(1e-3));
+  CHECK(rls.coef()(1) == doctest::Approx(4).epsilon(1e-3));
+  CHECK(std::abs(rls.intercept()) < 1e-3);
+}
+
+TEST_CASE("IQR in a pipeline drops rows with an outlying target while fitting only") {
+  const auto clean = messy_frame(1000, 31);
+  auto frame = clean;
+  for (std::size_t i = 5; i < 1000; i += 50) frame.column("y")[i] *= 8;  // 20 mis-keyed targets
+  const auto ref = pipeline<double>().impute().drop_outliers_iqr(1.5).fit(LinearRegression<double>{}, clean, "y");
+  const auto fp = pipeline<double>().impute().drop_outliers_iqr(1.5).fit(LinearRegression<double>{}, frame, "y");
+  const auto& iqr = std::get<FittedIqrOutlierFilter<double>>(fp.steps()[1]);
+  REQUIRE(iqr.fences().size() == 4);
+  const auto& yf = iqr.fences()[3];
+  CHECK(yf.name == "y");
+  CHECK(yf.training_only);
+  CHECK(yf.dropped >= 15);
+  CHECK(iqr.columns() == std::vector<std::string>{"a", "b", "c"});  // serving never sees the target
+  // The fit is close to the truth (2, -3, 10) despite the mis-keyed targets.
+  // The fit is close to the fit on the uncorrupted data.
+  const double err_with = (fp.model().coef() - ref.model().coef()).norm();
+  CHECK(err_with < 0.1 * ref.model().coef().norm());
+  // Without include_target the mis-keyed rows stay and bend the fit.
+  IqrOutlierFilter<double> features_only;
+  features_only.include_target = false;
+  const auto fp2 = pipeline<double>().impute().drop_outliers_iqr(features_only).fit(LinearRegression<double>{}, frame, "y");
+  CHECK(std::get<FittedIqrOutlierFilter<double>>(fp2.steps()[1]).fences().size() == 3);
+  CHECK((fp2.model().coef() - ref.model().coef()).norm() > 3 * err_with);
+  // Round trip keeps the training-only flag and predicts the same bits.
+  const auto back = FittedPipeline<double>::from_bytes(fp.to_bytes());
+  CHECK(std::get<FittedIqrOutlierFilter<double>>(back.steps()[1]).fences()[3].training_only);
+  CHECK(back.predict(frame) == fp.predict(frame));
+  CHECK(io::model_card(fp)["steps"][1]["columns"]["y"]["training_only"] == true);
+}

@@ -17,6 +17,8 @@ template <scalar T> struct StandardScaler;
 template <scalar T> class FittedStandardScaler;
 template <scalar T> struct LinearRegression;
 template <scalar T> class LinearModel;
+template <scalar T> class LeastSquaresStats;
+template <scalar T> class RecursiveLeastSquares;
 template <scalar T> class Pipeline;
 template <scalar T> class FittedPipeline;
 struct CsvOptions;

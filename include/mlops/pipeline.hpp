@@ -294,7 +294,7 @@ FittedPipeline<T> Pipeline<T>::fit(const LinearRegression<T>& estimator, const D
         [&](const auto& s) -> FittedStep<T> {
           using S = std::decay_t<decltype(s)>;
           if constexpr (std::is_same_v<S, IqrOutlierFilter<T>>) {
-            return s.fit_drop(frame, features);
+            return s.fit_drop(frame, features, target);
           } else {
             auto f = s.fit(frame, features);
             f.transform_inplace(frame);

@@ -43,7 +43,8 @@ nlohmann::json model_card(const FittedPipeline<T>& p) {
       js["rows_out"] = iqr->rows_out();
       for (const auto& f : iqr->fences())
         js["columns"][f.name] = {{"q1", num(f.q1)}, {"q3", num(f.q3)}, {"lower", num(f.lower)}, {"upper", num(f.upper)},
-                                 {"zero_iqr", f.zero_iqr}, {"active", f.active}, {"rows_dropped", f.dropped}};
+                                 {"zero_iqr", f.zero_iqr}, {"active", f.active}, {"training_only", f.training_only},
+                                 {"rows_dropped", f.dropped}};
     } else if (auto* sc = std::get_if<FittedStandardScaler<T>>(&s)) {
       for (std::size_t c = 0; c < sc->columns().size(); ++c)
         js["columns"][sc->columns()[c]] = {{"mean", num(sc->mean()[c])}, {"scale", num(sc->scale()[c])},

@@ -20,6 +20,7 @@
 
 #include <Eigen/Cholesky>
 #include <Eigen/Core>
+#include <Eigen/Eigenvalues>
 #include <Eigen/QR>
 
 #include "mlops/detail/binary.hpp"
@@ -29,10 +30,16 @@
 
 MLOPS_NAMESPACE_BEGIN
 
-enum class linear_solver : std::uint8_t { ldlt = 1, complete_orthogonal = 2 };
+enum class linear_solver : std::uint8_t { ldlt = 1, complete_orthogonal = 2, eigen_pseudo_inverse = 3, recursive = 4 };
 
 constexpr std::string_view to_string(linear_solver s) noexcept {
-  return s == linear_solver::ldlt ? "ldlt" : "complete_orthogonal";
+  switch (s) {
+    case linear_solver::ldlt: return "ldlt";
+    case linear_solver::complete_orthogonal: return "complete_orthogonal";
+    case linear_solver::eigen_pseudo_inverse: return "eigen_pseudo_inverse";
+    case linear_solver::recursive: return "recursive_least_squares";
+  }
+  return "?";
 }
 
 /// A fitted linear model: y = coef . x + intercept.
@@ -98,7 +105,7 @@ class LinearModel {
     m.fit_intercept_ = r.get<std::uint8_t>() != 0;
     m.l2_ = r.get<double>();
     const auto s = r.get<std::uint8_t>();
-    if (s < 1 || s > 2) r.corrupt("unknown linear solver " + std::to_string(s));
+    if (s < 1 || s > 4) r.corrupt("unknown linear solver " + std::to_string(s));
     m.solver_ = static_cast<linear_solver>(s);
     m.rank_ = static_cast<std::size_t>(r.get<std::uint64_t>());
     m.rcond_ = r.get<double>();
@@ -114,6 +121,10 @@ class LinearModel {
  private:
   template <scalar>
   friend struct LinearRegression;
+  template <scalar>
+  friend class LeastSquaresStats;
+  template <scalar>
+  friend class RecursiveLeastSquares;
   vector_type coef_;
   T intercept_ = 0;
   bool fit_intercept_ = true;
@@ -122,6 +133,202 @@ class LinearModel {
   std::size_t rank_ = 0;
   double rcond_ = 0;
   std::size_t n_samples_ = 0;
+};
+
+namespace detail {
+inline std::string column_label(std::span<const std::string> names, std::size_t j) {
+  return j < names.size() ? "column '" + names[j] + "'" : "feature " + std::to_string(j);
+}
+template <class T>
+[[noreturn]] inline void report_non_finite(std::span<const T> v, const std::string& label, std::size_t row_offset = 0) {
+  std::size_t r = 0;
+  while (r < v.size() && std::isfinite(v[r])) ++r;
+  MLOPS_THROW(data_error(errc::data_non_finite,
+                         fmt::format("least squares: {} holds {} at row {}; impute missing values (NaN) and remove "
+                                     "infinite ones before fitting",
+                                     label, r < v.size() ? fmt::format("{}", v[r]) : std::string("an overflowing sum"),
+                                     r + row_offset)));
+}
+/// LDLT solve of G w = b; false when LDLT fails, G is not positive, or its reciprocal
+/// condition estimate is below sqrt(epsilon) (the caller then uses a rank-revealing solver).
+inline bool ldlt_solve(const Eigen::MatrixXd& G, const Eigen::VectorXd& b, Eigen::VectorXd& w, double& rcond) {
+  if (G.rows() == 0) {
+    rcond = 1;
+    w.resize(0);
+    return true;
+  }
+  Eigen::LDLT<Eigen::MatrixXd, Eigen::Lower> ldlt(G);
+  rcond = ldlt.info() == Eigen::Success ? ldlt.rcond() : 0.0;
+  if (ldlt.info() != Eigen::Success || !ldlt.isPositive() || !(rcond >= std::sqrt(std::numeric_limits<double>::epsilon())))
+    return false;
+  w = ldlt.solve(b);
+  return w.allFinite();
+}
+}  // namespace detail
+
+/// Sufficient statistics of least squares, mergeable: count, means of x and y, and the
+/// centred co-moments Sxx = sum (x - mean)(x - mean)^T (lower triangle), Sxy, Syy, all in
+/// double precision. Accumulate chunk by chunk (update) or per thread and combine
+/// (merge, Chan et al.'s pairwise formula); solve() gives the same model as a batch fit.
+/// LinearRegression::fit itself runs on these statistics in 1024-row blocks, so chunks
+/// whose sizes are multiples of 1024, fed in order, give bit-identical coefficients.
+template <scalar T>
+class LeastSquaresStats {
+ public:
+  static constexpr std::size_t block = 1024;
+
+  LeastSquaresStats() = default;
+  explicit LeastSquaresStats(std::size_t d)
+      : mean_(Eigen::VectorXd::Zero(static_cast<Eigen::Index>(d))),
+        sxx_(Eigen::MatrixXd::Zero(static_cast<Eigen::Index>(d), static_cast<Eigen::Index>(d))),
+        sxy_(Eigen::VectorXd::Zero(static_cast<Eigen::Index>(d))) {}
+
+  std::size_t n_features() const noexcept { return static_cast<std::size_t>(mean_.size()); }
+  std::size_t count() const noexcept { return n_; }
+  const Eigen::VectorXd& mean_x() const noexcept { return mean_; }
+  double mean_y() const noexcept { return mean_y_; }
+  /// Centred co-moments (lower triangle of sxx is meaningful).
+  const Eigen::MatrixXd& sxx() const noexcept { return sxx_; }
+  const Eigen::VectorXd& sxy() const noexcept { return sxy_; }
+  double syy() const noexcept { return syy_; }
+
+  /// Adds rows: d columns of m values each, and m targets. NaN/Inf is a data_error naming
+  /// the column and row (counted from the start of this call); nothing is added then.
+  void update(std::span<const std::span<const T>> columns, std::span<const T> y, std::span<const std::string> names = {}) {
+    const std::size_t m = y.size(), d = columns.size();
+    if (d != n_features())
+      MLOPS_THROW(data_error(errc::data_shape, fmt::format("least squares: {} columns given, the statistics have {}", d, n_features())));
+    for (std::size_t j = 0; j < d; ++j)
+      if (columns[j].size() != m)
+        MLOPS_THROW(data_error(errc::data_shape, fmt::format("least squares: {} has {} rows but y has {}",
+                                                             detail::column_label(names, j), columns[j].size(), m)));
+    LeastSquaresStats staged = *this;  // nothing changes unless every block is valid
+    const auto di = static_cast<Eigen::Index>(d);
+    Eigen::MatrixXd C(static_cast<Eigen::Index>((std::min)(block, m)), di);
+    Eigen::VectorXd yc(C.rows());
+    LeastSquaresStats part(d);
+    for (std::size_t r0 = 0; r0 < m; r0 += block) {
+      const std::size_t len = (std::min)(block, m - r0);
+      const auto li = static_cast<Eigen::Index>(len);
+      part.n_ = len;
+      // Block means (a non-finite value shows as a short count or a non-finite sum).
+      const auto ys = detail::nan_sum<T>(y.subspan(r0, len));
+      if (ys.count != len || !std::isfinite(ys.sum)) detail::report_non_finite<T>(y.subspan(r0, len), "the target", r0);
+      part.mean_y_ = ys.sum / static_cast<double>(len);
+      for (std::size_t j = 0; j < d; ++j) {
+        const auto c = detail::nan_sum<T>(columns[j].subspan(r0, len));
+        if (c.count != len || !std::isfinite(c.sum))
+          detail::report_non_finite<T>(columns[j].subspan(r0, len), detail::column_label(names, j), r0);
+        part.mean_(static_cast<Eigen::Index>(j)) = c.sum / static_cast<double>(len);
+      }
+      for (std::size_t j = 0; j < d; ++j) {
+        const T* src = columns[j].data() + r0;
+        double* dst = C.col(static_cast<Eigen::Index>(j)).data();
+        const double mu = part.mean_(static_cast<Eigen::Index>(j));
+        for (std::size_t i = 0; i < len; ++i) dst[i] = static_cast<double>(src[i]) - mu;
+      }
+      for (std::size_t i = 0; i < len; ++i) yc(static_cast<Eigen::Index>(i)) = static_cast<double>(y[r0 + i]) - part.mean_y_;
+      part.sxx_.setZero();
+      if (d > 0) {
+        part.sxx_.template selfadjointView<Eigen::Lower>().rankUpdate(C.topRows(li).transpose());
+        part.sxy_.noalias() = C.topRows(li).transpose() * yc.head(li);
+      }
+      part.syy_ = yc.head(li).squaredNorm();
+      staged.merge(part);
+    }
+    if (!staged.sxx_.allFinite() || !staged.sxy_.allFinite())
+      MLOPS_THROW(data_error(errc::data_non_finite, "least squares: the data overflow double precision; rescale the features"));
+    *this = std::move(staged);
+  }
+  void update(const DataFrame<T>& frame, const std::vector<std::string>& features, std::string_view target) {
+    std::vector<std::span<const T>> cols;
+    for (const auto& f : features) cols.push_back(frame.column(f));
+    update(cols, frame.column(target), features);
+  }
+
+  /// Combines another accumulator (same feature count) into this one.
+  void merge(const LeastSquaresStats& o) {
+    if (o.n_features() != n_features())
+      MLOPS_THROW(data_error(errc::data_shape, fmt::format("least squares: cannot merge statistics of {} and {} features", n_features(), o.n_features())));
+    if (o.n_ == 0) return;
+    if (n_ == 0) {
+      *this = o;
+      return;
+    }
+    const double na = static_cast<double>(n_), nb = static_cast<double>(o.n_), n = na + nb;
+    const double f = na * nb / n;
+    const Eigen::VectorXd dx = o.mean_ - mean_;
+    const double dy = o.mean_y_ - mean_y_;
+    sxx_.template triangularView<Eigen::Lower>() += o.sxx_;
+    sxx_.template selfadjointView<Eigen::Lower>().rankUpdate(dx, f);
+    sxy_ += o.sxy_ + f * dy * dx;
+    syy_ += o.syy_ + f * dy * dy;
+    mean_ += dx * (nb / n);
+    mean_y_ += dy * (nb / n);
+    n_ += o.n_;
+  }
+
+  /// The model these statistics determine. Rank-deficient or ill-conditioned: the
+  /// minimum-norm solution via a symmetric eigendecomposition (the data are not at hand).
+  LinearModel<T> solve(bool fit_intercept = true, double l2 = 0) const {
+    Eigen::MatrixXd G;
+    Eigen::VectorXd b;
+    normal_equations(fit_intercept, l2, G, b);
+    LinearModel<T> model;
+    Eigen::VectorXd w;
+    if (detail::ldlt_solve(G, b, w, model.rcond_)) {
+      model.solver_ = linear_solver::ldlt;
+      model.rank_ = n_features();
+    } else {
+      Eigen::SelfAdjointEigenSolver<Eigen::MatrixXd> es(G.selfadjointView<Eigen::Lower>());
+      const Eigen::VectorXd& ev = es.eigenvalues();
+      const double tol = ev.cwiseAbs().maxCoeff() * static_cast<double>(G.rows()) * std::numeric_limits<double>::epsilon();
+      Eigen::VectorXd inv = Eigen::VectorXd::Zero(ev.size());
+      std::size_t rank = 0;
+      for (Eigen::Index i = 0; i < ev.size(); ++i)
+        if (ev(i) > tol) {
+          inv(i) = 1.0 / ev(i);
+          ++rank;
+        }
+      w = es.eigenvectors() * inv.asDiagonal() * (es.eigenvectors().transpose() * b);
+      model.solver_ = linear_solver::eigen_pseudo_inverse;
+      model.rank_ = rank;
+    }
+    finish(model, w, fit_intercept, l2);
+    return model;
+  }
+
+ private:
+  template <scalar>
+  friend struct LinearRegression;
+
+  /// G w = b for the coefficients: centred (with intercept) or raw moments (without).
+  void normal_equations(bool fit_intercept, double l2, Eigen::MatrixXd& G, Eigen::VectorXd& b) const {
+    if (!(l2 >= 0) || !std::isfinite(l2))
+      MLOPS_THROW(argument_error(errc::invalid_argument, fmt::format("least squares: l2 = {} must be finite and >= 0", l2)));
+    if (n_ == 0) MLOPS_THROW(data_error(errc::data_empty, "least squares: no rows to fit on (n = 0)"));
+    G = sxx_;
+    b = sxy_;
+    if (!fit_intercept) {  // raw moments: Sxx + n mean mean^T, Sxy + n mean mean_y
+      G.template selfadjointView<Eigen::Lower>().rankUpdate(mean_, static_cast<double>(n_));
+      b += static_cast<double>(n_) * mean_y_ * mean_;
+    }
+    G.diagonal().array() += l2;
+  }
+  void finish(LinearModel<T>& model, const Eigen::VectorXd& w, bool fit_intercept, double l2) const {
+    model.fit_intercept_ = fit_intercept;
+    model.l2_ = l2;
+    model.n_samples_ = n_;
+    model.coef_ = w.template cast<T>();
+    model.intercept_ = static_cast<T>(fit_intercept ? mean_y_ - mean_.dot(w) : 0.0);
+  }
+
+  std::size_t n_ = 0;
+  Eigen::VectorXd mean_;
+  double mean_y_ = 0;
+  Eigen::MatrixXd sxx_;
+  Eigen::VectorXd sxy_;
+  double syy_ = 0;
 };
 
 /// Options of the closed-form trainer. l2 = 0: ordinary least squares; l2 > 0: ridge
@@ -153,120 +360,46 @@ struct LinearRegression {
   }
 };
 
-namespace detail {
-inline std::string column_label(std::span<const std::string> names, std::size_t j) {
-  return j < names.size() ? "column '" + names[j] + "'" : "feature " + std::to_string(j);
-}
-template <class T>
-[[noreturn]] inline void report_non_finite(std::span<const T> v, const std::string& label) {
-  std::size_t r = 0;
-  while (r < v.size() && std::isfinite(v[r])) ++r;
-  MLOPS_THROW(data_error(errc::data_non_finite,
-                         fmt::format("LinearRegression: {} holds {} at row {}; impute missing values (NaN) and remove "
-                                     "infinite ones before fitting",
-                                     label, r < v.size() ? fmt::format("{}", v[r]) : std::string("an overflowing sum"), r)));
-}
-}  // namespace detail
 
 template <scalar T>
 LinearModel<T> LinearRegression<T>::fit(std::span<const std::span<const T>> columns, std::span<const T> y,
                                         std::span<const std::string> names) const {
-  using dmat = Eigen::MatrixXd;
-  using dvec = Eigen::VectorXd;
   const std::size_t n = y.size(), d = columns.size();
   if (!(l2 >= 0) || !std::isfinite(l2))
     MLOPS_THROW(argument_error(errc::invalid_argument, fmt::format("LinearRegression: l2 = {} must be finite and >= 0", l2)));
   if (n == 0) MLOPS_THROW(data_error(errc::data_empty, "LinearRegression: no rows to fit on (n = 0)"));
-  for (std::size_t j = 0; j < d; ++j)
-    if (columns[j].size() != n)
-      MLOPS_THROW(data_error(errc::data_shape, fmt::format("LinearRegression: {} has {} rows but y has {}",
-                                                           detail::column_label(names, j), columns[j].size(), n)));
-
-  // Pass 1: means, and a finiteness check folded into the sums.
-  dvec mean = dvec::Zero(static_cast<Eigen::Index>(d));
-  double ymean = 0;
-  {
-    // NaN counts as missing in nan_sum, so a short count means NaN; Inf shows in the sum.
-    const auto ys = detail::nan_sum<T>(y);
-    const double s = ys.sum;
-    if (ys.count != n || !std::isfinite(s)) detail::report_non_finite<T>(y, "the target");
-    ymean = fit_intercept ? s / static_cast<double>(n) : 0.0;
-    for (std::size_t j = 0; j < d; ++j) {
-      const auto c = detail::nan_sum<T>(columns[j]);
-      const double cs = c.sum;
-      if (c.count != n || !std::isfinite(cs)) detail::report_non_finite<T>(columns[j], detail::column_label(names, j));
-      mean(static_cast<Eigen::Index>(j)) = fit_intercept ? cs / static_cast<double>(n) : 0.0;
-    }
-  }
-
-  // Pass 2: centred Gram matrix and X^T y, chunk by chunk.
-  const auto di = static_cast<Eigen::Index>(d);
-  dmat G = dmat::Zero(di, di);
-  dvec b = dvec::Zero(di);
-  constexpr std::size_t chunk = 1024;
-  dmat C(static_cast<Eigen::Index>((std::min)(chunk, n)), di);
-  dvec yc(C.rows());
-  for (std::size_t r0 = 0; r0 < n; r0 += chunk) {
-    const std::size_t m = (std::min)(chunk, n - r0);
-    const auto mi = static_cast<Eigen::Index>(m);
-    for (std::size_t j = 0; j < d; ++j) {
-      const T* src = columns[j].data() + r0;
-      double* dst = C.col(static_cast<Eigen::Index>(j)).data();
-      const double mu = mean(static_cast<Eigen::Index>(j));
-      for (std::size_t i = 0; i < m; ++i) dst[i] = static_cast<double>(src[i]) - mu;
-    }
-    for (std::size_t i = 0; i < m; ++i) yc(static_cast<Eigen::Index>(i)) = static_cast<double>(y[r0 + i]) - ymean;
-    if (d > 0) {
-      G.selfadjointView<Eigen::Lower>().rankUpdate(C.topRows(mi).transpose());
-      b.noalias() += C.topRows(mi).transpose() * yc.head(mi);
-    }
-  }
-  if (!G.allFinite() || !b.allFinite())
-    MLOPS_THROW(data_error(errc::data_non_finite, "LinearRegression: the data overflow double precision; rescale the features"));
-  G.diagonal().array() += l2;
-
+  LeastSquaresStats<T> stats(d);
+  stats.update(columns, y, names);  // one pass, 1024-row blocks, checks shapes and finiteness
+  Eigen::MatrixXd G;
+  Eigen::VectorXd b, w;
+  stats.normal_equations(fit_intercept, l2, G, b);
   LinearModel<T> model;
-  model.fit_intercept_ = fit_intercept;
-  model.l2_ = l2;
-  model.n_samples_ = n;
-  dvec w(di);
-  bool solved = false;
-  if (d == 0) {
-    solved = true;
-    model.rcond_ = 1;
-  } else {
-    Eigen::LDLT<dmat, Eigen::Lower> ldlt(G);
-    model.rcond_ = ldlt.info() == Eigen::Success ? ldlt.rcond() : 0.0;
-    const double threshold = std::sqrt(std::numeric_limits<double>::epsilon());
-    if (ldlt.info() == Eigen::Success && ldlt.isPositive() && model.rcond_ >= threshold) {
-      w = ldlt.solve(b);
-      solved = w.allFinite();
-    }
-  }
-  if (solved) {
+  if (detail::ldlt_solve(G, b, w, model.rcond_)) {
     model.solver_ = linear_solver::ldlt;
     model.rank_ = d;
   } else {
-    // Rank-revealing fallback on the centred data (plus sqrt(l2) I rows for ridge).
+    // Rank-revealing fallback on the (centred) data, plus sqrt(l2) I rows for ridge.
+    const auto di = static_cast<Eigen::Index>(d);
     const Eigen::Index extra = l2 > 0 ? di : 0;
-    dmat A(static_cast<Eigen::Index>(n) + extra, di);
-    dvec rhs(A.rows());
+    Eigen::MatrixXd A(static_cast<Eigen::Index>(n) + extra, di);
+    Eigen::VectorXd rhs(A.rows());
+    const double ym = fit_intercept ? stats.mean_y() : 0.0;
     for (std::size_t j = 0; j < d; ++j) {
-      const double mu = mean(static_cast<Eigen::Index>(j));
-      for (std::size_t i = 0; i < n; ++i) A(static_cast<Eigen::Index>(i), static_cast<Eigen::Index>(j)) = static_cast<double>(columns[j][i]) - mu;
+      const double mu = fit_intercept ? stats.mean_x()(static_cast<Eigen::Index>(j)) : 0.0;
+      for (std::size_t i = 0; i < n; ++i)
+        A(static_cast<Eigen::Index>(i), static_cast<Eigen::Index>(j)) = static_cast<double>(columns[j][i]) - mu;
     }
-    for (std::size_t i = 0; i < n; ++i) rhs(static_cast<Eigen::Index>(i)) = static_cast<double>(y[i]) - ymean;
+    for (std::size_t i = 0; i < n; ++i) rhs(static_cast<Eigen::Index>(i)) = static_cast<double>(y[i]) - ym;
     if (extra) {
-      A.bottomRows(extra) = std::sqrt(l2) * dmat::Identity(di, di);
+      A.bottomRows(extra) = std::sqrt(l2) * Eigen::MatrixXd::Identity(di, di);
       rhs.tail(extra).setZero();
     }
-    Eigen::CompleteOrthogonalDecomposition<dmat> cod(A);
+    Eigen::CompleteOrthogonalDecomposition<Eigen::MatrixXd> cod(A);
     w = cod.solve(rhs);
     model.solver_ = linear_solver::complete_orthogonal;
     model.rank_ = static_cast<std::size_t>(cod.rank());
   }
-  model.coef_ = w.template cast<T>();
-  model.intercept_ = static_cast<T>(fit_intercept ? ymean - mean.dot(w) : 0.0);
+  stats.finish(model, w, fit_intercept, l2);
   return model;
 }
 

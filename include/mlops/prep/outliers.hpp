@@ -9,6 +9,10 @@
 // row. By default (zero_iqr_policy::skip) such a column is not used for dropping, not
 // clipped and not flagged, and the fitted filter reports it (zero_iqr_columns()).
 // zero_iqr_policy::apply restores the classic behaviour.
+//
+// In a pipeline the target is checked too (include_target, default true, as the classic
+// recipe filters every numeric column of the training frame): rows with an outlying
+// target are dropped while fitting. That fence is training-only; serving has no target.
 #pragma once
 
 #include <cmath>
@@ -41,14 +45,22 @@ struct IqrOutlierFilter {
   double k = 1.5;
   outlier_action on_new_data = outlier_action::clip;
   zero_iqr_policy zero_iqr = zero_iqr_policy::skip;
+  bool include_target = true;          // pipeline fitting: also drop rows whose target is outlying
   std::vector<std::string> columns{};  // empty: every feature column
 
   /// Learns the fences (NaN values are ignored; they are never outliers).
   FittedIqrOutlierFilter<T> fit(const DataFrame<T>& frame, std::span<const std::string> default_columns) const;
   FittedIqrOutlierFilter<T> fit(const DataFrame<T>& frame) const { return fit(frame, frame.names()); }
-  /// Fits on `frame` and drops its outlier rows (the training-time behaviour).
-  FittedIqrOutlierFilter<T> fit_drop(DataFrame<T>& frame, std::span<const std::string> default_columns) const {
-    auto fitted = fit(frame, default_columns);
+  /// Fits on `frame` and drops its outlier rows (the training-time behaviour). With a
+  /// `target` and include_target, the target column is checked too (training only).
+  FittedIqrOutlierFilter<T> fit_drop(DataFrame<T>& frame, std::span<const std::string> default_columns,
+                                     std::string_view target = {}) const {
+    std::vector<std::string> cols = detail::resolve_columns(columns, default_columns);
+    const bool with_target = include_target && !target.empty() &&
+                             std::find(cols.begin(), cols.end(), target) == cols.end();
+    if (with_target) cols.emplace_back(target);
+    auto fitted = fit(frame, cols);
+    if (with_target) fitted.mark_training_only(target);
     fitted.drop_training_rows(frame);
     return fitted;
   }
@@ -63,17 +75,25 @@ class FittedIqrOutlierFilter {
     T q1{}, q3{}, lower{}, upper{};
     bool zero_iqr = false;  // IQR == 0
     bool active = true;     // used for dropping / clipping / flagging
+    bool training_only = false;  // the target's fence: drops training rows, never used when serving
     std::size_t dropped = 0;  // training rows outside the fences in this column
   };
 
   FittedIqrOutlierFilter() = default;
   FittedIqrOutlierFilter(double k, outlier_action a, std::vector<column_fence> f) : k_(k), action_(a), fences_(std::move(f)) {
-    for (const auto& c : fences_) columns_.push_back(c.name);
+    index_columns();
+  }
+  void mark_training_only(std::string_view name) {
+    for (auto& c : fences_)
+      if (c.name == name) c.training_only = true;
+    index_columns();
   }
 
   double k() const noexcept { return k_; }
   outlier_action on_new_data() const noexcept { return action_; }
+  /// The columns checked when serving (training-only fences excluded).
   const std::vector<std::string>& columns() const noexcept { return columns_; }
+  /// Every fence, the training-only target fence included.
   const std::vector<column_fence>& fences() const noexcept { return fences_; }
   std::vector<std::string> zero_iqr_columns() const {
     std::vector<std::string> out;
@@ -89,7 +109,7 @@ class FittedIqrOutlierFilter {
   std::vector<std::uint8_t> outlier_mask(const DataFrame<T>& frame) const {
     std::vector<std::uint8_t> mask(frame.rows(), 0);
     for (const auto& c : fences_) {
-      if (!c.active) continue;
+      if (!c.active || c.training_only) continue;
       const auto s = frame.column(c.name);
       for (std::size_t r = 0; r < s.size(); ++r) mask[r] |= static_cast<std::uint8_t>((s[r] < c.lower) | (s[r] > c.upper));
     }
@@ -118,7 +138,7 @@ class FittedIqrOutlierFilter {
   void transform_inplace(DataFrame<T>& frame) const {
     if (action_ != outlier_action::clip) return;
     for (const auto& c : fences_) {
-      if (!c.active) continue;
+      if (!c.active || c.training_only) continue;
       for (T& v : frame.column(c.name)) v = detail::op_clip(v, c.lower, c.upper);
     }
   }
@@ -130,10 +150,14 @@ class FittedIqrOutlierFilter {
     if (action_ == outlier_action::pass) return;
     auto& op = prog.add(action_ == outlier_action::clip ? detail::row_op_kind::clip : detail::row_op_kind::flag);
     const auto pos = detail::feature_positions(columns_, features, "IqrOutlierFilter");
-    for (std::size_t c = 0; c < pos.size(); ++c) {
-      if (!fences_[c].active) continue;
-      op.a[pos[c]] = fences_[c].lower;
-      op.b[pos[c]] = fences_[c].upper;
+    std::size_t k = 0;
+    for (const auto& c : fences_) {
+      if (c.training_only) continue;
+      if (c.active) {
+        op.a[pos[k]] = c.lower;
+        op.b[pos[k]] = c.upper;
+      }
+      ++k;
     }
   }
 
@@ -149,7 +173,7 @@ class FittedIqrOutlierFilter {
       w.put(c.q3);
       w.put(c.lower);
       w.put(c.upper);
-      w.put(static_cast<std::uint8_t>(c.zero_iqr));
+      w.put(static_cast<std::uint8_t>(c.zero_iqr | (c.training_only << 1)));
       w.put(static_cast<std::uint8_t>(c.active));
       w.put(static_cast<std::uint64_t>(c.dropped));
     }
@@ -168,7 +192,10 @@ class FittedIqrOutlierFilter {
       c.q3 = r.get<T>();
       c.lower = r.get<T>();
       c.upper = r.get<T>();
-      c.zero_iqr = r.get<std::uint8_t>() != 0;
+      const auto bits = r.get<std::uint8_t>();
+      if (bits > 3) r.corrupt("unknown IQR fence flags");
+      c.zero_iqr = (bits & 1) != 0;
+      c.training_only = (bits & 2) != 0;
       c.active = r.get<std::uint8_t>() != 0;
       c.dropped = static_cast<std::size_t>(r.get<std::uint64_t>());
       if (std::isnan(c.lower) || std::isnan(c.upper) || c.lower > c.upper) r.corrupt("IQR fences are NaN or inverted");
@@ -182,6 +209,11 @@ class FittedIqrOutlierFilter {
  private:
   double k_ = 1.5;
   outlier_action action_ = outlier_action::clip;
+  void index_columns() {
+    columns_.clear();
+    for (const auto& c : fences_)
+      if (!c.training_only) columns_.push_back(c.name);
+  }
   std::vector<column_fence> fences_;
   std::vector<std::string> columns_;
   std::size_t rows_in_ = 0, rows_out_ = 0;
