@@ -126,6 +126,22 @@ void BM_pipeline_predict_row(benchmark::State& st) {
   st.SetLabel("d=16, impute+iqr+standardize+linear");
 }
 
+void BM_rls_update(benchmark::State& st) {
+  constexpr std::size_t d = 16;
+  mlops::RecursiveLeastSquares<double> rls(d, mlops::RlsOptions{0.999, 1.0, true});
+  mlops::detail::xoshiro256ss rng(3);
+  std::vector<double> rows(1024 * d), ys(1024);
+  for (auto& v : rows) v = rng.uniform01() - 0.5;
+  for (auto& v : ys) v = rng.uniform01();
+  std::size_t i = 0;
+  for (auto _ : st) {
+    rls.update(std::span<const double>(rows.data() + (i & 1023) * d, d), ys[i & 1023]);
+    ++i;
+  }
+  st.SetLabel("d=16 + intercept, forgetting 0.999");
+}
+
+BENCHMARK(BM_rls_update)->Unit(benchmark::kNanosecond);
 BENCHMARK(BM_standardize_fit_transform)->Arg(0)->Arg(1)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_iqr_filter)->Arg(0)->Arg(1)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_mean_impute)->Arg(0)->Arg(1)->Unit(benchmark::kMillisecond);

@@ -73,6 +73,8 @@ def cpp_side(bench):
         if b.get("aggregate_name") != "median":
             continue
         base, *arg = b["run_name"].split("/")
+        if base not in names:
+            continue  # reported by mlops_bench itself (e.g. BM_rls_update)
         key = names[base] + "/" + ("A" if not arg or arg[0] == "0" else "B")
         out[key] = b["real_time"]  # in the benchmark's unit (ms, or ns for predict_row)
     return out, data["context"]
