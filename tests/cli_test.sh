@@ -16,6 +16,10 @@ check "train prints test metrics" grep -q "test:  n=" <<<"$out"
 check "model written" test -s m.mlops
 json=$("$mlops" train "$data" --target price --impute mean --iqr 1.5 --standardize --model ridge --alpha 2 --out r.mlops --json)
 check "train --json is JSON with test r2" python3 -c 'import json,sys; d=json.load(sys.stdin); assert d["test"]["r2"] > 0.8, d["test"]; assert d["card"]["model"]["kind"] == "ridge"' <<<"$json"
+rj=$("$mlops" train "$data" --target price --impute median --iqr 1.5 --standardize --model rls --forgetting 1 --delta 0.001 --out rls.mlops --json)
+check "train --model rls" python3 -c 'import json,sys; d=json.load(sys.stdin); assert d["card"]["model"]["kind"] == "rls" and d["card"]["model"]["solver"] == "recursive_least_squares"; assert d["test"]["r2"] > 0.8, d["test"]' <<<"$rj"
+expect_rls_error=$("$mlops" train "$data" --target price --model rls --forgetting 2 --out x.mlops 2>&1 >/dev/null); rc=$?
+check "rls bad forgetting is an error ($expect_rls_error)" test $rc -eq 1
 # same seed -> same model bytes apart from the timestamp: compare coefficients
 c1=$("$mlops" inspect m.mlops --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["model"]["coefficients"])')
 "$mlops" train "$data" --target price --impute median --iqr 1.5 --standardize --seed 42 --test-size 0.2 --out m2.mlops >/dev/null

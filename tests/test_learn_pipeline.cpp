@@ -485,3 +485,19 @@ TEST_CASE("IQR in a pipeline drops rows with an outlying target while fitting on
   CHECK(back.predict(frame) == fp.predict(frame));
   CHECK(io::model_card(fp)["steps"][1]["columns"]["y"]["training_only"] == true);
 }
+
+TEST_CASE("the pipeline trains with recursive least squares too, and it saves and loads") {
+  const auto frame = messy_frame(2000, 41);
+  const auto [train, test] = train_test_split(frame, 0.25, 1);
+  const auto closed = pipeline<double>().impute().drop_outliers_iqr().standardize().fit(LinearRegression<double>{true, 1e-6}, train, "y");
+  const auto online = pipeline<double>().impute().drop_outliers_iqr().standardize().fit(
+      RecursiveLeastSquaresTrainer<double>{RlsOptions{1.0, 1e-6, true}}, train, "y");
+  CHECK(online.model().solver() == linear_solver::recursive);
+  // Same cleaned rows, ridge-like start with a tiny delta: the same model to 1e-6.
+  for (int j = 0; j < 3; ++j) CHECK(rel(online.model().coef()(j), closed.model().coef()(j)) < 1e-6);
+  const auto back = FittedPipeline<double>::from_bytes(online.to_bytes());
+  CHECK(back.predict(test) == online.predict(test));
+  CHECK(io::model_card(back)["model"]["kind"] == "rls");
+  // No imputer: the missing values reach the trainer, which names the row.
+  CHECK_THROWS_AS(pipeline<double>().fit(RecursiveLeastSquaresTrainer<double>{}, frame, "y"), data_error);
+}

@@ -1,6 +1,7 @@
 // mlops - the command-line face of the library.
 //   mlops train DATA.csv --target COL [--impute mean|median] [--iqr K] [--standardize]
-//               [--model linear|ridge] [--alpha A] [--test-size F] [--seed N] --out MODEL [--json]
+//               [--model linear|ridge|rls] [--alpha A] [--forgetting F] [--delta D]
+//               [--test-size F] [--seed N] --out MODEL [--json]
 //   mlops predict MODEL DATA.csv [--out FILE]
 //   mlops evaluate MODEL DATA.csv --target COL [--json]
 //   mlops inspect MODEL [--json]
@@ -27,7 +28,7 @@ struct train_args {
   std::string data, target, out, impute, model = "linear";
   std::optional<double> iqr;
   bool standardize = false, json_out = false;
-  double alpha = 1.0, test_size = 0.2;
+  double alpha = 1.0, test_size = 0.2, forgetting = 1.0, delta = 1.0;
   std::uint64_t seed = 42;
 };
 
@@ -39,10 +40,15 @@ int cmd_train(const train_args& a) {
   else if (a.impute == "median") p.impute(mlops::impute_strategy::median);
   if (a.iqr) p.drop_outliers_iqr(*a.iqr);
   if (a.standardize) p.standardize();
-  mlops::LinearRegression<double> est;
-  if (a.model == "ridge") est.l2 = a.alpha;
   const auto [train, test] = mlops::train_test_split(frame, a.test_size, a.seed);
-  auto fitted = p.fit(est, train, a.target);
+  mlops::FittedPipeline<double> fitted;
+  if (a.model == "rls") {
+    fitted = p.fit(mlops::RecursiveLeastSquaresTrainer<double>{{a.forgetting, a.delta, true}}, train, a.target);
+  } else {
+    mlops::LinearRegression<double> est;
+    if (a.model == "ridge") est.l2 = a.alpha;
+    fitted = p.fit(est, train, a.target);
+  }
   const auto train_m = fitted.evaluate(train);
   const auto test_m = fitted.evaluate(test);
   fitted.set_metrics("test", test_m);
@@ -131,8 +137,11 @@ int main(int argc, char** argv) {
   train->add_option("--iqr", ta.iqr, "drop training rows outside Q1-K*IQR, Q3+K*IQR (clip on new data)")
       ->check(CLI::NonNegativeNumber);
   train->add_flag("--standardize", ta.standardize, "z-score every feature");
-  train->add_option("--model", ta.model, "linear or ridge")->check(CLI::IsMember({"linear", "ridge"}));
+  train->add_option("--model", ta.model, "linear, ridge or rls (recursive least squares)")
+      ->check(CLI::IsMember({"linear", "ridge", "rls"}));
   train->add_option("--alpha", ta.alpha, "ridge penalty (with --model ridge)")->check(CLI::NonNegativeNumber);
+  train->add_option("--forgetting", ta.forgetting, "RLS forgetting factor in (0, 1] (with --model rls)");
+  train->add_option("--delta", ta.delta, "RLS initial P = I/delta, i.e. a ridge penalty delta (with --model rls)");
   train->add_option("--test-size", ta.test_size, "held-out fraction, in (0, 1)")->check(CLI::Range(0.0, 1.0));
   train->add_option("--seed", ta.seed, "seed of the train/test split");
   train->add_option("--out", ta.out, "where to write the model")->required();

@@ -23,6 +23,7 @@
 #include "mlops/eval/metrics.hpp"
 #include "mlops/io/container.hpp"
 #include "mlops/learn/linear.hpp"
+#include "mlops/learn/online.hpp"
 #include "mlops/prep/impute.hpp"
 #include "mlops/prep/outliers.hpp"
 #include "mlops/prep/scale.hpp"
@@ -59,6 +60,14 @@ enum class predict_status : std::uint8_t { ok = 0, wrong_length = 1, non_finite 
 template <scalar T>
 class FittedPipeline;
 
+/// A trainer the pipeline can fit: `fit(frame, features, target)` returns a LinearModel.
+/// LinearRegression and RecursiveLeastSquaresTrainer are trainers.
+template <class E, class T>
+concept linear_trainer = requires(const E& e, const DataFrame<T>& f, const std::vector<std::string>& features,
+                                  std::string_view target) {
+  { e.fit(f, features, target) } -> std::same_as<LinearModel<T>>;
+};
+
 /// The builder: an ordered list of step options and the feature choice.
 template <scalar T>
 class Pipeline {
@@ -90,7 +99,8 @@ class Pipeline {
   /// one; the IQR filter drops training rows), then the estimator. Only `train` is
   /// seen: split first, and the held-out data never leaks into the statistics.
   /// Rows whose target is missing are dropped and counted in the report.
-  FittedPipeline<T> fit(const LinearRegression<T>& estimator, const DataFrame<T>& train, std::string_view target) const;
+  template <linear_trainer<T> Estimator>
+  FittedPipeline<T> fit(const Estimator& estimator, const DataFrame<T>& train, std::string_view target) const;
 
  private:
   std::vector<Step<T>> steps_;
@@ -259,7 +269,8 @@ class FittedPipeline {
 };
 
 template <scalar T>
-FittedPipeline<T> Pipeline<T>::fit(const LinearRegression<T>& estimator, const DataFrame<T>& train, std::string_view target) const {
+template <linear_trainer<T> Estimator>
+FittedPipeline<T> Pipeline<T>::fit(const Estimator& estimator, const DataFrame<T>& train, std::string_view target) const {
   const std::size_t ti = train.index_of(target);
   std::vector<std::string> features = features_;
   if (features.empty())

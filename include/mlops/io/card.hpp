@@ -56,7 +56,8 @@ nlohmann::json model_card(const FittedPipeline<T>& p) {
   const auto& m = p.model();
   nlohmann::json coef = nlohmann::json::object();
   for (std::size_t c = 0; c < p.features().size(); ++c) coef[p.features()[c]] = num(m.coef()(static_cast<Eigen::Index>(c)));
-  j["model"] = {{"kind", m.l2() > 0 ? "ridge" : "linear"}, {"l2", m.l2()}, {"fit_intercept", m.fit_intercept()},
+  const char* kind = m.solver() == linear_solver::recursive ? "rls" : m.l2() > 0 ? "ridge" : "linear";
+  j["model"] = {{"kind", kind}, {"l2", m.l2()}, {"fit_intercept", m.fit_intercept()},
                 {"intercept", num(m.intercept())}, {"coefficients", coef}, {"solver", std::string(to_string(m.solver()))},
                 {"rank", m.rank()}, {"rcond", num(m.rcond())}, {"n_samples", m.n_samples()}};
   const auto& r = p.report();

@@ -104,4 +104,28 @@ class RecursiveLeastSquares {
   std::uint64_t updates_ = 0, rejected_ = 0;
 };
 
+/// The RLS trainer for pipelines and the command line: feeds the (cleaned) training rows
+/// in order to a RecursiveLeastSquares and returns its LinearModel snapshot. A row the
+/// model rejects (NaN/Inf: e.g. no imputer in the pipeline) is a data_error naming it.
+template <scalar T>
+struct RecursiveLeastSquaresTrainer {
+  RlsOptions options{};
+
+  LinearModel<T> fit(const DataFrame<T>& frame, const std::vector<std::string>& features, std::string_view target) const {
+    std::vector<std::span<const T>> cols;
+    for (const auto& f : features) cols.push_back(frame.column(f));
+    const auto y = frame.column(target);
+    if (y.empty()) MLOPS_THROW(data_error(errc::data_empty, "RecursiveLeastSquares: no rows to fit on (n = 0)"));
+    RecursiveLeastSquares<T> rls(features.size(), options);
+    std::vector<T> row(features.size());
+    for (std::size_t r = 0; r < y.size(); ++r) {
+      for (std::size_t j = 0; j < cols.size(); ++j) row[j] = cols[j][r];
+      if (!rls.update(row, y[r]))
+        MLOPS_THROW(data_error(errc::data_non_finite, fmt::format("RecursiveLeastSquares: row {} holds a missing or infinite value; "
+                                                                  "impute or drop it before fitting", r)));
+    }
+    return rls.to_model();
+  }
+};
+
 MLOPS_NAMESPACE_END
