@@ -163,28 +163,17 @@ class FittedPipeline {
   /// same bits as predict_row. A row that cannot be predicted (missing value with no
   /// imputer, infinite input) is a data_error naming the row, never a silent NaN.
   std::vector<T> predict(const DataFrame<T>& frame) const {
-    const auto cols = bind(frame);
     std::vector<T> out(frame.rows());
-    std::vector<T> row(features_.size());
-    for (std::size_t r = 0; r < frame.rows(); ++r) {
-      for (std::size_t j = 0; j < cols.size(); ++j) row[j] = cols[j][r];
-      bool o = false;
-      out[r] = run(row, o);
-      if (MLOPS_UNLIKELY(!std::isfinite(out[r]))) explain_non_finite(row, r);
-    }
+    for_each_row(frame, [&](std::size_t r, const std::vector<T>& row, T y, bool) {
+      out[r] = y;
+      if (MLOPS_UNLIKELY(!std::isfinite(y))) explain_non_finite(row, r);
+    });
     return out;
   }
   /// Rows flagged by IQR steps in flag mode (all zero if none is in flag mode).
   std::vector<std::uint8_t> outlier_flags(const DataFrame<T>& frame) const {
-    const auto cols = bind(frame);
     std::vector<std::uint8_t> out(frame.rows());
-    std::vector<T> row(features_.size());
-    for (std::size_t r = 0; r < frame.rows(); ++r) {
-      for (std::size_t j = 0; j < cols.size(); ++j) row[j] = cols[j][r];
-      bool o = false;
-      (void)run(row, o);
-      out[r] = o;
-    }
+    for_each_row(frame, [&](std::size_t r, const std::vector<T>&, T, bool outlier) { out[r] = outlier; });
     return out;
   }
   /// Predicts `frame` and scores against its target column (rows with a missing
@@ -227,6 +216,19 @@ class FittedPipeline {
       sum += model_.dot(buf.data(), j0, m);
     }
     return sum + model_.intercept();
+  }
+  /// Gathers each row of `frame` (columns bound by name) and runs the fused row path:
+  /// fn(row index, row, prediction, outlier flag).
+  template <class Fn>
+  void for_each_row(const DataFrame<T>& frame, Fn&& fn) const {
+    const auto cols = bind(frame);
+    std::vector<T> row(features_.size());
+    for (std::size_t r = 0; r < frame.rows(); ++r) {
+      for (std::size_t j = 0; j < cols.size(); ++j) row[j] = cols[j][r];
+      bool outlier = false;
+      const T y = run(row, outlier);
+      fn(r, row, y, outlier);
+    }
   }
   std::vector<std::span<const T>> bind(const DataFrame<T>& frame) const {
     std::vector<std::string> missing;
