@@ -7,6 +7,15 @@ passed=0 failed=0
 ok() { passed=$((passed + 1)); }
 bad() { failed=$((failed + 1)); echo "FAIL: $*"; }
 check() { local what=$1; shift; if "$@"; then ok; else bad "$what"; fi; }
+# errors: one line on stderr, non-zero exit, never a signal
+expect_error() {
+  local what=$1 pattern=$2; shift 2
+  local err rc
+  err=$("$@" 2>&1 >/dev/null); rc=$?
+  if [[ $rc -ne 0 && $rc -lt 128 && $(wc -l <<<"$err") -eq 1 && "$err" == *"$pattern"* ]]; then ok
+  else bad "$what: rc=$rc stderr='$err'"; fi
+}
+
 
 # train, text and JSON
 out=$("$mlops" train "$data" --target price --impute median --iqr 1.5 --standardize --model linear \
@@ -20,6 +29,12 @@ rj=$("$mlops" train "$data" --target price --impute median --iqr 1.5 --standardi
 check "train --model rls" python3 -c 'import json,sys; d=json.load(sys.stdin); assert d["card"]["model"]["kind"] == "rls" and d["card"]["model"]["solver"] == "recursive_least_squares"; assert d["test"]["r2"] > 0.8, d["test"]' <<<"$rj"
 expect_rls_error=$("$mlops" train "$data" --target price --model rls --forgetting 2 --out x.mlops 2>&1 >/dev/null); rc=$?
 check "rls bad forgetting is an error ($expect_rls_error)" test $rc -eq 1
+gj=$("$mlops" train "$data" --target price --impute median --iqr 1.5 --standardize --model gd --learning-rate 0.3 --epochs 3000 --tol 1e-12 --out gd.mlops --json)
+check "train --model gd" python3 -c 'import json,sys; d=json.load(sys.stdin); assert d["optimizer"]["status"] == "converged", d["optimizer"]; assert d["test"]["r2"] > 0.8 and d["card"]["model"]["solver"] == "gradient_descent"' <<<"$gj"
+sj=$("$mlops" train "$data" --target price --impute median --iqr 1.5 --standardize --model sgd --batch-size 16 --schedule invscaling --learning-rate 0.05 --power 0.25 --epochs 30 --validation-fraction 0.2 --patience 3 --out sgd.mlops --json)
+check "train --model sgd" python3 -c 'import json,sys; d=json.load(sys.stdin); assert d["optimizer"]["status"] in ("early_stopped", "max_epochs", "converged") and d["test"]["r2"] > 0.85, (d["optimizer"], d["test"])' <<<"$sj"
+expect_error "diverging gd" "[train.diverged]" "$mlops" train "$data" --target price --impute median --model gd --learning-rate 1 --epochs 50 --out diverged.mlops
+check "a diverged run writes no model" test ! -e diverged.mlops
 # same seed -> same model bytes apart from the timestamp: compare coefficients
 c1=$("$mlops" inspect m.mlops --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["model"]["coefficients"])')
 "$mlops" train "$data" --target price --impute median --iqr 1.5 --standardize --seed 42 --test-size 0.2 --out m2.mlops >/dev/null
@@ -43,14 +58,6 @@ for s in "target: price" "step impute" "step iqr_filter" "step standardize" "coe
 done
 check "inspect --json" python3 -c 'import json,sys; d=json.load(sys.stdin); assert set(d["features"]) == {"area","age","location_score"}' < <("$mlops" inspect m.mlops --json)
 
-# errors: one line on stderr, non-zero exit, never a signal
-expect_error() {
-  local what=$1 pattern=$2; shift 2
-  local err rc
-  err=$("$@" 2>&1 >/dev/null); rc=$?
-  if [[ $rc -ne 0 && $rc -lt 128 && $(wc -l <<<"$err") -eq 1 && "$err" == *"$pattern"* ]]; then ok
-  else bad "$what: rc=$rc stderr='$err'"; fi
-}
 printf 'a,b\n1,2\n3\n' > ragged.csv
 printf 'a,b\n1,x\n' > text.csv
 printf 'garbage' > bad.mlops

@@ -501,3 +501,133 @@ TEST_CASE("the pipeline trains with recursive least squares too, and it saves an
   // No imputer: the missing values reach the trainer, which names the row.
   CHECK_THROWS_AS(pipeline<double>().fit(RecursiveLeastSquaresTrainer<double>{}, frame, "y"), data_error);
 }
+
+TEST_CASE("gradient descent meets the closed form; SGD and Adam get close; same seed, same bits") {
+  const auto train = linear_data(3000, 4, 51, 0.0);
+  const auto test = linear_data(1000, 4, 52, 0.0);
+  const auto exact = LinearRegression<double>{}.fit(train.spans(), train.y);
+  auto mse_of = [&](const LinearModel<double>& m) {
+    double s = 0;
+    std::vector<double> row(4);
+    for (std::size_t i = 0; i < test.y.size(); ++i) {
+      for (std::size_t j = 0; j < 4; ++j) row[j] = test.cols[j][i];
+      const double e = m.predict_row(row) - test.y[i];
+      s += e * e;
+    }
+    return s / static_cast<double>(test.y.size());
+  };
+  GradientDescentRegressor<double> gd;
+  gd.rate = constant_rate{0.3};
+  gd.max_epochs = 20000;
+  gd.tol = 1e-14;
+  const auto full = gd.fit_detailed(train.spans(), train.y);
+  CHECK(full.status == fit_status::converged);
+  CHECK(mse_of(full.model) <= 1.01 * mse_of(exact));
+  for (int j = 0; j < 4; ++j) CHECK(full.model.coef()(j) == doctest::Approx(exact.coef()(j)).epsilon(1e-4));
+
+  GradientDescentRegressor<double> sgd;
+  sgd.batch_size = 32;
+  sgd.rate = exponential_decay{0.05, 0.9};
+  sgd.max_epochs = 60;
+  sgd.tol = 0;
+  sgd.seed = 9;
+  const auto mini = sgd.fit_detailed(train.spans(), train.y);
+  CHECK(mini.status == fit_status::max_epochs);  // not an error: a status
+  CHECK(mse_of(mini.model) <= 1.05 * mse_of(exact));
+  const auto again = sgd.fit_detailed(train.spans(), train.y);
+  CHECK(again.model.coef() == mini.model.coef());  // seeded shuffle: identical bits
+  sgd.seed = 10;
+  CHECK(sgd.fit_detailed(train.spans(), train.y).model.coef() != mini.model.coef());
+
+  GradientDescentRegressor<double> adam;
+  adam.batch_size = 64;
+  adam.rule = adam_step{};
+  adam.rate = inverse_scaling{0.05, 0.5};
+  adam.max_epochs = 100;
+  adam.tol = 0;
+  CHECK(mse_of(adam.fit(DataFrame<double>::from_columns({"a", "b", "c", "d", "y"},
+                                                         {train.cols[0], train.cols[1], train.cols[2], train.cols[3], train.y}),
+                        {"a", "b", "c", "d"}, "y")) <= 1.05 * mse_of(exact));
+}
+
+TEST_CASE("gradient descent: divergence, callback, early stopping, warm start, L1") {
+  const auto data = linear_data(2000, 4, 53, 5.0);  // unscaled: offset 5
+  GradientDescentRegressor<double> hot;
+  hot.rate = constant_rate{5.0};
+  hot.max_epochs = 200;
+  const auto div = hot.fit_detailed(data.spans(), data.y);
+  CHECK(div.status == fit_status::diverged);
+  CHECK(div.message.find("learning rate") != std::string::npos);
+  CHECK(div.model.coef().allFinite());
+  CHECK(std::isfinite(div.model.intercept()));
+
+  GradientDescentRegressor<double> gd;
+  gd.rate = constant_rate{0.01};
+  std::vector<double> losses;
+  gd.on_epoch = [&](const epoch_info& e) {
+    losses.push_back(e.loss);
+    CHECK(e.epoch == losses.size());
+    CHECK(e.gradient_norm >= 0);
+    return e.epoch < 3;
+  };
+  const auto stopped = gd.fit_detailed(data.spans(), data.y);
+  CHECK(stopped.status == fit_status::stopped_by_callback);
+  CHECK(stopped.epochs == 3);
+  REQUIRE(losses.size() == 3);
+  CHECK(losses[2] < losses[0]);
+
+  GradientDescentRegressor<double> es;
+  es.rate = constant_rate{0.01};
+  es.validation_fraction = 0.2;
+  es.patience = 3;
+  es.min_improvement = 1e-3;
+  es.tol = 0;
+  es.max_epochs = 100000;
+  const auto early = es.fit_detailed(data.spans(), data.y);
+  CHECK(early.status == fit_status::early_stopped);
+  CHECK(early.epochs < 100000);
+  CHECK(std::isfinite(early.validation_loss));
+
+  const auto centred = linear_data(2000, 4, 57, 0.0);
+  GradientDescentRegressor<double> conv;
+  conv.rate = constant_rate{0.1};
+  conv.max_epochs = 100000;
+  conv.tol = 1e-10;
+  const auto first = conv.fit_detailed(centred.spans(), centred.y);
+  REQUIRE(first.status == fit_status::converged);
+  conv.warm_start = first.model;
+  const auto warm = conv.fit_detailed(centred.spans(), centred.y);
+  CHECK(warm.status == fit_status::converged);
+  CHECK(warm.epochs <= 2);  // starts where it left off
+  CHECK(first.epochs > 10);
+  conv.warm_start = LinearModel<double>{};
+  CHECK_THROWS_AS(conv.fit_detailed(centred.spans(), centred.y), argument_error);
+
+  // L1: a feature unrelated to y ends exactly at zero.
+  auto sparse = linear_data(2000, 3, 54, 0.0);
+  detail::xoshiro256ss rng(55);
+  std::vector<double> noise(2000);
+  for (auto& v : noise) v = rng.uniform01() - 0.5;
+  sparse.cols.push_back(noise);
+  GradientDescentRegressor<double> lasso;
+  lasso.rate = constant_rate{0.1};
+  lasso.l1 = 0.05;
+  lasso.max_epochs = 5000;
+  const auto l1 = lasso.fit_detailed(sparse.spans(), sparse.y);
+  CHECK(l1.model.coef()(3) == 0.0);
+  CHECK(l1.model.coef()(2) != 0.0);
+  CHECK_THROWS_AS(GradientDescentRegressor<double>{}.fit_detailed(std::span<const std::span<const double>>{}, std::span<const double>{}), data_error);
+}
+
+TEST_CASE("gradient descent is a pipeline trainer and round-trips through the file") {
+  const auto frame = messy_frame(1500, 56);
+  GradientDescentRegressor<double> gd;
+  gd.rate = constant_rate{0.1};
+  gd.max_epochs = 5000;
+  const auto fp = pipeline<double>().impute().drop_outliers_iqr().standardize().fit(gd, frame, "y");
+  const auto exact = pipeline<double>().impute().drop_outliers_iqr().standardize().fit(LinearRegression<double>{}, frame, "y");
+  CHECK(fp.model().solver() == linear_solver::gradient_descent);
+  for (int j = 0; j < 3; ++j) CHECK(fp.model().coef()(j) == doctest::Approx(exact.model().coef()(j)).epsilon(1e-4));
+  const auto back = FittedPipeline<double>::from_bytes(fp.to_bytes());
+  CHECK(back.predict(frame) == fp.predict(frame));
+}

@@ -1,6 +1,8 @@
 // mlops - the command-line face of the library.
 //   mlops train DATA.csv --target COL [--impute mean|median] [--iqr K] [--standardize]
-//               [--model linear|ridge|rls] [--alpha A] [--forgetting F] [--delta D]
+//               [--model linear|ridge|gd|sgd|rls] [--alpha A] [--forgetting F] [--delta D]
+//               [--learning-rate R] [--schedule constant|invscaling|exponential] [--adam] [--epochs N]
+//               [--batch-size B] [--tol T] [--l1 A] [--l2 A] [--validation-fraction F] [--patience P]
 //               [--test-size F] [--seed N] --out MODEL [--json]
 //   mlops predict MODEL DATA.csv [--out FILE]
 //   mlops evaluate MODEL DATA.csv --target COL [--json]
@@ -9,7 +11,10 @@
 #include <cstdio>
 #include <iostream>
 #include <optional>
+#include <memory>
 #include <string>
+
+#include <unistd.h>
 
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
@@ -29,6 +34,11 @@ struct train_args {
   std::optional<double> iqr;
   bool standardize = false, json_out = false;
   double alpha = 1.0, test_size = 0.2, forgetting = 1.0, delta = 1.0;
+  // gradient descent (--model gd|sgd)
+  double learning_rate = 0.01, tol = 1e-6, l1 = 0, l2 = 0, validation_fraction = 0, decay = 0.99, power = 0.25;
+  std::size_t epochs = 1000, batch_size = 0, patience = 5;
+  std::string schedule = "constant";
+  bool adam = false;
   std::uint64_t seed = 42;
 };
 
@@ -42,7 +52,33 @@ int cmd_train(const train_args& a) {
   if (a.standardize) p.standardize();
   const auto [train, test] = mlops::train_test_split(frame, a.test_size, a.seed);
   mlops::FittedPipeline<double> fitted;
-  if (a.model == "rls") {
+  auto gd_report = std::make_shared<mlops::GdResult<double>>();
+  if (a.model == "gd" || a.model == "sgd") {
+    mlops::GradientDescentRegressor<double> gd;
+    gd.batch_size = a.model == "gd" ? a.batch_size : (a.batch_size == 0 ? 1 : a.batch_size);
+    gd.max_epochs = a.epochs;
+    gd.tol = a.tol;
+    gd.l1 = a.l1;
+    gd.l2 = a.l2;
+    gd.seed = a.seed;
+    gd.validation_fraction = a.validation_fraction;
+    gd.patience = a.patience;
+    if (a.schedule == "invscaling") gd.rate = mlops::inverse_scaling{a.learning_rate, a.power};
+    else if (a.schedule == "exponential") gd.rate = mlops::exponential_decay{a.learning_rate, a.decay};
+    else gd.rate = mlops::constant_rate{a.learning_rate};
+    if (a.adam) gd.rule = mlops::adam_step{};
+    gd.report_to = gd_report;
+    if (::isatty(2)) {  // a progress line on an interactive terminal only
+      gd.on_epoch = [](const mlops::epoch_info& e) {
+        std::fprintf(stderr, "\repoch %zu  loss %.6g  val %.6g  |grad| %.3g  ", e.epoch, e.loss, e.validation_loss, e.gradient_norm);
+        return true;
+      };
+    }
+    fitted = p.fit(gd, train, a.target);
+    if (::isatty(2)) std::fprintf(stderr, "\n");
+    if (gd_report->status == mlops::fit_status::diverged)
+      throw mlops::data_error(mlops::errc::training_diverged, gd_report->message + "; no model was written");
+  } else if (a.model == "rls") {
     fitted = p.fit(mlops::RecursiveLeastSquaresTrainer<double>{{a.forgetting, a.delta, true}}, train, a.target);
   } else {
     mlops::LinearRegression<double> est;
@@ -57,14 +93,20 @@ int cmd_train(const train_args& a) {
   fitted.save(a.out);
   if (a.json_out) {
     json j = {{"model", a.out},
+              {"trainer", a.model},
               {"target", a.target},
               {"rows", {{"total", frame.rows()}, {"train", train.rows()}, {"test", test.rows()}, {"used_for_fit", fitted.report().rows_used}}},
               {"train", metrics_json(train_m)},
               {"test", metrics_json(test_m)},
               {"card", mlops::io::model_card(fitted)}};
+    if (a.model == "gd" || a.model == "sgd")
+      j["optimizer"] = {{"status", std::string(mlops::to_string(gd_report->status))}, {"epochs", gd_report->epochs},
+                        {"loss", gd_report->loss}, {"validation_loss", std::isfinite(gd_report->validation_loss) ? json(gd_report->validation_loss) : json(nullptr)}};
     fmt::print("{}\n", j.dump(2));
   } else {
     fmt::print("trained {} on {} rows ({} after cleaning), held out {}\n", a.model, train.rows(), fitted.report().rows_used, test.rows());
+    if (a.model == "gd" || a.model == "sgd")
+      fmt::print("optimizer: {} after {} epochs, loss {:.6g}\n", mlops::to_string(gd_report->status), gd_report->epochs, gd_report->loss);
     for (const auto& s : fitted.report().steps) fmt::print("  {:<12} {} -> {} rows\n", s.step, s.rows_in, s.rows_out);
     fmt::print("train: {}\ntest:  {}\nwrote {}\n", train_m, test_m, a.out);
   }
@@ -137,11 +179,25 @@ int main(int argc, char** argv) {
   train->add_option("--iqr", ta.iqr, "drop training rows outside Q1-K*IQR, Q3+K*IQR (clip on new data)")
       ->check(CLI::NonNegativeNumber);
   train->add_flag("--standardize", ta.standardize, "z-score every feature");
-  train->add_option("--model", ta.model, "linear, ridge or rls (recursive least squares)")
-      ->check(CLI::IsMember({"linear", "ridge", "rls"}));
+  train->add_option("--model", ta.model, "linear, ridge, gd (full-batch gradient descent), sgd (stochastic) or rls")
+      ->check(CLI::IsMember({"linear", "ridge", "gd", "sgd", "rls"}));
   train->add_option("--alpha", ta.alpha, "ridge penalty (with --model ridge)")->check(CLI::NonNegativeNumber);
   train->add_option("--forgetting", ta.forgetting, "RLS forgetting factor in (0, 1] (with --model rls)");
   train->add_option("--delta", ta.delta, "RLS initial P = I/delta, i.e. a ridge penalty delta (with --model rls)");
+  train->add_option("--learning-rate", ta.learning_rate, "gd/sgd: base learning rate")->check(CLI::PositiveNumber);
+  train->add_option("--schedule", ta.schedule, "gd/sgd: constant, invscaling (rate/(1+t)^power) or exponential (rate*decay^epoch)")
+      ->check(CLI::IsMember({"constant", "invscaling", "exponential"}));
+  train->add_option("--power", ta.power, "gd/sgd: exponent of invscaling");
+  train->add_option("--decay", ta.decay, "gd/sgd: factor per epoch of exponential");
+  train->add_flag("--adam", ta.adam, "gd/sgd: Adam update rule");
+  train->add_option("--epochs", ta.epochs, "gd/sgd: maximum epochs")->check(CLI::PositiveNumber);
+  train->add_option("--batch-size", ta.batch_size, "gd/sgd: rows per step (gd default: all; sgd default: 1)");
+  train->add_option("--tol", ta.tol, "gd/sgd: relative loss change that counts as converged")->check(CLI::NonNegativeNumber);
+  train->add_option("--l1", ta.l1, "gd/sgd: L1 penalty (proximal)")->check(CLI::NonNegativeNumber);
+  train->add_option("--l2", ta.l2, "gd/sgd: L2 penalty")->check(CLI::NonNegativeNumber);
+  train->add_option("--validation-fraction", ta.validation_fraction, "gd/sgd: early stopping on this share of the training rows")
+      ->check(CLI::Range(0.0, 0.99));
+  train->add_option("--patience", ta.patience, "gd/sgd: epochs without validation progress before stopping");
   train->add_option("--test-size", ta.test_size, "held-out fraction, in (0, 1)")->check(CLI::Range(0.0, 1.0));
   train->add_option("--seed", ta.seed, "seed of the train/test split");
   train->add_option("--out", ta.out, "where to write the model")->required();

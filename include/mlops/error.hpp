@@ -34,6 +34,7 @@ enum class errc : std::uint16_t {
   format_truncated = 43,  // "format.truncated"
   format_checksum = 44,   // "format.checksum"
   format_corrupt = 45,    // "format.corrupt"
+  training_diverged = 50, // "train.diverged"
 };
 
 /// The stable, dotted string id of a code (what scripts and logs should match on).
@@ -58,6 +59,7 @@ constexpr std::string_view error_id(errc c) noexcept {
     case errc::format_truncated: return "format.truncated";
     case errc::format_checksum: return "format.checksum";
     case errc::format_corrupt: return "format.corrupt";
+    case errc::training_diverged: return "train.diverged";
   }
   return "unknown";
 }

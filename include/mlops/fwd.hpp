@@ -19,6 +19,7 @@ template <scalar T> struct LinearRegression;
 template <scalar T> class LinearModel;
 template <scalar T> class LeastSquaresStats;
 template <scalar T> class RecursiveLeastSquares;
+template <scalar T> struct GradientDescentRegressor;
 template <scalar T> class Pipeline;
 template <scalar T> class FittedPipeline;
 struct CsvOptions;

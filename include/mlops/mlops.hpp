@@ -11,6 +11,7 @@
 #include "mlops/prep/scale.hpp"
 #include "mlops/learn/linear.hpp"
 #include "mlops/learn/online.hpp"
+#include "mlops/learn/gd.hpp"
 #include "mlops/eval/metrics.hpp"
 #include "mlops/eval/split.hpp"
 #include "mlops/io/container.hpp"

@@ -30,7 +30,7 @@
 
 MLOPS_NAMESPACE_BEGIN
 
-enum class linear_solver : std::uint8_t { ldlt = 1, complete_orthogonal = 2, eigen_pseudo_inverse = 3, recursive = 4 };
+enum class linear_solver : std::uint8_t { ldlt = 1, complete_orthogonal = 2, eigen_pseudo_inverse = 3, recursive = 4, gradient_descent = 5 };
 
 constexpr std::string_view to_string(linear_solver s) noexcept {
   switch (s) {
@@ -38,6 +38,7 @@ constexpr std::string_view to_string(linear_solver s) noexcept {
     case linear_solver::complete_orthogonal: return "complete_orthogonal";
     case linear_solver::eigen_pseudo_inverse: return "eigen_pseudo_inverse";
     case linear_solver::recursive: return "recursive_least_squares";
+    case linear_solver::gradient_descent: return "gradient_descent";
   }
   return "?";
 }
@@ -105,7 +106,7 @@ class LinearModel {
     m.fit_intercept_ = r.get<std::uint8_t>() != 0;
     m.l2_ = r.get<double>();
     const auto s = r.get<std::uint8_t>();
-    if (s < 1 || s > 4) r.corrupt("unknown linear solver " + std::to_string(s));
+    if (s < 1 || s > 5) r.corrupt("unknown linear solver " + std::to_string(s));
     m.solver_ = static_cast<linear_solver>(s);
     m.rank_ = static_cast<std::size_t>(r.get<std::uint64_t>());
     m.rcond_ = r.get<double>();
@@ -125,6 +126,8 @@ class LinearModel {
   friend class LeastSquaresStats;
   template <scalar>
   friend class RecursiveLeastSquares;
+  template <scalar>
+  friend struct GradientDescentRegressor;
   vector_type coef_;
   T intercept_ = 0;
   bool fit_intercept_ = true;
