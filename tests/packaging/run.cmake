@@ -1,6 +1,7 @@
 # Proves the package works for consumers. MODE=find_package: install the build tree to a
 # prefix and build a consumer with find_package(mlops CONFIG REQUIRED).
 # MODE=add_subdirectory: build a consumer that adds the source tree (tests etc. stay off).
+# MODE=fetch_content: the same through FetchContent from the local tree.
 file(REMOVE_RECURSE ${WORK_DIR})
 file(MAKE_DIRECTORY ${WORK_DIR})
 function(run)
@@ -17,6 +18,12 @@ if(MODE STREQUAL "find_package")
   endif()
   run(${CMAKE_COMMAND} -S ${consumer} -B ${WORK_DIR}/build -G Ninja -DCMAKE_BUILD_TYPE=Release
       -DCMAKE_PREFIX_PATH=${WORK_DIR}/prefix)
+elseif(MODE STREQUAL "fetch_content")
+  run(${CMAKE_COMMAND} -S ${consumer} -B ${WORK_DIR}/build -G Ninja -DCMAKE_BUILD_TYPE=Release
+      -DMLOPS_FETCH_DIR=${SOURCE_DIR})
+  if(EXISTS ${WORK_DIR}/build/_deps/mlops-build/tests)
+    message(FATAL_ERROR "mlops built its tests when fetched")
+  endif()
 else()
   run(${CMAKE_COMMAND} -S ${consumer} -B ${WORK_DIR}/build -G Ninja -DCMAKE_BUILD_TYPE=Release
       -DMLOPS_SOURCE_DIR=${SOURCE_DIR})
