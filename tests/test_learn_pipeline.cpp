@@ -142,6 +142,13 @@ TEST_CASE("pipeline: fitted on the training split only, predicts raw rows like t
   // ~8% of rows have 'a' (the strongest feature) imputed, which bounds R^2 near 0.92.
   const auto m = fp.evaluate(test);
   CHECK(m.r2 > 0.85);
+  // fit stores the training metrics; they equal a fresh evaluation of the training rows.
+  const auto stored = fp.stored_metrics("train").value();
+  const auto fresh = fp.evaluate(train);
+  CHECK(stored.n == fresh.n);
+  CHECK(stored.mse == fresh.mse);
+  CHECK(stored.r2 == fresh.r2);
+  CHECK_FALSE(fp.stored_metrics("test").has_value());
   CHECK(fp.metrics().at("train.r2") > 0.85);
   const auto batch = fp.predict(test);
   // Clean rows are predicted far better than the whole split (imputed training rows
@@ -333,6 +340,13 @@ xy linear_data(std::size_t n, std::size_t d, std::uint64_t seed, double offset =
   for (auto& v : out.y) v += 2.0 + 0.1 * (rng.uniform01() - 0.5);
   return out;
 }
+GradientDescentRegressor<double> gd_with(double eta, std::size_t max_epochs, double tol = 1e-9) {
+  GradientDescentRegressor<double> gd;
+  gd.rate = constant_rate{eta};
+  gd.max_epochs = max_epochs;
+  gd.tol = tol;
+  return gd;
+}
 std::vector<std::span<const double>> slice(const xy& data, std::size_t from, std::size_t len) {
   std::vector<std::span<const double>> s;
   for (const auto& c : data.cols) s.emplace_back(c.data() + from, len);
@@ -516,11 +530,7 @@ TEST_CASE("gradient descent meets the closed form; SGD and Adam get close; same 
     }
     return s / static_cast<double>(test.y.size());
   };
-  GradientDescentRegressor<double> gd;
-  gd.rate = constant_rate{0.3};
-  gd.max_epochs = 20000;
-  gd.tol = 1e-14;
-  const auto full = gd.fit_detailed(train.spans(), train.y);
+  const auto full = gd_with(0.3, 20000, 1e-14).fit_detailed(train.spans(), train.y);
   CHECK(full.status == fit_status::converged);
   CHECK(mse_of(full.model) <= 1.01 * mse_of(exact));
   for (int j = 0; j < 4; ++j) CHECK(full.model.coef()(j) == doctest::Approx(exact.coef()(j)).epsilon(1e-4));
@@ -552,10 +562,7 @@ TEST_CASE("gradient descent meets the closed form; SGD and Adam get close; same 
 
 TEST_CASE("gradient descent: divergence, callback, early stopping, warm start, L1") {
   const auto data = linear_data(2000, 4, 53, 5.0);  // unscaled: offset 5
-  GradientDescentRegressor<double> hot;
-  hot.rate = constant_rate{5.0};
-  hot.max_epochs = 200;
-  const auto div = hot.fit_detailed(data.spans(), data.y);
+  const auto div = gd_with(5.0, 200).fit_detailed(data.spans(), data.y);
   CHECK(div.status == fit_status::diverged);
   CHECK(div.message.find("learning rate") != std::string::npos);
   CHECK(div.model.coef().allFinite());
@@ -576,23 +583,17 @@ TEST_CASE("gradient descent: divergence, callback, early stopping, warm start, L
   REQUIRE(losses.size() == 3);
   CHECK(losses[2] < losses[0]);
 
-  GradientDescentRegressor<double> es;
-  es.rate = constant_rate{0.01};
+  auto es = gd_with(0.01, 100000, 0.0);
   es.validation_fraction = 0.2;
   es.patience = 3;
   es.min_improvement = 1e-3;
-  es.tol = 0;
-  es.max_epochs = 100000;
   const auto early = es.fit_detailed(data.spans(), data.y);
   CHECK(early.status == fit_status::early_stopped);
   CHECK(early.epochs < 100000);
   CHECK(std::isfinite(early.validation_loss));
 
   const auto centred = linear_data(2000, 4, 57, 0.0);
-  GradientDescentRegressor<double> conv;
-  conv.rate = constant_rate{0.1};
-  conv.max_epochs = 100000;
-  conv.tol = 1e-10;
+  auto conv = gd_with(0.1, 100000, 1e-10);
   const auto first = conv.fit_detailed(centred.spans(), centred.y);
   REQUIRE(first.status == fit_status::converged);
   conv.warm_start = first.model;
@@ -609,21 +610,26 @@ TEST_CASE("gradient descent: divergence, callback, early stopping, warm start, L
   std::vector<double> noise(2000);
   for (auto& v : noise) v = rng.uniform01() - 0.5;
   sparse.cols.push_back(noise);
-  GradientDescentRegressor<double> lasso;
-  lasso.rate = constant_rate{0.1};
+  auto lasso = gd_with(0.1, 5000);
   lasso.l1 = 0.05;
-  lasso.max_epochs = 5000;
   const auto l1 = lasso.fit_detailed(sparse.spans(), sparse.y);
   CHECK(l1.model.coef()(3) == 0.0);
   CHECK(l1.model.coef()(2) != 0.0);
   CHECK_THROWS_AS(GradientDescentRegressor<double>{}.fit_detailed(std::span<const std::span<const double>>{}, std::span<const double>{}), data_error);
+  auto holed = sparse;
+  holed.cols[1][42] = std::nan("");
+  try {
+    (void)lasso.fit_detailed(holed.spans(), holed.y);
+    FAIL("expected data_error");
+  } catch (const data_error& e) {
+    CHECK(std::string(e.what()).find("GradientDescentRegressor: feature 1") != std::string::npos);
+    CHECK(std::string(e.what()).find("row 42") != std::string::npos);
+  }
 }
 
 TEST_CASE("gradient descent is a pipeline trainer and round-trips through the file") {
   const auto frame = messy_frame(1500, 56);
-  GradientDescentRegressor<double> gd;
-  gd.rate = constant_rate{0.1};
-  gd.max_epochs = 5000;
+  const auto gd = gd_with(0.1, 5000);
   const auto fp = pipeline<double>().impute().drop_outliers_iqr().standardize().fit(gd, frame, "y");
   const auto exact = pipeline<double>().impute().drop_outliers_iqr().standardize().fit(LinearRegression<double>{}, frame, "y");
   CHECK(fp.model().solver() == linear_solver::gradient_descent);

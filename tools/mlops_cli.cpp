@@ -85,7 +85,7 @@ int cmd_train(const train_args& a) {
     if (a.model == "ridge") est.l2 = a.alpha;
     fitted = p.fit(est, train, a.target);
   }
-  const auto train_m = fitted.evaluate(train);
+  const auto train_m = fitted.stored_metrics("train").value();  // computed by fit
   const auto test_m = fitted.evaluate(test);
   fitted.set_metrics("test", test_m);
   fitted.set_metric("split.seed", static_cast<double>(a.seed));

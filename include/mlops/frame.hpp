@@ -198,6 +198,16 @@ class DataFrame {
   std::size_t rows_ = 0;
 };
 
+namespace detail {
+/// 1 where the value is present (not NaN): rows with a label, rows to score.
+template <class T>
+inline std::vector<std::uint8_t> present_mask(std::span<const T> v) {
+  std::vector<std::uint8_t> keep(v.size());
+  for (std::size_t r = 0; r < v.size(); ++r) keep[r] = !std::isnan(v[r]);
+  return keep;
+}
+}  // namespace detail
+
 /// describe(): one row of statistics per column. Prints as a table via fmt.
 template <scalar T>
 struct Description {

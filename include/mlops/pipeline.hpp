@@ -15,6 +15,7 @@
 #include <chrono>
 #include <filesystem>
 #include <map>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <variant>
@@ -137,6 +138,22 @@ class FittedPipeline {
     metrics_[p + ".r2"] = m.r2;
     metrics_[p + ".n"] = static_cast<double>(m.n);
   }
+  /// The metrics stored under `prefix` by set_metrics (e.g. "train", set by fit), if all present.
+  std::optional<RegressionMetrics> stored_metrics(std::string_view prefix) const {
+    const std::string p(prefix);
+    RegressionMetrics m;
+    double* fields[] = {&m.mse, &m.rmse, &m.mae, &m.r2};
+    const char* names[] = {".mse", ".rmse", ".mae", ".r2"};
+    for (int i = 0; i < 4; ++i) {
+      const auto it = metrics_.find(p + names[i]);
+      if (it == metrics_.end()) return std::nullopt;
+      *fields[i] = it->second;
+    }
+    const auto n = metrics_.find(p + ".n");
+    if (n == metrics_.end()) return std::nullopt;
+    m.n = static_cast<std::size_t>(n->second);
+    return m;
+  }
   const std::string& created_at() const noexcept { return created_at_; }
 
   /// Predicts one raw (uncleaned) row, features in features() order, applying exactly
@@ -179,12 +196,8 @@ class FittedPipeline {
   /// Predicts `frame` and scores against its target column (rows with a missing
   /// target are skipped).
   RegressionMetrics evaluate(const DataFrame<T>& frame) const {
-    const auto y = frame.column(target_);
-    std::vector<std::uint8_t> keep(frame.rows());
-    for (std::size_t r = 0; r < y.size(); ++r) keep[r] = !std::isnan(y[r]);
-    const auto f = frame.filter(keep);
-    const auto p = predict(f);
-    return regression_metrics<T>(f.column(target_), p);
+    const auto f = frame.filter(detail::present_mask(frame.column(target_)));
+    return regression_metrics<T>(f.column(target_), predict(f));
   }
 
   /// Writes the pipeline atomically (temporary file, fsync, rename, fsync directory).
@@ -287,17 +300,13 @@ FittedPipeline<T> Pipeline<T>::fit(const Estimator& estimator, const DataFrame<T
   fp.target_ = std::string(target);
   fp.report_.rows_in = train.rows();
 
-  // Work on a copy holding only features + target; drop rows without a target.
+  // Rows without a target are dropped (and counted); the fit works on a copy of the
+  // labelled rows holding only features + target, the training metrics on the raw rows.
+  const DataFrame<T> labelled = train.filter(detail::present_mask(train.column(ti)));
+  fp.report_.rows_missing_target = train.rows() - labelled.rows();
   auto cols = features;
   cols.emplace_back(target);
-  DataFrame<T> frame = train.select(cols);
-  {
-    const auto y = train.column(ti);
-    std::vector<std::uint8_t> keep(y.size());
-    for (std::size_t r = 0; r < y.size(); ++r) keep[r] = !std::isnan(y[r]);
-    frame = frame.filter(keep);
-    fp.report_.rows_missing_target = train.rows() - frame.rows();
-  }
+  DataFrame<T> frame = labelled.select(cols);
   if (frame.rows() == 0)
     MLOPS_THROW(data_error(errc::data_empty, fmt::format("no training rows with a value in target '{}'", target)));
 
@@ -327,13 +336,7 @@ FittedPipeline<T> Pipeline<T>::fit(const Estimator& estimator, const DataFrame<T
   const auto now = std::chrono::system_clock::now();
   fp.created_at_ = fmt::format("{}", std::chrono::duration_cast<std::chrono::seconds>(now.time_since_epoch()).count());
   // Training metrics: the whole pipeline on the raw training rows that had a target.
-  {
-    std::vector<std::uint8_t> keep(train.rows());
-    const auto y = train.column(ti);
-    for (std::size_t r = 0; r < y.size(); ++r) keep[r] = !std::isnan(y[r]);
-    const auto rows = train.filter(keep);
-    fp.set_metrics("train", regression_metrics<T>(rows.column(target), fp.predict(rows)));
-  }
+  fp.set_metrics("train", regression_metrics<T>(labelled.column(target), fp.predict(labelled)));
   return fp;
 }
 

@@ -144,10 +144,10 @@ GdResult<T> GradientDescentRegressor<T>::fit_detailed(std::span<const std::span<
     MLOPS_THROW(argument_error(errc::invalid_argument, "GradientDescentRegressor: need l1, l2, tol >= 0, max_epochs > 0, validation_fraction in [0, 1)"));
   {
     const auto ys = detail::nan_sum<T>(y);
-    if (ys.count != n || !std::isfinite(ys.sum)) detail::report_non_finite<T>(y, "the target");
+    if (ys.count != n || !std::isfinite(ys.sum)) detail::report_non_finite<T>("GradientDescentRegressor", y, "the target");
     for (std::size_t j = 0; j < d; ++j) {
       const auto c = detail::nan_sum<T>(columns[j]);
-      if (c.count != n || !std::isfinite(c.sum)) detail::report_non_finite<T>(columns[j], detail::column_label({}, j));
+      if (c.count != n || !std::isfinite(c.sum)) detail::report_non_finite<T>("GradientDescentRegressor", columns[j], detail::column_label({}, j));
     }
   }
   // Seeded split into training and validation rows.

@@ -143,13 +143,14 @@ inline std::string column_label(std::span<const std::string> names, std::size_t 
   return j < names.size() ? "column '" + names[j] + "'" : "feature " + std::to_string(j);
 }
 template <class T>
-[[noreturn]] inline void report_non_finite(std::span<const T> v, const std::string& label, std::size_t row_offset = 0) {
+[[noreturn]] inline void report_non_finite(std::string_view who, std::span<const T> v, const std::string& label,
+                                           std::size_t row_offset = 0) {
   std::size_t r = 0;
   while (r < v.size() && std::isfinite(v[r])) ++r;
   MLOPS_THROW(data_error(errc::data_non_finite,
-                         fmt::format("least squares: {} holds {} at row {}; impute missing values (NaN) and remove "
+                         fmt::format("{}: {} holds {} at row {}; impute missing values (NaN) and remove "
                                      "infinite ones before fitting",
-                                     label, r < v.size() ? fmt::format("{}", v[r]) : std::string("an overflowing sum"),
+                                     who, label, r < v.size() ? fmt::format("{}", v[r]) : std::string("an overflowing sum"),
                                      r + row_offset)));
 }
 /// LDLT solve of G w = b; false when LDLT fails, G is not positive, or its reciprocal
@@ -216,12 +217,12 @@ class LeastSquaresStats {
       part.n_ = len;
       // Block means (a non-finite value shows as a short count or a non-finite sum).
       const auto ys = detail::nan_sum<T>(y.subspan(r0, len));
-      if (ys.count != len || !std::isfinite(ys.sum)) detail::report_non_finite<T>(y.subspan(r0, len), "the target", r0);
+      if (ys.count != len || !std::isfinite(ys.sum)) detail::report_non_finite<T>("least squares", y.subspan(r0, len), "the target", r0);
       part.mean_y_ = ys.sum / static_cast<double>(len);
       for (std::size_t j = 0; j < d; ++j) {
         const auto c = detail::nan_sum<T>(columns[j].subspan(r0, len));
         if (c.count != len || !std::isfinite(c.sum))
-          detail::report_non_finite<T>(columns[j].subspan(r0, len), detail::column_label(names, j), r0);
+          detail::report_non_finite<T>("least squares", columns[j].subspan(r0, len), detail::column_label(names, j), r0);
         part.mean_(static_cast<Eigen::Index>(j)) = c.sum / static_cast<double>(len);
       }
       for (std::size_t j = 0; j < d; ++j) {
