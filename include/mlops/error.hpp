@@ -28,6 +28,8 @@ enum class errc : std::uint16_t {
   data_empty = 30,        // "data.empty"
   data_non_finite = 31,   // "data.non_finite"
   data_shape = 32,        // "data.shape"
+  data_single_class = 33, // "data.single_class"
+  data_labels = 34,       // "data.labels"
   format_bad_magic = 40,  // "format.bad_magic"
   format_version = 41,    // "format.version"
   format_scalar_type = 42,// "format.scalar_type"
@@ -35,6 +37,7 @@ enum class errc : std::uint16_t {
   format_checksum = 44,   // "format.checksum"
   format_corrupt = 45,    // "format.corrupt"
   training_diverged = 50, // "train.diverged"
+  training_separable = 51, // "train.separable"
 };
 
 /// The stable, dotted string id of a code (what scripts and logs should match on).
@@ -53,6 +56,8 @@ constexpr std::string_view error_id(errc c) noexcept {
     case errc::data_empty: return "data.empty";
     case errc::data_non_finite: return "data.non_finite";
     case errc::data_shape: return "data.shape";
+    case errc::data_single_class: return "data.single_class";
+    case errc::data_labels: return "data.labels";
     case errc::format_bad_magic: return "format.bad_magic";
     case errc::format_version: return "format.version";
     case errc::format_scalar_type: return "format.scalar_type";
@@ -60,6 +65,7 @@ constexpr std::string_view error_id(errc c) noexcept {
     case errc::format_checksum: return "format.checksum";
     case errc::format_corrupt: return "format.corrupt";
     case errc::training_diverged: return "train.diverged";
+    case errc::training_separable: return "train.separable";
   }
   return "unknown";
 }
@@ -106,6 +112,11 @@ class schema_error : public error {
 };
 /// Data unusable for the requested computation: empty, NaN/Inf, mismatched lengths.
 class data_error : public error {
+ public:
+  using error::error;
+};
+/// Training could not produce a usable model (diverged, unbounded optimum).
+class training_error : public error {
  public:
   using error::error;
 };

@@ -21,8 +21,11 @@
 #include <variant>
 #include <vector>
 
+#include "mlops/eval/classification.hpp"
 #include "mlops/eval/metrics.hpp"
 #include "mlops/io/container.hpp"
+#include "mlops/learn/classifier.hpp"
+#include "mlops/learn/gd.hpp"
 #include "mlops/learn/linear.hpp"
 #include "mlops/learn/online.hpp"
 #include "mlops/prep/impute.hpp"
@@ -61,13 +64,20 @@ enum class predict_status : std::uint8_t { ok = 0, wrong_length = 1, non_finite 
 template <scalar T>
 class FittedPipeline;
 
-/// A trainer the pipeline can fit: `fit(frame, features, target)` returns a LinearModel.
-/// LinearRegression and RecursiveLeastSquaresTrainer are trainers.
+/// A trainer the pipeline can fit: `fit(frame, features, target)` returns a LinearModel
+/// (regressors: LinearRegression, GradientDescentRegressor, RecursiveLeastSquaresTrainer)
+/// or a LinearClassifier (LogisticRegression, LinearSVM).
 template <class E, class T>
-concept linear_trainer = requires(const E& e, const DataFrame<T>& f, const std::vector<std::string>& features,
-                                  std::string_view target) {
-  { e.fit(f, features, target) } -> std::same_as<LinearModel<T>>;
+concept trainer = requires(const E& e, const DataFrame<T>& f, const std::vector<std::string>& features, std::string_view target) {
+  requires std::same_as<decltype(e.fit(f, features, target)), LinearModel<T>> ||
+               std::same_as<decltype(e.fit(f, features, target)), LinearClassifier<T>>;
 };
+template <class E, class T>
+concept linear_trainer = trainer<E, T>;
+
+/// What a fitted pipeline predicts with.
+template <scalar T>
+using PipelineModel = std::variant<LinearModel<T>, LinearClassifier<T>>;
 
 /// The builder: an ordered list of step options and the feature choice.
 template <scalar T>
@@ -100,7 +110,7 @@ class Pipeline {
   /// one; the IQR filter drops training rows), then the estimator. Only `train` is
   /// seen: split first, and the held-out data never leaks into the statistics.
   /// Rows whose target is missing are dropped and counted in the report.
-  template <linear_trainer<T> Estimator>
+  template <trainer<T> Estimator>
   FittedPipeline<T> fit(const Estimator& estimator, const DataFrame<T>& train, std::string_view target) const;
 
  private:
@@ -125,7 +135,24 @@ class FittedPipeline {
   std::size_t n_features() const noexcept { return features_.size(); }
   const std::string& target() const noexcept { return target_; }
   const std::vector<FittedStep<T>>& steps() const noexcept { return steps_; }
-  const LinearModel<T>& model() const noexcept { return model_; }
+  bool is_classifier() const noexcept { return model_.index() == 1; }
+  /// The regression model; argument_error when the pipeline holds a classifier.
+  const LinearModel<T>& model() const {
+    if (const auto* m = std::get_if<LinearModel<T>>(&model_)) return *m;
+    MLOPS_THROW(argument_error(errc::invalid_argument, "this pipeline holds a classifier; use classifier()"));
+  }
+  /// The classification model; argument_error when the pipeline holds a regressor.
+  const LinearClassifier<T>& classifier() const {
+    if (const auto* m = std::get_if<LinearClassifier<T>>(&model_)) return *m;
+    MLOPS_THROW(argument_error(errc::invalid_argument, "this pipeline holds a regressor; use model()"));
+  }
+  const PipelineModel<T>& estimator() const noexcept { return model_; }
+  /// Sets a classifier's binary decision threshold (see LinearClassifier::set_threshold).
+  void set_threshold(double t) {
+    auto* m = std::get_if<LinearClassifier<T>>(&model_);
+    if (!m) MLOPS_THROW(argument_error(errc::invalid_argument, "set_threshold: this pipeline holds a regressor"));
+    m->set_threshold(t);
+  }
   const FitReport& report() const noexcept { return report_; }
   /// Named metrics stored with the model ("train.r2", "test.rmse", ...).
   const std::map<std::string, double>& metrics() const noexcept { return metrics_; }
@@ -136,6 +163,18 @@ class FittedPipeline {
     metrics_[p + ".rmse"] = m.rmse;
     metrics_[p + ".mae"] = m.mae;
     metrics_[p + ".r2"] = m.r2;
+    metrics_[p + ".n"] = static_cast<double>(m.n);
+  }
+  void set_metrics(std::string_view prefix, const ClassificationMetrics& m) {
+    const std::string p(prefix);
+    metrics_[p + ".accuracy"] = m.accuracy;
+    metrics_[p + ".balanced_accuracy"] = m.balanced_accuracy;
+    metrics_[p + ".precision"] = m.precision;
+    metrics_[p + ".recall"] = m.recall;
+    metrics_[p + ".f1"] = m.f1;
+    metrics_[p + ".f1_macro"] = m.f1_macro;
+    if (m.roc_auc) metrics_[p + ".roc_auc"] = *m.roc_auc;
+    if (m.log_loss) metrics_[p + ".log_loss"] = *m.log_loss;
     metrics_[p + ".n"] = static_cast<double>(m.n);
   }
   /// The metrics stored under `prefix` by set_metrics (e.g. "train", set by fit), if all present.
@@ -160,17 +199,39 @@ class FittedPipeline {
   /// the training-time transformations. noexcept and allocation-free. A row of the
   /// wrong length is a contract violation (see try_predict for a checked path).
   /// A missing value with no imputer in the pipeline yields NaN (try_predict reports it).
+  /// For a classifier: the predicted class label.
   T predict_row(std::span<const T> row) const noexcept {
     MLOPS_ASSERT(row.size() == features_.size(), "row length must equal n_features()");
     bool outlier = false;
-    return run(row, outlier);
+    std::array<double, max_outputs> s;
+    return run(row, outlier, s.data());
+  }
+  /// Classifier scores of one raw row into out[0 .. outputs) (one for two classes).
+  /// noexcept, allocation-free; false for a regressor or a wrong length.
+  bool decision_row(std::span<const T> row, std::span<double> out) const noexcept {
+    const auto* c = std::get_if<LinearClassifier<T>>(&model_);
+    if (!c || row.size() != features_.size() || out.size() < c->n_outputs()) return false;
+    bool outlier = false;
+    (void)run(row, outlier, out.data());
+    return true;
+  }
+  /// Class probabilities of one raw row into out[0 .. n_classes). noexcept,
+  /// allocation-free; false for a regressor, an SVM, or a wrong length.
+  bool predict_proba_row(std::span<const T> row, std::span<double> out) const noexcept {
+    const auto* c = std::get_if<LinearClassifier<T>>(&model_);
+    if (!c || !c->has_proba() || row.size() != features_.size() || out.size() < c->n_classes()) return false;
+    std::array<double, max_outputs> s;
+    bool outlier = false;
+    (void)run(row, outlier, s.data());
+    return c->proba_from_scores(s.data(), out.data());
   }
   /// Checked row prediction: never aborts. `outlier` (optional) is set when a step in
   /// flag mode saw a value outside its fences.
   predict_status try_predict(std::span<const T> row, T& out, bool* outlier = nullptr) const noexcept {
     if (row.size() != features_.size()) return predict_status::wrong_length;
     bool o = false;
-    out = run(row, o);
+    std::array<double, max_outputs> s;
+    out = run(row, o, s.data());
     if (outlier) *outlier = o;
     return std::isfinite(out) ? predict_status::ok : predict_status::non_finite;
   }
@@ -181,23 +242,59 @@ class FittedPipeline {
   /// imputer, infinite input) is a data_error naming the row, never a silent NaN.
   std::vector<T> predict(const DataFrame<T>& frame) const {
     std::vector<T> out(frame.rows());
-    for_each_row(frame, [&](std::size_t r, const std::vector<T>& row, T y, bool) {
+    for_each_row(frame, [&](std::size_t r, const std::vector<T>& row, T y, bool, const double*) {
       out[r] = y;
       if (MLOPS_UNLIKELY(!std::isfinite(y))) explain_non_finite(row, r);
     });
     return out;
   }
+  /// Classifier scores of every row (rows x outputs; one column for two classes).
+  Eigen::MatrixXd decision_function(const DataFrame<T>& frame) const {
+    const auto& c = classifier();
+    Eigen::MatrixXd S(static_cast<Eigen::Index>(frame.rows()), static_cast<Eigen::Index>(c.n_outputs()));
+    for_each_row(frame, [&](std::size_t r, const std::vector<T>& row, T y, bool, const double* s) {
+      if (MLOPS_UNLIKELY(!std::isfinite(y))) explain_non_finite(row, r);
+      for (Eigen::Index k = 0; k < S.cols(); ++k) S(static_cast<Eigen::Index>(r), k) = s[k];
+    });
+    return S;
+  }
+  /// Class probabilities of every row (rows x n_classes, columns in classes() order);
+  /// argument_error for a regressor or an SVM.
+  Eigen::MatrixXd predict_proba(const DataFrame<T>& frame) const {
+    const auto& c = classifier();
+    if (!c.has_proba())
+      MLOPS_THROW(argument_error(errc::invalid_argument, "predict_proba: a hinge-loss (SVM) model has no probabilities; use decision_function"));
+    Eigen::MatrixXd P(static_cast<Eigen::Index>(frame.rows()), static_cast<Eigen::Index>(c.n_classes()));
+    std::array<double, max_outputs> p;
+    for_each_row(frame, [&](std::size_t r, const std::vector<T>& row, T y, bool, const double* s) {
+      if (MLOPS_UNLIKELY(!std::isfinite(y))) explain_non_finite(row, r);
+      c.proba_from_scores(s, p.data());
+      for (Eigen::Index k = 0; k < P.cols(); ++k) P(static_cast<Eigen::Index>(r), k) = p[static_cast<std::size_t>(k)];
+    });
+    return P;
+  }
   /// Rows flagged by IQR steps in flag mode (all zero if none is in flag mode).
   std::vector<std::uint8_t> outlier_flags(const DataFrame<T>& frame) const {
     std::vector<std::uint8_t> out(frame.rows());
-    for_each_row(frame, [&](std::size_t r, const std::vector<T>&, T, bool outlier) { out[r] = outlier; });
+    for_each_row(frame, [&](std::size_t r, const std::vector<T>&, T, bool outlier, const double*) { out[r] = outlier; });
     return out;
   }
   /// Predicts `frame` and scores against its target column (rows with a missing
   /// target are skipped).
+  /// Regression pipelines only (argument_error for a classifier: see evaluate_classifier).
   RegressionMetrics evaluate(const DataFrame<T>& frame) const {
+    (void)model();
     const auto f = frame.filter(detail::present_mask(frame.column(target_)));
     return regression_metrics<T>(f.column(target_), predict(f));
+  }
+  /// Classifier pipelines: accuracy, precision/recall/F1, ROC AUC, log loss, confusion.
+  ClassificationMetrics evaluate_classifier(const DataFrame<T>& frame) const {
+    const auto& c = classifier();
+    const auto f = frame.filter(detail::present_mask(frame.column(target_)));
+    const auto pred = predict(f);
+    const Eigen::MatrixXd S = decision_function(f);
+    const Eigen::MatrixXd P = c.has_proba() ? predict_proba(f) : Eigen::MatrixXd();
+    return classification_metrics<T>(f.column(target_), pred, c.classes(), S, P);
   }
 
   /// Writes the pipeline atomically (temporary file, fsync, rename, fsync directory).
@@ -219,28 +316,47 @@ class FittedPipeline {
   static constexpr std::uint32_t tag_metrics = io::make_tag("METR");
   static constexpr std::uint32_t tag_report = io::make_tag("REPT");
 
-  T run(std::span<const T> row, bool& outlier) const noexcept {
+  /// The fused row path: every step's transformation, then the model, chunk by chunk on
+  /// the stack. Regressor: returns the prediction. Classifier: fills s[0 .. outputs) with
+  /// the scores and returns the label (NaN when a score is not finite).
+  T run(std::span<const T> row, bool& outlier, double* s) const noexcept {
     std::array<T, chunk> buf;
+    if (const auto* c = std::get_if<LinearClassifier<T>>(&model_)) {
+      const std::size_t M = c->n_outputs();
+      for (std::size_t k = 0; k < M; ++k) s[k] = static_cast<double>(c->intercept()(static_cast<Eigen::Index>(k)));
+      for (std::size_t j0 = 0; j0 < row.size(); j0 += chunk) {
+        const std::size_t m = (std::min)(chunk, row.size() - j0);
+        for (std::size_t k = 0; k < m; ++k) buf[k] = row[j0 + k];
+        outlier |= program_.run(std::span<T>(buf.data(), m), j0);
+        c->accumulate(buf.data(), j0, m, s);
+      }
+      for (std::size_t k = 0; k < M; ++k)
+        if (!std::isfinite(s[k])) return std::numeric_limits<T>::quiet_NaN();
+      return c->label_from_scores(s);
+    }
+    const auto& lm = *std::get_if<LinearModel<T>>(&model_);
     T sum = 0;
     for (std::size_t j0 = 0; j0 < row.size(); j0 += chunk) {
       const std::size_t m = (std::min)(chunk, row.size() - j0);
       for (std::size_t k = 0; k < m; ++k) buf[k] = row[j0 + k];
       outlier |= program_.run(std::span<T>(buf.data(), m), j0);
-      sum += model_.dot(buf.data(), j0, m);
+      sum += lm.dot(buf.data(), j0, m);
     }
-    return sum + model_.intercept();
+    s[0] = static_cast<double>(sum + lm.intercept());
+    return sum + lm.intercept();
   }
   /// Gathers each row of `frame` (columns bound by name) and runs the fused row path:
-  /// fn(row index, row, prediction, outlier flag).
+  /// fn(row index, row, prediction, outlier flag, scores).
   template <class Fn>
   void for_each_row(const DataFrame<T>& frame, Fn&& fn) const {
     const auto cols = bind(frame);
     std::vector<T> row(features_.size());
+    std::array<double, max_outputs> s;
     for (std::size_t r = 0; r < frame.rows(); ++r) {
       for (std::size_t j = 0; j < cols.size(); ++j) row[j] = cols[j][r];
       bool outlier = false;
-      const T y = run(row, outlier);
-      fn(r, row, y, outlier);
+      const T y = run(row, outlier, s.data());
+      fn(r, row, y, outlier, s.data());
     }
   }
   std::vector<std::span<const T>> bind(const DataFrame<T>& frame) const {
@@ -269,14 +385,14 @@ class FittedPipeline {
     program_ = {};
     program_.n_features = features_.size();
     for (const auto& s : steps_) std::visit([&](const auto& f) { f.compile(features_, program_); }, s);
-    if (model_.n_features() != features_.size())
+    if (std::visit([](const auto& m) { return m.n_features(); }, model_) != features_.size())
       MLOPS_THROW(format_error(errc::format_corrupt, "the model's feature count does not match the pipeline's schema"));
   }
 
   std::vector<std::string> features_;
   std::string target_;
   std::vector<FittedStep<T>> steps_;
-  LinearModel<T> model_;
+  PipelineModel<T> model_;
   FitReport report_;
   std::map<std::string, double> metrics_;
   std::string created_at_;
@@ -284,7 +400,7 @@ class FittedPipeline {
 };
 
 template <scalar T>
-template <linear_trainer<T> Estimator>
+template <trainer<T> Estimator>
 FittedPipeline<T> Pipeline<T>::fit(const Estimator& estimator, const DataFrame<T>& train, std::string_view target) const {
   const std::size_t ti = train.index_of(target);
   std::vector<std::string> features = features_;
@@ -336,7 +452,8 @@ FittedPipeline<T> Pipeline<T>::fit(const Estimator& estimator, const DataFrame<T
   const auto now = std::chrono::system_clock::now();
   fp.created_at_ = fmt::format("{}", std::chrono::duration_cast<std::chrono::seconds>(now.time_since_epoch()).count());
   // Training metrics: the whole pipeline on the raw training rows that had a target.
-  fp.set_metrics("train", regression_metrics<T>(labelled.column(target), fp.predict(labelled)));
+  if (fp.is_classifier()) fp.set_metrics("train", fp.evaluate_classifier(labelled));
+  else fp.set_metrics("train", regression_metrics<T>(labelled.column(target), fp.predict(labelled)));
   return fp;
 }
 
@@ -362,8 +479,8 @@ std::string FittedPipeline<T>::to_bytes() const {
   }
   {
     detail::byte_writer w;
-    w.put(std::uint8_t{1});  // model kind: linear
-    model_.save(w);
+    w.put(static_cast<std::uint8_t>(model_.index() + 1));  // model kind: 1 linear regressor, 2 linear classifier
+    std::visit([&](const auto& m) { m.save(w); }, model_);
     c.add(tag_model, std::move(w.buffer()));
   }
   {
@@ -424,8 +541,9 @@ FittedPipeline<T> FittedPipeline<T>::from_bytes(std::string_view bytes, std::str
   {
     detail::byte_reader r(c.get(tag_model, source), "model section");
     const auto kind = r.get<std::uint8_t>();
-    if (kind != 1) r.corrupt("unknown model kind " + std::to_string(kind));
-    fp.model_ = LinearModel<T>::load(r);
+    if (kind == 1) fp.model_ = LinearModel<T>::load(r);
+    else if (kind == 2) fp.model_ = LinearClassifier<T>::load(r);
+    else r.corrupt("unknown model kind " + std::to_string(kind));
     done(r);
   }
   if (c.has(tag_metrics)) {

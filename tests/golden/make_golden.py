@@ -60,5 +60,46 @@ out += [arr("pred", pred),
         f"inline constexpr double mse = {mean_squared_error(y, pred)!r};",
         f"inline constexpr double mae = {mean_absolute_error(y, pred)!r};",
         f"inline constexpr double r2 = {r2_score(y, pred)!r};"]
+# ---- classification -----------------------------------------------------------------
+from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import (accuracy_score, balanced_accuracy_score, precision_score, recall_score, f1_score,
+                             roc_auc_score, log_loss, brier_score_loss)
+cr = np.random.RandomState(11)
+cn, cd = 300, 4
+Xc = StandardScaler().fit_transform(cr.normal(size=(cn, cd)) * np.array([2.0, 0.5, 1.0, 4.0]) + 1.0)
+z = Xc @ np.array([1.2, -0.8, 0.3, 0.0]) - 0.4
+yb = np.where(cr.uniform(size=cn) < 1 / (1 + np.exp(-z)), 7.0, 3.0)   # labels 3 and 7, not 0/1
+out += [f"inline constexpr int cn = {cn}, cd = {cd};", "// Xc column-major, standardized", arr("Xc", Xc.T), arr("yb", yb)]
+lb = LogisticRegression(C=0.5, tol=1e-12, max_iter=100000).fit(Xc, yb)
+out += [arr("logit_coef", lb.coef_), f"inline constexpr double logit_intercept = {lb.intercept_[0]!r};",
+        arr("logit_proba0", lb.predict_proba(Xc[:5])[:, 1])]
+# imbalanced with balanced class weights
+yi = np.where(z + 1.5 > cr.normal(scale=1.0, size=cn) + 2.0, 1.0, 0.0)
+lw = LogisticRegression(C=1.0, class_weight="balanced", tol=1e-12, max_iter=100000).fit(Xc, yi)
+out += [arr("yi", yi), arr("logit_bal_coef", lw.coef_), f"inline constexpr double logit_bal_intercept = {lw.intercept_[0]!r};"]
+# multinomial, labels -1, 0, 2
+Z = np.column_stack([Xc @ np.array([1.0, 0.0, -1.0, 0.5]), Xc @ np.array([-0.5, 1.0, 0.0, 0.0]), np.zeros(cn)])
+P = np.exp(Z) / np.exp(Z).sum(axis=1, keepdims=True)
+ym = np.array([[-1.0, 0.0, 2.0][cr.choice(3, p=p)] for p in P])
+lm = LogisticRegression(C=2.0, tol=1e-12, max_iter=100000).fit(Xc, ym)
+out += [arr("ym", ym), arr("multi_coef", lm.coef_), arr("multi_intercept", lm.intercept_),
+        arr("multi_proba0", lm.predict_proba(Xc[:3]))]
+# metrics on labels 0/1 with tied scores
+mt = cr.randint(0, 2, size=40).astype(float)
+ms = np.round(cr.uniform(size=40) + 0.3 * mt, 1)   # rounded: many ties
+mp = (ms > 0.6).astype(float)
+mprob = np.clip(ms, 0.01, 0.99)
+out += [arr("m_true", mt), arr("m_score", ms), arr("m_pred", mp),
+        arr("m_values", [accuracy_score(mt, mp), balanced_accuracy_score(mt, mp), precision_score(mt, mp), recall_score(mt, mp),
+                         f1_score(mt, mp), roc_auc_score(mt, ms), log_loss(mt, np.column_stack([1 - mprob, mprob])),
+                         brier_score_loss(mt, mprob)]),
+        "// m_values: accuracy, balanced accuracy, precision, recall, f1, roc auc, log loss, brier"]
+# multiclass averages
+kt = cr.randint(0, 3, size=50).astype(float)
+kp = np.where(cr.uniform(size=50) < 0.6, kt, cr.randint(0, 3, size=50)).astype(float)
+out += [arr("k_true", kt), arr("k_pred", kp),
+        arr("k_values", [f1_score(kt, kp, average="macro"), f1_score(kt, kp, average="micro"), f1_score(kt, kp, average="weighted"),
+                         precision_score(kt, kp, average="macro"), recall_score(kt, kp, average="weighted")]),
+        "// k_values: f1 macro, micro, weighted; precision macro; recall weighted"]
 out += ["}  // namespace golden"]
 print("\n".join(out))

@@ -53,13 +53,42 @@ nlohmann::json model_card(const FittedPipeline<T>& p) {
     steps.push_back(std::move(js));
   }
   j["steps"] = std::move(steps);
+  if (p.is_classifier()) {
+    const auto& m = p.classifier();
+    nlohmann::json outputs = nlohmann::json::array();
+    for (std::size_t k = 0; k < m.n_outputs(); ++k) {
+      nlohmann::json coef = nlohmann::json::object();
+      for (std::size_t c = 0; c < p.features().size(); ++c)
+        coef[p.features()[c]] = num(m.coef()(static_cast<Eigen::Index>(c), static_cast<Eigen::Index>(k)));
+      outputs.push_back({{"class", m.n_outputs() == 1 ? num(m.classes()[1]) : num(m.classes()[k])},
+                         {"intercept", num(m.intercept()(static_cast<Eigen::Index>(k)))},
+                         {"coefficients", coef}});
+    }
+    nlohmann::json classes = nlohmann::json::array();
+    for (const auto c : m.classes()) classes.push_back(num(c));
+    j["model"] = {{"kind", m.loss() == classifier_loss::logistic ? "logistic" : "svm"},
+                  {"loss", std::string(to_string(m.loss()))},
+                  {"solver", std::string(to_string(m.solver()))},
+                  {"classes", classes},
+                  {"l2", m.l2()},
+                  {"fit_intercept", m.fit_intercept()},
+                  {"threshold", m.threshold()},
+                  {"class_weights", m.class_weights()},
+                  {"iterations", m.n_iter()},
+                  {"n_samples", m.n_samples()},
+                  {"outputs", outputs}};
+  } else {
   const auto& m = p.model();
   nlohmann::json coef = nlohmann::json::object();
   for (std::size_t c = 0; c < p.features().size(); ++c) coef[p.features()[c]] = num(m.coef()(static_cast<Eigen::Index>(c)));
-  const char* kind = m.solver() == linear_solver::recursive ? "rls" : m.l2() > 0 ? "ridge" : "linear";
+  const char* kind = m.solver() == linear_solver::recursive        ? "rls"
+                     : m.solver() == linear_solver::gradient_descent ? "gd"
+                     : m.l2() > 0                                    ? "ridge"
+                                                                     : "linear";
   j["model"] = {{"kind", kind}, {"l2", m.l2()}, {"fit_intercept", m.fit_intercept()},
                 {"intercept", num(m.intercept())}, {"coefficients", coef}, {"solver", std::string(to_string(m.solver()))},
                 {"rank", m.rank()}, {"rcond", num(m.rcond())}, {"n_samples", m.n_samples()}};
+  }
   const auto& r = p.report();
   nlohmann::json rs = nlohmann::json::array();
   for (const auto& s : r.steps) rs.push_back({{"step", s.step}, {"rows_in", s.rows_in}, {"rows_out", s.rows_out}});

@@ -1,16 +1,28 @@
 // mlops/learn/gd.hpp - the gradient-descent family.
 //
-// One optimizer core for every differentiable loss (a Loss policy gives the loss and its
-// derivative in the prediction; squared_loss is here, logistic and hinge plug into the
-// same core): full-batch (batch_size = 0), mini-batch and per-sample (batch_size = 1)
-// descent with a seeded, platform-independent shuffle; learning-rate schedules and update
-// rules as small policy types; L2 and proximal L1; tolerance, max epochs, early stopping
-// on a validation fraction with patience; warm start; a per-epoch callback that can stop
-// training. Divergence and non-convergence are statuses, never exceptions; a diverged
-// model is left in its last finite state. Without a warm start the intercept starts at
-// the mean training target and the coefficients at zero.
+// One optimizer core (detail::gd_train) for every differentiable loss. A Loss policy
+// maps the M raw outputs of one row (M = 1 for regression and binary classifiers, K for
+// multiclass) and its target to the loss and its derivative in those outputs:
+// squared_loss, logistic_loss (binary log-loss, or softmax cross-entropy when M > 1) and
+// hinge_loss (binary, or one-vs-rest when M > 1). Full-batch (batch_size = 0), mini-batch
+// and per-sample (batch_size = 1) descent with a seeded, platform-independent shuffle;
+// learning-rate schedules and update rules as small policy types; L2 and proximal L1;
+// tolerance, max epochs, early stopping on a validation fraction with patience; warm
+// start; partial_fit (one pass over a new batch, the optimizer state carried on); a
+// per-epoch callback that can stop training. Divergence and non-convergence are
+// statuses, never exceptions; a diverged model is left in its last finite state.
+//
+// Objective: (1/n) sum_i s_i loss_i + l2/2 |W|^2 + l1 |W|_1 (the intercept is never
+// penalised; s_i are sample weights, 1 unless a classifier's class weights set them).
+//
+// Speed: full batch reads the feature columns in place, in cache-sized row chunks, and
+// fuses the forward product and the gradient product per chunk (one pass over memory
+// per epoch). Stochastic modes first copy the training rows once into a row-major
+// buffer (n x d values of T) so a shuffled row is one contiguous read, and prefetch the
+// rows the shuffled order visits next.
 #pragma once
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <functional>
@@ -52,15 +64,62 @@ struct adam_step {
 using update_rule = std::variant<plain_step, adam_step>;
 
 // ---- losses ------------------------------------------------------------------------------
+// eval(p, m, y, dp): p holds the m raw outputs of one row, y its target (the value for
+// regression, the class index 0..K-1 for classifiers; 0/1 when m == 1). Writes dLoss/dp
+// into dp[0..m) and returns the loss.
+
 /// 0.5 (p - y)^2: its minimiser is least squares, so GD meets the closed form.
 struct squared_loss {
   static double value(double p, double y) noexcept { return 0.5 * (p - y) * (p - y); }
   static double derivative(double p, double y) noexcept { return p - y; }
+  static double eval(const double* p, std::size_t, double y, double* dp) noexcept {
+    dp[0] = p[0] - y;
+    return 0.5 * dp[0] * dp[0];
+  }
+};
+/// m == 1: log(1 + e^p) - y p (binary log-loss, p the log-odds of class 1);
+/// m > 1: softmax cross-entropy logsumexp(p) - p_y. Both evaluated without overflow.
+struct logistic_loss {
+  static double eval(const double* p, std::size_t m, double y, double* dp) noexcept {
+    if (m == 1) {
+      const double z = p[0], e = std::exp(-std::abs(z));
+      const double softplus = (z > 0 ? z : 0.0) + std::log1p(e);
+      dp[0] = (z >= 0 ? 1.0 / (1.0 + e) : e / (1.0 + e)) - y;
+      return softplus - y * z;
+    }
+    double mx = p[0];
+    for (std::size_t k = 1; k < m; ++k) mx = (std::max)(mx, p[k]);
+    double s = 0;
+    for (std::size_t k = 0; k < m; ++k) s += (dp[k] = std::exp(p[k] - mx));
+    const auto c = static_cast<std::size_t>(y);
+    for (std::size_t k = 0; k < m; ++k) dp[k] /= s;
+    dp[c] -= 1.0;
+    return mx + std::log(s) - p[c];
+  }
+};
+/// max(0, 1 - s p) with s = +1 for class 1 and -1 for class 0; m > 1: the sum of the
+/// one-vs-rest binary hinges (scikit-learn's LinearSVC "ovr" scheme, trained jointly).
+struct hinge_loss {
+  static double eval(const double* p, std::size_t m, double y, double* dp) noexcept {
+    if (m == 1) {
+      const double s = y > 0.5 ? 1.0 : -1.0, margin = 1.0 - s * p[0];
+      dp[0] = margin > 0 ? -s : 0.0;
+      return margin > 0 ? margin : 0.0;
+    }
+    const auto c = static_cast<std::size_t>(y);
+    double l = 0;
+    for (std::size_t k = 0; k < m; ++k) {
+      const double s = k == c ? 1.0 : -1.0, margin = 1.0 - s * p[k];
+      dp[k] = margin > 0 ? -s : 0.0;
+      l += margin > 0 ? margin : 0.0;
+    }
+    return l;
+  }
 };
 
 enum class fit_status : std::uint8_t {
-  converged = 0,       // the training loss changed by less than tol (relative)
-  max_epochs = 1,      // stopped at max_epochs without meeting tol (not an error)
+  converged = 0,       // the training loss (or gradient) met tol
+  max_epochs = 1,      // stopped at max_epochs / max_iter without meeting tol (not an error)
   early_stopped = 2,   // validation loss did not improve for `patience` epochs
   stopped_by_callback = 3,
   diverged = 4,        // loss became NaN/Inf or exploded; model left in its last finite state
@@ -78,8 +137,8 @@ constexpr std::string_view to_string(fit_status s) noexcept {
 
 /// What the per-epoch callback receives.
 struct epoch_info {
-  std::size_t epoch = 0;            // 1-based
-  double loss = 0;                  // mean training loss (+ penalties) after the epoch
+  std::size_t epoch = 0;            // 1-based (counts on across partial_fit calls)
+  double loss = 0;                  // mean training loss (+ penalties), see gd_options
   double validation_loss = NAN;     // NaN without early stopping
   double gradient_norm = 0;         // of the last full-batch or mini-batch gradient
   double learning_rate = 0;         // the schedule's rate at the last step
@@ -88,21 +147,36 @@ struct epoch_info {
 /// Return false to stop training (status stopped_by_callback).
 using epoch_callback = std::function<bool(const epoch_info&)>;
 
-template <scalar T>
-struct GdResult {
-  LinearModel<T> model;
-  fit_status status = fit_status::max_epochs;
-  std::size_t epochs = 0;
-  double loss = NAN, validation_loss = NAN;
-  std::string message;  // for diverged: the likely cause and what to try
+/// The optimizer's live state: weights, intercepts, Adam moments, counters. Kept in a
+/// fit result so partial_fit continues exactly where the last call stopped.
+struct gd_state {
+  Eigen::MatrixXd W;                // d x m
+  Eigen::VectorXd b;                // m
+  Eigen::MatrixXd m1, m2;           // Adam first/second moments of W
+  Eigen::VectorXd mb1, mb2;         // ... and of b
+  std::size_t step = 0;             // updates taken (drives the schedules and Adam's bias correction)
+  std::size_t epochs = 0;           // passes taken
+  bool ready = false;
+
+  void init(std::size_t d, std::size_t m) {
+    const auto D = static_cast<Eigen::Index>(d), M = static_cast<Eigen::Index>(m);
+    W = Eigen::MatrixXd::Zero(D, M);
+    b = Eigen::VectorXd::Zero(M);
+    m1 = m2 = Eigen::MatrixXd::Zero(D, M);
+    mb1 = mb2 = Eigen::VectorXd::Zero(M);
+    step = epochs = 0;
+    ready = true;
+  }
 };
 
-/// Linear regression by gradient descent (squared loss). A trainer for the pipeline.
-template <scalar T>
-struct GradientDescentRegressor {
+/// Options shared by every trainer that runs on the gradient-descent core.
+struct gd_options {
   std::size_t batch_size = 0;  // 0: full batch; 1: per-sample SGD; k: mini-batch
   std::size_t max_epochs = 1000;
-  double tol = 1e-9;           // relative change of the training loss that counts as converged
+  /// Converged when the epoch loss changes by at most tol * max(1, |loss|). Full batch:
+  /// the loss at the start of each step; stochastic: the mean of the per-row losses seen
+  /// during the epoch (as scikit-learn's SGD reports it).
+  double tol = 1e-9;
   double l2 = 0, l1 = 0;       // penalties: l2/2 |w|^2 (gradient l2 w), l1 |w| (proximal step)
   learning_rate rate = constant_rate{0.1};
   update_rule rule = plain_step{};
@@ -111,8 +185,389 @@ struct GradientDescentRegressor {
   std::size_t patience = 5;
   double min_improvement = 1e-4;  // relative drop of the validation loss that counts as progress
   bool fit_intercept = true;
-  std::optional<LinearModel<T>> warm_start;  // start from these coefficients
   epoch_callback on_epoch;
+};
+
+/// A fitted model plus how its training went.
+template <class Model>
+struct FitResult {
+  Model model;
+  fit_status status = fit_status::max_epochs;
+  std::size_t epochs = 0;          // epochs (gradient descent) or iterations (Newton, L-BFGS)
+  double loss = NAN, validation_loss = NAN;
+  std::string message;             // for diverged: the likely cause and what to try
+  gd_state state;                  // the optimizer state (gradient-descent trainers)
+};
+template <scalar T>
+using GdResult = FitResult<LinearModel<T>>;
+
+namespace detail {
+
+/// Training data as the core sees it: d feature columns of n rows, targets encoded as
+/// double (class index for classifiers), optional per-row weights.
+template <class T>
+struct gd_data {
+  std::span<const std::span<const T>> columns;
+  std::span<const double> y;
+  std::span<const double> weight;  // empty: all 1
+  std::size_t n() const noexcept { return y.size(); }
+  std::size_t d() const noexcept { return columns.size(); }
+};
+
+/// Rows per chunk: about 64 KiB of double features, within [32, 4096].
+inline std::size_t gd_chunk_rows(std::size_t d) noexcept {
+  return std::clamp<std::size_t>(8192 / (std::max<std::size_t>)(d, 1), 32, 4096);
+}
+
+/// Scratch for one block of rows and the fused forward/backward pass over it.
+struct gd_block {
+  Eigen::MatrixXd X;  // cap x d, column-major
+  Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor> P, dP;  // cap x m
+  Eigen::VectorXd y, w;
+  bool weighted = false;
+
+  gd_block(std::size_t cap, std::size_t d, std::size_t m)
+      : X(static_cast<Eigen::Index>(cap), static_cast<Eigen::Index>(d)),
+        P(static_cast<Eigen::Index>(cap), static_cast<Eigen::Index>(m)),
+        dP(static_cast<Eigen::Index>(cap), static_cast<Eigen::Index>(m)),
+        y(static_cast<Eigen::Index>(cap)),
+        w(static_cast<Eigen::Index>(cap)) {}
+
+  /// Loads rows rows[k0 .. k0+c) (or k0 .. k0+c when rows is null) from the columns.
+  template <class T>
+  void gather_columns(const gd_data<T>& data, const std::size_t* rows, std::size_t k0, std::size_t c) noexcept {
+    const std::size_t d = data.d(), ld = static_cast<std::size_t>(X.rows());
+    for (std::size_t j = 0; j < d; ++j) {
+      double* dst = X.data() + j * ld;
+      const T* src = data.columns[j].data();
+      if (rows == nullptr)
+        for (std::size_t i = 0; i < c; ++i) dst[i] = static_cast<double>(src[k0 + i]);
+      else
+        for (std::size_t i = 0; i < c; ++i) dst[i] = static_cast<double>(src[rows[k0 + i]]);
+    }
+    weighted = !data.weight.empty();
+    for (std::size_t i = 0; i < c; ++i) {
+      const std::size_t r = rows ? rows[k0 + i] : k0 + i;
+      y(static_cast<Eigen::Index>(i)) = data.y[r];
+      if (weighted) w(static_cast<Eigen::Index>(i)) = data.weight[r];
+    }
+  }
+  /// Loads rows order[k0 .. k0+c) of a row-major copy (row r at R + r*d).
+  template <class T>
+  void gather_rows(const T* R, std::size_t d, const double* yr, const double* wr, const std::size_t* order, std::size_t k0,
+                   std::size_t c) noexcept {
+    const std::size_t ld = static_cast<std::size_t>(X.rows());
+    for (std::size_t i = 0; i < c; ++i) {
+      const std::size_t r = order[k0 + i];
+      const T* src = R + r * d;
+      for (std::size_t j = 0; j < d; ++j) X.data()[j * ld + i] = static_cast<double>(src[j]);
+      y(static_cast<Eigen::Index>(i)) = yr[r];
+      if (wr) w(static_cast<Eigen::Index>(i)) = wr[r];
+    }
+    weighted = wr != nullptr;
+  }
+  /// Forward and (optionally) backward pass over the first c loaded rows: returns the
+  /// weighted loss sum; adds the weighted derivative sums into G (d x m) and gb (m).
+  template <class Loss>
+  double run(const Loss& loss, std::size_t c, const Eigen::MatrixXd& W, const Eigen::VectorXd& b, Eigen::MatrixXd* G,
+             Eigen::VectorXd* gb) noexcept {
+    const auto C = static_cast<Eigen::Index>(c);
+    const std::size_t m = static_cast<std::size_t>(W.cols());
+    auto Pc = P.topRows(C);
+    Pc.noalias() = X.topRows(C) * W;
+    Pc.rowwise() += b.transpose();
+    double L = 0;
+    for (Eigen::Index i = 0; i < C; ++i) {
+      const double li = loss.eval(&P(i, 0), m, y(i), &dP(i, 0));
+      if (weighted) {
+        L += w(i) * li;
+        dP.row(i) *= w(i);
+      } else {
+        L += li;
+      }
+    }
+    if (G) {
+      G->noalias() += X.topRows(C).transpose() * dP.topRows(C);
+      gb->noalias() += dP.topRows(C).colwise().sum().transpose();
+    }
+    return L;
+  }
+};
+
+/// Sum over `rows` (null: all) of the weighted loss; with G/gb also the weighted
+/// derivative sums (unnormalised, unpenalised). One fused pass in chunks.
+template <class T, class Loss>
+double gd_pass(const Loss& loss, const gd_data<T>& data, const std::size_t* rows, std::size_t count, gd_block& blk,
+               const Eigen::MatrixXd& W, const Eigen::VectorXd& b, Eigen::MatrixXd* G, Eigen::VectorXd* gb) noexcept {
+  const std::size_t cap = static_cast<std::size_t>(blk.X.rows());
+  if (G) {
+    G->setZero();
+    gb->setZero();
+  }
+  double L = 0;
+  for (std::size_t k0 = 0; k0 < count; k0 += cap) {
+    const std::size_t c = (std::min)(cap, count - k0);
+    blk.gather_columns(data, rows, k0, c);
+    L += blk.run(loss, c, W, b, G, gb);
+  }
+  return L;
+}
+
+inline double gd_penalty(const gd_options& o, const Eigen::MatrixXd& W) noexcept {
+  return 0.5 * o.l2 * W.squaredNorm() + (o.l1 > 0 ? o.l1 * W.template lpNorm<1>() : 0.0);
+}
+
+/// One update of the state with mean gradient (g, gb) at rate eta (penalties applied here).
+inline void gd_apply(const gd_options& o, gd_state& st, Eigen::MatrixXd& g, Eigen::VectorXd& gb, double eta) {
+  if (o.l2 > 0) g += o.l2 * st.W;
+  ++st.step;
+  if (const auto* a = std::get_if<adam_step>(&o.rule)) {
+    st.m1 = a->beta1 * st.m1 + (1 - a->beta1) * g;
+    st.m2 = a->beta2 * st.m2 + (1 - a->beta2) * g.cwiseProduct(g);
+    st.mb1 = a->beta1 * st.mb1 + (1 - a->beta1) * gb;
+    st.mb2 = a->beta2 * st.mb2 + (1 - a->beta2) * gb.cwiseProduct(gb);
+    const double c1 = 1 - std::pow(a->beta1, static_cast<double>(st.step)), c2 = 1 - std::pow(a->beta2, static_cast<double>(st.step));
+    st.W.array() -= eta * (st.m1.array() / c1) / ((st.m2.array() / c2).sqrt() + a->eps);
+    if (o.fit_intercept) st.b.array() -= eta * (st.mb1.array() / c1) / ((st.mb2.array() / c2).sqrt() + a->eps);
+  } else {
+    st.W -= eta * g;
+    if (o.fit_intercept) st.b -= eta * gb;
+  }
+  if (o.l1 > 0) {  // proximal step: soft-threshold
+    const double t = eta * o.l1;
+    st.W = st.W.unaryExpr([t](double v) { return v > t ? v - t : (v < -t ? v + t : 0.0); });
+  }
+}
+
+inline double gd_rate(const gd_options& o, const gd_state& st) noexcept {
+  return std::visit(
+      [&](const auto& s) {
+        using S = std::decay_t<decltype(s)>;
+        return std::is_same_v<S, exponential_decay> ? s(st.epochs) : s(st.step);
+      },
+      o.rate);
+}
+
+struct gd_outcome {
+  fit_status status = fit_status::max_epochs;
+  std::size_t epochs = 0;
+  double loss = NAN, validation_loss = NAN;
+  std::string message;
+};
+
+/// NaN/Inf anywhere in the features or the target is a data_error naming column and row.
+template <class T>
+void check_finite(std::string_view who, std::span<const std::span<const T>> columns, std::span<const T> y) {
+  const std::size_t n = y.size();
+  for (std::size_t j = 0; j < columns.size(); ++j)
+    if (columns[j].size() != n)
+      MLOPS_THROW(data_error(errc::data_shape, fmt::format("{}: feature {} has {} rows but y has {}", who, j, columns[j].size(), n)));
+  const auto ys = nan_sum<T>(y);
+  if (ys.count != n || !std::isfinite(ys.sum)) report_non_finite<T>(who, y, "the target");
+  for (std::size_t j = 0; j < columns.size(); ++j) {
+    const auto c = nan_sum<T>(columns[j]);
+    if (c.count != n || !std::isfinite(c.sum)) report_non_finite<T>(who, columns[j], column_label({}, j));
+  }
+}
+
+inline void check_gd_options(std::string_view who, const gd_options& o) {
+  if (!(o.l2 >= 0) || !(o.l1 >= 0) || !std::isfinite(o.l2) || !std::isfinite(o.l1) || !(o.tol >= 0) || o.max_epochs == 0 ||
+      !(o.validation_fraction >= 0 && o.validation_fraction < 1) || !(o.min_improvement >= 0))
+    MLOPS_THROW(argument_error(errc::invalid_argument,
+                               fmt::format("{}: need l1, l2, tol >= 0, max_epochs > 0, validation_fraction in [0, 1)", who)));
+}
+
+/// The optimizer core. `st` must be initialised (weights d x m). single_pass: exactly one
+/// epoch over all rows, no validation split (partial_fit).
+template <class T, class Loss>
+gd_outcome gd_train(const gd_options& o, const Loss& loss, const gd_data<T>& data, gd_state& st, bool single_pass) {
+  using clock = std::chrono::steady_clock;
+  const auto start = clock::now();
+  const std::size_t n = data.n(), d = data.d(), m = static_cast<std::size_t>(st.W.cols());
+  // Seeded split into training and validation rows; the shuffle stream continues per epoch.
+  xoshiro256ss rng(o.seed + 0x9E3779B97F4A7C15ull * st.epochs);
+  std::vector<std::size_t> train(n);
+  std::iota(train.begin(), train.end(), std::size_t{0});
+  std::vector<std::size_t> val;
+  if (o.validation_fraction > 0 && !single_pass) {
+    shuffle(train.begin(), train.end(), rng);
+    const auto n_val = static_cast<std::size_t>(std::ceil(o.validation_fraction * static_cast<double>(n)));
+    if (n_val == 0 || n_val >= n)
+      MLOPS_THROW(data_error(errc::data_empty, "gradient descent: validation_fraction leaves no training or no validation rows"));
+    val.assign(train.begin(), train.begin() + static_cast<std::ptrdiff_t>(n_val));
+    train.erase(train.begin(), train.begin() + static_cast<std::ptrdiff_t>(n_val));
+    std::sort(train.begin(), train.end());  // full batch reads rows in order (cache friendly)
+    std::sort(val.begin(), val.end());
+  }
+  const std::size_t nt = train.size();
+  const std::size_t bs = o.batch_size == 0 ? nt : (std::min)(o.batch_size, nt);
+  const bool stochastic = bs < nt;
+  const std::size_t* train_rows = nt == n ? nullptr : train.data();
+  const std::size_t max_epochs = single_pass ? 1 : o.max_epochs;
+
+  // Stochastic modes: one row-major copy of the training rows (row k = training row k).
+  std::vector<T> R;
+  std::vector<double> yr, wr;
+  std::vector<std::size_t> order;
+  if (stochastic) {
+    R.resize(nt * d);
+    yr.resize(nt);
+    if (!data.weight.empty()) wr.resize(nt);
+    constexpr std::size_t tile = 256;
+    for (std::size_t k0 = 0; k0 < nt; k0 += tile) {  // tiled transpose: every column read sequentially
+      const std::size_t c = (std::min)(tile, nt - k0);
+      for (std::size_t j = 0; j < d; ++j) {
+        const T* src = data.columns[j].data();
+        for (std::size_t i = 0; i < c; ++i) R[(k0 + i) * d + j] = src[train_rows ? train_rows[k0 + i] : k0 + i];
+      }
+    }
+    for (std::size_t k = 0; k < nt; ++k) {
+      const std::size_t r = train_rows ? train_rows[k] : k;
+      yr[k] = data.y[r];
+      if (!wr.empty()) wr[k] = data.weight[r];
+    }
+    order.resize(nt);
+    std::iota(order.begin(), order.end(), std::size_t{0});
+  }
+
+  gd_block blk(stochastic ? bs : gd_chunk_rows(d), d, m);
+  Eigen::MatrixXd G(static_cast<Eigen::Index>(d), static_cast<Eigen::Index>(m));
+  Eigen::VectorXd gb(static_cast<Eigen::Index>(m));
+  const bool fast_sample = stochastic && bs == 1 && m == 1 && std::holds_alternative<plain_step>(o.rule);
+  Eigen::VectorXd wrow(static_cast<Eigen::Index>(d));
+
+  gd_outcome res;
+  double prev_loss = NAN, first_loss = NAN, grad_norm = 0, eta = 0;
+  Eigen::MatrixXd best_W = st.W, last_W = st.W;
+  Eigen::VectorXd best_b = st.b, last_b = st.b;
+  double best_val = std::numeric_limits<double>::infinity();
+  std::size_t since_best = 0;
+  const double inv_nt = 1.0 / static_cast<double>(nt);
+  for (std::size_t epoch = 1; epoch <= max_epochs; ++epoch) {
+    double L = 0;
+    if (!stochastic) {
+      L = gd_pass(loss, data, train_rows, nt, blk, st.W, st.b, &G, &gb);
+      G *= inv_nt;
+      gb *= inv_nt;
+      eta = gd_rate(o, st);
+      gd_apply(o, st, G, gb, eta);
+      grad_norm = std::sqrt(G.squaredNorm() + gb.squaredNorm());
+      L = L * inv_nt + gd_penalty(o, last_W);  // the loss at the start of this step
+    } else {
+      shuffle(order.begin(), order.end(), rng);
+      if (fast_sample) {
+        // Per-sample SGD, one output, plain step: no block machinery, prefetch ahead.
+        auto w = st.W.col(0);
+        double b = st.b(0);
+        constexpr std::size_t ahead = 8;
+        double dl = 0;
+        for (std::size_t k = 0; k < nt; ++k) {
+          if (k + ahead < nt) {
+            const char* p = reinterpret_cast<const char*>(R.data() + order[k + ahead] * d);
+            __builtin_prefetch(p);
+            __builtin_prefetch(p + 64);
+          }
+          const std::size_t r = order[k];
+          for (std::size_t j = 0; j < d; ++j) wrow(static_cast<Eigen::Index>(j)) = static_cast<double>(R[r * d + j]);
+          const double p = wrow.dot(w) + b;
+          const double sw = wr.empty() ? 1.0 : wr[r];
+          L += sw * loss.eval(&p, 1, yr[r], &dl);
+          dl *= sw;
+          eta = gd_rate(o, st);
+          ++st.step;
+          if (o.l2 > 0) w *= (1.0 - eta * o.l2);
+          w.noalias() -= (eta * dl) * wrow;
+          if (o.fit_intercept) b -= eta * dl;
+          if (o.l1 > 0) {
+            const double t = eta * o.l1;
+            w = w.unaryExpr([t](double v) { return v > t ? v - t : (v < -t ? v + t : 0.0); });
+          }
+        }
+        st.b(0) = b;
+        grad_norm = std::abs(dl) * wrow.norm();
+      } else {
+        for (std::size_t k0 = 0; k0 < nt; k0 += bs) {
+          const std::size_t c = (std::min)(bs, nt - k0);
+          blk.gather_rows(R.data(), d, yr.data(), wr.empty() ? nullptr : wr.data(), order.data(), k0, c);
+          G.setZero();
+          gb.setZero();
+          L += blk.run(loss, c, st.W, st.b, &G, &gb);
+          G /= static_cast<double>(c);
+          gb /= static_cast<double>(c);
+          eta = gd_rate(o, st);
+          gd_apply(o, st, G, gb, eta);
+        }
+        grad_norm = std::sqrt(G.squaredNorm() + gb.squaredNorm());
+      }
+      L = L * inv_nt + gd_penalty(o, st.W);
+    }
+    ++st.epochs;
+    res.epochs = epoch;
+    if (epoch == 1) first_loss = L;
+    if (!std::isfinite(L) || !st.W.allFinite() || !st.b.allFinite() || L > 1e6 * (std::abs(first_loss) + 1.0)) {
+      st.W = last_W;
+      st.b = last_b;
+      res.status = fit_status::diverged;
+      res.message = fmt::format("training diverged at epoch {} (loss {} from {}); the learning rate ({}) is likely too large "
+                                "for the scale of the data: lower it (e.g. by 10x) or standardize the features",
+                                st.epochs, L, first_loss, eta);
+      return res;
+    }
+    last_W = st.W;
+    last_b = st.b;
+    res.loss = L;
+    epoch_info info;
+    info.epoch = st.epochs;
+    info.loss = L;
+    info.gradient_norm = grad_norm;
+    info.learning_rate = eta;
+    if (!val.empty()) {
+      info.validation_loss = gd_pass(loss, data, val.data(), val.size(), blk, st.W, st.b, nullptr, nullptr) /
+                                 static_cast<double>(val.size()) + gd_penalty(o, st.W);
+      res.validation_loss = info.validation_loss;
+    }
+    info.elapsed = std::chrono::duration_cast<std::chrono::nanoseconds>(clock::now() - start);
+    if (o.on_epoch && !o.on_epoch(info)) {
+      res.status = fit_status::stopped_by_callback;
+      break;
+    }
+    if (!val.empty()) {
+      if (info.validation_loss < best_val * (1 - o.min_improvement)) {
+        best_val = info.validation_loss;
+        best_W = st.W;
+        best_b = st.b;
+        since_best = 0;
+      } else if (++since_best >= o.patience) {
+        st.W = best_W;
+        st.b = best_b;
+        res.validation_loss = best_val;
+        res.status = fit_status::early_stopped;
+        break;
+      }
+    }
+    if (epoch > 1 && std::abs(prev_loss - L) <= o.tol * (std::max)(1.0, std::abs(prev_loss))) {
+      res.status = fit_status::converged;
+      break;
+    }
+    prev_loss = L;
+  }
+  if (!stochastic && res.status != fit_status::early_stopped)  // report the loss of the final weights
+    res.loss = gd_pass(loss, data, train_rows, nt, blk, st.W, st.b, nullptr, nullptr) * inv_nt + gd_penalty(o, st.W);
+  return res;
+}
+
+/// y as double, for the core.
+template <class T>
+std::vector<double> to_double(std::span<const T> v) {
+  return std::vector<double>(v.begin(), v.end());
+}
+
+}  // namespace detail
+
+/// Linear regression by gradient descent (squared loss). A trainer for the pipeline.
+template <scalar T>
+struct GradientDescentRegressor : gd_options {
+  std::optional<LinearModel<T>> warm_start;  // start from these coefficients
   /// If set, fit() also stores the detailed result (status, epochs, losses) here.
   std::shared_ptr<GdResult<T>> report_to;
 
@@ -128,173 +583,78 @@ struct GradientDescentRegressor {
     if (report_to) *report_to = r;
     return std::move(r.model);
   }
+  /// One pass over a new batch, continuing from `r` (a fit_detailed or partial_fit
+  /// result; a default-constructed result starts from zero weights and the batch's mean
+  /// target). The optimizer state (step count, Adam moments, epoch count) carries on, so
+  /// a stream of batches trains like the epochs of one fit. Updates r in place.
+  void partial_fit(GdResult<T>& r, std::span<const std::span<const T>> columns, std::span<const T> y) const;
+
+ private:
+  GdResult<T> run(std::span<const std::span<const T>> columns, std::span<const T> y, gd_state st, bool single_pass) const;
 };
 
 template <scalar T>
-GdResult<T> GradientDescentRegressor<T>::fit_detailed(std::span<const std::span<const T>> columns, std::span<const T> y) const {
-  using clock = std::chrono::steady_clock;
-  const auto start = clock::now();
+GdResult<T> GradientDescentRegressor<T>::run(std::span<const std::span<const T>> columns, std::span<const T> y, gd_state st,
+                                             bool single_pass) const {
+  constexpr std::string_view who = "GradientDescentRegressor";
   const std::size_t n = y.size(), d = columns.size();
   if (n == 0) MLOPS_THROW(data_error(errc::data_empty, "GradientDescentRegressor: no rows to fit on (n = 0)"));
-  for (std::size_t j = 0; j < d; ++j)
-    if (columns[j].size() != n)
-      MLOPS_THROW(data_error(errc::data_shape, fmt::format("GradientDescentRegressor: feature {} has {} rows but y has {}", j, columns[j].size(), n)));
-  if (!(l2 >= 0) || !(l1 >= 0) || !std::isfinite(l2) || !std::isfinite(l1) || !(tol >= 0) || max_epochs == 0 ||
-      !(validation_fraction >= 0 && validation_fraction < 1) || !(min_improvement >= 0))
-    MLOPS_THROW(argument_error(errc::invalid_argument, "GradientDescentRegressor: need l1, l2, tol >= 0, max_epochs > 0, validation_fraction in [0, 1)"));
-  {
-    const auto ys = detail::nan_sum<T>(y);
-    if (ys.count != n || !std::isfinite(ys.sum)) detail::report_non_finite<T>("GradientDescentRegressor", y, "the target");
-    for (std::size_t j = 0; j < d; ++j) {
-      const auto c = detail::nan_sum<T>(columns[j]);
-      if (c.count != n || !std::isfinite(c.sum)) detail::report_non_finite<T>("GradientDescentRegressor", columns[j], detail::column_label({}, j));
+  detail::check_gd_options(who, *this);
+  detail::check_finite<T>(who, columns, y);
+  if (st.ready && static_cast<std::size_t>(st.W.rows()) != d)
+    MLOPS_THROW(argument_error(errc::invalid_argument, fmt::format("GradientDescentRegressor: the model has {} features but the data {}",
+                                                                   st.W.rows(), d)));
+  if (!st.ready) {
+    st.init(d, 1);
+    if (fit_intercept) {  // start the intercept at the mean target: the scale of y is free
+      double sy = 0;
+      for (const T v : y) sy += static_cast<double>(v);
+      st.b(0) = sy / static_cast<double>(n);
     }
   }
-  // Seeded split into training and validation rows.
-  detail::xoshiro256ss rng(seed);
-  std::vector<std::size_t> order(n);
-  std::iota(order.begin(), order.end(), std::size_t{0});
-  std::size_t n_val = 0;
-  if (validation_fraction > 0) {
-    detail::shuffle(order.begin(), order.end(), rng);
-    n_val = static_cast<std::size_t>(std::ceil(validation_fraction * static_cast<double>(n)));
-    if (n_val == 0 || n_val >= n)
-      MLOPS_THROW(data_error(errc::data_empty, "GradientDescentRegressor: validation_fraction leaves no training or no validation rows"));
-  }
-  std::vector<std::size_t> train(order.begin() + static_cast<std::ptrdiff_t>(n_val), order.end());
-  std::vector<std::size_t> val(order.begin(), order.begin() + static_cast<std::ptrdiff_t>(n_val));
-  std::sort(train.begin(), train.end());  // full batch reads rows in order (cache friendly)
-  const std::size_t nt = train.size();
-  const std::size_t bs = batch_size == 0 ? nt : (std::min)(batch_size, nt);
-
-  Eigen::VectorXd w = Eigen::VectorXd::Zero(static_cast<Eigen::Index>(d));
-  double b = 0;
-  if (warm_start) {
-    if (warm_start->n_features() != d)
-      MLOPS_THROW(argument_error(errc::invalid_argument, "GradientDescentRegressor: warm_start has a different number of features"));
-    w = warm_start->coef().template cast<double>();
-    b = fit_intercept ? static_cast<double>(warm_start->intercept()) : 0.0;
-  }
-  if (fit_intercept && !warm_start) {  // start the intercept at the mean target: the scale of y is free
-    double sy = 0;
-    for (const auto r : train) sy += static_cast<double>(y[r]);
-    b = sy / static_cast<double>(nt);
-  }
-  auto predict = [&](const Eigen::VectorXd& ww, double bb, std::size_t r) {
-    double s = bb;
-    for (std::size_t j = 0; j < d; ++j) s += ww(static_cast<Eigen::Index>(j)) * static_cast<double>(columns[j][r]);
-    return s;
-  };
-  auto mean_loss = [&](const std::vector<std::size_t>& rows, const Eigen::VectorXd& ww, double bb) {
-    double s = 0;
-    for (const auto r : rows) s += squared_loss::value(predict(ww, bb, r), static_cast<double>(y[r]));
-    return s / static_cast<double>(rows.size()) + 0.5 * l2 * ww.squaredNorm() + l1 * ww.template lpNorm<1>();
-  };
-
+  const auto yd = detail::to_double<T>(y);
+  const detail::gd_data<T> data{columns, yd, {}};
+  const auto out = detail::gd_train(*this, squared_loss{}, data, st, single_pass);
   GdResult<T> res;
-  Eigen::VectorXd g(static_cast<Eigen::Index>(d)), m1 = Eigen::VectorXd::Zero(static_cast<Eigen::Index>(d)),
-      m2 = Eigen::VectorXd::Zero(static_cast<Eigen::Index>(d));
-  double gb = 0, mb1 = 0, mb2 = 0;
-  std::size_t step = 0;
-  double prev_loss = mean_loss(train, w, b);
-  const double first_loss = prev_loss;
-  Eigen::VectorXd best_w = w, last_w = w;
-  double best_b = b, last_b = b, best_val = std::numeric_limits<double>::infinity();
-  std::size_t since_best = 0;
-  res.status = fit_status::max_epochs;
-  for (std::size_t epoch = 1; epoch <= max_epochs; ++epoch) {
-    if (bs < nt) detail::shuffle(train.begin(), train.end(), rng);
-    double eta = 0;
-    for (std::size_t k0 = 0; k0 < nt; k0 += bs) {
-      const std::size_t m = (std::min)(bs, nt - k0);
-      g.setZero();
-      gb = 0;
-      for (std::size_t k = k0; k < k0 + m; ++k) {
-        const std::size_t r = train[k];
-        const double dl = squared_loss::derivative(predict(w, b, r), static_cast<double>(y[r]));
-        for (std::size_t j = 0; j < d; ++j) g(static_cast<Eigen::Index>(j)) += dl * static_cast<double>(columns[j][r]);
-        gb += dl;
-      }
-      g /= static_cast<double>(m);
-      gb /= static_cast<double>(m);
-      g += l2 * w;
-      eta = std::visit([&](const auto& s) {
-        using S = std::decay_t<decltype(s)>;
-        return std::is_same_v<S, exponential_decay> ? s(epoch - 1) : s(step);
-      }, rate);
-      ++step;
-      if (std::holds_alternative<adam_step>(rule)) {
-        const auto& a = std::get<adam_step>(rule);
-        m1 = a.beta1 * m1 + (1 - a.beta1) * g;
-        m2 = a.beta2 * m2 + (1 - a.beta2) * g.cwiseProduct(g);
-        mb1 = a.beta1 * mb1 + (1 - a.beta1) * gb;
-        mb2 = a.beta2 * mb2 + (1 - a.beta2) * gb * gb;
-        const double c1 = 1 - std::pow(a.beta1, static_cast<double>(step)), c2 = 1 - std::pow(a.beta2, static_cast<double>(step));
-        w.array() -= eta * (m1.array() / c1) / ((m2.array() / c2).sqrt() + a.eps);
-        if (fit_intercept) b -= eta * (mb1 / c1) / (std::sqrt(mb2 / c2) + a.eps);
-      } else {
-        w -= eta * g;
-        if (fit_intercept) b -= eta * gb;
-      }
-      if (l1 > 0)  // proximal step: soft-threshold
-        w = w.unaryExpr([&](double v) { return v > eta * l1 ? v - eta * l1 : (v < -eta * l1 ? v + eta * l1 : 0.0); });
-    }
-    const double loss = mean_loss(train, w, b);
-    res.epochs = epoch;
-    if (!std::isfinite(loss) || !w.allFinite() || loss > 1e6 * (first_loss + 1.0)) {
-      w = last_w;
-      b = last_b;
-      res.status = fit_status::diverged;
-      res.message = fmt::format("training diverged at epoch {} (loss {} from {}); the learning rate ({}) is likely too large "
-                                "for the scale of the data: lower it (e.g. by 10x) or standardize the features",
-                                epoch, loss, first_loss, eta);
-      break;
-    }
-    last_w = w;
-    last_b = b;
-    res.loss = loss;
-    epoch_info info;
-    info.epoch = epoch;
-    info.loss = loss;
-    info.gradient_norm = std::sqrt(g.squaredNorm() + gb * gb);
-    info.learning_rate = eta;
-    if (n_val > 0) {
-      info.validation_loss = mean_loss(val, w, b);
-      res.validation_loss = info.validation_loss;
-    }
-    info.elapsed = std::chrono::duration_cast<std::chrono::nanoseconds>(clock::now() - start);
-    if (on_epoch && !on_epoch(info)) {
-      res.status = fit_status::stopped_by_callback;
-      break;
-    }
-    if (n_val > 0) {
-      if (info.validation_loss < best_val * (1 - min_improvement)) {
-        best_val = info.validation_loss;
-        best_w = w;
-        best_b = b;
-        since_best = 0;
-      } else if (++since_best >= patience) {
-        w = best_w;
-        b = best_b;
-        res.validation_loss = best_val;
-        res.status = fit_status::early_stopped;
-        break;
-      }
-    }
-    if (std::abs(prev_loss - loss) <= tol * (std::max)(1.0, std::abs(prev_loss))) {
-      res.status = fit_status::converged;
-      break;
-    }
-    prev_loss = loss;
-  }
-  res.model.coef_ = w.template cast<T>();
-  res.model.intercept_ = static_cast<T>(b);
+  res.status = out.status;
+  res.epochs = out.epochs;
+  res.loss = out.loss;
+  res.validation_loss = out.validation_loss;
+  res.message = out.message;
+  res.model.coef_ = st.W.col(0).template cast<T>();
+  res.model.intercept_ = static_cast<T>(st.b(0));
   res.model.fit_intercept_ = fit_intercept;
   res.model.l2_ = l2;
   res.model.solver_ = linear_solver::gradient_descent;
   res.model.rank_ = d;
-  res.model.n_samples_ = nt;
+  res.model.n_samples_ = n;
+  res.state = std::move(st);
   return res;
+}
+
+template <scalar T>
+GdResult<T> GradientDescentRegressor<T>::fit_detailed(std::span<const std::span<const T>> columns, std::span<const T> y) const {
+  gd_state st;
+  if (warm_start) {
+    if (warm_start->n_features() != columns.size())
+      MLOPS_THROW(argument_error(errc::invalid_argument, "GradientDescentRegressor: warm_start has a different number of features"));
+    st.init(columns.size(), 1);
+    st.W.col(0) = warm_start->coef().template cast<double>();
+    st.b(0) = fit_intercept ? static_cast<double>(warm_start->intercept()) : 0.0;
+  }
+  return run(columns, y, std::move(st), false);
+}
+
+template <scalar T>
+void GradientDescentRegressor<T>::partial_fit(GdResult<T>& r, std::span<const std::span<const T>> columns, std::span<const T> y) const {
+  gd_state st = r.state;
+  if (!st.ready && r.model.n_features() > 0) {  // a result without state (e.g. a loaded model): start from its weights
+    st.init(r.model.n_features(), 1);
+    st.W.col(0) = r.model.coef().template cast<double>();
+    st.b(0) = static_cast<double>(r.model.intercept());
+  }
+  r = run(columns, y, std::move(st), true);
+  r.epochs = r.state.epochs;
 }
 
 MLOPS_NAMESPACE_END

@@ -1,0 +1,273 @@
+// mlops/eval/classification.hpp - classification metrics with scikit-learn's definitions.
+//
+// accuracy_score, confusion_matrix, precision_recall_f1 (binary, macro, micro, weighted;
+// zero division gives 0, as scikit-learn's default after its warning), roc_auc_score
+// (exact: the Mann-Whitney statistic with average ranks for ties, which equals
+// scikit-learn's trapezoidal ROC area with tied scores), log_loss (probabilities clipped
+// to [eps, 1 - eps] and renormalised, eps = double epsilon) and brier_score.
+// classification_metrics() computes the usual set at once; the result prints as a table
+// (fmt::formatter) and undefined values are empty optionals (never NaN).
+#pragma once
+
+#include <algorithm>
+#include <cmath>
+#include <numeric>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include <Eigen/Core>
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include "mlops/error.hpp"
+#include "mlops/fwd.hpp"
+
+MLOPS_NAMESPACE_BEGIN
+
+enum class averaging : std::uint8_t { binary, macro, micro, weighted };
+
+struct PrecisionRecallF1 {
+  double precision = 0, recall = 0, f1 = 0;
+};
+
+namespace detail {
+inline void check_pair(std::string_view who, std::size_t a, std::size_t b) {
+  if (a != b) MLOPS_THROW(data_error(errc::data_shape, fmt::format("{}: y_true has {} values but y_pred {}", who, a, b)));
+  if (a == 0) MLOPS_THROW(data_error(errc::data_empty, fmt::format("{}: no rows to score", who)));
+}
+template <class T>
+std::size_t label_index(std::span<const T> labels, T v) {
+  const auto it = std::lower_bound(labels.begin(), labels.end(), v);
+  if (it == labels.end() || *it != v)
+    MLOPS_THROW(data_error(errc::data_labels, fmt::format("label {} is not one of {}", v, fmt::join(labels, ", "))));
+  return static_cast<std::size_t>(it - labels.begin());
+}
+inline double safe_div(double a, double b) noexcept { return b == 0 ? 0.0 : a / b; }
+}  // namespace detail
+
+/// Sorted distinct values of both label vectors.
+template <class T>
+std::vector<T> unique_labels(std::span<const T> a, std::span<const T> b = {}) {
+  std::vector<T> l(a.begin(), a.end());
+  l.insert(l.end(), b.begin(), b.end());
+  std::sort(l.begin(), l.end());
+  l.erase(std::unique(l.begin(), l.end()), l.end());
+  return l;
+}
+
+template <class T>
+double accuracy_score(std::span<const T> y_true, std::span<const T> y_pred) {
+  detail::check_pair("accuracy_score", y_true.size(), y_pred.size());
+  std::size_t hit = 0;
+  for (std::size_t i = 0; i < y_true.size(); ++i) hit += y_true[i] == y_pred[i];
+  return static_cast<double>(hit) / static_cast<double>(y_true.size());
+}
+
+/// C[i][j] = rows of true label labels[i] predicted as labels[j] (labels sorted).
+template <class T>
+std::vector<std::vector<std::size_t>> confusion_matrix(std::span<const T> y_true, std::span<const T> y_pred, std::span<const T> labels) {
+  detail::check_pair("confusion_matrix", y_true.size(), y_pred.size());
+  std::vector<std::vector<std::size_t>> c(labels.size(), std::vector<std::size_t>(labels.size(), 0));
+  for (std::size_t i = 0; i < y_true.size(); ++i) ++c[detail::label_index(labels, y_true[i])][detail::label_index(labels, y_pred[i])];
+  return c;
+}
+
+/// Precision, recall and F1. binary: of pos_label; macro: unweighted mean over labels;
+/// micro: from the pooled counts; weighted: mean weighted by each label's support.
+template <class T>
+PrecisionRecallF1 precision_recall_f1(std::span<const T> y_true, std::span<const T> y_pred, averaging avg, T pos_label = T(1),
+                                      std::span<const T> labels = {}) {
+  const std::vector<T> l = labels.empty() ? unique_labels(y_true, y_pred) : std::vector<T>(labels.begin(), labels.end());
+  const auto c = confusion_matrix<T>(y_true, y_pred, l);
+  const std::size_t K = l.size();
+  std::vector<double> tp(K), fp(K), fn(K), support(K);
+  for (std::size_t i = 0; i < K; ++i)
+    for (std::size_t j = 0; j < K; ++j) {
+      const auto v = static_cast<double>(c[i][j]);
+      if (i == j) tp[i] += v;
+      else fp[j] += v, fn[i] += v;
+      support[i] += v;
+    }
+  auto one = [&](std::size_t k) {
+    PrecisionRecallF1 r;
+    r.precision = detail::safe_div(tp[k], tp[k] + fp[k]);
+    r.recall = detail::safe_div(tp[k], tp[k] + fn[k]);
+    r.f1 = detail::safe_div(2 * tp[k], 2 * tp[k] + fp[k] + fn[k]);
+    return r;
+  };
+  if (avg == averaging::binary) {
+    const auto it = std::lower_bound(l.begin(), l.end(), pos_label);
+    if (it == l.end() || *it != pos_label) return {};  // the positive label never occurs: all zero
+    return one(static_cast<std::size_t>(it - l.begin()));
+  }
+  if (avg == averaging::micro) {
+    const double TP = std::accumulate(tp.begin(), tp.end(), 0.0), FP = std::accumulate(fp.begin(), fp.end(), 0.0),
+                 FN = std::accumulate(fn.begin(), fn.end(), 0.0);
+    return {detail::safe_div(TP, TP + FP), detail::safe_div(TP, TP + FN), detail::safe_div(2 * TP, 2 * TP + FP + FN)};
+  }
+  PrecisionRecallF1 r;
+  double total = 0;
+  for (std::size_t k = 0; k < K; ++k) {
+    const auto p = one(k);
+    const double w = avg == averaging::weighted ? support[k] : 1.0;
+    r.precision += w * p.precision, r.recall += w * p.recall, r.f1 += w * p.f1;
+    total += w;
+  }
+  if (total > 0) r.precision /= total, r.recall /= total, r.f1 /= total;
+  return r;
+}
+
+/// Exact ROC AUC of scores for the positive class; ties get average ranks. nullopt when
+/// y_true holds only positives or only negatives (scikit-learn raises there).
+template <class T>
+std::optional<double> roc_auc_score(std::span<const T> y_true, std::span<const double> scores, T pos_label = T(1)) {
+  detail::check_pair("roc_auc_score", y_true.size(), scores.size());
+  const std::size_t n = scores.size();
+  std::vector<std::size_t> idx(n);
+  std::iota(idx.begin(), idx.end(), std::size_t{0});
+  for (const double s : scores)
+    if (!std::isfinite(s)) MLOPS_THROW(data_error(errc::data_non_finite, "roc_auc_score: a score is NaN or infinite"));
+  std::sort(idx.begin(), idx.end(), [&](std::size_t a, std::size_t b) { return scores[a] < scores[b]; });
+  double rank_sum = 0, npos = 0;
+  for (std::size_t i = 0; i < n;) {
+    std::size_t j = i;
+    while (j < n && scores[idx[j]] == scores[idx[i]]) ++j;
+    const double avg_rank = 0.5 * static_cast<double>(i + 1 + j);  // ranks i+1 .. j
+    for (std::size_t k = i; k < j; ++k)
+      if (y_true[idx[k]] == pos_label) rank_sum += avg_rank, npos += 1;
+    i = j;
+  }
+  const double nneg = static_cast<double>(n) - npos;
+  if (npos == 0 || nneg == 0) return std::nullopt;
+  return (rank_sum - npos * (npos + 1) / 2) / (npos * nneg);
+}
+
+/// Mean negative log-likelihood of the true classes; proba is n x labels.size().
+template <class T>
+double log_loss(std::span<const T> y_true, const Eigen::Ref<const Eigen::MatrixXd>& proba, std::span<const T> labels) {
+  detail::check_pair("log_loss", y_true.size(), static_cast<std::size_t>(proba.rows()));
+  if (static_cast<std::size_t>(proba.cols()) != labels.size())
+    MLOPS_THROW(data_error(errc::data_shape, "log_loss: one probability column per label is needed"));
+  constexpr double eps = 2.220446049250313e-16;
+  double s = 0;
+  for (Eigen::Index i = 0; i < proba.rows(); ++i) {
+    const double z = proba.row(i).array().max(eps).min(1 - eps).sum();
+    const double p = std::clamp(proba(i, static_cast<Eigen::Index>(detail::label_index(labels, y_true[static_cast<std::size_t>(i)]))), eps, 1 - eps);
+    s -= std::log(p / z);
+  }
+  return s / static_cast<double>(proba.rows());
+}
+
+/// Mean squared difference between P(pos_label) and the 0/1 outcome.
+template <class T>
+double brier_score(std::span<const T> y_true, std::span<const double> p_pos, T pos_label = T(1)) {
+  detail::check_pair("brier_score", y_true.size(), p_pos.size());
+  double s = 0;
+  for (std::size_t i = 0; i < p_pos.size(); ++i) {
+    const double o = y_true[i] == pos_label ? 1.0 : 0.0;
+    s += (p_pos[i] - o) * (p_pos[i] - o);
+  }
+  return s / static_cast<double>(p_pos.size());
+}
+
+struct ClassificationMetrics {
+  std::size_t n = 0;
+  std::vector<double> labels;        // sorted labels the counts refer to
+  double accuracy = 0, balanced_accuracy = 0;
+  /// Binary: of the larger label (the positive class); multiclass: macro averages.
+  double precision = 0, recall = 0, f1 = 0;
+  double f1_macro = 0, f1_micro = 0, f1_weighted = 0;
+  std::optional<double> roc_auc;     // binary; multiclass: macro one-vs-rest; none if undefined
+  std::optional<double> log_loss;    // with probabilities
+  std::optional<double> brier;       // binary with probabilities
+  std::vector<std::vector<std::size_t>> confusion;  // [true][predicted]
+};
+
+/// The usual set at once. classes: the model's labels (sorted); scores: n x outputs
+/// decision values (one column for two classes); proba: n x classes or empty.
+template <class T>
+ClassificationMetrics classification_metrics(std::span<const T> y_true, std::span<const T> y_pred, std::span<const T> classes,
+                                             const Eigen::MatrixXd& scores, const Eigen::MatrixXd& proba) {
+  ClassificationMetrics m;
+  m.n = y_true.size();
+  std::vector<T> labels = unique_labels(y_true, y_pred);
+  {
+    std::vector<T> all = unique_labels(std::span<const T>(labels), classes);
+    labels = std::move(all);
+  }
+  m.labels.assign(labels.begin(), labels.end());
+  m.accuracy = accuracy_score(y_true, y_pred);
+  m.confusion = confusion_matrix<T>(y_true, y_pred, labels);
+  const bool binary = classes.size() == 2;
+  const T pos = classes.empty() ? T(1) : classes.back();
+  const auto bin = precision_recall_f1<T>(y_true, y_pred, averaging::binary, pos, labels);
+  const auto mac = precision_recall_f1<T>(y_true, y_pred, averaging::macro, pos, labels);
+  m.f1_macro = mac.f1;
+  m.f1_micro = precision_recall_f1<T>(y_true, y_pred, averaging::micro, pos, labels).f1;
+  m.f1_weighted = precision_recall_f1<T>(y_true, y_pred, averaging::weighted, pos, labels).f1;
+  const auto& chosen = binary ? bin : mac;
+  m.precision = chosen.precision, m.recall = chosen.recall, m.f1 = chosen.f1;
+  {  // balanced accuracy: mean recall over the classes present in y_true
+    double s = 0;
+    std::size_t k = 0;
+    for (std::size_t i = 0; i < labels.size(); ++i) {
+      std::size_t support = 0;
+      for (const auto v : m.confusion[i]) support += v;
+      if (support == 0) continue;
+      s += static_cast<double>(m.confusion[i][i]) / static_cast<double>(support);
+      ++k;
+    }
+    m.balanced_accuracy = k ? s / static_cast<double>(k) : 0.0;
+  }
+  const bool have_proba = proba.size() > 0;
+  const Eigen::MatrixXd& S = have_proba ? proba : scores;
+  if (S.rows() == static_cast<Eigen::Index>(m.n) && S.size() > 0) {
+    std::vector<double> col(m.n);
+    if (binary) {
+      const Eigen::Index c = S.cols() == 2 ? 1 : 0;
+      for (std::size_t i = 0; i < m.n; ++i) col[i] = S(static_cast<Eigen::Index>(i), c);
+      m.roc_auc = roc_auc_score<T>(y_true, col, pos);
+    } else if (static_cast<std::size_t>(S.cols()) == classes.size()) {
+      double s = 0;
+      bool ok = true;
+      for (std::size_t k = 0; k < classes.size() && ok; ++k) {
+        for (std::size_t i = 0; i < m.n; ++i) col[i] = S(static_cast<Eigen::Index>(i), static_cast<Eigen::Index>(k));
+        const auto a = roc_auc_score<T>(y_true, col, classes[k]);
+        if (a) s += *a;
+        else ok = false;
+      }
+      if (ok) m.roc_auc = s / static_cast<double>(classes.size());
+    }
+  }
+  if (have_proba) {
+    bool known = true;
+    for (const T v : y_true) known = known && std::binary_search(classes.begin(), classes.end(), v);
+    if (known) m.log_loss = log_loss<T>(y_true, proba, classes);
+    if (binary) {
+      std::vector<double> p(m.n);
+      for (std::size_t i = 0; i < m.n; ++i) p[i] = proba(static_cast<Eigen::Index>(i), 1);
+      m.brier = brier_score<T>(y_true, p, pos);
+    }
+  }
+  return m;
+}
+
+MLOPS_NAMESPACE_END
+
+template <>
+struct fmt::formatter<mlops::ClassificationMetrics> : fmt::formatter<std::string_view> {
+  template <class Ctx>
+  auto format(const mlops::ClassificationMetrics& m, Ctx& ctx) const {
+    auto opt = [](const std::optional<double>& v) { return v ? fmt::format("{:.6g}", *v) : std::string("-"); };
+    auto out = fmt::format_to(ctx.out(),
+                              "n={} accuracy={:.6g} balanced_accuracy={:.6g} precision={:.6g} recall={:.6g} f1={:.6g} "
+                              "roc_auc={} log_loss={}\nconfusion (rows: true {}; columns: predicted)\n",
+                              m.n, m.accuracy, m.balanced_accuracy, m.precision, m.recall, m.f1, opt(m.roc_auc), opt(m.log_loss),
+                              fmt::join(m.labels, ", "));
+    for (std::size_t i = 0; i < m.confusion.size(); ++i)
+      out = fmt::format_to(out, "  {:>10g} | {}\n", m.labels[i], fmt::join(m.confusion[i], " "));
+    return out;
+  }
+};
