@@ -58,6 +58,40 @@ for s in "target: price" "step impute" "step iqr_filter" "step standardize" "coe
 done
 check "inspect --json" python3 -c 'import json,sys; d=json.load(sys.stdin); assert set(d["features"]) == {"area","age","location_score"}' < <("$mlops" inspect m.mlops --json)
 
+# classifiers: labels derived from the price (binary 0/1 and three tiers 0/1/2); price itself is left out
+awk -F, 'NR==1{print "area,age,location_score,expensive"; next} $4!=""{print $1","$2","$3","($4 > 250000 ? 1 : 0)}' "$data" > bin.csv
+awk -F, 'NR==1{print "area,age,location_score,tier"; next} $4!=""{print $1","$2","$3","($4 > 320000 ? 2 : ($4 > 200000 ? 1 : 0))}' "$data" > tier.csv
+lj=$("$mlops" train bin.csv --target expensive --impute median --standardize --model logistic --C 1 --json --out logit.mlops)
+check "train --model logistic reports accuracy, f1, roc auc" python3 -c '
+import json,sys; d=json.load(sys.stdin); t=d["test"]
+assert d["task"] == "classification" and d["optimizer"]["status"] == "converged", d["optimizer"]
+assert t["accuracy"] > 0.8 and t["f1"] > 0.8 and t["roc_auc"] > 0.9 and len(t["confusion"]) == 2, t
+assert d["card"]["model"]["kind"] == "logistic" and d["card"]["model"]["solver"] == "newton"' <<<"$lj"
+vj=$("$mlops" train bin.csv --target expensive --impute median --standardize --model svm --class-weight balanced --json --out svm.mlops)
+check "train --model svm" python3 -c '
+import json,sys; d=json.load(sys.stdin); t=d["test"]
+assert t["accuracy"] > 0.8 and t["roc_auc"] > 0.9 and t["log_loss"] is None, t
+assert d["card"]["model"]["kind"] == "svm"' <<<"$vj"
+mj=$("$mlops" train tier.csv --target tier --impute median --standardize --model logistic --solver lbfgs --json --out tier.mlops)
+check "multinomial logistic" python3 -c '
+import json,sys; d=json.load(sys.stdin); t=d["test"]
+assert t["labels"] == [0, 1, 2] and t["accuracy"] > 0.7 and t["roc_auc"] > 0.85, t
+assert len(d["card"]["model"]["outputs"]) == 3' <<<"$mj"
+"$mlops" predict tier.mlops tier.csv --out tier_pred.csv
+check "classifier predictions carry one probability column per class" grep -q "^area,age,location_score,tier,prediction,proba_0,proba_1,proba_2$" <(head -1 tier_pred.csv)
+check "predicted labels are the data's labels" python3 -c '
+import csv; rows=list(csv.DictReader(open("tier_pred.csv")))
+assert {r["prediction"] for r in rows} <= {"0", "1", "2"}
+assert all(abs(sum(float(r["proba_%d" % k]) for k in range(3)) - 1) < 1e-9 for r in rows)'
+ce=$("$mlops" evaluate logit.mlops bin.csv --target expensive --json)
+check "evaluate a classifier" python3 -c 'import json,sys; d=json.load(sys.stdin); assert d["task"] == "classification" and d["metrics"]["accuracy"] > 0.8' <<<"$ce"
+check "inspect a classifier" grep -q "output for class 1" <("$mlops" inspect logit.mlops)
+awk -F, 'NR==1 || $4==1' tier.csv > one_class.csv
+expect_error "a missing value names its column" "column 'area'" "$mlops" train bin.csv --target expensive --model logistic --out x.mlops
+expect_error "one class" "[data.single_class]" "$mlops" train one_class.csv --target tier --model logistic --impute mean --out x.mlops
+awk -F, 'NR==1{print "a,label"; next} $1!="" && $1!="NA"{print $1","($1 > 150 ? 1 : 0)}' bin.csv > separable.csv
+expect_error "separable without a penalty" "[train.separable]" "$mlops" train separable.csv --target label --model logistic --C inf --out x.mlops
+
 printf 'a,b\n1,2\n3\n' > ragged.csv
 printf 'a,b\n1,x\n' > text.csv
 printf 'garbage' > bad.mlops

@@ -1,8 +1,10 @@
 // mlops - the command-line face of the library.
 //   mlops train DATA.csv --target COL [--impute mean|median] [--iqr K] [--standardize]
-//               [--model linear|ridge|gd|sgd|rls] [--alpha A] [--forgetting F] [--delta D]
+//               [--model linear|ridge|gd|sgd|logistic|svm|rls] [--alpha A] [--forgetting F] [--delta D]
 //               [--learning-rate R] [--schedule constant|invscaling|exponential] [--adam] [--epochs N]
 //               [--batch-size B] [--tol T] [--l1 A] [--l2 A] [--validation-fraction F] [--patience P]
+//               [--C C] [--solver auto|newton|lbfgs|gd] [--max-iter N] [--class-weight balanced]
+//               [--threshold P]
 //               [--test-size F] [--seed N] --out MODEL [--json]
 //   mlops predict MODEL DATA.csv [--out FILE]
 //   mlops evaluate MODEL DATA.csv --target COL [--json]
@@ -28,6 +30,30 @@ using json = nlohmann::json;
 json metrics_json(const mlops::RegressionMetrics& m) {
   return {{"n", m.n}, {"mse", m.mse}, {"rmse", m.rmse}, {"mae", m.mae}, {"r2", m.r2}};
 }
+json opt_json(const std::optional<double>& v) { return v ? json(*v) : json(nullptr); }
+json metrics_json(const mlops::ClassificationMetrics& m) {
+  return {{"n", m.n},
+          {"accuracy", m.accuracy},
+          {"balanced_accuracy", m.balanced_accuracy},
+          {"precision", m.precision},
+          {"recall", m.recall},
+          {"f1", m.f1},
+          {"f1_macro", m.f1_macro},
+          {"f1_micro", m.f1_micro},
+          {"f1_weighted", m.f1_weighted},
+          {"roc_auc", opt_json(m.roc_auc)},
+          {"log_loss", opt_json(m.log_loss)},
+          {"brier", opt_json(m.brier)},
+          {"labels", m.labels},
+          {"confusion", m.confusion}};
+}
+/// The metrics that fit the task of a fitted pipeline, as JSON and as one text line.
+json evaluate_json(const mlops::FittedPipeline<double>& p, const mlops::DataFrame<double>& f) {
+  return p.is_classifier() ? metrics_json(p.evaluate_classifier(f)) : metrics_json(p.evaluate(f));
+}
+std::string evaluate_text(const mlops::FittedPipeline<double>& p, const mlops::DataFrame<double>& f) {
+  return p.is_classifier() ? fmt::format("{}", p.evaluate_classifier(f)) : fmt::format("{}", p.evaluate(f));
+}
 
 struct train_args {
   std::string data, target, out, impute, model = "linear";
@@ -40,6 +66,43 @@ struct train_args {
   std::string schedule = "constant";
   bool adam = false;
   std::uint64_t seed = 42;
+  // classifiers (--model logistic|svm)
+  double C = 1.0, threshold = NAN;
+  std::string solver = "auto", class_weight;
+  std::size_t max_iter = 200;
+  bool gd_flags_given = false;  // any of the gradient-descent flags given explicitly (svm keeps its own defaults otherwise)
+};
+
+/// The gradient-descent flags onto the core's options.
+void apply_gd_flags(const train_args& a, mlops::gd_options& gd) {
+  gd.max_epochs = a.epochs;
+  gd.tol = a.tol;
+  gd.l1 = a.l1;
+  gd.l2 = a.l2;
+  gd.seed = a.seed;
+  gd.validation_fraction = a.validation_fraction;
+  gd.patience = a.patience;
+  if (a.schedule == "invscaling") gd.rate = mlops::inverse_scaling{a.learning_rate, a.power};
+  else if (a.schedule == "exponential") gd.rate = mlops::exponential_decay{a.learning_rate, a.decay};
+  else gd.rate = mlops::constant_rate{a.learning_rate};
+  if (a.adam) gd.rule = mlops::adam_step{};
+  if (::isatty(2)) {  // a progress line on an interactive terminal only
+    gd.on_epoch = [](const mlops::epoch_info& e) {
+      std::fprintf(stderr, "\repoch %zu  loss %.6g  val %.6g  |grad| %.3g  ", e.epoch, e.loss, e.validation_loss, e.gradient_norm);
+      return true;
+    };
+  }
+}
+struct optimizer_report {
+  bool present = false;
+  mlops::fit_status status = mlops::fit_status::converged;
+  std::size_t epochs = 0;
+  double loss = NAN, validation_loss = NAN;
+  std::string message;
+  template <class R>
+  void take(const R& r) {
+    present = true, status = r.status, epochs = r.epochs, loss = r.loss, validation_loss = r.validation_loss, message = r.message;
+  }
 };
 
 int cmd_train(const train_args& a) {
@@ -52,32 +115,42 @@ int cmd_train(const train_args& a) {
   if (a.standardize) p.standardize();
   const auto [train, test] = mlops::train_test_split(frame, a.test_size, a.seed);
   mlops::FittedPipeline<double> fitted;
-  auto gd_report = std::make_shared<mlops::GdResult<double>>();
+  optimizer_report opt;
   if (a.model == "gd" || a.model == "sgd") {
+    auto report = std::make_shared<mlops::GdResult<double>>();
     mlops::GradientDescentRegressor<double> gd;
+    apply_gd_flags(a, gd);
     gd.batch_size = a.model == "gd" ? a.batch_size : (a.batch_size == 0 ? 1 : a.batch_size);
-    gd.max_epochs = a.epochs;
-    gd.tol = a.tol;
-    gd.l1 = a.l1;
-    gd.l2 = a.l2;
-    gd.seed = a.seed;
-    gd.validation_fraction = a.validation_fraction;
-    gd.patience = a.patience;
-    if (a.schedule == "invscaling") gd.rate = mlops::inverse_scaling{a.learning_rate, a.power};
-    else if (a.schedule == "exponential") gd.rate = mlops::exponential_decay{a.learning_rate, a.decay};
-    else gd.rate = mlops::constant_rate{a.learning_rate};
-    if (a.adam) gd.rule = mlops::adam_step{};
-    gd.report_to = gd_report;
-    if (::isatty(2)) {  // a progress line on an interactive terminal only
-      gd.on_epoch = [](const mlops::epoch_info& e) {
-        std::fprintf(stderr, "\repoch %zu  loss %.6g  val %.6g  |grad| %.3g  ", e.epoch, e.loss, e.validation_loss, e.gradient_norm);
-        return true;
-      };
-    }
+    gd.report_to = report;
     fitted = p.fit(gd, train, a.target);
-    if (::isatty(2)) std::fprintf(stderr, "\n");
-    if (gd_report->status == mlops::fit_status::diverged)
-      throw mlops::data_error(mlops::errc::training_diverged, gd_report->message + "; no model was written");
+    opt.take(*report);
+  } else if (a.model == "logistic") {
+    auto report = std::make_shared<mlops::ClassifierResult<double>>();
+    mlops::LogisticRegression<double> lr;
+    lr.C = a.C;
+    lr.max_iter = a.max_iter;
+    if (a.solver == "newton") lr.solver = mlops::classifier_solver::newton;
+    else if (a.solver == "lbfgs") lr.solver = mlops::classifier_solver::lbfgs;
+    else if (a.solver == "gd") lr.solver = mlops::classifier_solver::gradient_descent;
+    lr.class_weight.balanced = a.class_weight == "balanced";
+    if (std::isfinite(a.threshold)) lr.threshold = a.threshold;
+    apply_gd_flags(a, lr.gd);
+    lr.gd.batch_size = a.batch_size;
+    lr.report_to = report;
+    fitted = p.fit(lr, train, a.target);
+    opt.take(*report);
+  } else if (a.model == "svm") {
+    auto report = std::make_shared<mlops::ClassifierResult<double>>();
+    mlops::LinearSVM<double> svm;
+    if (a.gd_flags_given) {
+      apply_gd_flags(a, svm);
+      if (a.batch_size) svm.batch_size = a.batch_size;
+    }
+    svm.class_weight.balanced = a.class_weight == "balanced";
+    if (std::isfinite(a.threshold)) svm.threshold = a.threshold;
+    svm.report_to = report;
+    fitted = p.fit(svm, train, a.target);
+    opt.take(*report);
   } else if (a.model == "rls") {
     fitted = p.fit(mlops::RecursiveLeastSquaresTrainer<double>{{a.forgetting, a.delta, true}}, train, a.target);
   } else {
@@ -85,30 +158,48 @@ int cmd_train(const train_args& a) {
     if (a.model == "ridge") est.l2 = a.alpha;
     fitted = p.fit(est, train, a.target);
   }
-  const auto train_m = fitted.stored_metrics("train").value();  // computed by fit
-  const auto test_m = fitted.evaluate(test);
-  fitted.set_metrics("test", test_m);
+  if (::isatty(2) && opt.present) std::fprintf(stderr, "\n");
+  if (opt.present && opt.status == mlops::fit_status::diverged)
+    throw mlops::training_error(mlops::errc::training_diverged, opt.message + "; no model was written");
+  json train_j, test_j;
+  std::string train_t, test_t;
+  if (fitted.is_classifier()) {
+    const auto test_m = fitted.evaluate_classifier(test);
+    const auto train_m = fitted.evaluate_classifier(train);
+    fitted.set_metrics("test", test_m);
+    train_j = metrics_json(train_m), test_j = metrics_json(test_m);
+    train_t = fmt::format("{}", train_m), test_t = fmt::format("{}", test_m);
+  } else {
+    const auto train_m = fitted.stored_metrics("train").value();  // computed by fit
+    const auto test_m = fitted.evaluate(test);
+    fitted.set_metrics("test", test_m);
+    train_j = metrics_json(train_m), test_j = metrics_json(test_m);
+    train_t = fmt::format("{}", train_m), test_t = fmt::format("{}", test_m);
+  }
   fitted.set_metric("split.seed", static_cast<double>(a.seed));
   fitted.set_metric("split.test_size", a.test_size);
   fitted.save(a.out);
   if (a.json_out) {
     json j = {{"model", a.out},
               {"trainer", a.model},
+              {"task", fitted.is_classifier() ? "classification" : "regression"},
               {"target", a.target},
               {"rows", {{"total", frame.rows()}, {"train", train.rows()}, {"test", test.rows()}, {"used_for_fit", fitted.report().rows_used}}},
-              {"train", metrics_json(train_m)},
-              {"test", metrics_json(test_m)},
+              {"train", train_j},
+              {"test", test_j},
               {"card", mlops::io::model_card(fitted)}};
-    if (a.model == "gd" || a.model == "sgd")
-      j["optimizer"] = {{"status", std::string(mlops::to_string(gd_report->status))}, {"epochs", gd_report->epochs},
-                        {"loss", gd_report->loss}, {"validation_loss", std::isfinite(gd_report->validation_loss) ? json(gd_report->validation_loss) : json(nullptr)}};
+    if (opt.present)
+      j["optimizer"] = {{"status", std::string(mlops::to_string(opt.status))}, {"epochs", opt.epochs},
+                        {"loss", std::isfinite(opt.loss) ? json(opt.loss) : json(nullptr)},
+                        {"validation_loss", std::isfinite(opt.validation_loss) ? json(opt.validation_loss) : json(nullptr)}};
     fmt::print("{}\n", j.dump(2));
   } else {
     fmt::print("trained {} on {} rows ({} after cleaning), held out {}\n", a.model, train.rows(), fitted.report().rows_used, test.rows());
-    if (a.model == "gd" || a.model == "sgd")
-      fmt::print("optimizer: {} after {} epochs, loss {:.6g}\n", mlops::to_string(gd_report->status), gd_report->epochs, gd_report->loss);
+    if (opt.present)
+      fmt::print("optimizer: {} after {} {}, loss {:.6g}\n", mlops::to_string(opt.status), opt.epochs,
+                 a.model == "logistic" && a.solver != "gd" ? "iterations" : "epochs", opt.loss);
     for (const auto& s : fitted.report().steps) fmt::print("  {:<12} {} -> {} rows\n", s.step, s.rows_in, s.rows_out);
-    fmt::print("train: {}\ntest:  {}\nwrote {}\n", train_m, test_m, a.out);
+    fmt::print("train: {}\ntest:  {}\nwrote {}\n", train_t, test_t, a.out);
   }
   return 0;
 }
@@ -119,6 +210,15 @@ int cmd_predict(const std::string& model, const std::string& data, const std::st
   const auto pred = p.predict(frame);
   if (frame.contains("prediction")) frame = frame.drop({"prediction"});
   frame.add_column("prediction", std::span<const double>(pred));
+  if (p.is_classifier() && p.classifier().has_proba()) {  // one probability column per class
+    const Eigen::MatrixXd P = p.predict_proba(frame);
+    for (std::size_t k = 0; k < p.classifier().n_classes(); ++k) {
+      const auto name = fmt::format("proba_{}", p.classifier().classes()[k]);
+      if (frame.contains(name)) frame = frame.drop({name});
+      std::vector<double> col(P.col(static_cast<Eigen::Index>(k)).data(), P.col(static_cast<Eigen::Index>(k)).data() + P.rows());
+      frame.add_column(name, std::span<const double>(col));
+    }
+  }
   if (out.empty() || out == "-") mlops::write_csv(frame, std::cout);
   else mlops::write_csv(frame, std::filesystem::path(out));
   return 0;
@@ -130,9 +230,10 @@ int cmd_evaluate(const std::string& model, const std::string& data, const std::s
     throw mlops::argument_error(mlops::errc::invalid_argument,
                                 fmt::format("--target '{}' differs from the model's target '{}'", target, p.target()));
   const auto frame = mlops::read_csv<double>(data);
-  const auto m = p.evaluate(frame);
-  if (json_out) fmt::print("{}\n", json{{"model", model}, {"data", data}, {"metrics", metrics_json(m)}}.dump(2));
-  else fmt::print("{}\n", m);
+  if (json_out)
+    fmt::print("{}\n", json{{"model", model}, {"data", data}, {"task", p.is_classifier() ? "classification" : "regression"},
+                            {"metrics", evaluate_json(p, frame)}}.dump(2));
+  else fmt::print("{}\n", evaluate_text(p, frame));
   return 0;
 }
 
@@ -155,11 +256,24 @@ int cmd_inspect(const std::string& model, bool json_out) {
       for (auto it = s["columns"].begin(); it != s["columns"].end(); ++it) fmt::print("    {}: {}\n", it.key(), it.value().dump());
   }
   const auto& m = card["model"];
-  fmt::print("  model: {} (solver {}, rank {}, l2 {})\n", m["kind"].get<std::string>(), m["solver"].get<std::string>(),
-             m["rank"].dump(), m["l2"].dump());
-  for (std::size_t c = 0; c < p.features().size(); ++c)
-    fmt::print("    coef {:<20} {:.10g}\n", p.features()[c], p.model().coef()(static_cast<Eigen::Index>(c)));
-  fmt::print("    intercept {:>25.10g}\n  metrics:\n", p.model().intercept());
+  if (p.is_classifier()) {
+    const auto& c = p.classifier();
+    fmt::print("  model: {} (solver {}, classes {}, l2 {}, threshold {})\n", m["kind"].get<std::string>(), m["solver"].get<std::string>(),
+               fmt::join(c.classes(), ", "), m["l2"].dump(), c.threshold());
+    for (std::size_t k = 0; k < c.n_outputs(); ++k) {
+      fmt::print("    output for class {}:\n", c.n_outputs() == 1 ? c.classes()[1] : c.classes()[k]);
+      for (std::size_t f = 0; f < p.features().size(); ++f)
+        fmt::print("      coef {:<18} {:.10g}\n", p.features()[f], c.coef()(static_cast<Eigen::Index>(f), static_cast<Eigen::Index>(k)));
+      fmt::print("      intercept {:>23.10g}\n", c.intercept()(static_cast<Eigen::Index>(k)));
+    }
+    fmt::print("  metrics:\n");
+  } else {
+    fmt::print("  model: {} (solver {}, rank {}, l2 {})\n", m["kind"].get<std::string>(), m["solver"].get<std::string>(),
+               m["rank"].dump(), m["l2"].dump());
+    for (std::size_t c = 0; c < p.features().size(); ++c)
+      fmt::print("    coef {:<20} {:.10g}\n", p.features()[c], p.model().coef()(static_cast<Eigen::Index>(c)));
+    fmt::print("    intercept {:>25.10g}\n  metrics:\n", p.model().intercept());
+  }
   for (const auto& [k, v] : p.metrics()) fmt::print("    {:<14} {:.6g}\n", k, v);
   return 0;
 }
@@ -179,8 +293,16 @@ int main(int argc, char** argv) {
   train->add_option("--iqr", ta.iqr, "drop training rows outside Q1-K*IQR, Q3+K*IQR (clip on new data)")
       ->check(CLI::NonNegativeNumber);
   train->add_flag("--standardize", ta.standardize, "z-score every feature");
-  train->add_option("--model", ta.model, "linear, ridge, gd (full-batch gradient descent), sgd (stochastic) or rls")
-      ->check(CLI::IsMember({"linear", "ridge", "gd", "sgd", "rls"}));
+  train->add_option("--model", ta.model,
+                    "linear, ridge, gd (full-batch gradient descent), sgd (stochastic), logistic, svm (linear, hinge) or rls")
+      ->check(CLI::IsMember({"linear", "ridge", "gd", "sgd", "logistic", "svm", "rls"}));
+  train->add_option("--C", ta.C, "logistic: inverse L2 strength as scikit-learn's C (l2 = 1/(C n)); inf: no penalty");
+  train->add_option("--solver", ta.solver, "logistic: auto, newton, lbfgs or gd (the gradient-descent flags apply)")
+      ->check(CLI::IsMember({"auto", "newton", "lbfgs", "gd"}));
+  train->add_option("--max-iter", ta.max_iter, "logistic: Newton / L-BFGS iterations")->check(CLI::PositiveNumber);
+  train->add_option("--class-weight", ta.class_weight, "logistic/svm: balanced (n / (K * count of the class))")
+      ->check(CLI::IsMember({"balanced"}));
+  train->add_option("--threshold", ta.threshold, "binary classifiers: logistic probability (default 0.5) or svm score (default 0)");
   train->add_option("--alpha", ta.alpha, "ridge penalty (with --model ridge)")->check(CLI::NonNegativeNumber);
   train->add_option("--forgetting", ta.forgetting, "RLS forgetting factor in (0, 1] (with --model rls)");
   train->add_option("--delta", ta.delta, "RLS initial P = I/delta, i.e. a ridge penalty delta (with --model rls)");
@@ -225,6 +347,9 @@ int main(int argc, char** argv) {
   } catch (const CLI::ParseError& e) {
     return app.exit(e);
   }
+  for (const char* f : {"--learning-rate", "--schedule", "--power", "--decay", "--adam", "--epochs", "--batch-size", "--tol", "--l1",
+                        "--l2", "--validation-fraction", "--patience"})
+    if (train->count(f) > 0) ta.gd_flags_given = true;
   try {
     if (*train) return cmd_train(ta);
     if (*predict) return cmd_predict(model, data, out);

@@ -572,9 +572,7 @@ struct LogisticRegression {
 
   ClassifierResult<T> fit_detailed(std::span<const std::span<const T>> columns, std::span<const T> y) const;
   ClassifierResult<T> fit_detailed(const DataFrame<T>& frame, const std::vector<std::string>& features, std::string_view target) const {
-    std::vector<std::span<const T>> cols;
-    for (const auto& f : features) cols.push_back(frame.column(f));
-    return fit_detailed(cols, frame.column(target));
+    return fit_detailed(detail::frame_columns<T>("LogisticRegression", frame, features, target), frame.column(target));
   }
   LinearClassifier<T> fit(const DataFrame<T>& frame, const std::vector<std::string>& features, std::string_view target) const {
     auto r = fit_detailed(frame, features, target);
@@ -667,7 +665,7 @@ ClassifierResult<T> LogisticRegression<T>::fit_detailed(std::span<const std::spa
 }
 
 /// Linear SVM: hinge loss with an L2 penalty, trained by the gradient-descent core
-/// (defaults: mini-batches of 32, rate 0.1/sqrt(1 + t), l2 = 1e-4, as a starting point
+/// (defaults: mini-batches of 32, rate 0.1/sqrt(1 + t), l2 = 1e-4, tol 1e-4, as a starting point
 /// for standardized features). Binary or one-vs-rest multiclass; decision_function and
 /// predict, no probabilities.
 template <scalar T>
@@ -683,16 +681,14 @@ struct LinearSVM : gd_options {
     rate = inverse_scaling{0.1, 0.5};
     l2 = 1e-4;
     max_epochs = 200;
-    tol = 1e-6;
+    tol = 1e-4;
   }
 
   ClassifierResult<T> fit_detailed(std::span<const std::span<const T>> columns, std::span<const T> y) const {
     return run(columns, y, nullptr);
   }
   ClassifierResult<T> fit_detailed(const DataFrame<T>& frame, const std::vector<std::string>& features, std::string_view target) const {
-    std::vector<std::span<const T>> cols;
-    for (const auto& f : features) cols.push_back(frame.column(f));
-    return fit_detailed(cols, frame.column(target));
+    return fit_detailed(detail::frame_columns<T>("LinearSVM", frame, features, target), frame.column(target));
   }
   LinearClassifier<T> fit(const DataFrame<T>& frame, const std::vector<std::string>& features, std::string_view target) const {
     auto r = fit_detailed(frame, features, target);

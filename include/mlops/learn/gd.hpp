@@ -357,7 +357,8 @@ struct gd_outcome {
 
 /// NaN/Inf anywhere in the features or the target is a data_error naming column and row.
 template <class T>
-void check_finite(std::string_view who, std::span<const std::span<const T>> columns, std::span<const T> y) {
+void check_finite(std::string_view who, std::span<const std::span<const T>> columns, std::span<const T> y,
+                  std::span<const std::string> names = {}) {
   const std::size_t n = y.size();
   for (std::size_t j = 0; j < columns.size(); ++j)
     if (columns[j].size() != n)
@@ -366,7 +367,7 @@ void check_finite(std::string_view who, std::span<const std::span<const T>> colu
   if (ys.count != n || !std::isfinite(ys.sum)) report_non_finite<T>(who, y, "the target");
   for (std::size_t j = 0; j < columns.size(); ++j) {
     const auto c = nan_sum<T>(columns[j]);
-    if (c.count != n || !std::isfinite(c.sum)) report_non_finite<T>(who, columns[j], column_label({}, j));
+    if (c.count != n || !std::isfinite(c.sum)) report_non_finite<T>(who, columns[j], column_label(names, j));
   }
 }
 
@@ -556,6 +557,16 @@ gd_outcome gd_train(const gd_options& o, const Loss& loss, const gd_data<T>& dat
   return res;
 }
 
+/// The columns of `features` and the target of a frame, checked (errors name the column).
+template <class T>
+std::vector<std::span<const T>> frame_columns(std::string_view who, const DataFrame<T>& frame, const std::vector<std::string>& features,
+                                              std::string_view target) {
+  std::vector<std::span<const T>> cols;
+  for (const auto& f : features) cols.push_back(frame.column(f));
+  check_finite<T>(who, cols, frame.column(target), features);
+  return cols;
+}
+
 /// y as double, for the core.
 template <class T>
 std::vector<double> to_double(std::span<const T> v) {
@@ -573,9 +584,7 @@ struct GradientDescentRegressor : gd_options {
 
   GdResult<T> fit_detailed(std::span<const std::span<const T>> columns, std::span<const T> y) const;
   GdResult<T> fit_detailed(const DataFrame<T>& frame, const std::vector<std::string>& features, std::string_view target) const {
-    std::vector<std::span<const T>> cols;
-    for (const auto& f : features) cols.push_back(frame.column(f));
-    return fit_detailed(cols, frame.column(target));
+    return fit_detailed(detail::frame_columns<T>("GradientDescentRegressor", frame, features, target), frame.column(target));
   }
   /// The trainer interface: the model only (the status is in fit_detailed).
   LinearModel<T> fit(const DataFrame<T>& frame, const std::vector<std::string>& features, std::string_view target) const {
