@@ -12,7 +12,7 @@
 // Logistic regression minimises (1/n) sum_i s_i logloss_i + l2/2 |W|^2 with
 // l2 = 1 / (C n): the same minimiser as scikit-learn's LogisticRegression(C=...) with
 // its lbfgs/newton solvers (intercept unpenalised, class weights as sample weights).
-// Solvers: Newton with a backtracking line search (binary, d + 1 <= newton_max_features;
+// Solvers: Newton with a backtracking line search (binary, d <= newton_max_features;
 // quadratic convergence, one Hessian pass per iteration), L-BFGS (multinomial or wide
 // binary problems), or the gradient-descent core (solver gd: mini-batch/SGD options).
 // Without a penalty (C = infinity) on perfectly separable data the optimum is at
@@ -296,14 +296,22 @@ encoded_labels<T> encode_labels(std::string_view who, std::span<const T> y, std:
   if (!known.empty()) {
     e.classes.assign(known.begin(), known.end());
   } else {
-    e.classes.assign(y.begin(), y.end());
-    std::sort(e.classes.begin(), e.classes.end());
-    e.classes.erase(std::unique(e.classes.begin(), e.classes.end()), e.classes.end());
+    // Distinct labels into a small sorted vector: O(n log K), and it stops as soon as
+    // there are more than max_classes of them.
+    for (const T v : y) {
+      const auto it = std::lower_bound(e.classes.begin(), e.classes.end(), v);
+      if (it != e.classes.end() && *it == v) continue;
+      if (e.classes.size() == max_classes) {
+        e.classes.insert(it, v);
+        break;
+      }
+      e.classes.insert(it, v);
+    }
     if (e.classes.size() > max_classes)
       MLOPS_THROW(data_error(errc::data_labels,
-                             fmt::format("{}: the target has {} distinct values, more than max_classes = {}; is it a regression "
+                             fmt::format("{}: the target has more than max_classes = {} distinct values; is it a regression "
                                          "target? Use a regressor, or raise max_classes",
-                                         who, e.classes.size(), max_classes)));
+                                         who, max_classes)));
     if (e.classes.size() < 2)
       MLOPS_THROW(data_error(errc::data_single_class,
                              fmt::format("{}: the target holds a single class ({}); a classifier needs rows of at least two "
@@ -386,7 +394,7 @@ struct linear_objective {
 
 struct solver_outcome {
   fit_status status = fit_status::max_epochs;
-  std::size_t iterations = 0;
+  std::size_t iterations = 0, evaluations = 0;
   double loss = NAN;
 };
 
@@ -399,6 +407,7 @@ solver_outcome lbfgs_minimize(F& f, Eigen::VectorXd& x, std::size_t max_iter, do
   const Eigen::Index n = x.size();
   Eigen::VectorXd g(n), gn(n), xn(n), dir(n);
   double fx = f(x, g);
+  out.evaluations = 1;
   std::vector<Eigen::VectorXd> S, Y;
   std::vector<double> rho;
   std::vector<double> alpha(memory);
@@ -432,6 +441,7 @@ solver_outcome lbfgs_minimize(F& f, Eigen::VectorXd& x, std::size_t max_iter, do
     for (int ls = 0; ls < 50; ++ls) {
       xn = x + step * dir;
       fn = f(xn, gn);
+      ++out.evaluations;
       if (std::isfinite(fn) && fn <= fx + 1e-4 * step * slope) {
         accepted = true;
         break;
@@ -477,6 +487,7 @@ solver_outcome newton_logistic(const gd_data<T>& data, double l2, bool fit_inter
   const std::size_t cap = gd_chunk_rows(d + 1);
   gd_block blk(cap, d, 1);
   Eigen::MatrixXd Xa(static_cast<Eigen::Index>(cap), D + 1);
+  Eigen::VectorXd sqrt_h(static_cast<Eigen::Index>(cap));
   Eigen::MatrixXd H(D + 1, D + 1), G(D, 1);
   Eigen::VectorXd gb(1), grad(D + 1), step(D + 1), trial(D + 1), tg;
   Eigen::MatrixXd W(D, 1);
@@ -502,10 +513,10 @@ solver_outcome newton_logistic(const gd_data<T>& data, double l2, bool fit_inter
         const double p = z >= 0 ? 1.0 / (1.0 + e) : e / (1.0 + e);
         const double h = (blk.weighted ? blk.w(i) : 1.0) * p * (1 - p);
         wrong += (z > 0) != (blk.y(i) > 0.5) || z == 0;
-        const double sh = std::sqrt(h);
-        Xa.row(i).head(D) = blk.X.row(i) * sh;
-        Xa(i, D) = fit_intercept ? sh : 0.0;
+        Xa(i, D) = fit_intercept ? std::sqrt(h) : 0.0;
+        sqrt_h(i) = std::sqrt(h);
       }
+      Xa.topLeftCorner(C, D) = blk.X.topRows(C).array().colwise() * sqrt_h.head(C).array();
       H.selfadjointView<Eigen::Lower>().rankUpdate(Xa.topRows(C).transpose());
     }
     fx = L * inv + 0.5 * l2 * W.squaredNorm();
@@ -563,16 +574,18 @@ struct LogisticRegression {
   classifier_solver solver = classifier_solver::automatic;
   std::size_t max_iter = 200;          // Newton / L-BFGS iterations
   double tol = 1e-8;                   // max |gradient| of the mean objective at convergence
-  std::size_t newton_max_features = 512;  // auto: Newton for binary problems up to this width
+  std::size_t newton_max_features = 16;  // auto: Newton for binary problems up to this width (L-BFGS beyond: measured faster)
   class_weighting class_weight;
   double threshold = 0.5;              // binary: predict classes()[1] when P(classes()[1]) > threshold
   std::size_t max_classes = 256;
   gd_options gd{};                     // solver gradient_descent: batch size, rate, epochs... (gd.l2 is set from C)
   std::shared_ptr<ClassifierResult<T>> report_to;
 
-  ClassifierResult<T> fit_detailed(std::span<const std::span<const T>> columns, std::span<const T> y) const;
+  /// names (optional): column names for error messages.
+  ClassifierResult<T> fit_detailed(std::span<const std::span<const T>> columns, std::span<const T> y,
+                                   std::span<const std::string> names = {}) const;
   ClassifierResult<T> fit_detailed(const DataFrame<T>& frame, const std::vector<std::string>& features, std::string_view target) const {
-    return fit_detailed(detail::frame_columns<T>("LogisticRegression", frame, features, target), frame.column(target));
+    return fit_detailed(detail::frame_columns<T>(frame, features), frame.column(target), features);
   }
   LinearClassifier<T> fit(const DataFrame<T>& frame, const std::vector<std::string>& features, std::string_view target) const {
     auto r = fit_detailed(frame, features, target);
@@ -584,13 +597,14 @@ struct LogisticRegression {
 };
 
 template <scalar T>
-ClassifierResult<T> LogisticRegression<T>::fit_detailed(std::span<const std::span<const T>> columns, std::span<const T> y) const {
+ClassifierResult<T> LogisticRegression<T>::fit_detailed(std::span<const std::span<const T>> columns, std::span<const T> y,
+                                                        std::span<const std::string> names) const {
   constexpr std::string_view who = "LogisticRegression";
   const std::size_t n = y.size(), d = columns.size();
   if (n == 0) MLOPS_THROW(data_error(errc::data_empty, "LogisticRegression: no rows to fit on (n = 0)"));
   if (!(C > 0) || !(tol >= 0) || max_iter == 0 || !(threshold > 0 && threshold < 1))
     MLOPS_THROW(argument_error(errc::invalid_argument, "LogisticRegression: need C > 0, tol >= 0, max_iter > 0, threshold in (0, 1)"));
-  detail::check_finite<T>(who, columns, y);
+  detail::check_finite<T>(who, columns, y, names);
   const auto labels = detail::encode_labels<T>(who, y, max_classes);
   const auto cw = detail::class_weight_vector<T>(who, class_weight, labels);
   const auto sw = detail::row_weights(cw, labels.index);
@@ -598,7 +612,7 @@ ClassifierResult<T> LogisticRegression<T>::fit_detailed(std::span<const std::spa
   const detail::gd_data<T> data{columns, labels.index, sw};
   const double l2 = l2_for(n);
   classifier_solver s = solver;
-  if (s == classifier_solver::automatic) s = (M == 1 && d + 1 <= newton_max_features) ? classifier_solver::newton : classifier_solver::lbfgs;
+  if (s == classifier_solver::automatic) s = (M == 1 && d <= newton_max_features) ? classifier_solver::newton : classifier_solver::lbfgs;
   if (s == classifier_solver::newton && M != 1) s = classifier_solver::lbfgs;  // Newton is for the binary problem
 
   ClassifierResult<T> res;
@@ -684,11 +698,13 @@ struct LinearSVM : gd_options {
     tol = 1e-4;
   }
 
-  ClassifierResult<T> fit_detailed(std::span<const std::span<const T>> columns, std::span<const T> y) const {
-    return run(columns, y, nullptr);
+  /// names (optional): column names for error messages.
+  ClassifierResult<T> fit_detailed(std::span<const std::span<const T>> columns, std::span<const T> y,
+                                   std::span<const std::string> names = {}) const {
+    return run(columns, y, nullptr, names);
   }
   ClassifierResult<T> fit_detailed(const DataFrame<T>& frame, const std::vector<std::string>& features, std::string_view target) const {
-    return fit_detailed(detail::frame_columns<T>("LinearSVM", frame, features, target), frame.column(target));
+    return fit_detailed(detail::frame_columns<T>(frame, features), frame.column(target), features);
   }
   LinearClassifier<T> fit(const DataFrame<T>& frame, const std::vector<std::string>& features, std::string_view target) const {
     auto r = fit_detailed(frame, features, target);
@@ -704,12 +720,13 @@ struct LinearSVM : gd_options {
   }
 
  private:
-  ClassifierResult<T> run(std::span<const std::span<const T>> columns, std::span<const T> y, const ClassifierResult<T>* from) const {
+  ClassifierResult<T> run(std::span<const std::span<const T>> columns, std::span<const T> y, const ClassifierResult<T>* from,
+                          std::span<const std::string> names = {}) const {
     constexpr std::string_view who = "LinearSVM";
     const std::size_t n = y.size(), d = columns.size();
     if (n == 0) MLOPS_THROW(data_error(errc::data_empty, "LinearSVM: no rows to fit on (n = 0)"));
     detail::check_gd_options(who, *this);
-    detail::check_finite<T>(who, columns, y);
+    detail::check_finite<T>(who, columns, y, names);
     const auto labels = from ? detail::encode_labels<T>(who, y, max_classes, std::span<const T>(from->model.classes_))
                              : detail::encode_labels<T>(who, y, max_classes);
     const auto cw = detail::class_weight_vector<T>(who, class_weight, labels);

@@ -25,6 +25,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <cstdlib>
 #include <functional>
 #include <memory>
 #include <numeric>
@@ -32,6 +33,10 @@
 #include <string>
 #include <variant>
 #include <vector>
+
+#if defined(__linux__)
+#include <sys/mman.h>
+#endif
 
 #include "mlops/detail/rng.hpp"
 #include "mlops/learn/linear.hpp"
@@ -80,6 +85,13 @@ struct squared_loss {
 /// m == 1: log(1 + e^p) - y p (binary log-loss, p the log-odds of class 1);
 /// m > 1: softmax cross-entropy logsumexp(p) - p_y. Both evaluated without overflow.
 struct logistic_loss {
+  /// One output over a block: the same values as eval, with Eigen's vectorised exp/log1p.
+  static double eval_block(const Eigen::Ref<const Eigen::ArrayXd>& z, const Eigen::Ref<const Eigen::ArrayXd>& y,
+                           Eigen::Ref<Eigen::ArrayXd> dp, Eigen::Ref<Eigen::ArrayXd> tmp) noexcept {
+    tmp = (-z.abs()).exp();
+    dp = (z >= 0).select(1.0 / (1.0 + tmp), tmp / (1.0 + tmp)) - y;
+    return (z.max(0.0) + (1.0 + tmp).log() - y * z).sum();
+  }
   static double eval(const double* p, std::size_t m, double y, double* dp) noexcept {
     if (m == 1) {
       const double z = p[0], e = std::exp(-std::abs(z));
@@ -214,9 +226,49 @@ struct gd_data {
   std::size_t d() const noexcept { return columns.size(); }
 };
 
-/// Rows per chunk: about 64 KiB of double features, within [32, 4096].
+/// A large scratch array: not value-initialised, and on Linux backed by transparent huge
+/// pages when available (a fresh 128 MB buffer otherwise costs tens of ms of page faults).
+template <class T>
+class big_buffer {
+ public:
+  big_buffer() = default;
+  big_buffer(const big_buffer&) = delete;
+  big_buffer& operator=(const big_buffer&) = delete;
+  ~big_buffer() { std::free(p_); }
+  void allocate(std::size_t n) {
+    std::free(p_);
+    p_ = nullptr;
+    const std::size_t bytes = (std::max<std::size_t>)(n, 1) * sizeof(T);
+    constexpr std::size_t huge = std::size_t{2} << 20;
+    if (bytes >= huge) {
+      p_ = static_cast<T*>(std::aligned_alloc(huge, (bytes + huge - 1) / huge * huge));
+#if defined(__linux__) && defined(MADV_HUGEPAGE)
+      if (p_) ::madvise(p_, (bytes + huge - 1) / huge * huge, MADV_HUGEPAGE);
+#endif
+    }
+    if (!p_) p_ = static_cast<T*>(std::malloc(bytes));
+    if (!p_) MLOPS_THROW(argument_error(errc::invalid_argument, fmt::format("cannot allocate a {} byte scratch buffer", bytes)));
+  }
+  T* data() noexcept { return p_; }
+  const T* data() const noexcept { return p_; }
+
+ private:
+  T* p_ = nullptr;
+};
+
+/// Rows per chunk: about 256 KiB of double features (an L2-sized block), within [64, 8192].
 inline std::size_t gd_chunk_rows(std::size_t d) noexcept {
-  return std::clamp<std::size_t>(8192 / (std::max<std::size_t>)(d, 1), 32, 4096);
+  return std::clamp<std::size_t>(32768 / (std::max<std::size_t>)(d, 1), 64, 8192);
+}
+
+/// Asks the hardware to start loading a row (up to four cache lines).
+inline void prefetch_row(const void* p, std::size_t bytes) noexcept {
+#if defined(__GNUC__)
+  const char* c = static_cast<const char*>(p);
+  for (std::size_t o = 0; o < bytes && o < 256; o += 64) __builtin_prefetch(c + o);
+#else
+  (void)p, (void)bytes;
+#endif
 }
 
 /// Scratch for one block of rows and the fused forward/backward pass over it.
@@ -224,6 +276,7 @@ struct gd_block {
   Eigen::MatrixXd X;  // cap x d, column-major
   Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor> P, dP;  // cap x m
   Eigen::VectorXd y, w;
+  Eigen::VectorXd p1, dp1, tmp1;  // one-output scratch (contiguous, so Eigen vectorises it)
   bool weighted = false;
 
   gd_block(std::size_t cap, std::size_t d, std::size_t m)
@@ -231,7 +284,10 @@ struct gd_block {
         P(static_cast<Eigen::Index>(cap), static_cast<Eigen::Index>(m)),
         dP(static_cast<Eigen::Index>(cap), static_cast<Eigen::Index>(m)),
         y(static_cast<Eigen::Index>(cap)),
-        w(static_cast<Eigen::Index>(cap)) {}
+        w(static_cast<Eigen::Index>(cap)),
+        p1(static_cast<Eigen::Index>(cap)),
+        dp1(static_cast<Eigen::Index>(cap)),
+        tmp1(static_cast<Eigen::Index>(cap)) {}
 
   /// Loads rows rows[k0 .. k0+c) (or k0 .. k0+c when rows is null) from the columns.
   template <class T>
@@ -253,11 +309,20 @@ struct gd_block {
     }
   }
   /// Loads rows order[k0 .. k0+c) of a row-major copy (row r at R + r*d).
+  /// Rows order[k0 + c .. total) are prefetched a few rows ahead (random rows are
+  /// memory-latency bound otherwise).
   template <class T>
   void gather_rows(const T* R, std::size_t d, const double* yr, const double* wr, const std::size_t* order, std::size_t k0,
-                   std::size_t c) noexcept {
+                   std::size_t c, std::size_t total) noexcept {
     const std::size_t ld = static_cast<std::size_t>(X.rows());
+    constexpr std::size_t ahead = 24;
     for (std::size_t i = 0; i < c; ++i) {
+      if (k0 + i + ahead < total) {
+        const std::size_t ra = order[k0 + i + ahead];
+        prefetch_row(R + ra * d, d * sizeof(T));
+        prefetch_row(yr + ra, 8);
+        if (wr) prefetch_row(wr + ra, 8);
+      }
       const std::size_t r = order[k0 + i];
       const T* src = R + r * d;
       for (std::size_t j = 0; j < d; ++j) X.data()[j * ld + i] = static_cast<double>(src[j]);
@@ -305,6 +370,58 @@ double gd_pass(const Loss& loss, const gd_data<T>& data, const std::size_t* rows
     gb->setZero();
   }
   double L = 0;
+  if (rows == nullptr && W.cols() == 1) {
+    // One output over all rows: read the columns in place, no copy. Per chunk, the
+    // forward product is an axpy per column and the gradient a dot per column while the
+    // chunk is still in cache (the fused pass of PERFORMANCE.md).
+    const std::size_t d = data.d();
+    const bool weighted = !data.weight.empty();
+    auto& p = blk.p1;
+    auto& dp = blk.dp1;
+    for (std::size_t k0 = 0; k0 < count; k0 += cap) {
+      const std::size_t c = (std::min)(cap, count - k0);
+      const auto C = static_cast<Eigen::Index>(c);
+      auto pc = p.head(C);
+      pc.setConstant(b(0));
+      using colmap = Eigen::Map<const Eigen::Matrix<T, Eigen::Dynamic, 1>>;
+      auto col = [&](std::size_t j) { return colmap(data.columns[j].data() + k0, C).template cast<double>(); };
+      auto wj = [&](std::size_t j) { return W(static_cast<Eigen::Index>(j), 0); };
+      std::size_t j = 0;
+      for (; j + 4 <= d; j += 4)  // four read streams at once keep the hardware prefetchers busy
+        pc.noalias() += wj(j) * col(j) + wj(j + 1) * col(j + 1) + wj(j + 2) * col(j + 2) + wj(j + 3) * col(j + 3);
+      for (; j < d; ++j) pc.noalias() += wj(j) * col(j);
+      const double* y = data.y.data() + k0;
+      if constexpr (requires { Loss::eval_block(p.head(C).array(), p.head(C).array(), dp.head(C).array(), dp.head(C).array()); }) {
+        if (!weighted) {
+          L += Loss::eval_block(p.head(C).array(), Eigen::Map<const Eigen::ArrayXd>(y, C), dp.head(C).array(), blk.tmp1.head(C).array());
+        } else {
+          // per-row losses are needed for the weights: eval_block writes the derivative, tmp the pieces
+          for (Eigen::Index i = 0; i < C; ++i) {
+            const double w = data.weight[k0 + static_cast<std::size_t>(i)];
+            L += w * loss.eval(&p(i), 1, y[i], &dp(i));
+            dp(i) *= w;
+          }
+        }
+      } else {
+        for (Eigen::Index i = 0; i < C; ++i) {
+          const double li = loss.eval(&p(i), 1, y[i], &dp(i));
+          if (weighted) {
+            const double w = data.weight[k0 + static_cast<std::size_t>(i)];
+            L += w * li;
+            dp(i) *= w;
+          } else {
+            L += li;
+          }
+        }
+      }
+      if (G) {
+        const auto dpc = dp.head(C);
+        for (std::size_t j = 0; j < d; ++j) (*G)(static_cast<Eigen::Index>(j), 0) += col(j).dot(dpc);
+        (*gb)(0) += dpc.sum();
+      }
+    }
+    return L;
+  }
   for (std::size_t k0 = 0; k0 < count; k0 += cap) {
     const std::size_t c = (std::min)(cap, count - k0);
     blk.gather_columns(data, rows, k0, c);
@@ -407,19 +524,20 @@ gd_outcome gd_train(const gd_options& o, const Loss& loss, const gd_data<T>& dat
   const std::size_t max_epochs = single_pass ? 1 : o.max_epochs;
 
   // Stochastic modes: one row-major copy of the training rows (row k = training row k).
-  std::vector<T> R;
+  big_buffer<T> R;
   std::vector<double> yr, wr;
   std::vector<std::size_t> order;
   if (stochastic) {
-    R.resize(nt * d);
+    R.allocate(nt * d);
     yr.resize(nt);
     if (!data.weight.empty()) wr.resize(nt);
-    constexpr std::size_t tile = 256;
-    for (std::size_t k0 = 0; k0 < nt; k0 += tile) {  // tiled transpose: every column read sequentially
-      const std::size_t c = (std::min)(tile, nt - k0);
-      for (std::size_t j = 0; j < d; ++j) {
-        const T* src = data.columns[j].data();
-        for (std::size_t i = 0; i < c; ++i) R[(k0 + i) * d + j] = src[train_rows ? train_rows[k0 + i] : k0 + i];
+    // Row-major copy: rows outer, up to 16 columns (sequential read streams) inner.
+    for (std::size_t j0 = 0; j0 < d; j0 += 16) {
+      const std::size_t j1 = (std::min)(d, j0 + 16);
+      for (std::size_t k = 0; k < nt; ++k) {
+        const std::size_t r = train_rows ? train_rows[k] : k;
+        T* dst = R.data() + k * d;
+        for (std::size_t j = j0; j < j1; ++j) dst[j] = data.columns[j][r];
       }
     }
     for (std::size_t k = 0; k < nt; ++k) {
@@ -460,16 +578,17 @@ gd_outcome gd_train(const gd_options& o, const Loss& loss, const gd_data<T>& dat
         // Per-sample SGD, one output, plain step: no block machinery, prefetch ahead.
         auto w = st.W.col(0);
         double b = st.b(0);
-        constexpr std::size_t ahead = 8;
+        constexpr std::size_t ahead = 16;
         double dl = 0;
         for (std::size_t k = 0; k < nt; ++k) {
           if (k + ahead < nt) {
-            const char* p = reinterpret_cast<const char*>(R.data() + order[k + ahead] * d);
-            __builtin_prefetch(p);
-            __builtin_prefetch(p + 64);
+            const std::size_t ra = order[k + ahead];
+            prefetch_row(R.data() + ra * d, d * sizeof(T));
+            prefetch_row(yr.data() + ra, 8);
+            if (!wr.empty()) prefetch_row(wr.data() + ra, 8);
           }
           const std::size_t r = order[k];
-          for (std::size_t j = 0; j < d; ++j) wrow(static_cast<Eigen::Index>(j)) = static_cast<double>(R[r * d + j]);
+          for (std::size_t j = 0; j < d; ++j) wrow(static_cast<Eigen::Index>(j)) = static_cast<double>(R.data()[r * d + j]);
           const double p = wrow.dot(w) + b;
           const double sw = wr.empty() ? 1.0 : wr[r];
           L += sw * loss.eval(&p, 1, yr[r], &dl);
@@ -489,7 +608,7 @@ gd_outcome gd_train(const gd_options& o, const Loss& loss, const gd_data<T>& dat
       } else {
         for (std::size_t k0 = 0; k0 < nt; k0 += bs) {
           const std::size_t c = (std::min)(bs, nt - k0);
-          blk.gather_rows(R.data(), d, yr.data(), wr.empty() ? nullptr : wr.data(), order.data(), k0, c);
+          blk.gather_rows(R.data(), d, yr.data(), wr.empty() ? nullptr : wr.data(), order.data(), k0, c, nt);
           G.setZero();
           gb.setZero();
           L += blk.run(loss, c, st.W, st.b, &G, &gb);
@@ -557,13 +676,11 @@ gd_outcome gd_train(const gd_options& o, const Loss& loss, const gd_data<T>& dat
   return res;
 }
 
-/// The columns of `features` and the target of a frame, checked (errors name the column).
+/// The columns of `features` of a frame.
 template <class T>
-std::vector<std::span<const T>> frame_columns(std::string_view who, const DataFrame<T>& frame, const std::vector<std::string>& features,
-                                              std::string_view target) {
+std::vector<std::span<const T>> frame_columns(const DataFrame<T>& frame, const std::vector<std::string>& features) {
   std::vector<std::span<const T>> cols;
   for (const auto& f : features) cols.push_back(frame.column(f));
-  check_finite<T>(who, cols, frame.column(target), features);
   return cols;
 }
 
@@ -582,9 +699,10 @@ struct GradientDescentRegressor : gd_options {
   /// If set, fit() also stores the detailed result (status, epochs, losses) here.
   std::shared_ptr<GdResult<T>> report_to;
 
-  GdResult<T> fit_detailed(std::span<const std::span<const T>> columns, std::span<const T> y) const;
+  /// names (optional): column names for error messages.
+  GdResult<T> fit_detailed(std::span<const std::span<const T>> columns, std::span<const T> y, std::span<const std::string> names = {}) const;
   GdResult<T> fit_detailed(const DataFrame<T>& frame, const std::vector<std::string>& features, std::string_view target) const {
-    return fit_detailed(detail::frame_columns<T>("GradientDescentRegressor", frame, features, target), frame.column(target));
+    return fit_detailed(detail::frame_columns<T>(frame, features), frame.column(target), features);
   }
   /// The trainer interface: the model only (the status is in fit_detailed).
   LinearModel<T> fit(const DataFrame<T>& frame, const std::vector<std::string>& features, std::string_view target) const {
@@ -599,17 +717,18 @@ struct GradientDescentRegressor : gd_options {
   void partial_fit(GdResult<T>& r, std::span<const std::span<const T>> columns, std::span<const T> y) const;
 
  private:
-  GdResult<T> run(std::span<const std::span<const T>> columns, std::span<const T> y, gd_state st, bool single_pass) const;
+  GdResult<T> run(std::span<const std::span<const T>> columns, std::span<const T> y, gd_state st, bool single_pass,
+                  std::span<const std::string> names = {}) const;
 };
 
 template <scalar T>
 GdResult<T> GradientDescentRegressor<T>::run(std::span<const std::span<const T>> columns, std::span<const T> y, gd_state st,
-                                             bool single_pass) const {
+                                             bool single_pass, std::span<const std::string> names) const {
   constexpr std::string_view who = "GradientDescentRegressor";
   const std::size_t n = y.size(), d = columns.size();
   if (n == 0) MLOPS_THROW(data_error(errc::data_empty, "GradientDescentRegressor: no rows to fit on (n = 0)"));
   detail::check_gd_options(who, *this);
-  detail::check_finite<T>(who, columns, y);
+  detail::check_finite<T>(who, columns, y, names);
   if (st.ready && static_cast<std::size_t>(st.W.rows()) != d)
     MLOPS_THROW(argument_error(errc::invalid_argument, fmt::format("GradientDescentRegressor: the model has {} features but the data {}",
                                                                    st.W.rows(), d)));
@@ -642,7 +761,8 @@ GdResult<T> GradientDescentRegressor<T>::run(std::span<const std::span<const T>>
 }
 
 template <scalar T>
-GdResult<T> GradientDescentRegressor<T>::fit_detailed(std::span<const std::span<const T>> columns, std::span<const T> y) const {
+GdResult<T> GradientDescentRegressor<T>::fit_detailed(std::span<const std::span<const T>> columns, std::span<const T> y,
+                                                      std::span<const std::string> names) const {
   gd_state st;
   if (warm_start) {
     if (warm_start->n_features() != columns.size())
@@ -651,7 +771,7 @@ GdResult<T> GradientDescentRegressor<T>::fit_detailed(std::span<const std::span<
     st.W.col(0) = warm_start->coef().template cast<double>();
     st.b(0) = fit_intercept ? static_cast<double>(warm_start->intercept()) : 0.0;
   }
-  return run(columns, y, std::move(st), false);
+  return run(columns, y, std::move(st), false, names);
 }
 
 template <scalar T>
