@@ -360,3 +360,43 @@ TEST_CASE_TEMPLATE("classifier pipelines: allocation-free rows, evaluation, bit-
   CHECK(svm_fp.decision_function(frame).cols() == 1);
   CHECK(svm_fp.metrics().count("train.roc_auc") == 1);
 }
+
+TEST_CASE("stratified split and k-fold: seeded, complete, disjoint, label shares kept") {
+  std::vector<double> labels;
+  for (int i = 0; i < 103; ++i) labels.push_back(i % 10 < 7 ? 0.0 : (i % 10 < 9 ? 1.0 : 2.0));  // 72/21/10
+  const auto s = stratified_train_test_split_indices<double>(labels, 0.2, 7);
+  CHECK(s.test.size() == 21);  // ceil(0.2 * 103)
+  CHECK(s.train.size() + s.test.size() == labels.size());
+  std::array<int, 3> in_test{};
+  for (const auto r : s.test) ++in_test[static_cast<std::size_t>(labels[r])];
+  CHECK(in_test[0] == 15);  // 21 * 72/103 = 14.7 -> 15 (largest remainder)
+  CHECK(in_test[1] == 4);
+  CHECK(in_test[2] == 2);
+  CHECK(stratified_train_test_split_indices<double>(labels, 0.2, 7).test == s.test);  // same seed, same rows
+  CHECK(stratified_train_test_split_indices<double>(labels, 0.2, 8).test != s.test);
+
+  const auto folds = KFold{5, true, 3}.split(103);
+  std::vector<int> seen(103, 0);
+  for (std::size_t f = 0; f < 5; ++f) {
+    CHECK(folds[f].test.size() == (f < 3 ? 21u : 20u));  // 103 = 3 * 21 + 2 * 20
+    CHECK(folds[f].train.size() + folds[f].test.size() == 103);
+    for (const auto r : folds[f].test) ++seen[r];
+  }
+  CHECK(std::all_of(seen.begin(), seen.end(), [](int c) { return c == 1; }));  // every row tested exactly once
+  const auto plain = KFold{4}.split(10);
+  CHECK(plain[0].test == std::vector<std::size_t>{0, 1, 2});
+  CHECK_THROWS_AS((void)KFold{1}.split(10), argument_error);
+  CHECK_THROWS_AS((void)KFold{5}.split(3), data_error);
+
+  const auto sf = StratifiedKFold{5, true, 1}.split<double>(labels);
+  std::fill(seen.begin(), seen.end(), 0);
+  for (const auto& f : sf) {
+    std::array<int, 3> c{};
+    for (const auto r : f.test) ++c[static_cast<std::size_t>(labels[r])], ++seen[r];
+    CHECK(c[0] >= 14);  // 72 / 5
+    CHECK(c[0] <= 15);
+    CHECK(c[2] == 2);  // 10 / 5
+    CHECK((f.test.size() == 20 || f.test.size() == 21));
+  }
+  CHECK(std::all_of(seen.begin(), seen.end(), [](int c) { return c == 1; }));
+}

@@ -113,7 +113,13 @@ int cmd_train(const train_args& a) {
   else if (a.impute == "median") p.impute(mlops::impute_strategy::median);
   if (a.iqr) p.drop_outliers_iqr(*a.iqr);
   if (a.standardize) p.standardize();
-  const auto [train, test] = mlops::train_test_split(frame, a.test_size, a.seed);
+  // Classifiers: a stratified split (each label keeps its share in both parts) of the
+  // rows that have a label; regressors: a plain shuffled split.
+  const bool classify = a.model == "logistic" || a.model == "svm";
+  const auto [train, test] =
+      classify ? mlops::stratified_train_test_split(frame.filter(mlops::detail::present_mask(frame.column(a.target))), a.target,
+                                                    a.test_size, a.seed)
+               : mlops::train_test_split(frame, a.test_size, a.seed);
   mlops::FittedPipeline<double> fitted;
   optimizer_report opt;
   if (a.model == "gd" || a.model == "sgd") {

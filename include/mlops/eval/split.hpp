@@ -1,9 +1,12 @@
 // mlops/eval/split.hpp - seeded, platform-independent train/test split.
 #pragma once
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <numeric>
+#include <span>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -46,5 +49,129 @@ std::pair<DataFrame<T>, DataFrame<T>> train_test_split(const DataFrame<T>& frame
   const auto s = train_test_split_indices(frame.rows(), test_size, seed, shuffle);
   return {frame.take(s.train), frame.take(s.test)};
 }
+
+namespace detail {
+/// Rows of each distinct label (labels sorted ascending), in row order.
+template <class T>
+std::vector<std::vector<std::size_t>> rows_by_label(std::span<const T> labels) {
+  std::vector<T> classes(labels.begin(), labels.end());
+  std::sort(classes.begin(), classes.end());
+  classes.erase(std::unique(classes.begin(), classes.end()), classes.end());
+  std::vector<std::vector<std::size_t>> rows(classes.size());
+  for (std::size_t i = 0; i < labels.size(); ++i) {
+    if (labels[i] != labels[i])
+      MLOPS_THROW(data_error(errc::data_non_finite, fmt::format("stratified split: label at row {} is missing (NaN)", i)));
+    rows[static_cast<std::size_t>(std::lower_bound(classes.begin(), classes.end(), labels[i]) - classes.begin())].push_back(i);
+  }
+  return rows;
+}
+}  // namespace detail
+
+/// A split that keeps each label's share in both parts. The test part has
+/// ceil(test_size * n) rows, given to the labels in proportion to their counts (largest
+/// remainder, ties to the smaller label); within a label the rows are chosen by our own
+/// seeded shuffle. Each part is sorted by row index. NaN labels are a data_error.
+template <class T>
+SplitIndices stratified_train_test_split_indices(std::span<const T> labels, double test_size, std::uint64_t seed) {
+  const std::size_t n = labels.size();
+  (void)train_test_split_indices(n, test_size, seed, false);  // the same argument checks
+  const auto n_test = static_cast<std::size_t>(std::ceil(test_size * static_cast<double>(n)));
+  auto groups = detail::rows_by_label(labels);
+  const std::size_t K = groups.size();
+  std::vector<std::size_t> take(K);
+  std::vector<std::pair<double, std::size_t>> rem(K);
+  std::size_t given = 0;
+  for (std::size_t k = 0; k < K; ++k) {
+    const double exact = static_cast<double>(n_test) * static_cast<double>(groups[k].size()) / static_cast<double>(n);
+    take[k] = static_cast<std::size_t>(std::floor(exact));
+    given += take[k];
+    rem[k] = {exact - static_cast<double>(take[k]), k};
+  }
+  std::stable_sort(rem.begin(), rem.end(), [](const auto& a, const auto& b) { return a.first > b.first; });
+  for (std::size_t i = 0; given < n_test; i = (i + 1) % K)
+    if (take[rem[i].second] < groups[rem[i].second].size()) ++take[rem[i].second], ++given;
+  detail::xoshiro256ss rng(seed);
+  SplitIndices s;
+  for (std::size_t k = 0; k < K; ++k) {
+    detail::shuffle(groups[k].begin(), groups[k].end(), rng);
+    s.test.insert(s.test.end(), groups[k].begin(), groups[k].begin() + static_cast<std::ptrdiff_t>(take[k]));
+    s.train.insert(s.train.end(), groups[k].begin() + static_cast<std::ptrdiff_t>(take[k]), groups[k].end());
+  }
+  std::sort(s.test.begin(), s.test.end());
+  std::sort(s.train.begin(), s.train.end());
+  return s;
+}
+
+/// Splits a frame keeping the share of each value of `label_column` in both parts.
+template <scalar T>
+std::pair<DataFrame<T>, DataFrame<T>> stratified_train_test_split(const DataFrame<T>& frame, std::string_view label_column,
+                                                                  double test_size = 0.25, std::uint64_t seed = 0) {
+  const auto s = stratified_train_test_split_indices<T>(frame.column(label_column), test_size, seed);
+  return {frame.take(s.train), frame.take(s.test)};
+}
+
+/// K-fold cross-validation indices: fold i is the test part of split i. Fold sizes are
+/// n/k, the first n % k folds one larger (scikit-learn's KFold). shuffle permutes the rows
+/// first with our seeded generator (same folds on every platform); otherwise folds are
+/// contiguous.
+struct KFold {
+  std::size_t k = 5;
+  bool shuffle = false;
+  std::uint64_t seed = 0;
+
+  std::vector<SplitIndices> split(std::size_t n) const {
+    check(n);
+    std::vector<std::size_t> idx(n);
+    std::iota(idx.begin(), idx.end(), std::size_t{0});
+    if (shuffle) {
+      detail::xoshiro256ss rng(seed);
+      detail::shuffle(idx.begin(), idx.end(), rng);
+    }
+    std::vector<SplitIndices> out(k);
+    std::size_t start = 0;
+    for (std::size_t f = 0; f < k; ++f) {
+      const std::size_t size = n / k + (f < n % k ? 1 : 0);
+      for (std::size_t i = 0; i < n; ++i) (i >= start && i < start + size ? out[f].test : out[f].train).push_back(idx[i]);
+      start += size;
+      std::sort(out[f].test.begin(), out[f].test.end());
+      std::sort(out[f].train.begin(), out[f].train.end());
+    }
+    return out;
+  }
+  void check(std::size_t n) const {
+    if (k < 2) MLOPS_THROW(argument_error(errc::invalid_argument, fmt::format("KFold: k = {} must be at least 2", k)));
+    if (n < k) MLOPS_THROW(data_error(errc::data_empty, fmt::format("KFold: {} rows cannot fill {} folds", n, k)));
+  }
+};
+
+/// K folds that each keep every label's share: the rows of each label (shuffled when
+/// `shuffle`) are dealt to the folds in turn, each label starting at the fold after the
+/// one where the previous label stopped, so fold sizes differ by at most one. A label
+/// with fewer than k rows is absent from some folds (documented, not an error).
+struct StratifiedKFold {
+  std::size_t k = 5;
+  bool shuffle = false;
+  std::uint64_t seed = 0;
+
+  template <class T>
+  std::vector<SplitIndices> split(std::span<const T> labels) const {
+    KFold{k, shuffle, seed}.check(labels.size());
+    auto groups = detail::rows_by_label(labels);
+    detail::xoshiro256ss rng(seed);
+    std::vector<std::size_t> fold_of(labels.size());
+    std::size_t next = 0;
+    for (auto& g : groups) {
+      if (shuffle) detail::shuffle(g.begin(), g.end(), rng);
+      for (const auto r : g) {
+        fold_of[r] = next;
+        next = (next + 1) % k;
+      }
+    }
+    std::vector<SplitIndices> out(k);
+    for (std::size_t r = 0; r < labels.size(); ++r)
+      for (std::size_t f = 0; f < k; ++f) (f == fold_of[r] ? out[f].test : out[f].train).push_back(r);
+    return out;
+  }
+};
 
 MLOPS_NAMESPACE_END
