@@ -400,3 +400,66 @@ TEST_CASE("stratified split and k-fold: seeded, complete, disjoint, label shares
   }
   CHECK(std::all_of(seen.begin(), seen.end(), [](int c) { return c == 1; }));
 }
+
+TEST_CASE("regression extras agree with scikit-learn; the streaming accumulator merges to the batch values") {
+  const std::vector<double> y(golden::y, golden::y + golden::n), p(golden::pred, golden::pred + golden::n);
+  CHECK(mean_absolute_percentage_error<double>(y, p) == doctest::Approx(golden::reg_extras[0]).epsilon(1e-12));
+  CHECK(max_error<double>(y, p) == doctest::Approx(golden::reg_extras[1]).epsilon(1e-12));
+  CHECK(explained_variance_score<double>(y, p) == doctest::Approx(golden::reg_extras[2]).epsilon(1e-12));
+  const auto batch = regression_metrics<double>(y, p);
+  CHECK(*adjusted_r2_score(batch.r2, 60, 4) == doctest::Approx(1 - (1 - golden::r2) * 59.0 / 55.0));
+  CHECK_FALSE(adjusted_r2_score(batch.r2, 5, 4).has_value());
+  // Three uneven chunks, two accumulators merged: the batch values to rounding.
+  RegressionAccumulator a, b;
+  a.update<double>(std::span(y).first(7), std::span(p).first(7));
+  b.update<double>(std::span(y).subspan(7, 30), std::span(p).subspan(7, 30));
+  b.update<double>(std::span(y).subspan(37), std::span(p).subspan(37));
+  a.merge(b);
+  const auto s = a.metrics();
+  CHECK(s.n == 60);
+  for (const auto& [x, ref] : {std::pair{s.mse, batch.mse}, {s.mae, batch.mae}, {s.r2, batch.r2}, {s.mape, batch.mape},
+                              {s.max_error, batch.max_error}, {s.explained_variance, batch.explained_variance}})
+    CHECK(x == doctest::Approx(ref).epsilon(1e-12));
+  CHECK(s.r2 == doctest::Approx(golden::r2).epsilon(1e-12));
+  CHECK_FALSE(a.add(1.0, std::nan("")));  // refused, not counted
+  CHECK(a.count() == 60);
+  CHECK_THROWS_AS((void)RegressionAccumulator{}.metrics(), data_error);
+}
+
+TEST_CASE("classification accumulator: exact counts, histogram ROC AUC within its stated bound, merge") {
+  const std::vector<double> t(golden::m_true, golden::m_true + 40), s(golden::m_score, golden::m_score + 40),
+      p(golden::m_pred, golden::m_pred + 40);
+  Eigen::MatrixXd proba(40, 2);
+  for (int i = 0; i < 40; ++i) {
+    const double q = std::clamp(s[static_cast<std::size_t>(i)], 0.01, 0.99);
+    proba(i, 0) = 1 - q, proba(i, 1) = q;
+  }
+  const std::vector<double> cls{0, 1};
+  const auto batch = classification_metrics<double>(t, p, cls, Eigen::MatrixXd(), proba);
+  ClassificationAccumulator a({0, 1}), b({0, 1});
+  const Eigen::MatrixXd top = proba.topRows(25), rest = proba.bottomRows(15);
+  a.update<double>(std::span(t).first(25), std::span(p).first(25), &top);
+  b.update<double>(std::span(t).subspan(25), std::span(p).subspan(25), &rest);
+  a.merge(b);
+  const auto m = a.metrics();
+  CHECK(m.confusion == batch.confusion);
+  CHECK(m.accuracy == batch.accuracy);
+  CHECK(m.f1 == batch.f1);
+  CHECK(m.balanced_accuracy == batch.balanced_accuracy);
+  CHECK(*m.log_loss == doctest::Approx(*batch.log_loss).epsilon(1e-12));
+  CHECK(*m.brier == doctest::Approx(*batch.brier).epsilon(1e-12));
+  // Scores on a 0.01 grid fall in distinct bins: ties are real ties, the bound is exact.
+  CHECK(std::abs(*m.roc_auc - *batch.roc_auc) <= *a.auc_error_bound() + 1e-12);
+  // With 4 bins the histogram is coarse: still within its bound, and the bound is larger.
+  ClassificationAccumulator coarse({0, 1}, 4);
+  coarse.update<double>(t, p, &proba);
+  CHECK(*coarse.auc_error_bound() > *a.auc_error_bound());
+  CHECK(std::abs(*coarse.metrics().roc_auc - *batch.roc_auc) <= *coarse.auc_error_bound() + 1e-12);
+  CHECK_FALSE(a.add(5.0, 1.0));
+  CHECK_THROWS_AS(a.merge(ClassificationAccumulator({0, 1, 2})), argument_error);
+  // Without probabilities: counts only.
+  ClassificationAccumulator counts({0, 1});
+  counts.update<double>(t, p);
+  CHECK_FALSE(counts.metrics().roc_auc.has_value());
+  CHECK(counts.metrics().accuracy == batch.accuracy);
+}

@@ -28,7 +28,8 @@ namespace {
 using json = nlohmann::json;
 
 json metrics_json(const mlops::RegressionMetrics& m) {
-  return {{"n", m.n}, {"mse", m.mse}, {"rmse", m.rmse}, {"mae", m.mae}, {"r2", m.r2}};
+  return {{"n", m.n},       {"mse", m.mse},   {"rmse", m.rmse},           {"mae", m.mae},
+          {"r2", m.r2},     {"mape", m.mape}, {"max_error", m.max_error}, {"explained_variance", m.explained_variance}};
 }
 json opt_json(const std::optional<double>& v) { return v ? json(*v) : json(nullptr); }
 json metrics_json(const mlops::ClassificationMetrics& m) {

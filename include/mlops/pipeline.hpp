@@ -163,6 +163,9 @@ class FittedPipeline {
     metrics_[p + ".rmse"] = m.rmse;
     metrics_[p + ".mae"] = m.mae;
     metrics_[p + ".r2"] = m.r2;
+    metrics_[p + ".mape"] = m.mape;
+    metrics_[p + ".max_error"] = m.max_error;
+    metrics_[p + ".explained_variance"] = m.explained_variance;
     metrics_[p + ".n"] = static_cast<double>(m.n);
   }
   void set_metrics(std::string_view prefix, const ClassificationMetrics& m) {

@@ -60,6 +60,9 @@ out += [arr("pred", pred),
         f"inline constexpr double mse = {mean_squared_error(y, pred)!r};",
         f"inline constexpr double mae = {mean_absolute_error(y, pred)!r};",
         f"inline constexpr double r2 = {r2_score(y, pred)!r};"]
+from sklearn.metrics import mean_absolute_percentage_error, max_error, explained_variance_score
+out += [arr("reg_extras", [mean_absolute_percentage_error(y, pred), max_error(y, pred), explained_variance_score(y, pred)]),
+        "// reg_extras: MAPE, max error, explained variance"]
 # ---- classification -----------------------------------------------------------------
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import (accuracy_score, balanced_accuracy_score, precision_score, recall_score, f1_score,

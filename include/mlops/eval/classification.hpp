@@ -74,14 +74,11 @@ std::vector<std::vector<std::size_t>> confusion_matrix(std::span<const T> y_true
   return c;
 }
 
-/// Precision, recall and F1. binary: of pos_label; macro: unweighted mean over labels;
-/// micro: from the pooled counts; weighted: mean weighted by each label's support.
-template <class T>
-PrecisionRecallF1 precision_recall_f1(std::span<const T> y_true, std::span<const T> y_pred, averaging avg, T pos_label = T(1),
-                                      std::span<const T> labels = {}) {
-  const std::vector<T> l = labels.empty() ? unique_labels(y_true, y_pred) : std::vector<T>(labels.begin(), labels.end());
-  const auto c = confusion_matrix<T>(y_true, y_pred, l);
-  const std::size_t K = l.size();
+/// Precision, recall and F1 from a confusion matrix C[true][pred]; pos: the positive
+/// label's index for averaging::binary (K = none: all zero).
+inline PrecisionRecallF1 precision_recall_f1_from_confusion(const std::vector<std::vector<std::size_t>>& c, averaging avg,
+                                                            std::size_t pos) {
+  const std::size_t K = c.size();
   std::vector<double> tp(K), fp(K), fn(K), support(K);
   for (std::size_t i = 0; i < K; ++i)
     for (std::size_t j = 0; j < K; ++j) {
@@ -97,11 +94,7 @@ PrecisionRecallF1 precision_recall_f1(std::span<const T> y_true, std::span<const
     r.f1 = detail::safe_div(2 * tp[k], 2 * tp[k] + fp[k] + fn[k]);
     return r;
   };
-  if (avg == averaging::binary) {
-    const auto it = std::lower_bound(l.begin(), l.end(), pos_label);
-    if (it == l.end() || *it != pos_label) return {};  // the positive label never occurs: all zero
-    return one(static_cast<std::size_t>(it - l.begin()));
-  }
+  if (avg == averaging::binary) return pos < K ? one(pos) : PrecisionRecallF1{};
   if (avg == averaging::micro) {
     const double TP = std::accumulate(tp.begin(), tp.end(), 0.0), FP = std::accumulate(fp.begin(), fp.end(), 0.0),
                  FN = std::accumulate(fn.begin(), fn.end(), 0.0);
@@ -117,6 +110,31 @@ PrecisionRecallF1 precision_recall_f1(std::span<const T> y_true, std::span<const
   }
   if (total > 0) r.precision /= total, r.recall /= total, r.f1 /= total;
   return r;
+}
+/// Mean recall over the labels present in y_true (rows of the confusion matrix with support).
+inline double balanced_accuracy_from_confusion(const std::vector<std::vector<std::size_t>>& c) {
+  double s = 0;
+  std::size_t k = 0;
+  for (std::size_t i = 0; i < c.size(); ++i) {
+    std::size_t support = 0;
+    for (const auto v : c[i]) support += v;
+    if (support == 0) continue;
+    s += static_cast<double>(c[i][i]) / static_cast<double>(support);
+    ++k;
+  }
+  return k ? s / static_cast<double>(k) : 0.0;
+}
+
+/// Precision, recall and F1. binary: of pos_label; macro: unweighted mean over labels;
+/// micro: from the pooled counts; weighted: mean weighted by each label's support.
+template <class T>
+PrecisionRecallF1 precision_recall_f1(std::span<const T> y_true, std::span<const T> y_pred, averaging avg, T pos_label = T(1),
+                                      std::span<const T> labels = {}) {
+  const std::vector<T> l = labels.empty() ? unique_labels(y_true, y_pred) : std::vector<T>(labels.begin(), labels.end());
+  const auto c = confusion_matrix<T>(y_true, y_pred, l);
+  const auto it = std::lower_bound(l.begin(), l.end(), pos_label);
+  const std::size_t pos = it != l.end() && *it == pos_label ? static_cast<std::size_t>(it - l.begin()) : l.size();
+  return precision_recall_f1_from_confusion(c, avg, pos);
 }
 
 /// Exact ROC AUC of scores for the positive class; ties get average ranks. nullopt when
@@ -209,18 +227,7 @@ ClassificationMetrics classification_metrics(std::span<const T> y_true, std::spa
   m.f1_weighted = precision_recall_f1<T>(y_true, y_pred, averaging::weighted, pos, labels).f1;
   const auto& chosen = binary ? bin : mac;
   m.precision = chosen.precision, m.recall = chosen.recall, m.f1 = chosen.f1;
-  {  // balanced accuracy: mean recall over the classes present in y_true
-    double s = 0;
-    std::size_t k = 0;
-    for (std::size_t i = 0; i < labels.size(); ++i) {
-      std::size_t support = 0;
-      for (const auto v : m.confusion[i]) support += v;
-      if (support == 0) continue;
-      s += static_cast<double>(m.confusion[i][i]) / static_cast<double>(support);
-      ++k;
-    }
-    m.balanced_accuracy = k ? s / static_cast<double>(k) : 0.0;
-  }
+  m.balanced_accuracy = balanced_accuracy_from_confusion(m.confusion);
   const bool have_proba = proba.size() > 0;
   const Eigen::MatrixXd& S = have_proba ? proba : scores;
   if (S.rows() == static_cast<Eigen::Index>(m.n) && S.size() > 0) {
@@ -253,6 +260,132 @@ ClassificationMetrics classification_metrics(std::span<const T> y_true, std::spa
   }
   return m;
 }
+
+/// Streaming, mergeable classification metrics over a fixed label set: the confusion
+/// matrix, log-loss and Brier sums are exact; ROC AUC comes from a fixed-memory histogram
+/// of probabilities (`bins` per class, scores clamped to [0, 1]) and is reported with its
+/// error bound: rows of opposite classes that share a bin count as ties (1/2), so
+/// |AUC_hist - AUC_exact| <= auc_error_bound() = (1/2) sum_b pos_b neg_b / (P N)
+/// (for multiclass, the one-vs-rest macro mean of the per-class bounds).
+/// No allocation after construction; `add` is noexcept.
+class ClassificationAccumulator {
+ public:
+  explicit ClassificationAccumulator(std::vector<double> classes, std::size_t bins = 1024) : classes_(std::move(classes)), bins_(bins) {
+    if (classes_.size() < 2 || !std::is_sorted(classes_.begin(), classes_.end()) ||
+        std::adjacent_find(classes_.begin(), classes_.end()) != classes_.end() || bins_ == 0)
+      MLOPS_THROW(argument_error(errc::invalid_argument, "ClassificationAccumulator: need >= 2 sorted distinct classes and bins > 0"));
+    const std::size_t K = classes_.size();
+    confusion_.assign(K, std::vector<std::size_t>(K, 0));
+    hist_.assign(K * 2 * bins_, 0);  // per class: [negatives | positives] histograms of P(class)
+  }
+  const std::vector<double>& classes() const noexcept { return classes_; }
+  std::size_t count() const noexcept { return n_; }
+
+  /// One row: labels, and optionally the class probabilities (classes().size() values).
+  /// false (nothing counted) when a label is not one of classes().
+  bool add(double y_true, double y_pred, const double* proba = nullptr) noexcept {
+    const std::size_t t = index(y_true), p = index(y_pred), K = classes_.size();
+    if (t >= K || p >= K) return false;
+    ++confusion_[t][p];
+    ++n_;
+    if (proba) {
+      ++n_proba_;
+      constexpr double eps = 2.220446049250313e-16;
+      double z = 0;
+      for (std::size_t k = 0; k < K; ++k) z += std::clamp(proba[k], eps, 1 - eps);
+      log_loss_ -= std::log(std::clamp(proba[t], eps, 1 - eps) / z);
+      const double o = t == K - 1 ? 1.0 : 0.0;
+      brier_ += (proba[K - 1] - o) * (proba[K - 1] - o);
+      for (std::size_t k = 0; k < K; ++k) {
+        const double q = std::clamp(proba[k], 0.0, 1.0);
+        const auto b = (std::min)(bins_ - 1, static_cast<std::size_t>(q * static_cast<double>(bins_)));
+        ++hist_[(k * 2 + (k == t ? 1 : 0)) * bins_ + b];
+      }
+    }
+    return true;
+  }
+  template <class T>
+  void update(std::span<const T> y_true, std::span<const T> y_pred, const Eigen::MatrixXd* proba = nullptr) {
+    detail::check_pair("ClassificationAccumulator::update", y_true.size(), y_pred.size());
+    if (proba && (static_cast<std::size_t>(proba->rows()) != y_true.size() || static_cast<std::size_t>(proba->cols()) != classes_.size()))
+      MLOPS_THROW(data_error(errc::data_shape, "ClassificationAccumulator::update: proba must be rows x classes"));
+    std::vector<double> row(classes_.size());
+    for (std::size_t i = 0; i < y_true.size(); ++i) {
+      if (proba)
+        for (std::size_t k = 0; k < row.size(); ++k) row[k] = (*proba)(static_cast<Eigen::Index>(i), static_cast<Eigen::Index>(k));
+      if (!add(static_cast<double>(y_true[i]), static_cast<double>(y_pred[i]), proba ? row.data() : nullptr))
+        MLOPS_THROW(data_error(errc::data_labels, fmt::format("row {}: label {} or {} is not one of {}", i, y_true[i], y_pred[i],
+                                                              fmt::join(classes_, ", "))));
+    }
+  }
+  void merge(const ClassificationAccumulator& o) {
+    if (o.classes_ != classes_ || o.bins_ != bins_)
+      MLOPS_THROW(argument_error(errc::invalid_argument, "ClassificationAccumulator::merge: different classes or bins"));
+    for (std::size_t i = 0; i < confusion_.size(); ++i)
+      for (std::size_t j = 0; j < confusion_.size(); ++j) confusion_[i][j] += o.confusion_[i][j];
+    for (std::size_t i = 0; i < hist_.size(); ++i) hist_[i] += o.hist_[i];
+    n_ += o.n_, n_proba_ += o.n_proba_;
+    log_loss_ += o.log_loss_, brier_ += o.brier_;
+  }
+  /// The histogram AUC's error bound (see the class comment); empty like roc_auc.
+  std::optional<double> auc_error_bound() const { return auc(true); }
+
+  ClassificationMetrics metrics() const {
+    if (n_ == 0) MLOPS_THROW(data_error(errc::data_empty, "ClassificationAccumulator: no rows to score"));
+    ClassificationMetrics m;
+    m.n = n_;
+    m.labels = classes_;
+    m.confusion = confusion_;
+    std::size_t hit = 0;
+    for (std::size_t k = 0; k < confusion_.size(); ++k) hit += confusion_[k][k];
+    m.accuracy = static_cast<double>(hit) / static_cast<double>(n_);
+    m.balanced_accuracy = balanced_accuracy_from_confusion(confusion_);
+    const std::size_t K = classes_.size();
+    const auto chosen = precision_recall_f1_from_confusion(confusion_, K == 2 ? averaging::binary : averaging::macro, K - 1);
+    m.precision = chosen.precision, m.recall = chosen.recall, m.f1 = chosen.f1;
+    m.f1_macro = precision_recall_f1_from_confusion(confusion_, averaging::macro, K - 1).f1;
+    m.f1_micro = precision_recall_f1_from_confusion(confusion_, averaging::micro, K - 1).f1;
+    m.f1_weighted = precision_recall_f1_from_confusion(confusion_, averaging::weighted, K - 1).f1;
+    if (n_proba_ == n_) {
+      m.roc_auc = auc(false);
+      m.log_loss = log_loss_ / static_cast<double>(n_);
+      if (K == 2) m.brier = brier_ / static_cast<double>(n_);
+    }
+    return m;
+  }
+
+ private:
+  std::size_t index(double v) const noexcept {
+    const auto it = std::lower_bound(classes_.begin(), classes_.end(), v);
+    return it != classes_.end() && *it == v ? static_cast<std::size_t>(it - classes_.begin()) : classes_.size();
+  }
+  std::optional<double> auc(bool bound) const {
+    const std::size_t K = classes_.size();
+    double total = 0;
+    const std::size_t first = K == 2 ? 1 : 0;
+    for (std::size_t k = first; k < K; ++k) {
+      const std::size_t* neg = hist_.data() + (k * 2) * bins_;
+      const std::size_t* pos = neg + bins_;
+      double P = 0, N = 0, below = 0, area = 0, ties = 0;
+      for (std::size_t b = 0; b < bins_; ++b) P += static_cast<double>(pos[b]), N += static_cast<double>(neg[b]);
+      if (P == 0 || N == 0) return std::nullopt;
+      for (std::size_t b = 0; b < bins_; ++b) {
+        area += static_cast<double>(pos[b]) * (below + 0.5 * static_cast<double>(neg[b]));
+        ties += 0.5 * static_cast<double>(pos[b]) * static_cast<double>(neg[b]);
+        below += static_cast<double>(neg[b]);
+      }
+      total += (bound ? ties : area) / (P * N);
+    }
+    return total / static_cast<double>(K - first);
+  }
+
+  std::vector<double> classes_;
+  std::size_t bins_;
+  std::vector<std::vector<std::size_t>> confusion_;
+  std::vector<std::size_t> hist_;
+  std::size_t n_ = 0, n_proba_ = 0;
+  double log_loss_ = 0, brier_ = 0;
+};
 
 MLOPS_NAMESPACE_END
 

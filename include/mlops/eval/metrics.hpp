@@ -1,7 +1,9 @@
 // mlops/eval/metrics.hpp - regression metrics with scikit-learn's definitions.
 #pragma once
 
+#include <algorithm>
 #include <cmath>
+#include <optional>
 #include <span>
 #include <string_view>
 
@@ -65,10 +67,54 @@ double r2_score(std::span<const T> y_true, std::span<const T> y_pred) {
   return 1.0 - ss_res / ss_tot;
 }
 
+/// mean(|y - p| / max(|y|, eps)), eps = double epsilon (scikit-learn's MAPE, a fraction).
+template <class T>
+double mean_absolute_percentage_error(std::span<const T> y_true, std::span<const T> y_pred) {
+  detail::check_pair(y_true, y_pred, "mean_absolute_percentage_error");
+  double s = 0;
+  for (std::size_t i = 0; i < y_true.size(); ++i) {
+    const double y = static_cast<double>(y_true[i]);
+    s += std::abs(y - static_cast<double>(y_pred[i])) / (std::max)(std::abs(y), 2.220446049250313e-16);
+  }
+  return s / static_cast<double>(y_true.size());
+}
+template <class T>
+double max_error(std::span<const T> y_true, std::span<const T> y_pred) {
+  detail::check_pair(y_true, y_pred, "max_error");
+  double m = 0;
+  for (std::size_t i = 0; i < y_true.size(); ++i) m = (std::max)(m, std::abs(static_cast<double>(y_true[i]) - static_cast<double>(y_pred[i])));
+  return m;
+}
+/// 1 - Var(y - p) / Var(y); constant y: 1.0 if Var(y - p) = 0 else 0.0 (scikit-learn).
+template <class T>
+double explained_variance_score(std::span<const T> y_true, std::span<const T> y_pred) {
+  detail::check_pair(y_true, y_pred, "explained_variance_score");
+  const double n = static_cast<double>(y_true.size());
+  double my = 0, me = 0;
+  for (std::size_t i = 0; i < y_true.size(); ++i) {
+    my += static_cast<double>(y_true[i]);
+    me += static_cast<double>(y_true[i]) - static_cast<double>(y_pred[i]);
+  }
+  my /= n, me /= n;
+  double vy = 0, ve = 0;
+  for (std::size_t i = 0; i < y_true.size(); ++i) {
+    const double t = static_cast<double>(y_true[i]) - my, e = static_cast<double>(y_true[i]) - static_cast<double>(y_pred[i]) - me;
+    vy += t * t, ve += e * e;
+  }
+  if (vy == 0) return ve == 0 ? 1.0 : 0.0;
+  return 1.0 - ve / vy;
+}
+/// 1 - (1 - R^2)(n - 1)/(n - p - 1) for p features; empty when n - p - 1 <= 0.
+inline std::optional<double> adjusted_r2_score(double r2, std::size_t n, std::size_t p) noexcept {
+  if (n <= p + 1) return std::nullopt;
+  return 1.0 - (1.0 - r2) * static_cast<double>(n - 1) / static_cast<double>(n - p - 1);
+}
+
 /// The regression metrics of a prediction, as reported by the pipeline and the CLI.
 struct RegressionMetrics {
   std::size_t n = 0;
   double mse = 0, rmse = 0, mae = 0, r2 = 0;
+  double mape = 0, max_error = 0, explained_variance = 0;
 };
 template <class T>
 RegressionMetrics regression_metrics(std::span<const T> y_true, std::span<const T> y_pred) {
@@ -78,8 +124,74 @@ RegressionMetrics regression_metrics(std::span<const T> y_true, std::span<const 
   m.rmse = std::sqrt(m.mse);
   m.mae = mean_absolute_error(y_true, y_pred);
   m.r2 = r2_score(y_true, y_pred);
+  m.mape = mean_absolute_percentage_error(y_true, y_pred);
+  m.max_error = max_error(y_true, y_pred);
+  m.explained_variance = explained_variance_score(y_true, y_pred);
   return m;
 }
+
+/// Streaming, mergeable regression metrics: update chunk by chunk (or per thread and
+/// merge, Chan et al.'s pairwise formula for the variances), then metrics(). Fixed
+/// memory, double precision; agrees with regression_metrics to rounding (tested).
+class RegressionAccumulator {
+ public:
+  template <class T>
+  void update(std::span<const T> y_true, std::span<const T> y_pred) {
+    detail::check_pair(y_true, y_pred, "RegressionAccumulator::update");
+    RegressionAccumulator part;
+    for (std::size_t i = 0; i < y_true.size(); ++i) part.add(static_cast<double>(y_true[i]), static_cast<double>(y_pred[i]));
+    merge(part);
+  }
+  /// One observation; false (and nothing counted) when either value is not finite.
+  bool add(double y, double p) noexcept {
+    if (!std::isfinite(y) || !std::isfinite(p)) return false;
+    const double e = y - p;
+    ++n_;
+    const double dn = static_cast<double>(n_);
+    const double dy = y - mean_y_, de = e - mean_e_;
+    mean_y_ += dy / dn, mean_e_ += de / dn;
+    m2_y_ += dy * (y - mean_y_), m2_e_ += de * (e - mean_e_);
+    sse_ += e * e, sae_ += std::abs(e);
+    sape_ += std::abs(e) / (std::max)(std::abs(y), 2.220446049250313e-16);
+    max_ = (std::max)(max_, std::abs(e));
+    return true;
+  }
+  void merge(const RegressionAccumulator& o) noexcept {
+    if (o.n_ == 0) return;
+    if (n_ == 0) {
+      *this = o;
+      return;
+    }
+    const double na = static_cast<double>(n_), nb = static_cast<double>(o.n_), n = na + nb;
+    const double dy = o.mean_y_ - mean_y_, de = o.mean_e_ - mean_e_;
+    m2_y_ += o.m2_y_ + dy * dy * na * nb / n;
+    m2_e_ += o.m2_e_ + de * de * na * nb / n;
+    mean_y_ += dy * nb / n, mean_e_ += de * nb / n;
+    n_ += o.n_;
+    sse_ += o.sse_, sae_ += o.sae_, sape_ += o.sape_;
+    max_ = (std::max)(max_, o.max_);
+  }
+  std::size_t count() const noexcept { return n_; }
+  /// The metrics so far; data_error when nothing was added.
+  RegressionMetrics metrics() const {
+    if (n_ == 0) MLOPS_THROW(data_error(errc::data_empty, "RegressionAccumulator: no values to score"));
+    const double n = static_cast<double>(n_);
+    RegressionMetrics m;
+    m.n = n_;
+    m.mse = sse_ / n;
+    m.rmse = std::sqrt(m.mse);
+    m.mae = sae_ / n;
+    m.r2 = m2_y_ == 0 ? (sse_ == 0 ? 1.0 : 0.0) : 1.0 - sse_ / m2_y_;
+    m.mape = sape_ / n;
+    m.max_error = max_;
+    m.explained_variance = m2_y_ == 0 ? (m2_e_ == 0 ? 1.0 : 0.0) : 1.0 - m2_e_ / m2_y_;
+    return m;
+  }
+
+ private:
+  std::size_t n_ = 0;
+  double mean_y_ = 0, m2_y_ = 0, mean_e_ = 0, m2_e_ = 0, sse_ = 0, sae_ = 0, sape_ = 0, max_ = 0;
+};
 
 MLOPS_NAMESPACE_END
 
