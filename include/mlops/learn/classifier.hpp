@@ -568,7 +568,7 @@ solver_outcome newton_logistic(const gd_data<T>& data, double l2, bool fit_inter
 /// Logistic regression (binary and multinomial), L2-regularised as scikit-learn's
 /// LogisticRegression(C): see the header comment for the objective and solvers.
 template <scalar T>
-struct LogisticRegression {
+struct LogisticRegression : detail::frame_trainer<LogisticRegression<T>, T> {
   double C = 1.0;                      // inverse penalty strength; infinity: no penalty
   bool fit_intercept = true;
   classifier_solver solver = classifier_solver::automatic;
@@ -584,14 +584,7 @@ struct LogisticRegression {
   /// names (optional): column names for error messages.
   ClassifierResult<T> fit_detailed(std::span<const std::span<const T>> columns, std::span<const T> y,
                                    std::span<const std::string> names = {}) const;
-  ClassifierResult<T> fit_detailed(const DataFrame<T>& frame, const std::vector<std::string>& features, std::string_view target) const {
-    return fit_detailed(detail::frame_columns<T>(frame, features), frame.column(target), features);
-  }
-  LinearClassifier<T> fit(const DataFrame<T>& frame, const std::vector<std::string>& features, std::string_view target) const {
-    auto r = fit_detailed(frame, features, target);
-    if (report_to) *report_to = r;
-    return std::move(r.model);
-  }
+  using detail::frame_trainer<LogisticRegression<T>, T>::fit_detailed;  // (frame, features, target); fit() for the pipeline
   /// The penalty of the mean objective for n rows: 1 / (C n).
   double l2_for(std::size_t n) const noexcept { return std::isinf(C) ? 0.0 : 1.0 / (C * static_cast<double>(n)); }
 };
@@ -683,7 +676,7 @@ ClassifierResult<T> LogisticRegression<T>::fit_detailed(std::span<const std::spa
 /// for standardized features). Binary or one-vs-rest multiclass; decision_function and
 /// predict, no probabilities.
 template <scalar T>
-struct LinearSVM : gd_options {
+struct LinearSVM : gd_options, detail::frame_trainer<LinearSVM<T>, T> {
   class_weighting class_weight;
   double threshold = 0;  // binary: predict classes()[1] when the score > threshold
   std::size_t max_classes = 256;
@@ -703,14 +696,7 @@ struct LinearSVM : gd_options {
                                    std::span<const std::string> names = {}) const {
     return run(columns, y, nullptr, names);
   }
-  ClassifierResult<T> fit_detailed(const DataFrame<T>& frame, const std::vector<std::string>& features, std::string_view target) const {
-    return fit_detailed(detail::frame_columns<T>(frame, features), frame.column(target), features);
-  }
-  LinearClassifier<T> fit(const DataFrame<T>& frame, const std::vector<std::string>& features, std::string_view target) const {
-    auto r = fit_detailed(frame, features, target);
-    if (report_to) *report_to = r;
-    return std::move(r.model);
-  }
+  using detail::frame_trainer<LinearSVM<T>, T>::fit_detailed;  // (frame, features, target); fit() for the pipeline
   /// One pass over a new batch continuing from `r` (a previous fit or partial_fit): the
   /// classes are those of the first fit; a label outside them is `data.labels`.
   void partial_fit(ClassifierResult<T>& r, std::span<const std::span<const T>> columns, std::span<const T> y) const {

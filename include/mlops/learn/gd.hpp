@@ -684,6 +684,25 @@ std::vector<std::span<const T>> frame_columns(const DataFrame<T>& frame, const s
   return cols;
 }
 
+/// The frame-facing half every trainer shares (CRTP): fit_detailed(frame, features,
+/// target), and the pipeline's fit(...) that returns the model and, when the trainer's
+/// report_to is set, stores the detailed result there. Derived provides
+/// fit_detailed(columns, y, names) and `using frame_trainer::fit_detailed;`.
+template <class Derived, class T>
+struct frame_trainer {
+  auto fit_detailed(const DataFrame<T>& frame, const std::vector<std::string>& features, std::string_view target) const {
+    return self().fit_detailed(frame_columns<T>(frame, features), frame.column(target), std::span<const std::string>(features));
+  }
+  auto fit(const DataFrame<T>& frame, const std::vector<std::string>& features, std::string_view target) const {
+    auto r = fit_detailed(frame, features, target);
+    if (self().report_to) *self().report_to = r;
+    return std::move(r.model);
+  }
+
+ private:
+  const Derived& self() const noexcept { return static_cast<const Derived&>(*this); }
+};
+
 /// y as double, for the core.
 template <class T>
 std::vector<double> to_double(std::span<const T> v) {
@@ -694,22 +713,16 @@ std::vector<double> to_double(std::span<const T> v) {
 
 /// Linear regression by gradient descent (squared loss). A trainer for the pipeline.
 template <scalar T>
-struct GradientDescentRegressor : gd_options {
+struct GradientDescentRegressor : gd_options, detail::frame_trainer<GradientDescentRegressor<T>, T> {
   std::optional<LinearModel<T>> warm_start;  // start from these coefficients
   /// If set, fit() also stores the detailed result (status, epochs, losses) here.
   std::shared_ptr<GdResult<T>> report_to;
 
   /// names (optional): column names for error messages.
   GdResult<T> fit_detailed(std::span<const std::span<const T>> columns, std::span<const T> y, std::span<const std::string> names = {}) const;
-  GdResult<T> fit_detailed(const DataFrame<T>& frame, const std::vector<std::string>& features, std::string_view target) const {
-    return fit_detailed(detail::frame_columns<T>(frame, features), frame.column(target), features);
-  }
-  /// The trainer interface: the model only (the status is in fit_detailed).
-  LinearModel<T> fit(const DataFrame<T>& frame, const std::vector<std::string>& features, std::string_view target) const {
-    auto r = fit_detailed(frame, features, target);
-    if (report_to) *report_to = r;
-    return std::move(r.model);
-  }
+  /// fit_detailed(frame, features, target), and fit(...) for the pipeline: the model only
+  /// (the status is in fit_detailed, or in report_to when set).
+  using detail::frame_trainer<GradientDescentRegressor<T>, T>::fit_detailed;
   /// One pass over a new batch, continuing from `r` (a fit_detailed or partial_fit
   /// result; a default-constructed result starts from zero weights and the batch's mean
   /// target). The optimizer state (step count, Adam moments, epoch count) carries on, so
