@@ -294,9 +294,21 @@ class FittedPipeline {
   ClassificationMetrics evaluate_classifier(const DataFrame<T>& frame) const {
     const auto& c = classifier();
     const auto f = frame.filter(detail::present_mask(frame.column(target_)));
-    const auto pred = predict(f);
-    const Eigen::MatrixXd S = decision_function(f);
-    const Eigen::MatrixXd P = c.has_proba() ? predict_proba(f) : Eigen::MatrixXd();
+    // One pass through the row program gives labels, scores and probabilities.
+    std::vector<T> pred(f.rows());
+    Eigen::MatrixXd S(static_cast<Eigen::Index>(f.rows()), static_cast<Eigen::Index>(c.n_outputs()));
+    Eigen::MatrixXd P = c.has_proba() ? Eigen::MatrixXd(S.rows(), static_cast<Eigen::Index>(c.n_classes())) : Eigen::MatrixXd();
+    std::array<double, max_outputs> p;
+    for_each_row(f, [&](std::size_t r, const std::vector<T>& row, T y, bool, const double* s) {
+      if (MLOPS_UNLIKELY(!std::isfinite(y))) explain_non_finite(row, r);
+      pred[r] = y;
+      const auto i = static_cast<Eigen::Index>(r);
+      for (Eigen::Index k = 0; k < S.cols(); ++k) S(i, k) = s[k];
+      if (P.size() > 0) {
+        c.proba_from_scores(s, p.data());
+        for (Eigen::Index k = 0; k < P.cols(); ++k) P(i, k) = p[static_cast<std::size_t>(k)];
+      }
+    });
     return classification_metrics<T>(f.column(target_), pred, c.classes(), S, P);
   }
 

@@ -203,6 +203,25 @@ struct ClassificationMetrics {
   std::vector<std::vector<std::size_t>> confusion;  // [true][predicted]
 };
 
+namespace detail {
+/// Everything that follows from m.confusion (rows: true, columns: predicted): accuracy,
+/// balanced accuracy, precision/recall/F1 (binary: of label index pos; else macro) and
+/// the F1 averages. Shared by the batch and the streaming paths.
+inline void summarise_confusion(ClassificationMetrics& m, bool binary, std::size_t pos) {
+  std::size_t hit = 0, total = 0;
+  for (std::size_t i = 0; i < m.confusion.size(); ++i)
+    for (std::size_t j = 0; j < m.confusion.size(); ++j) total += m.confusion[i][j], hit += i == j ? m.confusion[i][j] : 0;
+  m.accuracy = total ? static_cast<double>(hit) / static_cast<double>(total) : 0.0;
+  m.balanced_accuracy = balanced_accuracy_from_confusion(m.confusion);
+  const auto mac = precision_recall_f1_from_confusion(m.confusion, averaging::macro, pos);
+  const auto chosen = binary ? precision_recall_f1_from_confusion(m.confusion, averaging::binary, pos) : mac;
+  m.precision = chosen.precision, m.recall = chosen.recall, m.f1 = chosen.f1;
+  m.f1_macro = mac.f1;
+  m.f1_micro = precision_recall_f1_from_confusion(m.confusion, averaging::micro, pos).f1;
+  m.f1_weighted = precision_recall_f1_from_confusion(m.confusion, averaging::weighted, pos).f1;
+}
+}  // namespace detail
+
 /// The usual set at once. classes: the model's labels (sorted); scores: n x outputs
 /// decision values (one column for two classes); proba: n x classes or empty.
 template <class T>
@@ -216,18 +235,10 @@ ClassificationMetrics classification_metrics(std::span<const T> y_true, std::spa
     labels = std::move(all);
   }
   m.labels.assign(labels.begin(), labels.end());
-  m.accuracy = accuracy_score(y_true, y_pred);
-  m.confusion = confusion_matrix<T>(y_true, y_pred, labels);
+  m.confusion = confusion_matrix<T>(y_true, y_pred, labels);  // the one pass over the labels
   const bool binary = classes.size() == 2;
   const T pos = classes.empty() ? T(1) : classes.back();
-  const auto bin = precision_recall_f1<T>(y_true, y_pred, averaging::binary, pos, labels);
-  const auto mac = precision_recall_f1<T>(y_true, y_pred, averaging::macro, pos, labels);
-  m.f1_macro = mac.f1;
-  m.f1_micro = precision_recall_f1<T>(y_true, y_pred, averaging::micro, pos, labels).f1;
-  m.f1_weighted = precision_recall_f1<T>(y_true, y_pred, averaging::weighted, pos, labels).f1;
-  const auto& chosen = binary ? bin : mac;
-  m.precision = chosen.precision, m.recall = chosen.recall, m.f1 = chosen.f1;
-  m.balanced_accuracy = balanced_accuracy_from_confusion(m.confusion);
+  detail::summarise_confusion(m, binary, static_cast<std::size_t>(std::lower_bound(labels.begin(), labels.end(), pos) - labels.begin()));
   const bool have_proba = proba.size() > 0;
   const Eigen::MatrixXd& S = have_proba ? proba : scores;
   if (S.rows() == static_cast<Eigen::Index>(m.n) && S.size() > 0) {
@@ -336,16 +347,8 @@ class ClassificationAccumulator {
     m.n = n_;
     m.labels = classes_;
     m.confusion = confusion_;
-    std::size_t hit = 0;
-    for (std::size_t k = 0; k < confusion_.size(); ++k) hit += confusion_[k][k];
-    m.accuracy = static_cast<double>(hit) / static_cast<double>(n_);
-    m.balanced_accuracy = balanced_accuracy_from_confusion(confusion_);
     const std::size_t K = classes_.size();
-    const auto chosen = precision_recall_f1_from_confusion(confusion_, K == 2 ? averaging::binary : averaging::macro, K - 1);
-    m.precision = chosen.precision, m.recall = chosen.recall, m.f1 = chosen.f1;
-    m.f1_macro = precision_recall_f1_from_confusion(confusion_, averaging::macro, K - 1).f1;
-    m.f1_micro = precision_recall_f1_from_confusion(confusion_, averaging::micro, K - 1).f1;
-    m.f1_weighted = precision_recall_f1_from_confusion(confusion_, averaging::weighted, K - 1).f1;
+    detail::summarise_confusion(m, K == 2, K - 1);
     if (n_proba_ == n_) {
       m.roc_auc = auc(false);
       m.log_loss = log_loss_ / static_cast<double>(n_);

@@ -434,6 +434,12 @@ inline double gd_penalty(const gd_options& o, const Eigen::MatrixXd& W) noexcept
   return 0.5 * o.l2 * W.squaredNorm() + (o.l1 > 0 ? o.l1 * W.template lpNorm<1>() : 0.0);
 }
 
+/// The proximal step of the L1 penalty: shrink every weight towards 0 by t, stopping at 0.
+template <class M>
+void soft_threshold(M&& w, double t) noexcept {
+  w = w.unaryExpr([t](double v) { return v > t ? v - t : (v < -t ? v + t : 0.0); });
+}
+
 /// One update of the state with mean gradient (g, gb) at rate eta (penalties applied here).
 inline void gd_apply(const gd_options& o, gd_state& st, Eigen::MatrixXd& g, Eigen::VectorXd& gb, double eta) {
   if (o.l2 > 0) g += o.l2 * st.W;
@@ -452,7 +458,7 @@ inline void gd_apply(const gd_options& o, gd_state& st, Eigen::MatrixXd& g, Eige
   }
   if (o.l1 > 0) {  // proximal step: soft-threshold
     const double t = eta * o.l1;
-    st.W = st.W.unaryExpr([t](double v) { return v > t ? v - t : (v < -t ? v + t : 0.0); });
+    soft_threshold(st.W, t);
   }
 }
 
@@ -600,7 +606,7 @@ gd_outcome gd_train(const gd_options& o, const Loss& loss, const gd_data<T>& dat
           if (o.fit_intercept) b -= eta * dl;
           if (o.l1 > 0) {
             const double t = eta * o.l1;
-            w = w.unaryExpr([t](double v) { return v > t ? v - t : (v < -t ? v + t : 0.0); });
+            soft_threshold(w, t);
           }
         }
         st.b(0) = b;
