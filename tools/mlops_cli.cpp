@@ -5,7 +5,9 @@
 //               [--batch-size B] [--tol T] [--l1 A] [--l2 A] [--validation-fraction F] [--patience P]
 //               [--C C] [--solver auto|newton|lbfgs|gd] [--max-iter N] [--class-weight balanced]
 //               [--threshold P]
-//               [--test-size F] [--seed N] --out MODEL [--json]
+//               [--test-size F] [--seed N] [--cv K] [--threads N] --out MODEL [--json]
+//   mlops tune DATA.csv --target COL [the train flags] --grid NAME=V1,V2,... [--grid ...]
+//              [--cv K] [--metric NAME] [--threads N] [--out MODEL] [--json]
 //   mlops predict MODEL DATA.csv [--out FILE]
 //   mlops evaluate MODEL DATA.csv --target COL [--json]
 //   mlops inspect MODEL [--json]
@@ -27,30 +29,9 @@ namespace {
 
 using json = nlohmann::json;
 
-json metrics_json(const mlops::RegressionMetrics& m) {
-  return {{"n", m.n},       {"mse", m.mse},   {"rmse", m.rmse},           {"mae", m.mae},
-          {"r2", m.r2},     {"mape", m.mape}, {"max_error", m.max_error}, {"explained_variance", m.explained_variance}};
-}
-json opt_json(const std::optional<double>& v) { return v ? json(*v) : json(nullptr); }
-json metrics_json(const mlops::ClassificationMetrics& m) {
-  return {{"n", m.n},
-          {"accuracy", m.accuracy},
-          {"balanced_accuracy", m.balanced_accuracy},
-          {"precision", m.precision},
-          {"recall", m.recall},
-          {"f1", m.f1},
-          {"f1_macro", m.f1_macro},
-          {"f1_micro", m.f1_micro},
-          {"f1_weighted", m.f1_weighted},
-          {"roc_auc", opt_json(m.roc_auc)},
-          {"log_loss", opt_json(m.log_loss)},
-          {"brier", opt_json(m.brier)},
-          {"labels", m.labels},
-          {"confusion", m.confusion}};
-}
 /// The metrics that fit the task of a fitted pipeline, as JSON and as one text line.
 json evaluate_json(const mlops::FittedPipeline<double>& p, const mlops::DataFrame<double>& f) {
-  return p.is_classifier() ? metrics_json(p.evaluate_classifier(f)) : metrics_json(p.evaluate(f));
+  return p.is_classifier() ? json(p.evaluate_classifier(f)) : json(p.evaluate(f));
 }
 std::string evaluate_text(const mlops::FittedPipeline<double>& p, const mlops::DataFrame<double>& f) {
   return p.is_classifier() ? fmt::format("{}", p.evaluate_classifier(f)) : fmt::format("{}", p.evaluate(f));
@@ -72,6 +53,10 @@ struct train_args {
   std::string solver = "auto", class_weight;
   std::size_t max_iter = 200;
   bool gd_flags_given = false;  // any of the gradient-descent flags given explicitly (svm keeps its own defaults otherwise)
+  // model selection
+  std::size_t cv = 0, threads = 1;
+  std::vector<std::string> grid;
+  std::string metric;
 };
 
 /// The gradient-descent flags onto the core's options.
@@ -106,33 +91,21 @@ struct optimizer_report {
   }
 };
 
-int cmd_train(const train_args& a) {
-  const auto frame = mlops::read_csv<double>(a.data);
-  (void)frame.index_of(a.target);
-  auto p = mlops::pipeline<double>();
-  if (a.impute == "mean") p.impute(mlops::impute_strategy::mean);
-  else if (a.impute == "median") p.impute(mlops::impute_strategy::median);
-  if (a.iqr) p.drop_outliers_iqr(*a.iqr);
-  if (a.standardize) p.standardize();
-  // Classifiers: a stratified split (each label keeps its share in both parts) of the
-  // rows that have a label; regressors: a plain shuffled split.
-  const bool classify = a.model == "logistic" || a.model == "svm";
-  const auto [train, test] =
-      classify ? mlops::stratified_train_test_split(frame.filter(mlops::detail::present_mask(frame.column(a.target))), a.target,
-                                                    a.test_size, a.seed)
-               : mlops::train_test_split(frame, a.test_size, a.seed);
-  mlops::FittedPipeline<double> fitted;
-  optimizer_report opt;
+/// The trainer the flags describe; gradient-descent and classifier trainers report their
+/// optimizer outcome into the shared results.
+struct fit_reports {
+  std::shared_ptr<mlops::GdResult<double>> gd = std::make_shared<mlops::GdResult<double>>();
+  std::shared_ptr<mlops::ClassifierResult<double>> classifier = std::make_shared<mlops::ClassifierResult<double>>();
+};
+mlops::Estimator<double> make_estimator(const train_args& a, const fit_reports& reports) {
   if (a.model == "gd" || a.model == "sgd") {
-    auto report = std::make_shared<mlops::GdResult<double>>();
     mlops::GradientDescentRegressor<double> gd;
     apply_gd_flags(a, gd);
     gd.batch_size = a.model == "gd" ? a.batch_size : (a.batch_size == 0 ? 1 : a.batch_size);
-    gd.report_to = report;
-    fitted = p.fit(gd, train, a.target);
-    opt.take(*report);
-  } else if (a.model == "logistic") {
-    auto report = std::make_shared<mlops::ClassifierResult<double>>();
+    gd.report_to = reports.gd;
+    return gd;
+  }
+  if (a.model == "logistic") {
     mlops::LogisticRegression<double> lr;
     lr.C = a.C;
     lr.max_iter = a.max_iter;
@@ -143,11 +116,10 @@ int cmd_train(const train_args& a) {
     if (std::isfinite(a.threshold)) lr.threshold = a.threshold;
     apply_gd_flags(a, lr.gd);
     lr.gd.batch_size = a.batch_size;
-    lr.report_to = report;
-    fitted = p.fit(lr, train, a.target);
-    opt.take(*report);
-  } else if (a.model == "svm") {
-    auto report = std::make_shared<mlops::ClassifierResult<double>>();
+    lr.report_to = reports.classifier;
+    return lr;
+  }
+  if (a.model == "svm") {
     mlops::LinearSVM<double> svm;
     if (a.gd_flags_given) {
       apply_gd_flags(a, svm);
@@ -155,16 +127,56 @@ int cmd_train(const train_args& a) {
     }
     svm.class_weight.balanced = a.class_weight == "balanced";
     if (std::isfinite(a.threshold)) svm.threshold = a.threshold;
-    svm.report_to = report;
-    fitted = p.fit(svm, train, a.target);
-    opt.take(*report);
-  } else if (a.model == "rls") {
-    fitted = p.fit(mlops::RecursiveLeastSquaresTrainer<double>{{a.forgetting, a.delta, true}}, train, a.target);
-  } else {
-    mlops::LinearRegression<double> est;
-    if (a.model == "ridge") est.l2 = a.alpha;
-    fitted = p.fit(est, train, a.target);
+    svm.report_to = reports.classifier;
+    return svm;
   }
+  if (a.model == "rls") return mlops::RecursiveLeastSquaresTrainer<double>{{a.forgetting, a.delta, true}};
+  mlops::LinearRegression<double> est;
+  if (a.model == "ridge") est.l2 = a.alpha;
+  return est;
+}
+
+mlops::Pipeline<double> make_pipeline(const train_args& a, const fit_reports& reports) {
+  auto p = mlops::pipeline<double>();
+  if (a.impute == "mean") p.impute(mlops::impute_strategy::mean);
+  else if (a.impute == "median") p.impute(mlops::impute_strategy::median);
+  if (a.iqr) p.drop_outliers_iqr(*a.iqr);
+  if (a.standardize) p.standardize();
+  p.estimator(make_estimator(a, reports));
+  return p;
+}
+
+bool is_classifier_model(const std::string& m) { return m == "logistic" || m == "svm"; }
+
+/// Classifiers: a stratified split (each label keeps its share in both parts) of the
+/// rows that have a label; regressors: a plain shuffled split.
+std::pair<mlops::DataFrame<double>, mlops::DataFrame<double>> split_for(const train_args& a, const mlops::DataFrame<double>& frame) {
+  if (is_classifier_model(a.model))
+    return mlops::stratified_train_test_split(frame.filter(mlops::detail::present_mask(frame.column(a.target))), a.target, a.test_size,
+                                              a.seed);
+  return mlops::train_test_split(frame, a.test_size, a.seed);
+}
+
+mlops::cv_options cv_options_for(const train_args& a) {
+  mlops::cv_options o;
+  o.threads = a.threads;
+  o.seed = a.seed;
+  return o;
+}
+
+int cmd_train(const train_args& a) {
+  const auto frame = mlops::read_csv<double>(a.data);
+  (void)frame.index_of(a.target);
+  const fit_reports reports;
+  const auto p = make_pipeline(a, reports);
+  const auto [train, test] = split_for(a, frame);
+  // Cross-validation on the training part (the held-out part stays untouched).
+  std::optional<mlops::CvResult> cv;
+  if (a.cv > 0) cv = mlops::cross_validate(p, train, a.target, a.cv, {}, cv_options_for(a));
+  mlops::FittedPipeline<double> fitted = p.fit(train, a.target);
+  optimizer_report opt;
+  if (a.model == "gd" || a.model == "sgd") opt.take(*reports.gd);
+  else if (is_classifier_model(a.model)) opt.take(*reports.classifier);
   if (::isatty(2) && opt.present) std::fprintf(stderr, "\n");
   if (opt.present && opt.status == mlops::fit_status::diverged)
     throw mlops::training_error(mlops::errc::training_diverged, opt.message + "; no model was written");
@@ -174,15 +186,18 @@ int cmd_train(const train_args& a) {
     const auto test_m = fitted.evaluate_classifier(test);
     const auto train_m = fitted.evaluate_classifier(train);
     fitted.set_metrics("test", test_m);
-    train_j = metrics_json(train_m), test_j = metrics_json(test_m);
+    train_j = train_m, test_j = test_m;
     train_t = fmt::format("{}", train_m), test_t = fmt::format("{}", test_m);
   } else {
     const auto train_m = fitted.stored_metrics("train").value();  // computed by fit
     const auto test_m = fitted.evaluate(test);
     fitted.set_metrics("test", test_m);
-    train_j = metrics_json(train_m), test_j = metrics_json(test_m);
+    train_j = train_m, test_j = test_m;
     train_t = fmt::format("{}", train_m), test_t = fmt::format("{}", test_m);
   }
+  if (cv)
+    for (const auto& s : cv->test)
+      if (s.mean) fitted.set_metric("cv." + s.name, *s.mean);
   fitted.set_metric("split.seed", static_cast<double>(a.seed));
   fitted.set_metric("split.test_size", a.test_size);
   fitted.save(a.out);
@@ -195,6 +210,7 @@ int cmd_train(const train_args& a) {
               {"train", train_j},
               {"test", test_j},
               {"card", mlops::io::model_card(fitted)}};
+    if (cv) j["cv"] = *cv;
     if (opt.present)
       j["optimizer"] = {{"status", std::string(mlops::to_string(opt.status))}, {"epochs", opt.epochs},
                         {"loss", std::isfinite(opt.loss) ? json(opt.loss) : json(nullptr)},
@@ -206,7 +222,68 @@ int cmd_train(const train_args& a) {
       fmt::print("optimizer: {} after {} {}, loss {:.6g}\n", mlops::to_string(opt.status), opt.epochs,
                  a.model == "logistic" && a.solver != "gd" ? "iterations" : "epochs", opt.loss);
     for (const auto& s : fitted.report().steps) fmt::print("  {:<12} {} -> {} rows\n", s.step, s.rows_in, s.rows_out);
+    if (cv) fmt::print("{}", *cv);
     fmt::print("train: {}\ntest:  {}\nwrote {}\n", train_t, test_t, a.out);
+  }
+  return 0;
+}
+
+/// "model.alpha=0.1,1,10" -> ("model.alpha", {0.1, 1, 10}).
+std::pair<std::string, std::vector<mlops::param_value>> parse_grid_axis(const std::string& text) {
+  const auto eq = text.find('=');
+  if (eq == std::string::npos || eq == 0 || eq + 1 == text.size())
+    throw mlops::argument_error(mlops::errc::invalid_argument,
+                                fmt::format("--grid '{}': write NAME=V1,V2,... (e.g. model.alpha=0.1,1,10 or iqr.k=1.5,3)", text));
+  std::vector<mlops::param_value> values;
+  std::string_view rest(text.data() + eq + 1, text.size() - eq - 1);
+  while (true) {
+    const auto comma = rest.find(',');
+    const auto item = rest.substr(0, comma);
+    if (item.empty()) throw mlops::argument_error(mlops::errc::invalid_argument, fmt::format("--grid '{}': an empty value", text));
+    values.push_back(mlops::parse_param_value(item));
+    if (comma == std::string_view::npos) break;
+    rest.remove_prefix(comma + 1);
+  }
+  return {text.substr(0, eq), std::move(values)};
+}
+
+int cmd_tune(const train_args& a) {
+  const auto frame = mlops::read_csv<double>(a.data);
+  (void)frame.index_of(a.target);
+  const fit_reports reports;
+  const auto p = make_pipeline(a, reports);
+  mlops::param_grid grid;
+  for (const auto& g : a.grid) {
+    auto [name, values] = parse_grid_axis(g);
+    grid.add(std::move(name), std::move(values));
+  }
+  const auto [train, test] = split_for(a, frame);
+  mlops::grid_options o;
+  static_cast<mlops::cv_options&>(o) = cv_options_for(a);
+  const auto gs = mlops::grid_search(p, grid, train, a.target, a.cv == 0 ? 5 : a.cv, a.metric, {}, o);
+  auto fitted = *gs.refitted;  // the best candidate refitted on the whole training part
+  const json test_j = evaluate_json(fitted, test);
+  const std::string test_t = evaluate_text(fitted, test);
+  for (const auto& s : gs.best_candidate().cv.test)
+    if (s.mean) fitted.set_metric("cv." + s.name, *s.mean);
+  if (fitted.is_classifier()) fitted.set_metrics("test", fitted.evaluate_classifier(test));
+  else fitted.set_metrics("test", fitted.evaluate(test));
+  if (!a.out.empty()) fitted.save(a.out);
+  if (a.json_out) {
+    json j = {{"trainer", a.model},
+              {"task", fitted.is_classifier() ? "classification" : "regression"},
+              {"target", a.target},
+              {"rows", {{"total", frame.rows()}, {"train", train.rows()}, {"test", test.rows()}}},
+              {"search", gs},
+              {"test", test_j},
+              {"model", a.out.empty() ? json(nullptr) : json(a.out)}};
+    fmt::print("{}\n", j.dump(2));
+  } else {
+    fmt::print("{}", gs);
+    std::string best;
+    for (const auto& [k, v] : gs.best_candidate().params) best += (best.empty() ? "" : " ") + k + "=" + mlops::to_string(v);
+    fmt::print("best: {}\ntest:  {}\n", best.empty() ? "(as given)" : best, test_t);
+    if (!a.out.empty()) fmt::print("wrote {}\n", a.out);
   }
   return 0;
 }
@@ -285,52 +362,68 @@ int cmd_inspect(const std::string& model, bool json_out) {
   return 0;
 }
 
+/// The flags train and tune share (data, target, pipeline steps, trainer and its options, split).
+void add_pipeline_flags(CLI::App* cmd, train_args& a) {
+  cmd->add_option("data", a.data, "training data (CSV with a header row)")->required();
+  cmd->add_option("--target", a.target, "column to predict")->required();
+  cmd->add_option("--impute", a.impute, "fill missing values: mean or median")->check(CLI::IsMember({"mean", "median"}));
+  cmd->add_option("--iqr", a.iqr, "drop training rows outside Q1-K*IQR, Q3+K*IQR (clip on new data)")
+      ->check(CLI::NonNegativeNumber);
+  cmd->add_flag("--standardize", a.standardize, "z-score every feature");
+  cmd->add_option("--model", a.model,
+                    "linear, ridge, gd (full-batch gradient descent), sgd (stochastic), logistic, svm (linear, hinge) or rls")
+      ->check(CLI::IsMember({"linear", "ridge", "gd", "sgd", "logistic", "svm", "rls"}));
+  cmd->add_option("--C", a.C, "logistic: inverse L2 strength as scikit-learn's C (l2 = 1/(C n)); inf: no penalty");
+  cmd->add_option("--solver", a.solver, "logistic: auto, newton, lbfgs or gd (the gradient-descent flags apply)")
+      ->check(CLI::IsMember({"auto", "newton", "lbfgs", "gd"}));
+  cmd->add_option("--max-iter", a.max_iter, "logistic: Newton / L-BFGS iterations")->check(CLI::PositiveNumber);
+  cmd->add_option("--class-weight", a.class_weight, "logistic/svm: balanced (n / (K * count of the class))")
+      ->check(CLI::IsMember({"balanced"}));
+  cmd->add_option("--threshold", a.threshold, "binary classifiers: logistic probability (default 0.5) or svm score (default 0)");
+  cmd->add_option("--alpha", a.alpha, "ridge penalty (with --model ridge)")->check(CLI::NonNegativeNumber);
+  cmd->add_option("--forgetting", a.forgetting, "RLS forgetting factor in (0, 1] (with --model rls)");
+  cmd->add_option("--delta", a.delta, "RLS initial P = I/delta, i.e. a ridge penalty delta (with --model rls)");
+  cmd->add_option("--learning-rate", a.learning_rate, "gd/sgd: base learning rate")->check(CLI::PositiveNumber);
+  cmd->add_option("--schedule", a.schedule, "gd/sgd: constant, invscaling (rate/(1+t)^power) or exponential (rate*decay^epoch)")
+      ->check(CLI::IsMember({"constant", "invscaling", "exponential"}));
+  cmd->add_option("--power", a.power, "gd/sgd: exponent of invscaling");
+  cmd->add_option("--decay", a.decay, "gd/sgd: factor per epoch of exponential");
+  cmd->add_flag("--adam", a.adam, "gd/sgd: Adam update rule");
+  cmd->add_option("--epochs", a.epochs, "gd/sgd: maximum epochs")->check(CLI::PositiveNumber);
+  cmd->add_option("--batch-size", a.batch_size, "gd/sgd: rows per step (gd default: all; sgd default: 1)");
+  cmd->add_option("--tol", a.tol, "gd/sgd: relative loss change that counts as converged")->check(CLI::NonNegativeNumber);
+  cmd->add_option("--l1", a.l1, "gd/sgd: L1 penalty (proximal)")->check(CLI::NonNegativeNumber);
+  cmd->add_option("--l2", a.l2, "gd/sgd: L2 penalty")->check(CLI::NonNegativeNumber);
+  cmd->add_option("--validation-fraction", a.validation_fraction, "gd/sgd: early stopping on this share of the training rows")
+      ->check(CLI::Range(0.0, 0.99));
+  cmd->add_option("--patience", a.patience, "gd/sgd: epochs without validation progress before stopping");
+  cmd->add_option("--test-size", a.test_size, "held-out fraction, in (0, 1)")->check(CLI::Range(0.0, 1.0));
+  cmd->add_option("--seed", a.seed, "seed of the train/test split");
+  cmd->add_option("--threads", a.threads, "cross-validation: folds fitted in parallel (0: one per hardware thread)");
+  cmd->add_flag("--json", a.json_out, "print a JSON report");
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
-  CLI::App app{"mlops: train, evaluate, inspect and serve linear models from CSV files"};
+  CLI::App app{"mlops: train, tune, evaluate, inspect and serve linear models from CSV files"};
   app.require_subcommand(1);
   app.set_version_flag("--version", MLOPS_VERSION_STRING);
 
-  train_args ta;
+  train_args ta, tu;
   auto* train = app.add_subcommand("train", "train a pipeline on a CSV file and save it");
-  train->add_option("data", ta.data, "training data (CSV with a header row)")->required();
-  train->add_option("--target", ta.target, "column to predict")->required();
-  train->add_option("--impute", ta.impute, "fill missing values: mean or median")->check(CLI::IsMember({"mean", "median"}));
-  train->add_option("--iqr", ta.iqr, "drop training rows outside Q1-K*IQR, Q3+K*IQR (clip on new data)")
-      ->check(CLI::NonNegativeNumber);
-  train->add_flag("--standardize", ta.standardize, "z-score every feature");
-  train->add_option("--model", ta.model,
-                    "linear, ridge, gd (full-batch gradient descent), sgd (stochastic), logistic, svm (linear, hinge) or rls")
-      ->check(CLI::IsMember({"linear", "ridge", "gd", "sgd", "logistic", "svm", "rls"}));
-  train->add_option("--C", ta.C, "logistic: inverse L2 strength as scikit-learn's C (l2 = 1/(C n)); inf: no penalty");
-  train->add_option("--solver", ta.solver, "logistic: auto, newton, lbfgs or gd (the gradient-descent flags apply)")
-      ->check(CLI::IsMember({"auto", "newton", "lbfgs", "gd"}));
-  train->add_option("--max-iter", ta.max_iter, "logistic: Newton / L-BFGS iterations")->check(CLI::PositiveNumber);
-  train->add_option("--class-weight", ta.class_weight, "logistic/svm: balanced (n / (K * count of the class))")
-      ->check(CLI::IsMember({"balanced"}));
-  train->add_option("--threshold", ta.threshold, "binary classifiers: logistic probability (default 0.5) or svm score (default 0)");
-  train->add_option("--alpha", ta.alpha, "ridge penalty (with --model ridge)")->check(CLI::NonNegativeNumber);
-  train->add_option("--forgetting", ta.forgetting, "RLS forgetting factor in (0, 1] (with --model rls)");
-  train->add_option("--delta", ta.delta, "RLS initial P = I/delta, i.e. a ridge penalty delta (with --model rls)");
-  train->add_option("--learning-rate", ta.learning_rate, "gd/sgd: base learning rate")->check(CLI::PositiveNumber);
-  train->add_option("--schedule", ta.schedule, "gd/sgd: constant, invscaling (rate/(1+t)^power) or exponential (rate*decay^epoch)")
-      ->check(CLI::IsMember({"constant", "invscaling", "exponential"}));
-  train->add_option("--power", ta.power, "gd/sgd: exponent of invscaling");
-  train->add_option("--decay", ta.decay, "gd/sgd: factor per epoch of exponential");
-  train->add_flag("--adam", ta.adam, "gd/sgd: Adam update rule");
-  train->add_option("--epochs", ta.epochs, "gd/sgd: maximum epochs")->check(CLI::PositiveNumber);
-  train->add_option("--batch-size", ta.batch_size, "gd/sgd: rows per step (gd default: all; sgd default: 1)");
-  train->add_option("--tol", ta.tol, "gd/sgd: relative loss change that counts as converged")->check(CLI::NonNegativeNumber);
-  train->add_option("--l1", ta.l1, "gd/sgd: L1 penalty (proximal)")->check(CLI::NonNegativeNumber);
-  train->add_option("--l2", ta.l2, "gd/sgd: L2 penalty")->check(CLI::NonNegativeNumber);
-  train->add_option("--validation-fraction", ta.validation_fraction, "gd/sgd: early stopping on this share of the training rows")
-      ->check(CLI::Range(0.0, 0.99));
-  train->add_option("--patience", ta.patience, "gd/sgd: epochs without validation progress before stopping");
-  train->add_option("--test-size", ta.test_size, "held-out fraction, in (0, 1)")->check(CLI::Range(0.0, 1.0));
-  train->add_option("--seed", ta.seed, "seed of the train/test split");
+  add_pipeline_flags(train, ta);
+  train->add_option("--cv", ta.cv, "also cross-validate with K folds on the training part (per-fold and mean/std metrics)")
+      ->check(CLI::Range(2, 1000));
   train->add_option("--out", ta.out, "where to write the model")->required();
-  train->add_flag("--json", ta.json_out, "print a JSON report");
+
+  auto* tune = app.add_subcommand("tune", "grid-search pipeline and trainer parameters by cross-validation");
+  add_pipeline_flags(tune, tu);
+  tune->add_option("--grid", tu.grid, "NAME=V1,V2,... (repeatable): model.alpha, model.C, model.learning_rate, iqr.k, impute.strategy...")
+      ->required();
+  tune->add_option("--cv", tu.cv, "folds (default 5)")->check(CLI::Range(2, 1000));
+  tune->add_option("--metric", tu.metric, "choose by this metric (default r2 / accuracy); lower-is-better metrics are minimised");
+  tune->add_option("--out", tu.out, "write the best pipeline, refitted on the training part");
 
   std::string model, data, out, target;
   bool json_out = false;
@@ -356,9 +449,10 @@ int main(int argc, char** argv) {
   }
   for (const char* f : {"--learning-rate", "--schedule", "--power", "--decay", "--adam", "--epochs", "--batch-size", "--tol", "--l1",
                         "--l2", "--validation-fraction", "--patience"})
-    if (train->count(f) > 0) ta.gd_flags_given = true;
+    ta.gd_flags_given |= train->count(f) > 0, tu.gd_flags_given |= tune->count(f) > 0;
   try {
     if (*train) return cmd_train(ta);
+    if (*tune) return cmd_tune(tu);
     if (*predict) return cmd_predict(model, data, out);
     if (*evaluate) return cmd_evaluate(model, data, target, json_out);
     if (*inspect) return cmd_inspect(model, json_out);

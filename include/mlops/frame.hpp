@@ -28,6 +28,15 @@ MLOPS_NAMESPACE_BEGIN
 template <scalar T>
 struct Description;
 
+namespace detail {
+/// out[k] = src[rows[k]]: a plain function with restrict pointers, so the loop keeps its
+/// pointers in registers and the compiler may use gathers.
+template <class T>
+inline void gather_rows(const T* __restrict src, const std::size_t* __restrict rows, std::size_t n, T* __restrict out) noexcept {
+  for (std::size_t k = 0; k < n; ++k) out[k] = src[rows[k]];
+}
+}  // namespace detail
+
 /// A table of named numeric columns of equal length. Columns are contiguous
 /// (xtensor storage behind detail/xt_bridge.hpp); NaN marks a missing value.
 /// Copying a DataFrame copies its data; moving is cheap.
@@ -125,16 +134,28 @@ class DataFrame {
   DataFrame filter(std::span<const std::uint8_t> mask) const {
     if (mask.size() != rows_)
       MLOPS_THROW(data_error(errc::data_shape, fmt::format("filter: mask has {} entries but the frame has {} rows", mask.size(), rows_)));
+    // Kept rows as runs [begin, end): a filter that drops few rows copies long runs.
+    std::vector<std::pair<std::size_t, std::size_t>> runs;
     std::size_t kept = 0;
-    for (auto m : mask) kept += (m != 0);
+    for (std::size_t r = 0; r < rows_;) {
+      while (r < rows_ && mask[r] == 0) ++r;
+      const std::size_t b = r;
+      while (r < rows_ && mask[r] != 0) ++r;
+      if (r > b) runs.emplace_back(b, r), kept += r - b;
+    }
+    if (runs.size() * 8 > kept) {  // short runs: gather row by row
+      std::vector<std::size_t> keep;
+      keep.reserve(kept);
+      for (const auto& [b, e] : runs)
+        for (std::size_t r = b; r < e; ++r) keep.push_back(r);
+      return gather(keep);
+    }
     DataFrame f;
     for (std::size_t c = 0; c < cols_.size(); ++c) {
       auto col = detail::make_column<T>(kept);
+      T* out = col.data();
       const T* src = cols_[c].data();
-      T* dst = col.data();
-      std::size_t k = 0;
-      for (std::size_t r = 0; r < rows_; ++r)
-        if (mask[r] != 0) dst[k++] = src[r];
+      for (const auto& [b, e] : runs) out = std::copy(src + b, src + e, out);
       f.add_column(names_[c], std::move(col));
     }
     f.rows_ = kept;
@@ -144,15 +165,7 @@ class DataFrame {
   DataFrame take(std::span<const std::size_t> rows) const {
     for (auto r : rows)
       if (r >= rows_) MLOPS_THROW(argument_error(errc::invalid_argument, fmt::format("take: row {} is out of range (frame has {} rows)", r, rows_)));
-    DataFrame f;
-    for (std::size_t c = 0; c < cols_.size(); ++c) {
-      auto col = detail::make_column<T>(rows.size());
-      const T* src = cols_[c].data();
-      for (std::size_t k = 0; k < rows.size(); ++k) col.data()[k] = src[rows[k]];
-      f.add_column(names_[c], std::move(col));
-    }
-    f.rows_ = rows.size();
-    return f;
+    return gather(rows);
   }
   DataFrame head(std::size_t n = 5) const {
     std::vector<std::size_t> idx((std::min)(n, rows_));
@@ -183,6 +196,17 @@ class DataFrame {
   Description<T> describe() const;
 
  private:
+  /// Copies rows (indices checked by the caller) column by column into new columns.
+  DataFrame gather(std::span<const std::size_t> rows) const {
+    DataFrame f;
+    for (std::size_t c = 0; c < cols_.size(); ++c) {
+      auto col = detail::make_column<T>(rows.size());
+      detail::gather_rows(cols_[c].data(), rows.data(), rows.size(), col.data());
+      f.add_column(names_[c], std::move(col));
+    }
+    f.rows_ = rows.size();
+    return f;
+  }
   void check_index(std::size_t i) const {
     if (i >= cols_.size())
       MLOPS_THROW(argument_error(errc::invalid_argument, fmt::format("column index {} is out of range (frame has {} columns)", i, cols_.size())));

@@ -79,6 +79,12 @@ concept linear_trainer = trainer<E, T>;
 template <scalar T>
 using PipelineModel = std::variant<LinearModel<T>, LinearClassifier<T>>;
 
+/// Any of the library's trainers, held by value: what `Pipeline::estimator` stores, what
+/// cross_validate and grid_search fit in each fold, and what `set_param` configures.
+template <scalar T>
+using Estimator = std::variant<LinearRegression<T>, GradientDescentRegressor<T>, RecursiveLeastSquaresTrainer<T>,
+                               LogisticRegression<T>, LinearSVM<T>>;
+
 /// The builder: an ordered list of step options and the feature choice.
 template <scalar T>
 class Pipeline {
@@ -105,17 +111,49 @@ class Pipeline {
     return *this;
   }
   const std::vector<Step<T>>& steps() const noexcept { return steps_; }
+  std::vector<Step<T>>& steps() noexcept { return steps_; }
+  const std::vector<std::string>& feature_choice() const noexcept { return features_; }
+  /// The trainer `fit(train, target)` uses (and cross_validate / grid_search fit per fold).
+  Pipeline& estimator(Estimator<T> e) {
+    estimator_ = std::move(e);
+    return *this;
+  }
+  const std::optional<Estimator<T>>& estimator() const noexcept { return estimator_; }
+  std::optional<Estimator<T>>& estimator() noexcept { return estimator_; }
 
   /// Fits every step on `train` in order (each step sees the output of the previous
   /// one; the IQR filter drops training rows), then the estimator. Only `train` is
   /// seen: split first, and the held-out data never leaks into the statistics.
   /// Rows whose target is missing are dropped and counted in the report.
-  template <trainer<T> Estimator>
-  FittedPipeline<T> fit(const Estimator& estimator, const DataFrame<T>& train, std::string_view target) const;
+  template <trainer<T> E>
+  FittedPipeline<T> fit(const E& estimator, const DataFrame<T>& train, std::string_view target) const;
+  /// The same with the trainer set by estimator() (argument_error when none is set).
+  FittedPipeline<T> fit(const DataFrame<T>& train, std::string_view target) const {
+    if (!estimator_)
+      MLOPS_THROW(argument_error(errc::invalid_argument, "Pipeline::fit: no estimator set; call estimator(...) or pass one to fit"));
+    return std::visit([&](const auto& e) { return fit(e, train, target); }, *estimator_);
+  }
+
+  /// The feature columns this pipeline uses on `frame` (the chosen ones, or every column
+  /// but the target), checked to exist and not to include the target.
+  std::vector<std::string> resolve_features(const DataFrame<T>& frame, std::string_view target) const;
+  /// The fitting core, for callers that prepared the rows themselves (cross-validation):
+  /// `frame` holds exactly `features` + `target`, every row has a target, and it is
+  /// consumed (the steps transform it in place). No training metrics are computed.
+  template <trainer<T> E>
+  FittedPipeline<T> fit_prepared(const E& estimator, DataFrame<T> frame, const std::vector<std::string>& features,
+                                 std::string_view target, std::size_t rows_in, std::size_t rows_missing_target) const;
+  FittedPipeline<T> fit_prepared(DataFrame<T> frame, const std::vector<std::string>& features, std::string_view target) const {
+    if (!estimator_)
+      MLOPS_THROW(argument_error(errc::invalid_argument, "Pipeline: no estimator set; call estimator(...) first"));
+    const std::size_t n = frame.rows();
+    return std::visit([&](const auto& e) { return fit_prepared(e, std::move(frame), features, target, n, 0); }, *estimator_);
+  }
 
  private:
   std::vector<Step<T>> steps_;
   std::vector<std::string> features_;
+  std::optional<Estimator<T>> estimator_;
 };
 
 template <scalar T>
@@ -287,29 +325,29 @@ class FittedPipeline {
   /// Regression pipelines only (argument_error for a classifier: see evaluate_classifier).
   RegressionMetrics evaluate(const DataFrame<T>& frame) const {
     (void)model();
-    const auto f = frame.filter(detail::present_mask(frame.column(target_)));
-    return regression_metrics<T>(f.column(target_), predict(f));
+    return labelled(frame, [&](const DataFrame<T>& f) { return regression_metrics<T>(f.column(target_), predict(f)); });
   }
   /// Classifier pipelines: accuracy, precision/recall/F1, ROC AUC, log loss, confusion.
   ClassificationMetrics evaluate_classifier(const DataFrame<T>& frame) const {
     const auto& c = classifier();
-    const auto f = frame.filter(detail::present_mask(frame.column(target_)));
-    // One pass through the row program gives labels, scores and probabilities.
-    std::vector<T> pred(f.rows());
-    Eigen::MatrixXd S(static_cast<Eigen::Index>(f.rows()), static_cast<Eigen::Index>(c.n_outputs()));
-    Eigen::MatrixXd P = c.has_proba() ? Eigen::MatrixXd(S.rows(), static_cast<Eigen::Index>(c.n_classes())) : Eigen::MatrixXd();
-    std::array<double, max_outputs> p;
-    for_each_row(f, [&](std::size_t r, const std::vector<T>& row, T y, bool, const double* s) {
-      if (MLOPS_UNLIKELY(!std::isfinite(y))) explain_non_finite(row, r);
-      pred[r] = y;
-      const auto i = static_cast<Eigen::Index>(r);
-      for (Eigen::Index k = 0; k < S.cols(); ++k) S(i, k) = s[k];
-      if (P.size() > 0) {
-        c.proba_from_scores(s, p.data());
-        for (Eigen::Index k = 0; k < P.cols(); ++k) P(i, k) = p[static_cast<std::size_t>(k)];
-      }
+    return labelled(frame, [&](const DataFrame<T>& f) {
+      // One pass through the row program gives labels, scores and probabilities.
+      std::vector<T> pred(f.rows());
+      Eigen::MatrixXd S(static_cast<Eigen::Index>(f.rows()), static_cast<Eigen::Index>(c.n_outputs()));
+      Eigen::MatrixXd P = c.has_proba() ? Eigen::MatrixXd(S.rows(), static_cast<Eigen::Index>(c.n_classes())) : Eigen::MatrixXd();
+      std::array<double, max_outputs> p;
+      for_each_row(f, [&](std::size_t r, const std::vector<T>& row, T y, bool, const double* s) {
+        if (MLOPS_UNLIKELY(!std::isfinite(y))) explain_non_finite(row, r);
+        pred[r] = y;
+        const auto i = static_cast<Eigen::Index>(r);
+        for (Eigen::Index k = 0; k < S.cols(); ++k) S(i, k) = s[k];
+        if (P.size() > 0) {
+          c.proba_from_scores(s, p.data());
+          for (Eigen::Index k = 0; k < P.cols(); ++k) P(i, k) = p[static_cast<std::size_t>(k)];
+        }
+      });
+      return classification_metrics<T>(f.column(target_), pred, c.classes(), S, P);
     });
-    return classification_metrics<T>(f.column(target_), pred, c.classes(), S, P);
   }
 
   /// Writes the pipeline atomically (temporary file, fsync, rename, fsync directory).
@@ -387,6 +425,13 @@ class FittedPipeline {
                                            "expected columns: '{}'", fmt::join(missing, "', '"), fmt::join(features_, "', '"))));
     return cols;
   }
+  /// fn(the rows of `frame` that have a target): the frame itself when none is missing.
+  template <class Fn>
+  auto labelled(const DataFrame<T>& frame, Fn&& fn) const {
+    const auto y = frame.column(target_);
+    if (std::none_of(y.begin(), y.end(), [](T v) { return std::isnan(v); })) return fn(frame);
+    return fn(frame.filter(detail::present_mask(y)));
+  }
   [[noreturn]] void explain_non_finite(const std::vector<T>& row, std::size_t r) const {
     for (std::size_t j = 0; j < row.size(); ++j)
       if (!std::isfinite(row[j]))
@@ -415,29 +460,45 @@ class FittedPipeline {
 };
 
 template <scalar T>
-template <trainer<T> Estimator>
-FittedPipeline<T> Pipeline<T>::fit(const Estimator& estimator, const DataFrame<T>& train, std::string_view target) const {
-  const std::size_t ti = train.index_of(target);
+std::vector<std::string> Pipeline<T>::resolve_features(const DataFrame<T>& frame, std::string_view target) const {
+  (void)frame.index_of(target);
   std::vector<std::string> features = features_;
   if (features.empty())
-    for (const auto& n : train.names())
+    for (const auto& n : frame.names())
       if (n != target) features.push_back(n);
   for (const auto& f : features) {
-    (void)train.index_of(f);
+    (void)frame.index_of(f);
     if (f == target) MLOPS_THROW(argument_error(errc::invalid_argument, fmt::format("the target '{}' cannot also be a feature", target)));
   }
-  FittedPipeline<T> fp;
-  fp.features_ = features;
-  fp.target_ = std::string(target);
-  fp.report_.rows_in = train.rows();
+  return features;
+}
 
+template <scalar T>
+template <trainer<T> E>
+FittedPipeline<T> Pipeline<T>::fit(const E& estimator, const DataFrame<T>& train, std::string_view target) const {
+  const std::size_t ti = train.index_of(target);
+  const auto features = resolve_features(train, target);
   // Rows without a target are dropped (and counted); the fit works on a copy of the
   // labelled rows holding only features + target, the training metrics on the raw rows.
   const DataFrame<T> labelled = train.filter(detail::present_mask(train.column(ti)));
-  fp.report_.rows_missing_target = train.rows() - labelled.rows();
   auto cols = features;
   cols.emplace_back(target);
-  DataFrame<T> frame = labelled.select(cols);
+  FittedPipeline<T> fp = fit_prepared(estimator, labelled.select(cols), features, target, train.rows(), train.rows() - labelled.rows());
+  // Training metrics: the whole pipeline on the raw training rows that had a target.
+  if (fp.is_classifier()) fp.set_metrics("train", fp.evaluate_classifier(labelled));
+  else fp.set_metrics("train", regression_metrics<T>(labelled.column(target), fp.predict(labelled)));
+  return fp;
+}
+
+template <scalar T>
+template <trainer<T> E>
+FittedPipeline<T> Pipeline<T>::fit_prepared(const E& estimator, DataFrame<T> frame, const std::vector<std::string>& features,
+                                            std::string_view target, std::size_t rows_in, std::size_t rows_missing_target) const {
+  FittedPipeline<T> fp;
+  fp.features_ = features;
+  fp.target_ = std::string(target);
+  fp.report_.rows_in = rows_in;
+  fp.report_.rows_missing_target = rows_missing_target;
   if (frame.rows() == 0)
     MLOPS_THROW(data_error(errc::data_empty, fmt::format("no training rows with a value in target '{}'", target)));
 
@@ -466,9 +527,6 @@ FittedPipeline<T> Pipeline<T>::fit(const Estimator& estimator, const DataFrame<T
   fp.compile();
   const auto now = std::chrono::system_clock::now();
   fp.created_at_ = fmt::format("{}", std::chrono::duration_cast<std::chrono::seconds>(now.time_since_epoch()).count());
-  // Training metrics: the whole pipeline on the raw training rows that had a target.
-  if (fp.is_classifier()) fp.set_metrics("train", fp.evaluate_classifier(labelled));
-  else fp.set_metrics("train", regression_metrics<T>(labelled.column(target), fp.predict(labelled)));
   return fp;
 }
 

@@ -104,5 +104,25 @@ out += [arr("k_true", kt), arr("k_pred", kp),
         arr("k_values", [f1_score(kt, kp, average="macro"), f1_score(kt, kp, average="micro"), f1_score(kt, kp, average="weighted"),
                          precision_score(kt, kp, average="macro"), recall_score(kt, kp, average="weighted")]),
         "// k_values: f1 macro, micro, weighted; precision macro; recall weighted"]
+# cross-validation (issue 4): impute -> standardize -> ridge on X with 10% missing values,
+# KFold(3) without shuffling (contiguous folds: the same rows as mlops' KFold{3}); and a
+# grid over the ridge penalty; and logistic regression on Xc/yb.
+from sklearn.pipeline import make_pipeline
+from sklearn.impute import SimpleImputer
+from sklearn.model_selection import cross_validate, KFold, GridSearchCV
+vr = np.random.RandomState(5)
+Xm = X.copy()
+Xm[vr.uniform(size=X.shape) < 0.1] = np.nan
+cvp = make_pipeline(SimpleImputer(strategy="mean"), StandardScaler(), Ridge(alpha=2.5))
+cvr = cross_validate(cvp, Xm, y, cv=KFold(3), scoring=("r2", "neg_mean_squared_error", "neg_mean_absolute_error"))
+out += ["// Xm: X with NaN where missing (column-major)", arr("Xm", np.nan_to_num(Xm.T, nan=-12345.0)),
+        "// -12345 marks a missing value", arr("cv_r2", cvr["test_r2"]), arr("cv_mse", -cvr["test_neg_mean_squared_error"]),
+        arr("cv_mae", -cvr["test_neg_mean_absolute_error"])]
+gs = GridSearchCV(cvp, {"ridge__alpha": [0.1, 10.0, 1000.0]}, cv=KFold(3), scoring="r2").fit(Xm, y)
+out += [arr("gs_mean", gs.cv_results_["mean_test_score"]), arr("gs_std", gs.cv_results_["std_test_score"]),
+        f"inline constexpr int gs_best = {gs.best_index_};"]
+lcv = cross_validate(make_pipeline(StandardScaler(), LogisticRegression(C=1.0, tol=1e-10, max_iter=10000)), Xc, yb, cv=KFold(3),
+                     scoring=("accuracy", "neg_log_loss", "roc_auc"))
+out += [arr("lcv_acc", lcv["test_accuracy"]), arr("lcv_logloss", -lcv["test_neg_log_loss"]), arr("lcv_auc", lcv["test_roc_auc"])]
 out += ["}  // namespace golden"]
 print("\n".join(out))

@@ -10,12 +10,14 @@
 #include <xtensor/xtensor.hpp>
 
 #include "mlops/config.hpp"
+#include "mlops/detail/buffer_cache.hpp"
 
 MLOPS_NAMESPACE_BEGIN
 namespace detail {
 
+/// Large columns come from the buffer cache (see detail/buffer_cache.hpp).
 template <class T>
-using column_storage = xt::xtensor<T, 1>;
+using column_storage = xt::xtensor<T, 1, XTENSOR_DEFAULT_LAYOUT, column_allocator<T>>;
 
 /// A column of n uninitialised values.
 template <class T>

@@ -393,10 +393,17 @@ class ClassificationAccumulator {
 MLOPS_NAMESPACE_END
 
 template <>
-struct fmt::formatter<mlops::ClassificationMetrics> : fmt::formatter<std::string_view> {
+struct fmt::formatter<mlops::ClassificationMetrics> {
+  bool table = false;  // "{:t}": scikit-learn's classification_report layout plus the scores
+  constexpr auto parse(fmt::format_parse_context& ctx) {
+    auto it = ctx.begin();
+    if (it != ctx.end() && *it == 't') table = true, ++it;
+    return it;
+  }
   template <class Ctx>
   auto format(const mlops::ClassificationMetrics& m, Ctx& ctx) const {
     auto opt = [](const std::optional<double>& v) { return v ? fmt::format("{:.6g}", *v) : std::string("-"); };
+    if (table) return format_table(m, ctx.out(), opt);
     auto out = fmt::format_to(ctx.out(),
                               "n={} accuracy={:.6g} balanced_accuracy={:.6g} precision={:.6g} recall={:.6g} f1={:.6g} "
                               "roc_auc={} log_loss={}\nconfusion (rows: true {}; columns: predicted)\n",
@@ -405,5 +412,30 @@ struct fmt::formatter<mlops::ClassificationMetrics> : fmt::formatter<std::string
     for (std::size_t i = 0; i < m.confusion.size(); ++i)
       out = fmt::format_to(out, "  {:>10g} | {}\n", m.labels[i], fmt::join(m.confusion[i], " "));
     return out;
+  }
+
+ private:
+  /// Per class: precision, recall, F1, support (from the confusion matrix); then the
+  /// averages and the scores.
+  template <class Out, class Opt>
+  static Out format_table(const mlops::ClassificationMetrics& m, Out out, Opt opt) {
+    const std::size_t K = m.confusion.size();
+    out = fmt::format_to(out, "{:>14} {:>10} {:>10} {:>10} {:>10}\n", "", "precision", "recall", "f1", "support");
+    std::vector<std::size_t> col(K, 0);
+    for (std::size_t i = 0; i < K; ++i)
+      for (std::size_t j = 0; j < K; ++j) col[j] += m.confusion[i][j];
+    for (std::size_t i = 0; i < K; ++i) {
+      std::size_t support = 0;
+      for (std::size_t j = 0; j < K; ++j) support += m.confusion[i][j];
+      const double tp = static_cast<double>(m.confusion[i][i]);
+      const double p = col[i] ? tp / static_cast<double>(col[i]) : 0.0, r = support ? tp / static_cast<double>(support) : 0.0;
+      const double f = p + r > 0 ? 2 * p * r / (p + r) : 0.0;
+      out = fmt::format_to(out, "{:>14g} {:>10.4f} {:>10.4f} {:>10.4f} {:>10}\n", m.labels[i], p, r, f, support);
+    }
+    out = fmt::format_to(out, "\n{:>14} {:>10} {:>10} {:>10.4f} {:>10}\n", "accuracy", "", "", m.accuracy, m.n);
+    out = fmt::format_to(out, "{:>14} {:>10} {:>10} {:>10.4f} {:>10}\n", "f1 macro", "", "", m.f1_macro, m.n);
+    out = fmt::format_to(out, "{:>14} {:>10} {:>10} {:>10.4f} {:>10}\n\n", "f1 weighted", "", "", m.f1_weighted, m.n);
+    return fmt::format_to(out, "balanced_accuracy {:.6g}  roc_auc {}  log_loss {}  brier {}\n", m.balanced_accuracy, opt(m.roc_auc),
+                          opt(m.log_loss), opt(m.brier));
   }
 };

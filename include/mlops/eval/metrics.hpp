@@ -197,9 +197,19 @@ MLOPS_NAMESPACE_END
 
 template <>
 struct fmt::formatter<mlops::RegressionMetrics> {
-  constexpr auto parse(fmt::format_parse_context& ctx) { return ctx.begin(); }
+  bool table = false;  // "{:t}": one metric per line; "{}": the classic four on one line
+  constexpr auto parse(fmt::format_parse_context& ctx) {
+    auto it = ctx.begin();
+    if (it != ctx.end() && *it == 't') table = true, ++it;
+    return it;
+  }
   template <class Ctx>
   auto format(const mlops::RegressionMetrics& m, Ctx& ctx) const {
-    return fmt::format_to(ctx.out(), "n={} mse={:.6g} rmse={:.6g} mae={:.6g} r2={:.6f}", m.n, m.mse, m.rmse, m.mae, m.r2);
+    if (!table) return fmt::format_to(ctx.out(), "n={} mse={:.6g} rmse={:.6g} mae={:.6g} r2={:.6f}", m.n, m.mse, m.rmse, m.mae, m.r2);
+    return fmt::format_to(ctx.out(),
+                          "{:<20} {:>14}\n{:<20} {:>14}\n{:<20} {:>14.6g}\n{:<20} {:>14.6g}\n{:<20} {:>14.6g}\n{:<20} {:>14.6g}\n"
+                          "{:<20} {:>14.6g}\n{:<20} {:>14.6g}\n{:<20} {:>14.6g}\n",
+                          "metric", "value", "n", m.n, "mse", m.mse, "rmse", m.rmse, "mae", m.mae, "r2", m.r2, "mape", m.mape,
+                          "max_error", m.max_error, "explained_variance", m.explained_variance);
   }
 };

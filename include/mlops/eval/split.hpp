@@ -65,6 +65,17 @@ std::vector<std::vector<std::size_t>> rows_by_label(std::span<const T> labels) {
   }
   return rows;
 }
+/// Train/test row lists of each fold from the fold of every row: built in row order, so
+/// every list is sorted without sorting; O(n k).
+inline std::vector<SplitIndices> folds_from_assignment(const std::vector<std::size_t>& fold_of, std::size_t k) {
+  std::vector<std::size_t> size(k, 0);
+  for (const auto f : fold_of) ++size[f];
+  std::vector<SplitIndices> out(k);
+  for (std::size_t f = 0; f < k; ++f) out[f].test.reserve(size[f]), out[f].train.reserve(fold_of.size() - size[f]);
+  for (std::size_t r = 0; r < fold_of.size(); ++r)
+    for (std::size_t f = 0; f < k; ++f) (f == fold_of[r] ? out[f].test : out[f].train).push_back(r);
+  return out;
+}
 }  // namespace detail
 
 /// A split that keeps each label's share in both parts. The test part has
@@ -127,16 +138,14 @@ struct KFold {
       detail::xoshiro256ss rng(seed);
       detail::shuffle(idx.begin(), idx.end(), rng);
     }
-    std::vector<SplitIndices> out(k);
+    std::vector<std::size_t> fold_of(n);
     std::size_t start = 0;
     for (std::size_t f = 0; f < k; ++f) {
       const std::size_t size = n / k + (f < n % k ? 1 : 0);
-      for (std::size_t i = 0; i < n; ++i) (i >= start && i < start + size ? out[f].test : out[f].train).push_back(idx[i]);
+      for (std::size_t i = start; i < start + size; ++i) fold_of[idx[i]] = f;
       start += size;
-      std::sort(out[f].test.begin(), out[f].test.end());
-      std::sort(out[f].train.begin(), out[f].train.end());
     }
-    return out;
+    return detail::folds_from_assignment(fold_of, k);
   }
   void check(std::size_t n) const {
     if (k < 2) MLOPS_THROW(argument_error(errc::invalid_argument, fmt::format("KFold: k = {} must be at least 2", k)));
@@ -167,10 +176,7 @@ struct StratifiedKFold {
         next = (next + 1) % k;
       }
     }
-    std::vector<SplitIndices> out(k);
-    for (std::size_t r = 0; r < labels.size(); ++r)
-      for (std::size_t f = 0; f < k; ++f) (f == fold_of[r] ? out[f].test : out[f].train).push_back(r);
-    return out;
+    return detail::folds_from_assignment(fold_of, k);
   }
 };
 

@@ -1,0 +1,358 @@
+// Model selection (issue 4): cross_validate, grid_search, parameters by name, metric
+// names, reports (table and JSON); the column buffer cache.
+#include <doctest/doctest.h>
+
+#include <cmath>
+#include <cstring>
+#include <string>
+
+#include "golden/sklearn_golden.hpp"
+#include "mlops/mlops.hpp"
+
+using namespace mlops;
+
+namespace {
+double rel(double a, double b) { return std::abs(a - b) / (std::max)(std::abs(b), 1e-12); }
+
+/// golden::Xm (missing values as NaN) and golden::y as a frame x0..x3, y.
+DataFrame<double> golden_missing_frame() {
+  DataFrame<double> f;
+  for (int j = 0; j < golden::d; ++j) {
+    std::vector<double> c(golden::Xm + j * golden::n, golden::Xm + (j + 1) * golden::n);
+    for (auto& v : c)
+      if (v == -12345.0) v = std::nan("");
+    f.add_column("x" + std::to_string(j), std::span<const double>(c));
+  }
+  f.add_column("y", std::span<const double>(golden::y, static_cast<std::size_t>(golden::n)));
+  return f;
+}
+
+/// n rows, d features with 3% missing values and a few wild values; y linear plus noise.
+DataFrame<double> synthetic(std::size_t n, std::size_t d, std::uint64_t seed) {
+  detail::xoshiro256ss rng(seed);
+  std::vector<std::vector<double>> cols(d, std::vector<double>(n));
+  std::vector<double> y(n, 1.0);
+  for (std::size_t j = 0; j < d; ++j)
+    for (std::size_t i = 0; i < n; ++i) {
+      const double v = (rng.uniform01() + rng.uniform01() + rng.uniform01() - 1.5) * 2.0;
+      y[i] += (static_cast<double>(j % 3) - 1.0) * v;
+      cols[j][i] = rng.uniform01() < 0.03 ? std::nan("") : (rng.uniform01() < 0.005 ? v * 40.0 : v);
+    }
+  for (auto& v : y) v += 0.2 * (rng.uniform01() - 0.5);
+  DataFrame<double> f;
+  for (std::size_t j = 0; j < d; ++j) f.add_column("f" + std::to_string(j), std::span<const double>(cols[j]));
+  f.add_column("target", std::span<const double>(y));
+  return f;
+}
+
+void check_same(const CvResult& a, const CvResult& b) {
+  REQUIRE(a.folds.size() == b.folds.size());
+  CHECK(a.metrics == b.metrics);
+  for (std::size_t i = 0; i < a.folds.size(); ++i) {
+    CHECK(a.folds[i].rows_used == b.folds[i].rows_used);
+    CHECK(a.folds[i].test == b.folds[i].test);  // bit for bit
+  }
+  for (std::size_t m = 0; m < a.test.size(); ++m) {
+    CHECK(a.test[m].mean == b.test[m].mean);
+    CHECK(a.test[m].std == b.test[m].std);
+  }
+}
+}  // namespace
+
+TEST_CASE("cross_validate agrees with scikit-learn's Pipeline + cross_validate (impute -> standardize -> ridge)") {
+  const auto f = golden_missing_frame();
+  const auto p = pipeline<double>().impute().standardize().estimator(LinearRegression<double>{true, 2.5});
+  const auto cv = cross_validate(p, f, "y", KFold{3}, {"r2", "mse", "mae"});
+  REQUIRE(cv.folds.size() == 3);
+  CHECK(cv.task == task_kind::regression);
+  for (std::size_t i = 0; i < 3; ++i) {
+    CHECK(cv.folds[i].train_rows == 40);
+    CHECK(cv.folds[i].test_rows == 20);
+    CHECK(rel(*cv.folds[i].test[0], golden::cv_r2[i]) < 1e-9);
+    CHECK(rel(*cv.folds[i].test[1], golden::cv_mse[i]) < 1e-9);
+    CHECK(rel(*cv.folds[i].test[2], golden::cv_mae[i]) < 1e-9);
+  }
+  const double mean = (golden::cv_r2[0] + golden::cv_r2[1] + golden::cv_r2[2]) / 3;
+  CHECK(rel(*cv.mean("r2"), mean) < 1e-9);
+  double ss = 0;
+  for (const double v : golden::cv_r2) ss += (v - mean) * (v - mean);
+  CHECK(rel(*cv.std("r2"), std::sqrt(ss / 3)) < 1e-7);  // population std, as cv_results_
+  CHECK_THROWS_AS((void)cv.mean("accuracy"), argument_error);
+}
+
+TEST_CASE("each fold fits the whole pipeline on its training rows only (equals a manual fit per fold)") {
+  const auto f = synthetic(1200, 5, 3);
+  auto p = pipeline<double>().impute(impute_strategy::median).drop_outliers_iqr(1.5).standardize();
+  p.estimator(LinearRegression<double>{true, 0.5});
+  const KFold kf{4, true, 9};
+  const auto cv = cross_validate(p, f, "target", kf, {"r2", "rmse", "max_error"});
+  const auto splits = kf.split(f.rows());
+  for (std::size_t i = 0; i < 4; ++i) {
+    // The validation rows never reach the imputer's medians, the IQR fences or the scaler.
+    const auto fitted = p.fit(f.take(splits[i].train), "target");
+    const auto m = fitted.evaluate(f.take(splits[i].test));
+    CHECK(*cv.folds[i].test[0] == m.r2);
+    CHECK(*cv.folds[i].test[1] == m.rmse);
+    CHECK(*cv.folds[i].test[2] == m.max_error);
+    CHECK(cv.folds[i].rows_used == fitted.report().rows_used);
+    CHECK(cv.folds[i].rows_used < cv.folds[i].train_rows);  // the IQR step dropped rows inside the fold
+  }
+}
+
+TEST_CASE("cross-validation on several threads gives the serial result exactly") {
+  const auto f = synthetic(2000, 6, 11);
+  GradientDescentRegressor<double> sgd;
+  sgd.batch_size = 1;
+  sgd.max_epochs = 4;
+  sgd.rate = inverse_scaling{0.02, 0.25};
+  sgd.seed = 5;
+  const auto p = pipeline<double>().impute().drop_outliers_iqr(2.0).standardize().estimator(sgd);
+  cv_options serial, threaded;
+  threaded.threads = 3;
+  serial.seed = threaded.seed = 17;
+  const auto a = cross_validate(p, f, "target", 5, {}, serial);
+  const auto b = cross_validate(p, f, "target", 5, {}, threaded);
+  check_same(a, b);
+  CHECK(a.metrics == default_metrics(task_kind::regression));
+  CHECK(*a.mean("r2") > 0.9);
+
+  param_grid g;
+  g.add("model.learning_rate", {0.005, 0.02}).add("iqr.k", {1.5, 3.0});
+  grid_options go1, go3;
+  go3.threads = 3;
+  go1.refit = go3.refit = false;
+  const auto s1 = grid_search(p, g, f, "target", 3, "rmse", {}, go1);
+  const auto s3 = grid_search(p, g, f, "target", 3, "rmse", {}, go3);
+  REQUIRE(s1.candidates.size() == 4);
+  for (std::size_t c = 0; c < 4; ++c) check_same(s1.candidates[c].cv, s3.candidates[c].cv);
+  CHECK(s1.best == s3.best);
+  CHECK(!s1.refitted.has_value());
+}
+
+TEST_CASE("grid_search agrees with scikit-learn's GridSearchCV and refits the best on all rows") {
+  const auto f = golden_missing_frame();
+  const auto p = pipeline<double>().impute().standardize().estimator(LinearRegression<double>{});
+  param_grid grid;
+  grid.add("ridge.alpha", {0.1, 10.0, 1000.0});
+  CHECK(grid.size() == 3);
+  const auto gs = grid_search(p, grid, f, "y", KFold{3}, "r2");
+  REQUIRE(gs.candidates.size() == 3);
+  for (std::size_t c = 0; c < 3; ++c) {
+    CHECK(rel(*gs.candidates[c].cv.mean("r2"), golden::gs_mean[c]) < 1e-9);
+    CHECK(rel(*gs.candidates[c].cv.std("r2"), golden::gs_std[c]) < 1e-6);
+  }
+  CHECK(gs.best == static_cast<std::size_t>(golden::gs_best));
+  CHECK(gs.candidates[gs.best].rank == 1);
+  CHECK(gs.greater_is_better);
+  REQUIRE(gs.refitted.has_value());
+  // The refitted pipeline is the best candidate fitted on every row.
+  const auto manual = gs.best_pipeline(p).fit(f, "y");
+  CHECK(gs.refitted->model().l2() == 0.1);
+  CHECK(gs.refitted->predict(f) == manual.predict(f));
+
+  // Lower-is-better metrics are minimised; the metric is added to the reported ones.
+  const auto by_mse = grid_search(p, grid, f, "y", KFold{3}, "mse", {"r2"});
+  CHECK(by_mse.candidates[0].cv.metrics == std::vector<std::string>{"mse", "r2"});
+  CHECK(!by_mse.greater_is_better);
+  for (const auto& c : by_mse.candidates)
+    CHECK(*by_mse.best_candidate().cv.mean("mse") <= *c.cv.mean("mse"));
+  // Ranks are a permutation of 1..n.
+  std::vector<std::size_t> ranks;
+  for (const auto& c : by_mse.candidates) ranks.push_back(c.rank);
+  std::sort(ranks.begin(), ranks.end());
+  CHECK(ranks == std::vector<std::size_t>{1, 2, 3});
+}
+
+TEST_CASE("classifier cross-validation agrees with scikit-learn; undefined fold metrics are empty, not NaN") {
+  DataFrame<double> f;
+  for (int j = 0; j < golden::cd; ++j)
+    f.add_column("x" + std::to_string(j), std::span<const double>(golden::Xc + j * golden::cn, static_cast<std::size_t>(golden::cn)));
+  f.add_column("label", std::span<const double>(golden::yb, static_cast<std::size_t>(golden::cn)));
+  LogisticRegression<double> lr;
+  lr.tol = 1e-12;
+  const auto p = pipeline<double>().standardize().estimator(lr);
+  const auto cv = cross_validate(p, f, "label", KFold{3}, {"accuracy", "log_loss", "roc_auc"});
+  CHECK(cv.task == task_kind::classification);
+  for (std::size_t i = 0; i < 3; ++i) {
+    CHECK(*cv.folds[i].test[0] == doctest::Approx(golden::lcv_acc[i]).epsilon(1e-12));
+    CHECK(rel(*cv.folds[i].test[1], golden::lcv_logloss[i]) < 1e-6);
+    CHECK(rel(*cv.folds[i].test[2], golden::lcv_auc[i]) < 1e-9);
+  }
+  // The default for a classifier and a number of folds: stratified folds.
+  const auto st = cross_validate(p, f, "label", 4);
+  CHECK(st.metrics == default_metrics(task_kind::classification));
+  CHECK(st.folds.size() == 4);
+
+  // A validation fold holding one class: ROC AUC is undefined there (an empty optional),
+  // and the summary averages the folds where it is defined.
+  std::vector<SplitIndices> folds(2);
+  std::vector<std::size_t> ones, rest;
+  for (std::size_t r = 0; r < static_cast<std::size_t>(golden::cn); ++r) (golden::yb[r] == 7.0 && ones.size() < 10 ? ones : rest).push_back(r);
+  folds[0] = {rest, ones};  // test: ten rows of class 7 only
+  folds[1] = {std::vector<std::size_t>(rest.begin() + 20, rest.end()), std::vector<std::size_t>(rest.begin(), rest.begin() + 20)};
+  const auto odd = cross_validate(p, f, "label", folds, {"roc_auc", "accuracy"});
+  CHECK(!odd.folds[0].test[0].has_value());
+  std::size_t sevens = 0;
+  for (std::size_t i = 0; i < 20; ++i) sevens += golden::yb[rest[i]] == 7.0;
+  REQUIRE(sevens > 0);  // fold 2's validation rows hold both classes
+  REQUIRE(sevens < 20);
+  CHECK(odd.folds[1].test[0].has_value());
+  CHECK(odd.summary("roc_auc").defined == 1);
+  CHECK(*odd.mean("roc_auc") == *odd.folds[1].test[0]);
+  CHECK(*odd.std("roc_auc") == 0.0);
+  const nlohmann::json j = odd;
+  CHECK(j["folds"][0]["test"]["roc_auc"].is_null());
+  CHECK_THROWS_AS((void)cross_validate(p, f, "label", 3, {"r2"}), argument_error);  // a regression metric for a classifier
+}
+
+TEST_CASE("parameters by name: steps and trainers, clear errors") {
+  auto p = pipeline<double>().impute().drop_outliers_iqr(1.5).standardize().drop_outliers_iqr(3.0);
+  CHECK_THROWS_AS(set_param(p, "model.alpha", 1.0), argument_error);  // no estimator yet
+  p.estimator(LinearRegression<double>{});
+  set_param(p, "model.alpha", 4.0);
+  CHECK(std::get<LinearRegression<double>>(*p.estimator()).l2 == 4.0);
+  set_param(p, "iqr.k", 2.0);
+  set_param(p, "iqr#2.k", 5.0);
+  CHECK(std::get<IqrOutlierFilter<double>>(p.steps()[1]).k == 2.0);
+  CHECK(std::get<IqrOutlierFilter<double>>(p.steps()[3]).k == 5.0);
+  set_param(p, "impute.strategy", std::string("median"));
+  CHECK(std::get<SimpleImputer<double>>(p.steps()[0]).strategy == impute_strategy::median);
+  set_param(p, "standardize.with_mean", parse_param_value("false"));
+  CHECK(!std::get<StandardScaler<double>>(p.steps()[2]).with_mean);
+
+  auto message = [&](std::string_view name, const param_value& v) -> std::string {
+    try {
+      set_param(p, name, v);
+    } catch (const argument_error& e) {
+      return e.what();
+    }
+    return "";
+  };
+  CHECK(message("model.C", 1.0).find("LinearRegression has no parameter 'C'; it has: alpha") != std::string::npos);
+  CHECK(message("iqr#3.k", 1.0).find("has 2 'iqr' step(s)") != std::string::npos);
+  CHECK(message("scaler.k", 1.0).find("unknown step 'scaler'") != std::string::npos);
+  CHECK(message("alpha", 1.0).find("<step or model>.<parameter>") != std::string::npos);
+  CHECK(message("impute.strategy", 2.0).find("takes a word") != std::string::npos);
+  CHECK(message("impute.strategy", std::string("mode")).find("choose from mean, median, constant") != std::string::npos);
+  CHECK(message("iqr.k", std::string("big")).find("takes a number") != std::string::npos);
+
+  p.estimator(LogisticRegression<double>{});
+  set_param(p, "logistic.C", parse_param_value("inf"));
+  set_param(p, "model.solver", std::string("lbfgs"));
+  set_param(p, "model.class_weight", std::string("balanced"));
+  const auto& lr = std::get<LogisticRegression<double>>(*p.estimator());
+  CHECK(std::isinf(lr.C));
+  CHECK(lr.solver == classifier_solver::lbfgs);
+  CHECK(lr.class_weight.balanced);
+  p.estimator(GradientDescentRegressor<double>{});
+  set_param(p, "model.schedule", std::string("invscaling"));
+  set_param(p, "model.learning_rate", 0.3);
+  set_param(p, "model.batch_size", 16.0);
+  const auto& gd = std::get<GradientDescentRegressor<double>>(*p.estimator());
+  CHECK(std::get<inverse_scaling>(gd.rate).eta0 == 0.3);
+  CHECK(gd.batch_size == 16);
+  CHECK(message("model.batch_size", 1.5).find("whole number") != std::string::npos);
+
+  CHECK(std::get<double>(parse_param_value("1e-3")) == 1e-3);
+  CHECK(std::get<std::string>(parse_param_value("median")) == "median");
+  param_grid g;
+  g.add("a.x", {1.0, 2.0}).add("b.y", {3.0, 4.0, 5.0});
+  CHECK(g.size() == 6);
+  CHECK(std::get<double>(g.candidate(4)[0].second) == 2.0);  // last axis fastest: 4 = 1 * 3 + 1
+  CHECK(std::get<double>(g.candidate(4)[1].second) == 4.0);
+  CHECK_THROWS_AS(g.add("c.z", std::vector<param_value>{}), argument_error);
+}
+
+TEST_CASE("cross-validation input checks and rows without a target") {
+  auto f = synthetic(300, 3, 2);
+  f.column("target")[7] = std::nan("");
+  f.column("target")[8] = std::nan("");
+  const auto p = pipeline<double>().impute().estimator(LinearRegression<double>{});
+  const auto cv = cross_validate(p, f, "target", 3);
+  CHECK(cv.rows == 300);
+  CHECK(cv.rows_missing_target == 2);
+  std::size_t tested = 0;
+  for (const auto& fold : cv.folds) tested += fold.test_rows;
+  CHECK(tested == 298);
+  CHECK_THROWS_AS((void)cross_validate(pipeline<double>().impute(), f, "target", 3), argument_error);  // no estimator
+  CHECK_THROWS_AS((void)cross_validate(p, f, "target", 1), argument_error);                       // k < 2
+  CHECK_THROWS_AS((void)cross_validate(p, f, "nope", 3), schema_error);
+  CHECK_THROWS_AS((void)cross_validate(p, f, "target", 3, {"accuracy"}), argument_error);
+  std::vector<SplitIndices> bad(1);
+  bad[0].train = {0, 1, 2};
+  bad[0].test = {298};  // out of range: only 298 rows have a target
+  CHECK_THROWS_AS((void)cross_validate(p, f, "target", bad), argument_error);
+  // A failing fold surfaces as the error of the lowest failing fold, serial or threaded.
+  const auto strict = pipeline<double>().estimator(LinearRegression<double>{});  // no imputer: NaN reaches the solver
+  cv_options o;
+  o.threads = 2;
+  CHECK_THROWS_AS((void)cross_validate(strict, f, "target", 3, {}, o), data_error);
+}
+
+TEST_CASE("metrics reports: tables and JSON") {
+  const auto f = golden_missing_frame();
+  const auto fitted = pipeline<double>().impute().estimator(LinearRegression<double>{}).fit(f, "y");
+  const auto m = fitted.evaluate(f);
+  const auto table = fmt::format("{:t}", m);
+  CHECK(table.find("explained_variance") != std::string::npos);
+  CHECK(table.find("max_error") != std::string::npos);
+  CHECK(fmt::format("{}", m).find("r2=") != std::string::npos);  // the one-line form is unchanged
+  const nlohmann::json j = m;
+  CHECK(j["mape"].get<double>() == m.mape);
+  CHECK(j["n"].get<std::size_t>() == 60);
+
+  const std::vector<double> t{0, 0, 1, 1, 2, 2}, p{0, 1, 1, 1, 2, 0}, classes{0, 1, 2};
+  const auto cm = classification_metrics<double>(t, p, classes, Eigen::MatrixXd(), Eigen::MatrixXd());
+  const auto ct = fmt::format("{:t}", cm);
+  CHECK(ct.find("precision") != std::string::npos);
+  CHECK(ct.find("0.6667") != std::string::npos);  // class 1: precision 2/3
+  const nlohmann::json cj = cm;
+  CHECK(cj["roc_auc"].is_null());
+  CHECK(cj["confusion"][2][0].get<int>() == 1);
+
+  const auto cv = cross_validate(pipeline<double>().impute().estimator(LinearRegression<double>{}), f, "y", KFold{3});
+  const auto text = fmt::format("{}", cv);
+  CHECK(text.find("3-fold cross-validation") != std::string::npos);
+  CHECK(text.find("fold 3") != std::string::npos);
+  const nlohmann::json cvj = cv;
+  CHECK(cvj["k"].get<int>() == 3);
+  CHECK(cvj["folds"].size() == 3);
+  CHECK(cvj["mean"]["r2"].get<double>() == *cv.mean("r2"));
+
+  param_grid g;
+  g.add("model.alpha", {0.0, 1.0});
+  const auto gs = grid_search(pipeline<double>().impute().estimator(LinearRegression<double>{}), g, f, "y", KFold{3});
+  const nlohmann::json gj = gs;
+  CHECK(gj["candidates"].size() == 2);
+  CHECK(gj["best_params"]["model.alpha"].is_number());
+  CHECK(fmt::format("{}", gs).find("chosen by r2") != std::string::npos);
+}
+
+TEST_CASE("column buffer cache: bounded, reused, can be turned off") {
+  const std::size_t before = buffer_cache_limit();
+  release_buffer_cache();
+  CHECK(buffer_cache_bytes() == 0);
+  {
+    auto f = synthetic(200'000, 2, 1);  // 1.6 MB columns: cached sizes
+    auto g = f.take(std::vector<std::size_t>{0, 1, 2});
+    CHECK(g.rows() == 3);
+  }
+  CHECK(buffer_cache_bytes() > 0);  // the frame's columns were kept for reuse
+  CHECK(buffer_cache_bytes() <= buffer_cache_limit());
+  std::vector<double> from_cache;
+  {
+    const auto f = synthetic(200'000, 2, 1);  // served from the cache (blocks with stale data)
+    const auto c = f.column("f1");
+    from_cache.assign(c.begin(), c.end());
+  }
+  set_buffer_cache_limit(0);
+  CHECK(buffer_cache_bytes() == 0);
+  {
+    const auto f = synthetic(200'000, 2, 1);
+    const auto c = f.column("f1");
+    REQUIRE(c.size() == from_cache.size());
+    CHECK(std::memcmp(c.data(), from_cache.data(), c.size() * sizeof(double)) == 0);  // bits: the column holds NaN
+  }
+  CHECK(buffer_cache_bytes() == 0);  // off: nothing kept
+  set_buffer_cache_limit(before);
+}
