@@ -92,6 +92,41 @@ expect_error "one class" "[data.single_class]" "$mlops" train one_class.csv --ta
 awk -F, 'NR==1{print "a,label"; next} $1!="" && $1!="NA"{print $1","($1 > 150 ? 1 : 0)}' bin.csv > separable.csv
 expect_error "separable without a penalty" "[train.separable]" "$mlops" train separable.csv --target label --model logistic --C inf --out x.mlops
 
+# model selection: train --cv, tune
+cvj=$("$mlops" train "$data" --target price --impute median --iqr 1.5 --standardize --model ridge --alpha 1 --cv 4 --threads 2 --out cv.mlops --json)
+check "train --cv K reports per-fold and mean/std metrics" python3 -c '
+import json,sys; d=json.load(sys.stdin); cv=d["cv"]
+assert cv["k"] == 4 and len(cv["folds"]) == 4, cv
+assert sum(f["test_rows"] for f in cv["folds"]) == d["rows"]["train"]
+for m in ("r2", "rmse", "mae", "mse"):
+    vals = [f["test"][m] for f in cv["folds"]]
+    assert abs(cv["mean"][m] - sum(vals) / 4) < 1e-9 * max(1, abs(cv["mean"][m])), m
+    assert cv["std"][m] >= 0' <<<"$cvj"
+check "train --cv stores the cv means with the model" grep -q "cv.r2" <("$mlops" inspect cv.mlops)
+cvt=$("$mlops" train "$data" --target price --impute median --standardize --cv 3 --out cv2.mlops)
+check "train --cv prints the fold table" grep -q "3-fold cross-validation" <<<"$cvt"
+tj=$("$mlops" tune "$data" --target price --impute median --iqr 1.5 --standardize --model ridge \
+     --grid model.alpha=0.01,1,100 --grid iqr.k=1.5,3 --cv 3 --metric rmse --threads 2 --out tuned.mlops --json)
+check "tune: every candidate, best by rmse, refit saved" python3 -c '
+import json,sys; d=json.load(sys.stdin); s=d["search"]
+assert len(s["candidates"]) == 6 and s["metric"] == "rmse" and not s["greater_is_better"]
+best = min(s["candidates"], key=lambda c: c["mean"]["rmse"])
+assert s["candidates"][s["best"]]["params"] == best["params"] == s["best_params"], s["best_params"]
+assert sorted(c["rank"] for c in s["candidates"]) == list(range(1, 7))
+assert all(len(c["folds"]) == 3 for c in s["candidates"])
+assert d["model"] == "tuned.mlops" and d["test"]["r2"] > 0.8' <<<"$tj"
+check "tune wrote the refitted best" test -s tuned.mlops
+tt=$("$mlops" tune "$data" --target price --impute mean --model sgd --batch-size 8 --epochs 20 --grid model.learning_rate=0.001,0.01 --cv 3)
+check "tune prints the ranking and the best" grep -q "best: model.learning_rate=" <<<"$tt"
+lt=$("$mlops" tune bin.csv --target expensive --impute mean --standardize --model logistic --grid model.C=0.01,1 --metric roc_auc --json)
+check "tune a classifier by roc_auc (stratified folds)" python3 -c '
+import json,sys; d=json.load(sys.stdin); s=d["search"]; assert d["task"] == "classification" and s["metric"] == "roc_auc"
+assert all(c["mean"]["roc_auc"] is not None for c in s["candidates"])' <<<"$lt"
+expect_error "tune: unknown parameter" "has no parameter 'C'" "$mlops" tune "$data" --target price --impute mean --grid model.C=1,2
+expect_error "tune: unknown step" "unknown step 'scaler'" "$mlops" tune "$data" --target price --impute mean --grid scaler.k=1
+expect_error "tune: bad grid syntax" "NAME=V1,V2" "$mlops" tune "$data" --target price --impute mean --grid alpha
+expect_error "tune: unknown metric" "unknown regression metric 'accuracy'" "$mlops" tune "$data" --target price --impute mean --grid model.alpha=1 --metric accuracy
+
 printf 'a,b\n1,2\n3\n' > ragged.csv
 printf 'a,b\n1,x\n' > text.csv
 printf 'garbage' > bad.mlops
