@@ -356,3 +356,37 @@ TEST_CASE("column buffer cache: bounded, reused, can be turned off") {
   CHECK(buffer_cache_bytes() == 0);  // off: nothing kept
   set_buffer_cache_limit(before);
 }
+
+TEST_CASE("streaming accumulators answer metrics by name; ROC AUC from decision scores within its bound") {
+  const std::vector<double> y{1, 2, 3, 4, 5}, p{1.1, 1.9, 3.2, 4.4, 4.7};
+  RegressionAccumulator ra;
+  ra.update<double>(y, p);
+  CHECK(*ra.value("r2") == ra.metrics().r2);
+  CHECK(*ra.value("max_error") == doctest::Approx(0.4));
+  CHECK_THROWS_AS((void)ra.value("accuracy"), argument_error);
+
+  // A linear SVM has no probabilities: its decision scores feed the histogram.
+  detail::xoshiro256ss rng(4);
+  std::vector<double> truth, pred, scores;
+  for (int i = 0; i < 4000; ++i) {
+    const double t = rng.uniform01() < 0.4 ? 1.0 : 0.0;
+    const double s = (t == 1.0 ? 0.8 : -0.5) + 2.0 * (rng.uniform01() - 0.5);  // overlapping classes
+    truth.push_back(t), scores.push_back(s), pred.push_back(s > 0 ? 1.0 : 0.0);
+  }
+  ClassificationAccumulator a({0, 1}, 256), b({0, 1}, 256);
+  for (std::size_t i = 0; i < truth.size(); ++i) CHECK((i % 2 ? a : b).add_scores(truth[i], pred[i], &scores[i], 1));
+  a.merge(b);
+  const auto exact = roc_auc_score<double>(truth, scores, 1.0);
+  REQUIRE(exact.has_value());
+  const auto m = a.metrics();
+  REQUIRE(m.roc_auc.has_value());
+  CHECK(std::abs(*m.roc_auc - *exact) <= *a.auc_error_bound() + 1e-12);
+  CHECK(*a.auc_error_bound() < 0.01);
+  CHECK(*a.value("roc_auc") == *m.roc_auc);
+  CHECK(!m.log_loss.has_value());  // undefined from scores
+  CHECK(!a.value("brier").has_value());
+  CHECK(m.accuracy == accuracy_score<double>(truth, pred));
+  const double three[3] = {0.1, 0.2, 0.3};
+  CHECK_FALSE(a.add_scores(1.0, 1.0, three, 3));  // two classes: one score (or two)
+  CHECK_FALSE(a.add_scores(9.0, 1.0, scores.data(), 1));
+}

@@ -22,6 +22,7 @@
 #include <fmt/ranges.h>
 
 #include "mlops/error.hpp"
+#include "mlops/eval/metrics.hpp"
 #include "mlops/fwd.hpp"
 
 MLOPS_NAMESPACE_BEGIN
@@ -203,6 +204,22 @@ struct ClassificationMetrics {
   std::vector<std::vector<std::size_t>> confusion;  // [true][predicted]
 };
 
+inline std::optional<double> metric_value(const ClassificationMetrics& m, std::string_view name) {
+  (void)find_metric(name, task_kind::classification);
+  if (name == "accuracy") return m.accuracy;
+  if (name == "balanced_accuracy") return m.balanced_accuracy;
+  if (name == "precision") return m.precision;
+  if (name == "recall") return m.recall;
+  if (name == "f1") return m.f1;
+  if (name == "f1_macro") return m.f1_macro;
+  if (name == "f1_micro") return m.f1_micro;
+  if (name == "f1_weighted") return m.f1_weighted;
+  if (name == "roc_auc") return m.roc_auc;
+  if (name == "log_loss") return m.log_loss;
+  return m.brier;
+}
+
+
 namespace detail {
 /// Everything that follows from m.confusion (rows: true, columns: predicted): accuracy,
 /// balanced accuracy, precision/recall/F1 (binary: of label index pos; else macro) and
@@ -315,6 +332,35 @@ class ClassificationAccumulator {
     }
     return true;
   }
+  /// One row of a model without probabilities (LinearSVM): labels and the decision
+  /// scores (1 value for two classes: the score of classes()[1]; else one per class).
+  /// ROC AUC depends only on the order of the scores, so each score enters the histogram
+  /// through the logistic function (order-preserving onto [0, 1]); the stated error bound
+  /// holds as for probabilities, and grows when scores crowd into few bins (large |score|).
+  /// Log loss and Brier stay undefined for such rows; feed one accumulator either
+  /// probabilities or scores, not both (their histograms are not on one scale).
+  /// false when a label is unknown or
+  /// the score count does not fit.
+  bool add_scores(double y_true, double y_pred, const double* scores, std::size_t m) noexcept {
+    const std::size_t t = index(y_true), p = index(y_pred), K = classes_.size();
+    if (t >= K || p >= K || !(m == K || (K == 2 && m == 1))) return false;
+    ++confusion_[t][p];
+    ++n_;
+    ++n_scored_;
+    for (std::size_t k = 0; k < K; ++k) {
+      double q;
+      if (m == 1) {
+        const double s1 = 1.0 / (1.0 + std::exp(-scores[0]));
+        q = k == 1 ? s1 : 1.0 - s1;
+      } else {
+        q = 1.0 / (1.0 + std::exp(-scores[k]));
+      }
+      if (!(q >= 0)) q = 0;  // a NaN score counts in the lowest bin
+      const auto b = (std::min)(bins_ - 1, static_cast<std::size_t>(q * static_cast<double>(bins_)));
+      ++hist_[(k * 2 + (k == t ? 1 : 0)) * bins_ + b];
+    }
+    return true;
+  }
   template <class T>
   void update(std::span<const T> y_true, std::span<const T> y_pred, const Eigen::MatrixXd* proba = nullptr) {
     detail::check_pair("ClassificationAccumulator::update", y_true.size(), y_pred.size());
@@ -335,12 +381,14 @@ class ClassificationAccumulator {
     for (std::size_t i = 0; i < confusion_.size(); ++i)
       for (std::size_t j = 0; j < confusion_.size(); ++j) confusion_[i][j] += o.confusion_[i][j];
     for (std::size_t i = 0; i < hist_.size(); ++i) hist_[i] += o.hist_[i];
-    n_ += o.n_, n_proba_ += o.n_proba_;
+    n_ += o.n_, n_proba_ += o.n_proba_, n_scored_ += o.n_scored_;
     log_loss_ += o.log_loss_, brier_ += o.brier_;
   }
   /// The histogram AUC's error bound (see the class comment); empty like roc_auc.
   std::optional<double> auc_error_bound() const { return auc(true); }
 
+  /// One metric by name (metric_value of metrics()).
+  std::optional<double> value(std::string_view metric) const { return metric_value(metrics(), metric); }
   ClassificationMetrics metrics() const {
     if (n_ == 0) MLOPS_THROW(data_error(errc::data_empty, "ClassificationAccumulator: no rows to score"));
     ClassificationMetrics m;
@@ -349,8 +397,8 @@ class ClassificationAccumulator {
     m.confusion = confusion_;
     const std::size_t K = classes_.size();
     detail::summarise_confusion(m, K == 2, K - 1);
+    if (n_proba_ + n_scored_ == n_) m.roc_auc = auc(false);
     if (n_proba_ == n_) {
-      m.roc_auc = auc(false);
       m.log_loss = log_loss_ / static_cast<double>(n_);
       if (K == 2) m.brier = brier_ / static_cast<double>(n_);
     }
@@ -386,7 +434,7 @@ class ClassificationAccumulator {
   std::size_t bins_;
   std::vector<std::vector<std::size_t>> confusion_;
   std::vector<std::size_t> hist_;
-  std::size_t n_ = 0, n_proba_ = 0;
+  std::size_t n_ = 0, n_proba_ = 0, n_scored_ = 0;  // rows; with probabilities; with decision scores
   double log_loss_ = 0, brier_ = 0;
 };
 

@@ -5,7 +5,10 @@
 #include <cmath>
 #include <optional>
 #include <span>
+#include <array>
+#include <string>
 #include <string_view>
+#include <vector>
 
 #include <fmt/format.h>
 
@@ -116,6 +119,68 @@ struct RegressionMetrics {
   double mse = 0, rmse = 0, mae = 0, r2 = 0;
   double mape = 0, max_error = 0, explained_variance = 0;
 };
+// ---- metrics by name ------------------------------------------------------------------------
+enum class task_kind : std::uint8_t { regression = 1, classification = 2 };
+
+constexpr std::string_view to_string(task_kind t) noexcept {
+  return t == task_kind::regression ? "regression" : "classification";
+}
+
+struct metric_info {
+  std::string_view name;
+  task_kind task;
+  bool greater_is_better;
+};
+
+namespace detail {
+inline constexpr std::array<metric_info, 18> metric_table{{
+    {"mse", task_kind::regression, false},
+    {"rmse", task_kind::regression, false},
+    {"mae", task_kind::regression, false},
+    {"r2", task_kind::regression, true},
+    {"mape", task_kind::regression, false},
+    {"max_error", task_kind::regression, false},
+    {"explained_variance", task_kind::regression, true},
+    {"accuracy", task_kind::classification, true},
+    {"balanced_accuracy", task_kind::classification, true},
+    {"precision", task_kind::classification, true},
+    {"recall", task_kind::classification, true},
+    {"f1", task_kind::classification, true},
+    {"f1_macro", task_kind::classification, true},
+    {"f1_micro", task_kind::classification, true},
+    {"f1_weighted", task_kind::classification, true},
+    {"roc_auc", task_kind::classification, true},
+    {"log_loss", task_kind::classification, false},
+    {"brier", task_kind::classification, false},
+}};
+}  // namespace detail
+
+/// Every metric name of a task, in the order above.
+inline std::vector<std::string> metric_names(task_kind task) {
+  std::vector<std::string> out;
+  for (const auto& m : detail::metric_table)
+    if (m.task == task) out.emplace_back(m.name);
+  return out;
+}
+/// The metric of this name for this task; argument_error naming the valid ones otherwise.
+inline const metric_info& find_metric(std::string_view name, task_kind task) {
+  for (const auto& m : detail::metric_table)
+    if (m.name == name && m.task == task) return m;
+  MLOPS_THROW(argument_error(errc::invalid_argument, fmt::format("unknown {} metric '{}'; choose from: {}", to_string(task), name,
+                                                                 fmt::join(metric_names(task), ", "))));
+}
+
+/// The named value of a metrics record (names as above; the name must belong to the task).
+inline std::optional<double> metric_value(const RegressionMetrics& m, std::string_view name) {
+  (void)find_metric(name, task_kind::regression);
+  if (name == "mse") return m.mse;
+  if (name == "rmse") return m.rmse;
+  if (name == "mae") return m.mae;
+  if (name == "r2") return m.r2;
+  if (name == "mape") return m.mape;
+  if (name == "max_error") return m.max_error;
+  return m.explained_variance;
+}
 template <class T>
 RegressionMetrics regression_metrics(std::span<const T> y_true, std::span<const T> y_pred) {
   RegressionMetrics m;
@@ -173,6 +238,8 @@ class RegressionAccumulator {
   }
   std::size_t count() const noexcept { return n_; }
   /// The metrics so far; data_error when nothing was added.
+  /// One metric by name (metric_value of metrics()).
+  std::optional<double> value(std::string_view metric) const { return metric_value(metrics(), metric); }
   RegressionMetrics metrics() const {
     if (n_ == 0) MLOPS_THROW(data_error(errc::data_empty, "RegressionAccumulator: no values to score"));
     const double n = static_cast<double>(n_);

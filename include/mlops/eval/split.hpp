@@ -68,12 +68,27 @@ std::vector<std::vector<std::size_t>> rows_by_label(std::span<const T> labels) {
 /// Train/test row lists of each fold from the fold of every row: built in row order, so
 /// every list is sorted without sorting; O(n k).
 inline std::vector<SplitIndices> folds_from_assignment(const std::vector<std::size_t>& fold_of, std::size_t k) {
+  const std::size_t n = fold_of.size();
   std::vector<std::size_t> size(k, 0);
   for (const auto f : fold_of) ++size[f];
   std::vector<SplitIndices> out(k);
-  for (std::size_t f = 0; f < k; ++f) out[f].test.reserve(size[f]), out[f].train.reserve(fold_of.size() - size[f]);
-  for (std::size_t r = 0; r < fold_of.size(); ++r)
-    for (std::size_t f = 0; f < k; ++f) (f == fold_of[r] ? out[f].test : out[f].train).push_back(r);
+  for (std::size_t f = 0; f < k; ++f) {
+    // Branch-free: write every row, advance only where it belongs (one slot of slack).
+    auto& test = out[f].test;
+    auto& train = out[f].train;
+    test.resize(size[f] + 1);
+    train.resize(n - size[f] + 1);
+    std::size_t a = 0, b = 0;
+    for (std::size_t r = 0; r < n; ++r) {
+      const bool in = fold_of[r] == f;
+      test[a] = r;
+      train[b] = r;
+      a += in;
+      b += !in;
+    }
+    test.resize(a);
+    train.resize(b);
+  }
   return out;
 }
 }  // namespace detail
