@@ -8,11 +8,17 @@
 //               [--test-size F] [--seed N] [--cv K] [--threads N] --out MODEL [--json]
 //   mlops tune DATA.csv --target COL [the train flags] --grid NAME=V1,V2,... [--grid ...]
 //              [--cv K] [--metric NAME] [--threads N] [--out MODEL] [--json]
+//   mlops train ... --register NAME [--registry DIR]      (--out optional with --register)
+//   mlops registry list [NAME] | show NAME VERSION|ALIAS | promote NAME VERSION ALIAS |
+//                  rollback NAME ALIAS | compare NAME V1 V2 | history NAME ALIAS
+//                  [--registry DIR] [--json]                  (DIR default ./models)
 //   mlops predict MODEL DATA.csv [--out FILE]
 //   mlops evaluate MODEL DATA.csv --target COL [--json]
 //   mlops inspect MODEL [--json]
 // Errors: one line on stderr ("mlops: error: ..."), exit status 1 (2 for bad usage).
 #include <cstdio>
+#include <cstdlib>
+#include <map>
 #include <iostream>
 #include <optional>
 #include <memory>
@@ -57,6 +63,8 @@ struct train_args {
   std::size_t cv = 0, threads = 1;
   std::vector<std::string> grid;
   std::string metric;
+  // registry
+  std::string register_name, registry = "models";
 };
 
 /// The gradient-descent flags onto the core's options.
@@ -164,6 +172,33 @@ mlops::cv_options cv_options_for(const train_args& a) {
   return o;
 }
 
+/// The flags that shaped the model, as the registry's parameters.
+std::map<std::string, std::string> flag_parameters(const train_args& a) {
+  std::map<std::string, std::string> p{{"model", a.model}, {"target", a.target}, {"data", a.data},
+                                       {"test_size", fmt::format("{}", a.test_size)}, {"seed", fmt::format("{}", a.seed)},
+                                       {"standardize", a.standardize ? "true" : "false"}};
+  if (!a.impute.empty()) p["impute"] = a.impute;
+  if (a.iqr) p["iqr"] = fmt::format("{}", *a.iqr);
+  if (a.model == "ridge") p["alpha"] = fmt::format("{}", a.alpha);
+  if (a.model == "rls") p["forgetting"] = fmt::format("{}", a.forgetting), p["delta"] = fmt::format("{}", a.delta);
+  if (a.model == "logistic") p["C"] = fmt::format("{}", a.C), p["solver"] = a.solver;
+  if (a.model == "gd" || a.model == "sgd" || (a.model == "svm" && a.gd_flags_given)) {
+    p["learning_rate"] = fmt::format("{}", a.learning_rate), p["schedule"] = a.schedule, p["epochs"] = fmt::format("{}", a.epochs);
+    p["batch_size"] = fmt::format("{}", a.batch_size), p["l1"] = fmt::format("{}", a.l1), p["l2"] = fmt::format("{}", a.l2);
+  }
+  if (!a.class_weight.empty()) p["class_weight"] = a.class_weight;
+  return p;
+}
+
+std::uint64_t register_trained(const train_args& a, const mlops::FittedPipeline<double>& fitted, const mlops::DataFrame<double>& data) {
+  mlops::ModelRegistry reg(a.registry);
+  mlops::ModelMetadata meta;
+  meta.parameters = flag_parameters(a);
+  meta.data_fingerprint = mlops::data_fingerprint(data);
+  if (const char* user = std::getenv("USER")) meta.tags["user"] = user;
+  return reg.register_model(a.register_name, fitted, meta);
+}
+
 int cmd_train(const train_args& a) {
   const auto frame = mlops::read_csv<double>(a.data);
   (void)frame.index_of(a.target);
@@ -200,9 +235,11 @@ int cmd_train(const train_args& a) {
       if (s.mean) fitted.set_metric("cv." + s.name, *s.mean);
   fitted.set_metric("split.seed", static_cast<double>(a.seed));
   fitted.set_metric("split.test_size", a.test_size);
-  fitted.save(a.out);
+  if (!a.out.empty()) fitted.save(a.out);
+  std::optional<std::uint64_t> registered;
+  if (!a.register_name.empty()) registered = register_trained(a, fitted, frame);
   if (a.json_out) {
-    json j = {{"model", a.out},
+    json j = {{"model", a.out.empty() ? json(nullptr) : json(a.out)},
               {"trainer", a.model},
               {"task", fitted.is_classifier() ? "classification" : "regression"},
               {"target", a.target},
@@ -211,6 +248,7 @@ int cmd_train(const train_args& a) {
               {"test", test_j},
               {"card", mlops::io::model_card(fitted)}};
     if (cv) j["cv"] = *cv;
+    if (registered) j["registered"] = {{"registry", a.registry}, {"name", a.register_name}, {"version", *registered}};
     if (opt.present)
       j["optimizer"] = {{"status", std::string(mlops::to_string(opt.status))}, {"epochs", opt.epochs},
                         {"loss", std::isfinite(opt.loss) ? json(opt.loss) : json(nullptr)},
@@ -223,7 +261,9 @@ int cmd_train(const train_args& a) {
                  a.model == "logistic" && a.solver != "gd" ? "iterations" : "epochs", opt.loss);
     for (const auto& s : fitted.report().steps) fmt::print("  {:<12} {} -> {} rows\n", s.step, s.rows_in, s.rows_out);
     if (cv) fmt::print("{}", *cv);
-    fmt::print("train: {}\ntest:  {}\nwrote {}\n", train_t, test_t, a.out);
+    fmt::print("train: {}\ntest:  {}\n", train_t, test_t);
+    if (!a.out.empty()) fmt::print("wrote {}\n", a.out);
+    if (registered) fmt::print("registered {} version {} in {}\n", a.register_name, *registered, a.registry);
   }
   return 0;
 }
@@ -285,6 +325,123 @@ int cmd_tune(const train_args& a) {
     fmt::print("best: {}\ntest:  {}\n", best.empty() ? "(as given)" : best, test_t);
     if (!a.out.empty()) fmt::print("wrote {}\n", a.out);
   }
+  return 0;
+}
+
+struct registry_args {
+  std::string dir = "models", name, spec, spec2, alias;
+  std::uint64_t version = 0;
+  bool json_out = false;
+};
+
+std::string who() {
+  const char* u = std::getenv("USER");
+  return u ? u : "";
+}
+
+std::string metrics_line(const std::map<std::string, double>& m) {
+  std::string s;
+  for (const char* k : {"test.r2", "test.rmse", "test.accuracy", "test.f1", "cv.r2", "cv.accuracy"})
+    if (auto it = m.find(k); it != m.end()) s += fmt::format("{}{}={:.6g}", s.empty() ? "" : " ", k, it->second);
+  return s;
+}
+
+int cmd_registry_list(const registry_args& r) {
+  mlops::ModelRegistry reg(r.dir);
+  if (r.name.empty()) {
+    json out = json::array();
+    for (const auto& n : reg.models()) {
+      const auto vs = reg.versions(n);
+      json al = reg.aliases(n);
+      out.push_back({{"name", n}, {"versions", vs.size()}, {"latest", vs.empty() ? json(nullptr) : json(vs.back().version)}, {"aliases", al}});
+    }
+    if (r.json_out) fmt::print("{}\n", out.dump(2));
+    else
+      for (const auto& m : out)
+        fmt::print("{:<24} {:>4} version(s)  latest {}  aliases {}\n", m["name"].get<std::string>(), m["versions"].get<std::size_t>(),
+                   m["latest"].dump(), m["aliases"].dump());
+    return 0;
+  }
+  const auto vs = reg.versions(r.name);
+  if (r.json_out) {
+    fmt::print("{}\n", json(vs).dump(2));
+    return 0;
+  }
+  fmt::print("{:>7}  {:<20}  {:<14}  {:<20}  {}\n", "version", "created (UTC)", "task", "aliases", "metrics");
+  for (const auto& v : vs)
+    fmt::print("{:>7}  {:<20}  {:<14}  {:<20}  {}\n", v.version, v.created_at, v.task, fmt::join(v.aliases, ","),
+               metrics_line(v.metadata.metrics));
+  return 0;
+}
+
+int cmd_registry_show(const registry_args& r) {
+  const mlops::ModelRegistry reg(r.dir);
+  const auto v = reg.get(r.name, r.spec);
+  if (r.json_out) {
+    fmt::print("{}\n", json(v).dump(2));
+    return 0;
+  }
+  fmt::print("{} version {}  (created {}, parent {})\n  aliases: {}\n  task: {} ({}), target {}\n  features: {}\n  data fingerprint: {}\n",
+             v.name, v.version, v.created_at, v.metadata.parent ? fmt::format("{}", *v.metadata.parent) : "none",
+             v.aliases.empty() ? "-" : fmt::format("{}", fmt::join(v.aliases, ", ")), v.task, v.scalar, v.target,
+             fmt::join(v.features, ", "), v.metadata.data_fingerprint.empty() ? "-" : v.metadata.data_fingerprint);
+  fmt::print("  parameters:\n");
+  for (const auto& [k, x] : v.metadata.parameters) fmt::print("    {:<20} {}\n", k, x);
+  fmt::print("  metrics:\n");
+  for (const auto& [k, x] : v.metadata.metrics) fmt::print("    {:<20} {:.6g}\n", k, x);
+  for (const auto& [k, x] : v.metadata.tags) fmt::print("  tag {} = {}\n", k, x);
+  return 0;
+}
+
+int cmd_registry_promote(const registry_args& r) {
+  mlops::ModelRegistry reg(r.dir);
+  const auto before = reg.aliases(r.name);
+  reg.promote(r.name, r.version, r.alias, who());
+  const auto it = before.find(r.alias);
+  if (r.json_out)
+    fmt::print("{}\n", json{{"name", r.name}, {"alias", r.alias}, {"version", r.version},
+                            {"previous", it == before.end() ? json(nullptr) : json(it->second)}}.dump(2));
+  else fmt::print("{} {} -> version {}{}\n", r.name, r.alias, r.version, it == before.end() ? "" : fmt::format(" (was {})", it->second));
+  return 0;
+}
+
+int cmd_registry_rollback(const registry_args& r) {
+  mlops::ModelRegistry reg(r.dir);
+  const auto before = reg.aliases(r.name).at(r.alias);
+  const auto now = reg.rollback(r.name, r.alias, who());
+  if (r.json_out)
+    fmt::print("{}\n", json{{"name", r.name}, {"alias", r.alias}, {"version", now}, {"previous", before}}.dump(2));
+  else fmt::print("{} {} rolled back: version {} -> {}\n", r.name, r.alias, before, now);
+  return 0;
+}
+
+int cmd_registry_compare(const registry_args& r) {
+  const mlops::ModelRegistry reg(r.dir);
+  const auto c = reg.compare(r.name, r.spec, r.spec2);
+  if (r.json_out) {
+    fmt::print("{}\n", json(c).dump(2));
+    return 0;
+  }
+  auto opt = [](const auto& v) { return v ? fmt::format("{:.6g}", *v) : std::string("-"); };
+  fmt::print("{} version {} vs {}{}\n{:<24} {:>14} {:>14} {:>14}\n", r.name, c.a, c.b, c.same_schema ? "" : "  (different schema)",
+             "metric", fmt::format("v{}", c.a), fmt::format("v{}", c.b), "delta");
+  for (const auto& e : c.metrics)
+    fmt::print("{:<24} {:>14} {:>14} {:>14}\n", e.key, opt(e.a), opt(e.b), e.a && e.b ? fmt::format("{:+.6g}", *e.b - *e.a) : "-");
+  if (!c.parameters.empty()) fmt::print("parameters that differ:\n");
+  for (const auto& e : c.parameters) fmt::print("  {:<22} {} -> {}\n", e.key, e.a.value_or("-"), e.b.value_or("-"));
+  return 0;
+}
+
+int cmd_registry_history(const registry_args& r) {
+  const mlops::ModelRegistry reg(r.dir);
+  const auto h = reg.history(r.name, r.alias);
+  if (r.json_out) {
+    fmt::print("{}\n", json(h).dump(2));
+    return 0;
+  }
+  for (const auto& e : h)
+    fmt::print("{:>4}  {}  {:<8} {} -> {}{}\n", e.seq, e.time, e.action, e.previous ? fmt::format("{}", *e.previous) : "-",
+               e.version ? fmt::format("{}", *e.version) : "-", e.who.empty() ? "" : "  by " + e.who);
   return 0;
 }
 
@@ -415,7 +572,9 @@ int main(int argc, char** argv) {
   add_pipeline_flags(train, ta);
   train->add_option("--cv", ta.cv, "also cross-validate with K folds on the training part (per-fold and mean/std metrics)")
       ->check(CLI::Range(2, 1000));
-  train->add_option("--out", ta.out, "where to write the model")->required();
+  train->add_option("--out", ta.out, "where to write the model (required unless --register)");
+  train->add_option("--register", ta.register_name, "also register the model under this name in the registry");
+  train->add_option("--registry", ta.registry, "registry directory (default ./models)");
 
   auto* tune = app.add_subcommand("tune", "grid-search pipeline and trainer parameters by cross-validation");
   add_pipeline_flags(tune, tu);
@@ -424,6 +583,39 @@ int main(int argc, char** argv) {
   tune->add_option("--cv", tu.cv, "folds (default 5)")->check(CLI::Range(2, 1000));
   tune->add_option("--metric", tu.metric, "choose by this metric (default r2 / accuracy); lower-is-better metrics are minimised");
   tune->add_option("--out", tu.out, "write the best pipeline, refitted on the training part");
+
+  registry_args ra;
+  auto* registry = app.add_subcommand("registry", "the model registry: versions, aliases, history");
+  registry->require_subcommand(1);
+  auto add_common = [&](CLI::App* c) {
+    c->add_option("--registry", ra.dir, "registry directory (default ./models)");
+    c->add_flag("--json", ra.json_out, "print JSON");
+  };
+  auto* r_list = registry->add_subcommand("list", "models, or the versions of one model");
+  r_list->add_option("name", ra.name, "model name");
+  add_common(r_list);
+  auto* r_show = registry->add_subcommand("show", "one version's metadata");
+  r_show->add_option("name", ra.name, "model name")->required();
+  r_show->add_option("version", ra.spec, "version number, alias or latest")->required();
+  add_common(r_show);
+  auto* r_promote = registry->add_subcommand("promote", "point an alias at a version");
+  r_promote->add_option("name", ra.name, "model name")->required();
+  r_promote->add_option("version", ra.version, "version number")->required();
+  r_promote->add_option("alias", ra.alias, "alias, e.g. production or staging")->required();
+  add_common(r_promote);
+  auto* r_rollback = registry->add_subcommand("rollback", "return an alias to its previous holder");
+  r_rollback->add_option("name", ra.name, "model name")->required();
+  r_rollback->add_option("alias", ra.alias, "alias")->required();
+  add_common(r_rollback);
+  auto* r_compare = registry->add_subcommand("compare", "metrics and parameters of two versions");
+  r_compare->add_option("name", ra.name, "model name")->required();
+  r_compare->add_option("v1", ra.spec, "version, alias or latest")->required();
+  r_compare->add_option("v2", ra.spec2, "version, alias or latest")->required();
+  add_common(r_compare);
+  auto* r_history = registry->add_subcommand("history", "every change of an alias");
+  r_history->add_option("name", ra.name, "model name")->required();
+  r_history->add_option("alias", ra.alias, "alias")->required();
+  add_common(r_history);
 
   std::string model, data, out, target;
   bool json_out = false;
@@ -451,7 +643,17 @@ int main(int argc, char** argv) {
                         "--l2", "--validation-fraction", "--patience"})
     ta.gd_flags_given |= train->count(f) > 0, tu.gd_flags_given |= tune->count(f) > 0;
   try {
-    if (*train) return cmd_train(ta);
+    if (*train) {
+      if (ta.out.empty() && ta.register_name.empty())
+        throw mlops::argument_error(mlops::errc::invalid_argument, "train needs --out MODEL, --register NAME, or both");
+      return cmd_train(ta);
+    }
+    if (*r_list) return cmd_registry_list(ra);
+    if (*r_show) return cmd_registry_show(ra);
+    if (*r_promote) return cmd_registry_promote(ra);
+    if (*r_rollback) return cmd_registry_rollback(ra);
+    if (*r_compare) return cmd_registry_compare(ra);
+    if (*r_history) return cmd_registry_history(ra);
     if (*tune) return cmd_tune(tu);
     if (*predict) return cmd_predict(model, data, out);
     if (*evaluate) return cmd_evaluate(model, data, target, json_out);

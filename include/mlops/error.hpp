@@ -38,6 +38,11 @@ enum class errc : std::uint16_t {
   format_corrupt = 45,    // "format.corrupt"
   training_diverged = 50, // "train.diverged"
   training_separable = 51, // "train.separable"
+  registry_not_found = 60, // "registry.not_found"
+  registry_bad_name = 61,  // "registry.bad_name"
+  registry_alias = 62,     // "registry.alias"
+  registry_in_use = 63,    // "registry.in_use"
+  registry_corrupt = 64,   // "registry.corrupt"
 };
 
 /// The stable, dotted string id of a code (what scripts and logs should match on).
@@ -66,6 +71,11 @@ constexpr std::string_view error_id(errc c) noexcept {
     case errc::format_corrupt: return "format.corrupt";
     case errc::training_diverged: return "train.diverged";
     case errc::training_separable: return "train.separable";
+    case errc::registry_not_found: return "registry.not_found";
+    case errc::registry_bad_name: return "registry.bad_name";
+    case errc::registry_alias: return "registry.alias";
+    case errc::registry_in_use: return "registry.in_use";
+    case errc::registry_corrupt: return "registry.corrupt";
   }
   return "unknown";
 }
@@ -122,6 +132,13 @@ class training_error : public error {
 };
 /// A saved file is not a valid mlops file (bad magic, version, checksum, truncation).
 class format_error : public error {
+ public:
+  using error::error;
+};
+
+/// The model registry: unknown name/version/alias, an invalid name, an alias without a
+/// previous holder, a version an alias still needs, a damaged registry file.
+class registry_error : public error {
  public:
   using error::error;
 };

@@ -22,3 +22,4 @@
 #include "mlops/pipeline.hpp"
 #include "mlops/eval/model_selection.hpp"
 #include "mlops/eval/report.hpp"
+#include "mlops/registry.hpp"

@@ -72,12 +72,14 @@ inline void atomic_write_file(const std::filesystem::path& path, std::string_vie
   }
 }
 
-/// Reads a whole file. Throws io_error naming the path when it cannot.
-inline std::string read_file(const std::filesystem::path& path) {
-  const int fd = ::open(path.c_str(), O_RDONLY);
+/// Reads a whole file. Throws io_error naming the path when it cannot. With
+/// follow_links = false a symbolic link is refused (ELOOP), not followed.
+inline std::string read_file(const std::filesystem::path& path, bool follow_links = true) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | (follow_links ? 0 : O_NOFOLLOW));
   if (fd < 0) {
     const int e = errno;
-    MLOPS_THROW(io_error(errc::io, "cannot open '" + path.string() + "': " + errno_text(e)));
+    MLOPS_THROW(io_error(errc::io, "cannot open '" + path.string() + "': " + errno_text(e) +
+                                       (e == ELOOP && !follow_links ? " (symbolic links are not followed here)" : "")));
   }
   struct ::stat st {};
   if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {

@@ -1,0 +1,332 @@
+// The model registry (issue 5): versions, metadata, aliases, rollback, history, compare,
+// retention, name and symlink safety, damaged files, concurrent processes, SIGKILL.
+#include <doctest/doctest.h>
+
+#include <csignal>
+#include <filesystem>
+#include <fstream>
+#include <string>
+
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "mlops/mlops.hpp"
+
+using namespace mlops;
+namespace fs = std::filesystem;
+
+namespace {
+fs::path fresh_dir(const std::string& name) {
+  auto dir = fs::temp_directory_path() / ("mlops_registry_test_" + std::to_string(::getpid())) / name;
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  return dir;
+}
+
+DataFrame<double> small_frame(double slope) {
+  std::vector<double> a, b, y;
+  for (int i = 0; i < 60; ++i) {
+    a.push_back(i * 0.5);
+    b.push_back((i * 7) % 11);
+    y.push_back(slope * a.back() - 0.3 * b.back() + 1.0 + ((i * 13) % 5) * 0.01);
+  }
+  return DataFrame<double>::from_columns({"a", "b", "y"}, {a, b, y});
+}
+
+FittedPipeline<double> small_model(double slope, double alpha = 0) {
+  return pipeline<double>().standardize().fit(LinearRegression<double>{true, alpha}, small_frame(slope), "y");
+}
+
+template <class F>
+std::string error_id_of(F&& f) {
+  try {
+    f();
+  } catch (const error& e) {
+    return std::string(e.id());
+  }
+  return "none";
+}
+
+void write_text(const fs::path& p, const std::string& s) {
+  std::ofstream(p, std::ios::binary) << s;
+}
+}  // namespace
+
+TEST_CASE("registry: register, list, get, load, metadata") {
+  const auto dir = fresh_dir("basic");
+  ModelRegistry reg(dir);
+  const auto m1 = small_model(2.0);
+  ModelMetadata meta;
+  meta.parameters = {{"alpha", "0"}};
+  meta.data_fingerprint = data_fingerprint(small_frame(2.0));
+  meta.tags = {{"owner", "tests"}};
+  meta.metrics = {{"holdout.r2", 0.5}};
+  CHECK(reg.register_model("price", m1, meta) == 1);
+  CHECK(reg.register_model("price", small_model(3.0, 1.0), {}) == 2);
+  CHECK(reg.models() == std::vector<std::string>{"price"});
+  CHECK(*reg.latest("price") == 2);
+
+  const auto vs = reg.versions("price");
+  REQUIRE(vs.size() == 2);
+  CHECK(vs[0].version == 1);
+  CHECK(vs[0].metadata.parameters.at("alpha") == "0");
+  CHECK(vs[0].metadata.tags.at("owner") == "tests");
+  CHECK(vs[0].metadata.metrics.at("holdout.r2") == 0.5);
+  CHECK(vs[0].metadata.metrics.count("train.r2") == 1);  // the pipeline's stored metrics come along
+  CHECK(vs[0].metadata.data_fingerprint == data_fingerprint(small_frame(2.0)));
+  CHECK(vs[0].metadata.data_fingerprint != data_fingerprint(small_frame(2.5)));
+  CHECK(!vs[0].metadata.parent.has_value());
+  CHECK(*vs[1].metadata.parent == 1);  // default parent: the latest version at registration
+  CHECK(vs[0].features == std::vector<std::string>{"a", "b"});
+  CHECK(vs[0].target == "y");
+  CHECK(vs[0].task == "regression");
+  CHECK(vs[0].scalar == "double");
+  CHECK(vs[0].created_at.size() == 20);  // 2026-11-24T05:52:40Z
+
+  const auto back = reg.load<double>("price", "1");
+  const auto f = small_frame(2.0);
+  CHECK(back.predict(f) == m1.predict(f));  // bit for bit
+  CHECK(reg.get("price", "latest").version == 2);
+  CHECK(error_id_of([&] { (void)reg.load<float>("price", "1"); }) == "format.scalar_type");
+  CHECK(error_id_of([&] { (void)reg.get("price", "7"); }) == "registry.not_found");
+  CHECK(error_id_of([&] { (void)reg.get("nope", "1"); }) == "registry.not_found");
+  CHECK(error_id_of([&] { (void)reg.get("price", "staging"); }) == "registry.not_found");
+}
+
+TEST_CASE("registry: aliases, promote, rollback to the previous holder, history, compare") {
+  const auto dir = fresh_dir("aliases");
+  ModelRegistry reg(dir);
+  for (int i = 0; i < 3; ++i) {
+    ModelMetadata meta;
+    meta.parameters = {{"alpha", std::to_string(i)}, {"kind", "ridge"}};
+    (void)reg.register_model("m", small_model(1.0 + i, i), meta);
+  }
+  CHECK(error_id_of([&] { reg.rollback("m", "production"); }) == "registry.alias");  // never set
+  reg.promote("m", 1, "production", "alice");
+  CHECK(error_id_of([&] { reg.rollback("m", "production"); }) == "registry.alias");  // no previous holder
+  reg.promote("m", 2, "production", "bob");
+  reg.promote("m", 3, "production", "carol");
+  reg.promote("m", 3, "staging");
+  CHECK(reg.aliases("m") == std::map<std::string, std::uint64_t>{{"production", 3}, {"staging", 3}});
+  CHECK(reg.get("m", "production").aliases == std::vector<std::string>{"production", "staging"});
+  CHECK(reg.rollback("m", "production", "dave") == 2);
+  CHECK(reg.rollback("m", "production") == 1);
+  CHECK(error_id_of([&] { reg.rollback("m", "production"); }) == "registry.alias");
+  CHECK(reg.resolve("m", "production") == 1);
+  CHECK(reg.load<double>("m", "production").predict(small_frame(1.0)) == small_model(1.0, 0).predict(small_frame(1.0)));
+
+  const auto h = reg.history("m", "production");
+  REQUIRE(h.size() == 5);
+  CHECK(h[0].action == "promote");
+  CHECK(!h[0].previous.has_value());
+  CHECK(h[0].who == "alice");
+  CHECK(h[2].previous == 2u);
+  CHECK(h[2].version == 3u);
+  CHECK(h[3].action == "rollback");
+  CHECK(h[3].previous == 3u);
+  CHECK(h[3].version == 2u);
+  CHECK(h[3].who == "dave");
+  CHECK(reg.history("m").size() == 6);  // staging too
+  for (std::size_t i = 1; i < h.size(); ++i) CHECK(h[i].seq > h[i - 1].seq);
+
+  const auto c = reg.compare("m", "1", "3");
+  CHECK(c.a == 1);
+  CHECK(c.b == 3);
+  CHECK(c.same_schema);
+  REQUIRE(c.parameters.size() == 1);  // kind is equal; alpha differs
+  CHECK(c.parameters[0].key == "alpha");
+  CHECK(*c.parameters[0].a == "0");
+  CHECK(*c.parameters[0].b == "2");
+  bool saw_r2 = false;
+  for (const auto& e : c.metrics)
+    if (e.key == "train.r2") saw_r2 = e.a && e.b;
+  CHECK(saw_r2);
+  const nlohmann::json cj = c;
+  CHECK(cj["parameters"][0]["parameter"] == "alpha");
+
+  CHECK(error_id_of([&] { reg.promote("m", 9, "production"); }) == "registry.not_found");
+  CHECK(error_id_of([&] { reg.promote("m", 1, "42"); }) == "registry.bad_name");  // would read as a version
+  CHECK(error_id_of([&] { reg.promote("m", 1, "latest"); }) == "registry.bad_name");
+}
+
+TEST_CASE("registry: delete and retention never touch a version an alias needs; numbers are never reused") {
+  const auto dir = fresh_dir("retention");
+  ModelRegistry reg(dir);
+  for (int i = 0; i < 6; ++i) (void)reg.register_model("m", small_model(1.0 + i), {});
+  reg.promote("m", 1, "production");
+  reg.promote("m", 2, "production");  // 1 stays a rollback target
+  CHECK(error_id_of([&] { reg.delete_version("m", 2); }) == "registry.in_use");
+  CHECK(error_id_of([&] { reg.delete_version("m", 1); }) == "registry.in_use");
+  reg.delete_version("m", 6);  // the latest
+  CHECK(reg.register_model("m", small_model(9.0), {}) == 7);  // 6 is not handed out again
+  const auto deleted = reg.apply_retention("m", 2);
+  CHECK(deleted == std::vector<std::uint64_t>{3, 4});  // keeps 5, 7 (newest two) and 1, 2 (aliases)
+  std::vector<std::uint64_t> live;
+  for (const auto& v : reg.versions("m")) live.push_back(v.version);
+  CHECK(live == std::vector<std::uint64_t>{1, 2, 5, 7});
+  CHECK(error_id_of([&] { reg.delete_version("m", 3); }) == "registry.not_found");
+}
+
+TEST_CASE("registry: names cannot leave the directory; symbolic links are not followed") {
+  const auto dir = fresh_dir("names");
+  ModelRegistry reg(dir);
+  const auto m = small_model(1.0);
+  const std::vector<std::string> bads{"", "..", ".", "../escape", "a/b", "/abs", ".hidden", std::string("a\0b", 3), std::string(129, 'x'),
+                                      "sp ace", "back\\slash"};
+  for (const auto& bad : bads)
+    CHECK(error_id_of([&] { (void)reg.register_model(bad, m, {}); }) == "registry.bad_name");
+  CHECK(!fs::exists(dir.parent_path() / "escape"));
+  CHECK(reg.register_model(std::string(128, 'x'), m, {}) == 1);
+  CHECK(reg.register_model("ok-name_1.2", m, {}) == 1);
+
+  // A model directory that is a link to somewhere else is refused.
+  const auto outside = fresh_dir("outside");
+  fs::create_directory_symlink(outside, dir / "evil");
+  CHECK(error_id_of([&] { (void)reg.register_model("evil", m, {}); }) == "registry.bad_name");
+  CHECK(error_id_of([&] { (void)reg.versions("evil"); }) == "registry.bad_name");
+  CHECK(fs::is_empty(outside));
+  // Files replaced by links are not read through: a linked metadata file hides its
+  // version, a linked model file fails to load.
+  (void)reg.register_model("linked", m, {});
+  (void)reg.register_model("linked", m, {});
+  const auto meta = dir / "linked" / "v000001.json";
+  write_text(outside / "v.json", detail::read_file(meta));
+  fs::remove(meta);
+  fs::create_symlink(outside / "v.json", meta);
+  CHECK(error_id_of([&] { (void)reg.get("linked", "1"); }) == "registry.not_found");
+  CHECK(reg.versions("linked").size() == 1);
+  const auto model_file = dir / "linked" / "v000002.mlops";
+  write_text(outside / "v.mlops", detail::read_file(model_file));
+  fs::remove(model_file);
+  fs::create_symlink(outside / "v.mlops", model_file);
+  CHECK(error_id_of([&] { (void)reg.load<double>("linked", "2"); }) == "io.failed");
+}
+
+TEST_CASE("registry: damaged index, torn history tail, deep JSON, tampered model file") {
+  const auto dir = fresh_dir("damage");
+  ModelRegistry reg(dir);
+  (void)reg.register_model("m", small_model(1.0), {});
+  (void)reg.register_model("m", small_model(2.0), {});
+  reg.promote("m", 1, "production");
+  reg.promote("m", 2, "production");
+
+  // The index is a summary: garbage in it changes nothing, and it is rebuilt.
+  write_text(dir / "m" / "index.json", "{ this is not json");
+  CHECK(reg.versions("m").size() == 2);
+  CHECK(reg.aliases("m").at("production") == 2);
+  reg.rebuild_index("m");
+  const auto idx = nlohmann::json::parse(detail::read_file(dir / "m" / "index.json"));
+  CHECK(idx["versions"] == nlohmann::json::array({1, 2}));
+  CHECK(idx["aliases"]["production"] == 2);
+
+  // A torn last history line (a crash mid-append) is ignored, then cut off by the next change.
+  {
+    std::ofstream(dir / "m" / "history.log", std::ios::app) << "deadbeef {\"action\":\"promote\",\"alias\":\"produ";
+  }
+  CHECK(reg.aliases("m").at("production") == 2);
+  CHECK(reg.history("m").size() == 2);
+  // A garbled line (checksum mismatch) is ignored too.
+  CHECK(reg.rollback("m", "production") == 1);
+  CHECK(reg.history("m").size() == 3);
+  const auto log = detail::read_file(dir / "m" / "history.log");
+  CHECK(log.find("produ\n") == std::string::npos);  // the torn tail is gone
+  CHECK(std::count(log.begin(), log.end(), '\n') == 3);
+  std::string flipped = log;
+  flipped[flipped.size() - 5] ^= 0x01;  // damage the last line's body
+  write_text(dir / "m" / "history.log", flipped);
+  CHECK(reg.history("m").size() == 2);  // the damaged line and what follows are not trusted
+  CHECK(reg.aliases("m").at("production") == 2);
+
+  // Metadata nested deeper than the limit is refused, not parsed into the stack.
+  std::string deep = "{\"x\":";
+  for (int i = 0; i < 200; ++i) deep += "[";
+  for (int i = 0; i < 200; ++i) deep += "]";
+  write_text(dir / "m" / "v000001.json", deep + "}");
+  CHECK(error_id_of([&] { (void)reg.get("m", "1"); }) == "registry.corrupt");
+
+  // A model file changed after registration does not load.
+  auto bytes = detail::read_file(dir / "m" / "v000002.mlops");
+  bytes[bytes.size() / 2] ^= 0x10;
+  write_text(dir / "m" / "v000002.mlops", bytes);
+  CHECK(error_id_of([&] { (void)reg.load<double>("m", "2"); }) == "registry.corrupt");
+}
+
+TEST_CASE("registry: processes registering at once get distinct numbers and leave a consistent registry") {
+  const auto dir = fresh_dir("concurrent");
+  const auto model = small_model(1.5);
+  constexpr int procs = 4, each = 8;
+  std::vector<pid_t> kids;
+  for (int p = 0; p < procs; ++p) {
+    const pid_t pid = ::fork();
+    REQUIRE(pid >= 0);
+    if (pid == 0) {
+      int rc = 0;
+      try {
+        ModelRegistry r(dir);
+        for (int i = 0; i < each; ++i) {
+          ModelMetadata meta;
+          meta.tags = {{"process", std::to_string(p)}};
+          const auto v = r.register_model("shared", model, meta);
+          if (i % 3 == 0) r.promote("shared", v, "production");
+        }
+      } catch (...) {
+        rc = 1;
+      }
+      ::_exit(rc);
+    }
+    kids.push_back(pid);
+  }
+  for (const auto pid : kids) {
+    int status = 0;
+    ::waitpid(pid, &status, 0);
+    CHECK(WIFEXITED(status));
+    CHECK(WEXITSTATUS(status) == 0);
+  }
+  ModelRegistry reg(dir);
+  const auto vs = reg.versions("shared");
+  REQUIRE(vs.size() == procs * each);
+  for (std::size_t i = 0; i < vs.size(); ++i) CHECK(vs[i].version == i + 1);  // 1..32, no duplicate, no gap
+  CHECK(reg.history("shared", "production").size() == procs * 3);
+  CHECK(reg.load<double>("shared", "production").predict(small_frame(1.5)) == model.predict(small_frame(1.5)));
+}
+
+TEST_CASE("registry: a child killed with SIGKILL at random moments never leaves a partial state (60 kills)") {
+  const auto dir = fresh_dir("sigkill");
+  const auto model = small_model(2.5);
+  const auto frame = small_frame(2.5);
+  const auto expected = model.predict(frame);
+  detail::xoshiro256ss rng(99);
+  std::size_t kills = 0;
+  for (int round = 0; round < 60; ++round) {
+    const pid_t pid = ::fork();
+    REQUIRE(pid >= 0);
+    if (pid == 0) {
+      try {
+        ModelRegistry r(dir);
+        for (int i = 0;; ++i) {  // register, promote, roll back, prune until killed
+          const auto v = r.register_model("live", model, {});
+          r.promote("live", v, "production");
+          if (i % 2) (void)r.rollback("live", "production");
+          if (i % 5 == 4) (void)r.apply_retention("live", 3);
+        }
+      } catch (...) {
+      }
+      ::_exit(3);  // only reached on an error: the parent counts it as a failure
+    }
+    ::usleep(static_cast<useconds_t>(rng.bounded(20'000)));
+    ::kill(pid, SIGKILL);
+    int status = 0;
+    ::waitpid(pid, &status, 0);
+    kills += WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL;
+    // After every kill: every listed version loads and predicts as saved, every alias
+    // points at a live version, and the history replays.
+    ModelRegistry reg(dir);
+    if (!fs::exists(dir / "live")) continue;
+    for (const auto& v : reg.versions("live")) CHECK(reg.load<double>("live", std::to_string(v.version)).predict(frame) == expected);
+    for (const auto& [alias, v] : reg.aliases("live")) CHECK(reg.resolve("live", alias) == v);
+    CHECK(reg.history("live").size() >= reg.aliases("live").size());
+  }
+  CHECK(kills == 60);
+  ModelRegistry reg(dir);
+  CHECK(reg.versions("live").size() >= 1);
+}
