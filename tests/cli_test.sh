@@ -127,6 +127,38 @@ expect_error "tune: unknown step" "unknown step 'scaler'" "$mlops" tune "$data" 
 expect_error "tune: bad grid syntax" "NAME=V1,V2" "$mlops" tune "$data" --target price --impute mean --grid alpha
 expect_error "tune: unknown metric" "unknown regression metric 'accuracy'" "$mlops" tune "$data" --target price --impute mean --grid model.alpha=1 --metric accuracy
 
+# the registry
+rg=$("$mlops" train "$data" --target price --impute median --standardize --model ridge --register price --registry reg --json)
+check "train --register (no --out) registers version 1" python3 -c 'import json,sys; d=json.load(sys.stdin); assert d["registered"]["version"] == 1 and d["model"] is None, d.get("registered")' <<<"$rg"
+"$mlops" train "$data" --target price --impute median --iqr 1.5 --standardize --model ridge --register price --registry reg --out reg2.mlops >/dev/null
+check "train --register with --out writes both" test -s reg2.mlops
+rl=$("$mlops" registry list price --registry reg --json)
+check "registry list NAME --json" python3 -c 'import json,sys; d=json.load(sys.stdin); assert [v["version"] for v in d] == [1, 2]; assert d[1]["parent"] == 1 and d[1]["parameters"]["iqr"] == "1.5" and len(d[1]["data_fingerprint"]) == 16' <<<"$rl"
+check "registry list (models)" grep -q "price.*2 version" <("$mlops" registry list --registry reg)
+check "registry promote" grep -q "production -> version 1" <("$mlops" registry promote price 1 production --registry reg)
+"$mlops" registry promote price 2 production --registry reg >/dev/null
+rs=$("$mlops" registry show price production --registry reg --json)
+check "registry show ALIAS --json" python3 -c 'import json,sys; d=json.load(sys.stdin); assert d["version"] == 2 and d["aliases"] == ["production"] and "test.r2" in d["metrics"]' <<<"$rs"
+check "registry show VERSION (text)" grep -q "price version 1" <("$mlops" registry show price 1 --registry reg)
+rc_=$("$mlops" registry compare price 1 2 --registry reg --json)
+check "registry compare --json" python3 -c '
+import json,sys; d=json.load(sys.stdin); assert d["a"] == 1 and d["b"] == 2 and d["same_schema"]
+assert [p["parameter"] for p in d["parameters"]] == ["iqr"]
+r2 = [m for m in d["metrics"] if m["metric"] == "test.r2"][0]; assert abs(r2["delta"] - (r2["b"] - r2["a"])) < 1e-12' <<<"$rc_"
+rr=$("$mlops" registry rollback price production --registry reg --json)
+check "registry rollback --json" python3 -c 'import json,sys; d=json.load(sys.stdin); assert d["version"] == 1 and d["previous"] == 2' <<<"$rr"
+rh=$("$mlops" registry history price production --registry reg --json)
+check "registry history --json" python3 -c 'import json,sys; d=json.load(sys.stdin); assert [e["action"] for e in d] == ["promote", "promote", "rollback"]; assert [e["version"] for e in d] == [1, 2, 1]' <<<"$rh"
+check "registry history (text)" grep -q "rollback 2 -> 1" <("$mlops" registry history price production --registry reg)
+expect_error "rollback without a previous holder" "[registry.alias]" "$mlops" registry rollback price production --registry reg
+expect_error "unknown model" "[registry.not_found]" "$mlops" registry show nope 1 --registry reg
+expect_error "unknown version" "has no version 9" "$mlops" registry promote price 9 production --registry reg
+expect_error "a name that escapes" "[registry.bad_name]" "$mlops" train "$data" --target price --impute mean --register ../escape --registry reg
+check "nothing written outside the registry" test ! -e escape
+expect_error "train needs --out or --register" "--out MODEL, --register NAME" "$mlops" train "$data" --target price --impute mean
+(mkdir -p defreg && cd defreg && "$mlops" train "$data" --target price --impute mean --register p >/dev/null && test -s models/p/v000001.json)
+check "the default registry is ./models" test $? -eq 0
+
 printf 'a,b\n1,2\n3\n' > ragged.csv
 printf 'a,b\n1,x\n' > text.csv
 printf 'garbage' > bad.mlops
