@@ -49,6 +49,7 @@
 
 #include "mlops/detail/atomic_file.hpp"
 #include "mlops/detail/crc32c.hpp"
+#include "mlops/detail/json_limits.hpp"
 #include "mlops/pipeline.hpp"
 
 MLOPS_NAMESPACE_BEGIN
@@ -98,7 +99,6 @@ struct VersionComparison {
 };
 
 namespace detail {
-inline constexpr std::size_t registry_max_json_depth = 32;
 
 /// A 64-bit, platform-independent hash of bytes (little-endian words, multiply-xorshift).
 inline std::uint64_t hash64(const void* data, std::size_t n, std::uint64_t h = 0x9E3779B97F4A7C15ull) noexcept {
@@ -118,29 +118,6 @@ inline std::uint64_t hash64(const void* data, std::size_t n, std::uint64_t h = 0
   std::uint64_t w = 0;
   for (std::size_t k = 0; k < 8 && i + k < n; ++k) w |= static_cast<std::uint64_t>(p[i + k]) << (8 * k);
   return mix(h ^ w ^ (static_cast<std::uint64_t>(n) << 56));
-}
-
-/// Parses JSON, refusing nesting deeper than `max_depth` (a hostile file cannot exhaust
-/// the stack); registry_error (registry.corrupt) naming `source` on any failure.
-inline nlohmann::json parse_json_limited(std::string_view text, std::string_view source, std::size_t max_depth = registry_max_json_depth) {
-#if MLOPS_HAS_EXCEPTIONS
-  bool too_deep = false;
-  nlohmann::json::parser_callback_t cb = [&](int depth, nlohmann::json::parse_event_t, nlohmann::json&) {
-    if (static_cast<std::size_t>(depth) > max_depth) too_deep = true;
-    return !too_deep;
-  };
-  try {
-    auto j = nlohmann::json::parse(text.begin(), text.end(), cb);
-    if (!too_deep) return j;
-  } catch (const nlohmann::json::exception& e) {
-    MLOPS_THROW(registry_error(errc::registry_corrupt, fmt::format("'{}' is not valid JSON ({})", source, e.what())));
-  }
-  MLOPS_THROW(registry_error(errc::registry_corrupt, fmt::format("'{}' nests deeper than {} levels", source, max_depth)));
-#else
-  auto j = nlohmann::json::parse(text.begin(), text.end(), nullptr, false);
-  if (j.is_discarded()) MLOPS_THROW(registry_error(errc::registry_corrupt, fmt::format("'{}' is not valid JSON", source)));
-  return j;
-#endif
 }
 
 inline std::string iso_utc(std::int64_t unix_seconds) {
@@ -623,7 +600,7 @@ class ModelRegistry {
     const auto path = dir / (detail::version_stem(v) + ".json");
     const auto text = detail::read_file_if_exists(path);
     if (!text) MLOPS_THROW(registry_error(errc::registry_not_found, fmt::format("'{}' has no version {}", name, v)));
-    auto j = detail::parse_json_limited(*text, path.string());
+    auto j = detail::parse_json_limited<registry_error>(*text, path.string(), errc::registry_corrupt);
     if (!j.is_object() || j.value("version", std::uint64_t{0}) != v || j.value("name", std::string()) != name)
       MLOPS_THROW(registry_error(errc::registry_corrupt, fmt::format("'{}' does not describe '{}' version {}", path.string(), name, v)));
     return j;
@@ -722,7 +699,7 @@ class ModelRegistry {
 #if MLOPS_HAS_EXCEPTIONS
       try {
 #endif
-        const auto j = detail::parse_json_limited(body, "history.log");
+        const auto j = detail::parse_json_limited<registry_error>(body, "history.log", errc::registry_corrupt);
         e.seq = j.at("seq").get<std::uint64_t>();
         e.time = j.at("time").get<std::string>();
         e.alias = j.at("alias").get<std::string>();

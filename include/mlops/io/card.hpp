@@ -3,6 +3,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "mlops/detail/json_limits.hpp"
 #include "mlops/pipeline.hpp"
 
 MLOPS_NAMESPACE_BEGIN
@@ -97,6 +98,95 @@ nlohmann::json model_card(const FittedPipeline<T>& p) {
   for (const auto& [k, v] : p.metrics()) metrics[k] = num(v);
   j["metrics"] = metrics;
   return j;
+}
+
+/// A model card read back: the essentials typed, everything else in `json`.
+struct ModelCard {
+  std::string format_version;   // "1.0"
+  std::string mlops_version, scalar, target, model_kind;
+  std::vector<std::string> features;
+  std::vector<std::string> steps;                    // step names in order
+  std::map<std::string, double> coefficients;        // regressors: by feature
+  std::optional<double> intercept;                   // regressors
+  std::vector<double> classes;                       // classifiers
+  std::map<std::string, double> metrics;
+  nlohmann::json json;                               // the whole card
+};
+
+namespace detail_card {
+[[noreturn]] inline void bad(std::string_view source, const std::string& what) {
+  MLOPS_THROW(format_error(errc::format_corrupt, fmt::format("model card '{}': {}", source, what)));
+}
+/// A number, or the strings the writer uses for non-finite values.
+inline double number(const nlohmann::json& v, std::string_view source, std::string_view field) {
+  if (v.is_number()) return v.get<double>();
+  if (v.is_string()) {
+    const auto& s = v.get_ref<const std::string&>();
+    if (s == "nan") return std::numeric_limits<double>::quiet_NaN();
+    if (s == "inf") return std::numeric_limits<double>::infinity();
+    if (s == "-inf") return -std::numeric_limits<double>::infinity();
+  }
+  bad(source, fmt::format("'{}' is not a number", field));
+}
+inline const nlohmann::json& member(const nlohmann::json& o, const char* key, nlohmann::json::value_t type, std::string_view source) {
+  if (!o.is_object() || !o.contains(key)) bad(source, fmt::format("missing '{}'", key));
+  const auto& v = o[key];
+  const bool ok = type == nlohmann::json::value_t::number_float ? v.is_number() : v.type() == type;
+  if (!ok) bad(source, fmt::format("'{}' has the wrong type ({})", key, v.type_name()));
+  return v;
+}
+}  // namespace detail_card
+
+/// Parses a card written by model_card() (at most 32 levels deep and 64 MiB; every field
+/// type checked); format_error (format.corrupt or format.version) on anything wrong.
+inline ModelCard parse_model_card(std::string_view text, std::string_view source = "<card>") {
+  using detail_card::bad;
+  using detail_card::member;
+  using vt = nlohmann::json::value_t;
+  ModelCard c;
+  c.json = detail::parse_json_limited<format_error>(text, source, errc::format_corrupt);
+  const auto& j = c.json;
+  if (!j.is_object()) bad(source, "not a JSON object");
+  const auto& fmt_ = member(j, "format", vt::object, source);
+  if (member(fmt_, "name", vt::string, source) != "mlops-pipeline") bad(source, "not an mlops pipeline card");
+  c.format_version = member(fmt_, "version", vt::string, source).get<std::string>();
+  if (c.format_version.substr(0, c.format_version.find('.')) != std::to_string(format_major))
+    MLOPS_THROW(format_error(errc::format_version, fmt::format("model card '{}': format {} is not readable by this version (major {})",
+                                                               source, c.format_version, format_major)));
+  c.mlops_version = member(j, "mlops_version", vt::string, source).get<std::string>();
+  c.scalar = member(j, "scalar", vt::string, source).get<std::string>();
+  if (c.scalar != "float" && c.scalar != "double") bad(source, "'scalar' must be float or double");
+  c.target = member(j, "target", vt::string, source).get<std::string>();
+  for (const auto& f : member(j, "features", vt::array, source)) {
+    if (!f.is_string()) bad(source, "a feature name is not a string");
+    c.features.push_back(f.get<std::string>());
+  }
+  for (const auto& st : member(j, "steps", vt::array, source)) {
+    const auto& name = member(st, "step", vt::string, source).get_ref<const std::string&>();
+    if (name != "impute" && name != "iqr_filter" && name != "standardize") bad(source, fmt::format("unknown step '{}'", name));
+    c.steps.push_back(name);
+  }
+  const auto& m = member(j, "model", vt::object, source);
+  c.model_kind = member(m, "kind", vt::string, source).get<std::string>();
+  if (m.contains("outputs")) {
+    for (const auto& k : member(m, "classes", vt::array, source)) c.classes.push_back(detail_card::number(k, source, "classes"));
+  } else {
+    c.intercept = detail_card::number(member(m, "intercept", vt::number_float, source), source, "intercept");
+    for (const auto& [f, v] : member(m, "coefficients", vt::object, source).items())
+      c.coefficients[f] = detail_card::number(v, source, "coefficients." + f);
+    if (c.coefficients.size() != c.features.size()) bad(source, "one coefficient per feature expected");
+  }
+  for (const auto& [k, v] : member(j, "metrics", vt::object, source).items()) c.metrics[k] = detail_card::number(v, source, "metrics." + k);
+  return c;
+}
+
+/// Writes the card next to a model (atomically); reads it back.
+template <scalar T>
+void save_model_card(const FittedPipeline<T>& p, const std::filesystem::path& path) {
+  mlops::detail::atomic_write_file(path, model_card(p).dump(2) + "\n");
+}
+inline ModelCard load_model_card(const std::filesystem::path& path) {
+  return parse_model_card(mlops::detail::read_file(path), path.string());
 }
 
 }  // namespace io
