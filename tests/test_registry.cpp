@@ -1,5 +1,7 @@
-// The model registry (issue 5): versions, metadata, aliases, rollback, history, compare,
-// retention, name and symlink safety, damaged files, concurrent processes, SIGKILL.
+// Persistence (issue 5): golden files of every released format version, forward
+// compatibility, the JSON model card; the model registry: versions, metadata, aliases,
+// rollback, history, compare, retention, name and symlink safety, damaged files,
+// concurrent processes, SIGKILL.
 #include <doctest/doctest.h>
 
 #include <csignal>
@@ -51,6 +53,113 @@ void write_text(const fs::path& p, const std::string& s) {
   std::ofstream(p, std::ios::binary) << s;
 }
 }  // namespace
+
+namespace {
+template <class T>
+void check_golden(const nlohmann::json& g, const fs::path& dir) {
+  const auto p = FittedPipeline<T>::load(dir / g["file"].get<std::string>());
+  const auto& rows = g["rows"];
+  for (std::size_t r = 0; r < rows.size(); ++r) {
+    std::vector<T> row;
+    for (const auto& v : rows[r]) row.push_back(static_cast<T>(v.get<double>()));
+    CHECK(static_cast<double>(p.predict_row(row)) == g["predictions"][r].get<double>());  // bit for bit
+    if (!g["proba"].empty()) {
+      std::vector<double> q(p.classifier().n_classes());
+      REQUIRE(p.predict_proba_row(row, q));
+      for (std::size_t k = 0; k < q.size(); ++k) CHECK(q[k] == g["proba"][r][k].get<double>());
+    }
+  }
+}
+std::uint64_t le(const std::string& b, std::size_t at, int n) {
+  std::uint64_t v = 0;
+  for (int k = 0; k < n; ++k) v |= static_cast<std::uint64_t>(static_cast<unsigned char>(b[at + static_cast<std::size_t>(k)])) << (8 * k);
+  return v;
+}
+void put_le(std::string& b, std::size_t at, std::uint64_t v, int n) {
+  for (int k = 0; k < n; ++k) b[at + static_cast<std::size_t>(k)] = static_cast<char>((v >> (8 * k)) & 0xFF);
+}
+/// The file with one more section (tag XTRA) and a newer minor version, checksums redone.
+std::string with_extra_section(const std::string& file, bool required, std::uint16_t minor) {
+  std::string payload = "future data";
+  std::string sec(20, '\0');
+  put_le(sec, 0, 0x41525458, 4);  // "XTRA"
+  put_le(sec, 4, required ? 1 : 0, 4);
+  put_le(sec, 8, payload.size(), 8);
+  put_le(sec, 16, detail::crc32c(payload.data(), payload.size()), 4);
+  std::string b = file.substr(0, file.size() - 4) + sec + payload;
+  put_le(b, 10, minor, 2);
+  put_le(b, 16, le(b, 16, 4) + 1, 4);
+  put_le(b, 20, b.size() + 4, 8);
+  put_le(b, 28, detail::crc32c(b.data(), 28), 4);
+  std::string crc(4, '\0');
+  put_le(crc, 0, detail::crc32c(b.data(), b.size()), 4);
+  return b + crc;
+}
+}  // namespace
+
+TEST_CASE("format: the golden files of every released version load and predict as they did") {
+  std::size_t versions = 0, files = 0;
+  for (const auto& d : fs::directory_iterator(fs::path(MLOPS_TEST_GOLDEN_DIR) / "format")) {
+    if (!d.is_directory()) continue;
+    ++versions;
+    const auto expected = nlohmann::json::parse(detail::read_file(d.path() / "expected.json"));
+    for (const auto& g : expected) {
+      if (g["scalar"] == "float") check_golden<float>(g, d.path());
+      else check_golden<double>(g, d.path());
+      ++files;
+    }
+  }
+  CHECK(versions >= 1);  // v1.0
+  CHECK(files >= 4);
+  // The other scalar type is a typed error, never a silent conversion.
+  CHECK(error_id_of([] { (void)FittedPipeline<float>::load(fs::path(MLOPS_TEST_GOLDEN_DIR) / "format/v1.0/ridge_double.mlops"); }) ==
+        "format.scalar_type");
+}
+
+TEST_CASE("format: a newer minor version with an unknown optional section loads; a required one is refused") {
+  const auto m = small_model(2.0);
+  const auto bytes = m.to_bytes();
+  const auto newer = with_extra_section(bytes, false, 9);
+  const auto back = FittedPipeline<double>::from_bytes(newer);
+  CHECK(back.predict(small_frame(2.0)) == m.predict(small_frame(2.0)));
+  CHECK(error_id_of([&] { (void)FittedPipeline<double>::from_bytes(with_extra_section(bytes, true, 9)); }) == "format.version");
+}
+
+TEST_CASE("model card: written next to the model, read back, limits enforced") {
+  const auto dir = fresh_dir("card");
+  const auto m = small_model(2.0, 0.5);
+  io::save_model_card(m, dir / "model.card.json");
+  const auto card = io::load_model_card(dir / "model.card.json");
+  CHECK(card.format_version == "1.0");
+  CHECK(card.scalar == "double");
+  CHECK(card.target == "y");
+  CHECK(card.features == m.features());
+  CHECK(card.steps == std::vector<std::string>{"standardize"});
+  CHECK(card.model_kind == "ridge");
+  for (std::size_t j = 0; j < m.n_features(); ++j) CHECK(card.coefficients.at(m.features()[j]) == m.model().coef()(static_cast<Eigen::Index>(j)));
+  CHECK(*card.intercept == m.model().intercept());
+  CHECK(card.metrics.at("train.r2") == m.metrics().at("train.r2"));
+
+  const auto cls = pipeline<double>().fit(LogisticRegression<double>{}, DataFrame<double>::from_columns({"x", "t"}, {{0, 1, 2, 3, 4, 5}, {0, 0, 1, 0, 1, 1}}), "t");
+  const auto cc = io::parse_model_card(io::model_card(cls).dump());
+  CHECK(cc.classes == std::vector<double>{0, 1});
+  CHECK(cc.model_kind == "logistic");
+
+  std::string deep = "{\"format\":";
+  for (int i = 0; i < 10000; ++i) deep += "[";
+  for (int i = 0; i < 10000; ++i) deep += "]";
+  CHECK(error_id_of([&] { (void)io::parse_model_card(deep + "}"); }) == "format.corrupt");
+  auto j = io::model_card(m);
+  j["format"]["version"] = "7.0";
+  CHECK(error_id_of([&] { (void)io::parse_model_card(j.dump()); }) == "format.version");
+  j = io::model_card(m);
+  j["features"][0] = 5;
+  CHECK(error_id_of([&] { (void)io::parse_model_card(j.dump()); }) == "format.corrupt");
+  j = io::model_card(m);
+  j["model"].erase("coefficients");
+  CHECK(error_id_of([&] { (void)io::parse_model_card(j.dump()); }) == "format.corrupt");
+  CHECK(error_id_of([&] { (void)io::parse_model_card("[1, 2"); }) == "format.corrupt");
+}
 
 TEST_CASE("registry: register, list, get, load, metadata") {
   const auto dir = fresh_dir("basic");

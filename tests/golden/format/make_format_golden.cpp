@@ -1,0 +1,60 @@
+// Writes the golden files of the current format version into tests/golden/format/vMAJ.MIN/
+// with expected.json (input rows and the predictions they must give). Run once per
+// released format version; the files are then loaded by the tests forever:
+//   g++ -std=c++20 -O2 -Iinclude -I/usr/include/eigen3 tests/golden/format/make_format_golden.cpp -lfmt -o /tmp/mk && /tmp/mk
+#include <cmath>
+#include <fstream>
+
+#include "mlops/mlops.hpp"
+
+using namespace mlops;
+
+template <class T>
+DataFrame<T> data(std::size_t n, bool labels) {
+  detail::xoshiro256ss rng(2026);
+  std::vector<std::vector<T>> c(4, std::vector<T>(n));
+  std::vector<T> y(n);
+  for (std::size_t i = 0; i < n; ++i) {
+    for (auto& col : c) col[i] = static_cast<T>(rng.uniform01() * 4 - 2);
+    const double z = 1.5 * c[0][i] - 2.0 * c[1][i] + 0.5 * c[2][i] + 0.1 * (rng.uniform01() - 0.5);
+    y[i] = labels ? static_cast<T>(z > 0.6 ? 2 : (z < -0.6 ? 0 : 1)) : static_cast<T>(z + 3);
+    if (i % 17 == 3) c[3][i] = std::numeric_limits<T>::quiet_NaN();
+  }
+  return DataFrame<T>::from_columns({"a", "b", "c", "d", "y"}, {c[0], c[1], c[2], c[3], y});
+}
+
+template <class T>
+nlohmann::json emit(const FittedPipeline<T>& p, const std::string& file, const std::filesystem::path& dir) {
+  p.save(dir / file);
+  nlohmann::json rows = nlohmann::json::array(), preds = nlohmann::json::array(), proba = nlohmann::json::array();
+  const auto f = data<T>(40, p.is_classifier());
+  for (std::size_t r = 0; r < 12; ++r) {
+    std::vector<T> row;
+    for (std::size_t j = 0; j < 4; ++j) row.push_back(f.column(j)[r] == f.column(j)[r] ? f.column(j)[r] : T(0.25));
+    rows.push_back(std::vector<double>(row.begin(), row.end()));
+    preds.push_back(static_cast<double>(p.predict_row(row)));
+    if (p.is_classifier() && p.classifier().has_proba()) {
+      std::vector<double> q(p.classifier().n_classes());
+      (void)p.predict_proba_row(row, q);
+      proba.push_back(q);
+    }
+  }
+  return {{"file", file}, {"scalar", sizeof(T) == 4 ? "float" : "double"}, {"rows", rows}, {"predictions", preds}, {"proba", proba}};
+}
+
+int main() {
+  const auto dir = std::filesystem::path("tests/golden/format") / fmt::format("v{}.{}", io::format_major, io::format_minor);
+  std::filesystem::create_directories(dir);
+  nlohmann::json all = nlohmann::json::array();
+  all.push_back(emit(pipeline<double>().impute(impute_strategy::median).drop_outliers_iqr(1.5).standardize()
+                         .fit(LinearRegression<double>{true, 0.5}, data<double>(300, false), "y"), "ridge_double.mlops", dir));
+  all.push_back(emit(pipeline<float>().impute().standardize().fit(LinearRegression<float>{}, data<float>(300, false), "y"),
+                     "linear_float.mlops", dir));
+  all.push_back(emit(pipeline<double>().impute().standardize().fit(LogisticRegression<double>{}, data<double>(300, true), "y"),
+                     "logistic_multinomial_double.mlops", dir));
+  LinearSVM<float> svm;
+  svm.max_epochs = 20;
+  all.push_back(emit(pipeline<float>().impute().standardize().fit(svm, data<float>(300, true), "y"), "svm_float.mlops", dir));
+  std::ofstream(dir / "expected.json") << all.dump(1) << "\n";
+  fmt::print("wrote {} files into {}\n", all.size(), dir.string());
+}
