@@ -7,6 +7,8 @@
 #include <csignal>
 #include <filesystem>
 #include <fstream>
+#include <functional>
+#include <set>
 #include <string>
 
 #include <sys/wait.h>
@@ -438,4 +440,235 @@ TEST_CASE("registry: a child killed with SIGKILL at random moments never leaves 
   CHECK(kills == 60);
   ModelRegistry reg(dir);
   CHECK(reg.versions("live").size() >= 1);
+}
+
+// ---- crash simulation ---------------------------------------------------------------------
+namespace {
+struct simulated_crash {};
+
+/// A file layer that counts every write/sync/rename/unlink/truncate point, "crashes" (throws)
+/// at point `crash_at`, and afterwards rewrites the disk as a crash would have left it:
+/// kept (every write reached the disk), dropped (only fsynced data and renames/unlinks
+/// made durable by a directory fsync survive) or garbled (unsynced bytes are garbage).
+struct crash_injector : detail::file_ops {
+  enum class mode { kept, dropped, garbled };
+  int crash_at = -1, points = 0;
+  std::map<int, std::string> fd_path;
+  std::set<int> dir_fds;
+  std::map<std::string, std::optional<std::string>> durable;  // path -> durable content (nullopt: absent)
+  struct pending {
+    std::string kind, from, to;
+    std::optional<std::string> old_to;
+  };
+  std::vector<pending> undurable;  // renames and unlinks not yet made durable by a directory fsync
+
+  static std::optional<std::string> contents(const std::string& p) {
+    struct ::stat st {};
+    if (::lstat(p.c_str(), &st) != 0) return std::nullopt;
+    return detail::read_file(p);
+  }
+  void remember(const std::string& p) {
+    if (!durable.count(p)) durable[p] = contents(p);
+  }
+  void point() {
+    if (++points == crash_at) throw simulated_crash{};
+  }
+  int make_temp(char* tmpl) override {
+    point();
+    const int fd = ::mkstemp(tmpl);
+    durable[tmpl] = std::nullopt;
+    fd_path[fd] = tmpl;
+    return fd;
+  }
+  int open(const char* path, int flags, ::mode_t m) override {
+    if (flags & O_DIRECTORY) {
+      const int fd = ::open(path, flags, m);
+      dir_fds.insert(fd);
+      fd_path[fd] = path;
+      return fd;
+    }
+    remember(path);
+    const int fd = ::open(path, flags, m);
+    fd_path[fd] = path;
+    return fd;
+  }
+  ::ssize_t write(int fd, const void* d, std::size_t n) override {
+    point();
+    return ::write(fd, d, n);
+  }
+  int sync(int fd) override {
+    point();
+    const int r = ::fsync(fd);
+    const std::string p = fd_path[fd];
+    if (dir_fds.count(fd)) {  // renames and unlinks in this directory become durable
+      std::vector<pending> rest;
+      for (auto& u : undurable) {
+        const std::string& where = u.kind == "rename" ? u.to : u.from;
+        if (fs::path(where).parent_path() != fs::path(p)) {
+          rest.push_back(u);
+          continue;
+        }
+        if (u.kind == "rename") {
+          durable[u.to] = durable[u.from];
+          durable[u.from] = std::nullopt;
+        } else {
+          durable[u.from] = std::nullopt;
+        }
+      }
+      undurable = rest;
+    } else {
+      durable[p] = contents(p);
+    }
+    return r;
+  }
+  int close(int fd) override {
+    dir_fds.erase(fd);
+    return ::close(fd);
+  }
+  int rename(const char* from, const char* to) override {
+    point();
+    remember(from);
+    remember(to);
+    undurable.push_back({"rename", from, to, contents(to)});
+    return ::rename(from, to);
+  }
+  int unlink(const char* path) override {
+    point();
+    remember(path);
+    undurable.push_back({"unlink", path, "", contents(path)});
+    return ::unlink(path);
+  }
+  int truncate(int fd, ::off_t size) override {
+    point();
+    return ::ftruncate(fd, size);
+  }
+
+  /// The disk after the crash.
+  void settle(mode m) {
+    if (m == mode::kept) return;
+    if (m == mode::dropped) {
+      for (auto it = undurable.rbegin(); it != undurable.rend(); ++it) {
+        if (it->kind == "rename") {
+          if (fs::exists(it->to)) fs::rename(it->to, it->from);
+          if (it->old_to) write_text(it->to, *it->old_to);
+        } else if (it->old_to) {
+          write_text(it->from, *it->old_to);
+        }
+      }
+    }
+    else  // garbled: the renames stand, and a renamed file's data is what was synced before it moved
+      for (const auto& u : undurable)
+        if (u.kind == "rename") durable[u.to] = durable[u.from], durable[u.from] = std::nullopt;
+    detail::xoshiro256ss rng(7);
+    for (const auto& [p, d] : durable) {
+      const auto now = contents(p);
+      if (now == d || !now) continue;
+      if (m == mode::dropped) {
+        if (d) write_text(p, *d);
+        else fs::remove(p);
+      } else {  // garbled: bytes past the durable prefix are noise
+        std::string g = *now;
+        for (std::size_t i = d ? (std::min)(d->size(), g.size()) : 0; i < g.size(); ++i) g[i] = static_cast<char>(rng.bounded(256));
+        write_text(p, g);
+      }
+    }
+  }
+};
+
+/// What a reader sees: versions (with a prediction), aliases, the alias history.
+std::string observe_registry(const fs::path& dir) {
+  try {
+    ModelRegistry reg(dir);
+    std::string s;
+    for (const auto& v : reg.versions("m"))
+      s += fmt::format("v{}:{} ", v.version, reg.load<double>("m", std::to_string(v.version)).predict(small_frame(1.0))[3]);
+    for (const auto& [a, v] : reg.aliases("m")) s += fmt::format("{}={} ", a, v);
+    for (const auto& e : reg.history("m")) s += fmt::format("{}:{} ", e.action, e.version.value_or(0));
+    return s;
+  } catch (const std::exception& e) {
+    return std::string("unreadable: ") + e.what();
+  }
+}
+std::string observe_file(const fs::path& file) {
+  try {
+    if (!fs::exists(file)) return "absent";
+    return fmt::format("{}", FittedPipeline<double>::load(file).predict(small_frame(1.0))[3]);
+  } catch (const std::exception& e) {
+    return std::string("unreadable: ") + e.what();
+  }
+}
+
+/// For every point of `op`, each crash mode: the state afterwards is exactly the old or
+/// the new one, and the registry keeps working. Returns the number of crashes simulated.
+template <class Op, class Observe>
+std::size_t crash_everywhere(const std::string& label, const std::function<void(const fs::path&)>& setup, Op op, Observe observe) {
+  const auto base = fresh_dir("crash_" + label + "_base");
+  setup(base);
+  const std::string before = observe(base);
+  const auto clean = fresh_dir("crash_" + label + "_clean");
+  fs::copy(base, clean, fs::copy_options::recursive);
+  crash_injector counter;
+  detail::set_file_ops(&counter);
+  op(clean);
+  detail::set_file_ops(nullptr);
+  const std::string after = observe(clean);
+  REQUIRE(before != after);
+  std::size_t crashes = 0;
+  for (int at = 1; at <= counter.points; ++at)
+    for (const auto m : {crash_injector::mode::kept, crash_injector::mode::dropped, crash_injector::mode::garbled}) {
+      const auto work = fresh_dir("crash_" + label + "_work");
+      fs::remove_all(work);
+      fs::copy(base, work, fs::copy_options::recursive);
+      crash_injector inj;
+      inj.crash_at = at;
+      detail::set_file_ops(&inj);
+      bool crashed = false;
+      try {
+        op(work);
+      } catch (const simulated_crash&) {
+        crashed = true;
+      }
+      detail::set_file_ops(nullptr);
+      REQUIRE(crashed);
+      inj.settle(m);
+      const std::string seen = observe(work);
+      INFO(label << ": crash at point " << at << " of " << counter.points << ", mode " << static_cast<int>(m));
+      CHECK((seen == before || seen == after));
+      if (label != "save") {  // and the registry keeps working: the next version gets a fresh number
+        ModelRegistry r(work);
+        const auto highest = r.versions("m").back().version;
+        CHECK(r.register_model("m", small_model(7.0), {}) > highest);
+      }
+      ++crashes;
+    }
+  return crashes;
+}
+}  // namespace
+
+TEST_CASE("crash safety: a crash at any write, sync, rename or unlink of save, register, promote, rollback leaves the old or the new state") {
+  auto setup = [](const fs::path& dir) {
+    ModelRegistry reg(dir);
+    (void)reg.register_model("m", small_model(1.0), {});
+    (void)reg.register_model("m", small_model(2.0), {});
+    reg.promote("m", 1, "production");
+    reg.promote("m", 2, "production");
+  };
+  std::size_t crashes = 0;
+  crashes += crash_everywhere(
+      "register", setup, [](const fs::path& d) { (void)ModelRegistry(d).register_model("m", small_model(3.0), {}); }, observe_registry);
+  crashes += crash_everywhere("promote", setup, [](const fs::path& d) { ModelRegistry(d).promote("m", 1, "staging"); }, observe_registry);
+  crashes += crash_everywhere("rollback", setup, [](const fs::path& d) { (void)ModelRegistry(d).rollback("m", "production"); },
+                              observe_registry);
+  crashes += crash_everywhere(
+      "delete",
+      [&](const fs::path& dir) {
+        setup(dir);
+        (void)ModelRegistry(dir).register_model("m", small_model(5.0), {});
+      },
+      [](const fs::path& d) { ModelRegistry(d).delete_version("m", 3); }, observe_registry);
+  crashes += crash_everywhere(
+      "save", [](const fs::path& dir) { small_model(1.0).save(dir / "model.mlops"); },
+      [](const fs::path& d) { small_model(2.0).save(d / "model.mlops"); }, [](const fs::path& d) { return observe_file(d / "model.mlops"); });
+  CHECK(crashes >= 60);
+  MESSAGE("simulated crashes: " << crashes);
 }

@@ -142,8 +142,9 @@ inline std::optional<std::string> read_file_if_exists(const std::filesystem::pat
 
 /// Appends one line and makes it durable (fsync; the directory too when the file is new).
 inline void append_durable(const std::filesystem::path& path, std::string_view line) {
+  auto& ops = fs_ops();
   const bool existed = ::access(path.c_str(), F_OK) == 0;
-  const int fd = ::open(path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0644);
+  const int fd = ops.open(path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0644);
   if (fd < 0) {
     const int e = errno;
     MLOPS_THROW(io_error(errc::io, fmt::format("cannot open '{}' for appending: {}", path.string(), errno_text(e))));
@@ -151,39 +152,42 @@ inline void append_durable(const std::filesystem::path& path, std::string_view l
   const char* p = line.data();
   std::size_t left = line.size();
   while (left > 0) {
-    const ::ssize_t w = ::write(fd, p, left);
+    const ::ssize_t w = ops.write(fd, p, left);
     if (w < 0) {
       if (errno == EINTR) continue;
       const int e = errno;
-      ::close(fd);
+      ops.close(fd);
       MLOPS_THROW(io_error(errc::io, fmt::format("appending to '{}' failed: {}; the change was not recorded", path.string(), errno_text(e))));
     }
     p += w;
     left -= static_cast<std::size_t>(w);
   }
-  if (::fsync(fd) != 0) {  // never retried as if it had succeeded
+  if (ops.sync(fd) != 0) {  // never retried as if it had succeeded
     const int e = errno;
-    ::close(fd);
+    ops.close(fd);
     MLOPS_THROW(io_error(errc::io, fmt::format("syncing '{}' failed: {}; the change may not be durable", path.string(), errno_text(e))));
   }
-  ::close(fd);
-  if (!existed) {
-    const int dfd = ::open(path.parent_path().c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (dfd >= 0) {
-      ::fsync(dfd);
-      ::close(dfd);
-    }
-  }
+  ops.close(fd);
+  if (!existed) sync_directory(path.parent_path());
 }
 
 inline void truncate_durable(const std::filesystem::path& path, std::uint64_t size) {
-  const int fd = ::open(path.c_str(), O_WRONLY | O_NOFOLLOW | O_CLOEXEC);
-  if (fd < 0 || ::ftruncate(fd, static_cast<off_t>(size)) != 0 || ::fsync(fd) != 0) {
+  auto& ops = fs_ops();
+  const int fd = ops.open(path.c_str(), O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0);
+  if (fd < 0 || ops.truncate(fd, static_cast<off_t>(size)) != 0 || ops.sync(fd) != 0) {
     const int e = errno;
-    if (fd >= 0) ::close(fd);
+    if (fd >= 0) ops.close(fd);
     MLOPS_THROW(io_error(errc::io, fmt::format("cannot cut the damaged tail of '{}': {}", path.string(), errno_text(e))));
   }
-  ::close(fd);
+  ops.close(fd);
+}
+
+/// Removes a file (missing is fine); the caller syncs the directory.
+inline void remove_file(const std::filesystem::path& path) {
+  if (fs_ops().unlink(path.c_str()) != 0 && errno != ENOENT) {
+    const int e = errno;
+    MLOPS_THROW(io_error(errc::io, fmt::format("cannot remove '{}': {}", path.string(), errno_text(e))));
+  }
 }
 
 /// An advisory whole-registry lock (flock on DIR/.lock): exclusive for writers, shared
@@ -551,11 +555,7 @@ class ModelRegistry {
       const int e = errno;
       MLOPS_THROW(io_error(errc::io, fmt::format("cannot create '{}': {}", dir.string(), detail::errno_text(e))));
     }
-    const int dfd = ::open(root_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (dfd >= 0) {
-      ::fsync(dfd);
-      ::close(dfd);
-    }
+    detail::sync_directory(root_);
     return dir;
   }
 
@@ -578,7 +578,8 @@ class ModelRegistry {
         junk.push_back(e.path());
       }
     }
-    for (const auto& p : junk) std::filesystem::remove(p);
+    for (const auto& p : junk) detail::remove_file(p);
+    if (!junk.empty()) detail::sync_directory(dir);
   }
 
   static dir_scan scan_dir(const std::filesystem::path& dir) {
@@ -749,13 +750,10 @@ class ModelRegistry {
                                                stack.back() == v ? "held by" : "a rollback target of", alias)));
     const auto stem = dir / detail::version_stem(v);
     detail::atomic_write_file(stem.string() + ".deleted", fmt::format("{{\"deleted_at\": \"{}\"}}\n", detail::iso_utc(detail::unix_now())));
-    std::filesystem::remove(stem.string() + ".json");  // the version is gone from here on
-    std::filesystem::remove(stem.string() + ".mlops");
-    const int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (dfd >= 0) {
-      ::fsync(dfd);
-      ::close(dfd);
-    }
+    detail::remove_file(stem.string() + ".json");  // the version is gone from here on
+    detail::sync_directory(dir);
+    detail::remove_file(stem.string() + ".mlops");
+    detail::sync_directory(dir);
   }
 
   /// index.json: a summary readers may use; always derivable from the files.

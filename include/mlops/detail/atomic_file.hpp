@@ -20,27 +20,68 @@ namespace detail {
 
 inline std::string errno_text(int e) { return std::string(std::strerror(e)); }
 
+/// The file-system calls every durable write goes through (atomic_write_file, the
+/// registry's appends, truncations and deletions). The default calls POSIX; tests install
+/// a fault injector (set_file_ops) that simulates a crash at any call and what the disk
+/// keeps of unsynced data. Not for concurrent replacement while writes are in flight.
+struct file_ops {
+  virtual ~file_ops() = default;
+  virtual int make_temp(char* tmpl) { return ::mkstemp(tmpl); }
+  virtual int open(const char* path, int flags, ::mode_t mode) { return ::open(path, flags, mode); }
+  virtual ::ssize_t write(int fd, const void* data, std::size_t n) { return ::write(fd, data, n); }
+  virtual int sync(int fd) { return ::fsync(fd); }
+  virtual int close(int fd) { return ::close(fd); }
+  virtual int rename(const char* from, const char* to) { return ::rename(from, to); }
+  virtual int unlink(const char* path) { return ::unlink(path); }
+  virtual int truncate(int fd, ::off_t size) { return ::ftruncate(fd, size); }
+};
+inline file_ops& posix_file_ops() noexcept {
+  static file_ops posix;
+  return posix;
+}
+inline file_ops*& file_ops_slot() noexcept {
+  static file_ops* current = &posix_file_ops();
+  return current;
+}
+inline file_ops& fs_ops() noexcept { return *file_ops_slot(); }
+/// Installs `ops` (nullptr: back to POSIX); returns the previous layer.
+inline file_ops* set_file_ops(file_ops* ops) noexcept {
+  file_ops* old = file_ops_slot();
+  file_ops_slot() = ops ? ops : &posix_file_ops();
+  return old;
+}
+/// fsync of a directory (makes renames, creations and removals in it durable).
+inline void sync_directory(const std::filesystem::path& dir) {
+  auto& ops = fs_ops();
+  const int dfd = ops.open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
+  if (dfd >= 0) {
+    ops.sync(dfd);
+    ops.close(dfd);
+  }
+}
+
 /// Writes `bytes` to `path` atomically. Throws io_error (the old file is untouched).
 inline void atomic_write_file(const std::filesystem::path& path, std::string_view bytes) {
   namespace fs = std::filesystem;
+  auto& ops = fs_ops();
   const fs::path dir = path.has_parent_path() ? path.parent_path() : fs::path(".");
   std::string tmpl = (dir / ("." + path.filename().string() + ".tmp.XXXXXX")).string();
-  const int fd = ::mkstemp(tmpl.data());
+  const int fd = ops.make_temp(tmpl.data());
   if (fd < 0) {
     const int e = errno;
     MLOPS_THROW(io_error(errc::io, "cannot create a temporary file in '" + dir.string() + "': " + errno_text(e) +
                                        "; check that the directory exists and is writable"));
   }
   auto fail = [&](const char* what, int e) {
-    ::close(fd);
-    ::unlink(tmpl.c_str());
+    ops.close(fd);
+    ops.unlink(tmpl.c_str());
     MLOPS_THROW(io_error(errc::io, std::string(what) + " '" + path.string() + "' failed: " + errno_text(e) +
                                        "; the previous file, if any, is unchanged"));
   };
   const char* p = bytes.data();
   std::size_t left = bytes.size();
   while (left > 0) {
-    const ::ssize_t w = ::write(fd, p, left);
+    const ::ssize_t w = ops.write(fd, p, left);
     if (w < 0) {
       if (errno == EINTR) continue;
       fail("writing", errno);
@@ -50,26 +91,22 @@ inline void atomic_write_file(const std::filesystem::path& path, std::string_vie
     left -= static_cast<std::size_t>(w);
   }
   ::fchmod(fd, 0644);
-  if (::fsync(fd) != 0) {  // never retried: a failed fsync may have dropped data
+  if (ops.sync(fd) != 0) {  // never retried: a failed fsync may have dropped data
     fail("syncing", errno);
     return;
   }
-  if (::close(fd) != 0) {
+  if (ops.close(fd) != 0) {
     const int e = errno;
-    ::unlink(tmpl.c_str());
+    ops.unlink(tmpl.c_str());
     MLOPS_THROW(io_error(errc::io, "closing '" + path.string() + "' failed: " + errno_text(e)));
   }
-  if (::rename(tmpl.c_str(), path.c_str()) != 0) {
+  if (ops.rename(tmpl.c_str(), path.c_str()) != 0) {
     const int e = errno;
-    ::unlink(tmpl.c_str());
+    ops.unlink(tmpl.c_str());
     MLOPS_THROW(io_error(errc::io, "renaming onto '" + path.string() + "' failed: " + errno_text(e) +
                                        "; the previous file, if any, is unchanged"));
   }
-  const int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY);
-  if (dfd >= 0) {  // make the rename itself durable
-    ::fsync(dfd);
-    ::close(dfd);
-  }
+  sync_directory(dir);  // make the rename itself durable
 }
 
 /// Reads a whole file. Throws io_error naming the path when it cannot. With
