@@ -149,18 +149,9 @@ inline void append_durable(const std::filesystem::path& path, std::string_view l
     const int e = errno;
     MLOPS_THROW(io_error(errc::io, fmt::format("cannot open '{}' for appending: {}", path.string(), errno_text(e))));
   }
-  const char* p = line.data();
-  std::size_t left = line.size();
-  while (left > 0) {
-    const ::ssize_t w = ops.write(fd, p, left);
-    if (w < 0) {
-      if (errno == EINTR) continue;
-      const int e = errno;
-      ops.close(fd);
-      MLOPS_THROW(io_error(errc::io, fmt::format("appending to '{}' failed: {}; the change was not recorded", path.string(), errno_text(e))));
-    }
-    p += w;
-    left -= static_cast<std::size_t>(w);
+  if (const int e = write_all(ops, fd, line); e != 0) {
+    ops.close(fd);
+    MLOPS_THROW(io_error(errc::io, fmt::format("appending to '{}' failed: {}; the change was not recorded", path.string(), errno_text(e))));
   }
   if (ops.sync(fd) != 0) {  // never retried as if it had succeeded
     const int e = errno;

@@ -50,6 +50,21 @@ inline file_ops* set_file_ops(file_ops* ops) noexcept {
   file_ops_slot() = ops ? ops : &posix_file_ops();
   return old;
 }
+/// Writes every byte (short writes continued, EINTR retried); 0, or the errno of the failure.
+inline int write_all(file_ops& ops, int fd, std::string_view bytes) {
+  const char* p = bytes.data();
+  std::size_t left = bytes.size();
+  while (left > 0) {
+    const ::ssize_t w = ops.write(fd, p, left);
+    if (w < 0) {
+      if (errno == EINTR) continue;
+      return errno;
+    }
+    p += w;
+    left -= static_cast<std::size_t>(w);
+  }
+  return 0;
+}
 /// fsync of a directory (makes renames, creations and removals in it durable).
 inline void sync_directory(const std::filesystem::path& dir) {
   auto& ops = fs_ops();
@@ -78,17 +93,9 @@ inline void atomic_write_file(const std::filesystem::path& path, std::string_vie
     MLOPS_THROW(io_error(errc::io, std::string(what) + " '" + path.string() + "' failed: " + errno_text(e) +
                                        "; the previous file, if any, is unchanged"));
   };
-  const char* p = bytes.data();
-  std::size_t left = bytes.size();
-  while (left > 0) {
-    const ::ssize_t w = ops.write(fd, p, left);
-    if (w < 0) {
-      if (errno == EINTR) continue;
-      fail("writing", errno);
-      return;
-    }
-    p += w;
-    left -= static_cast<std::size_t>(w);
+  if (const int e = write_all(ops, fd, bytes); e != 0) {
+    fail("writing", e);
+    return;
   }
   ::fchmod(fd, 0644);
   if (ops.sync(fd) != 0) {  // never retried: a failed fsync may have dropped data
