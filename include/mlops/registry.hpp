@@ -38,6 +38,7 @@
 #include <set>
 #include <string>
 #include <string_view>
+#include <tuple>
 #include <vector>
 
 #include <fcntl.h>
@@ -209,6 +210,23 @@ class registry_lock {
  private:
   int fd_ = -1;
 };
+
+/// Every key of either map with its value in each (sorted by key).
+template <class V>
+std::vector<std::tuple<std::string, std::optional<V>, std::optional<V>>> side_by_side(const std::map<std::string, V>& a,
+                                                                                      const std::map<std::string, V>& b) {
+  std::set<std::string> keys;
+  for (const auto& kv : a) keys.insert(kv.first);
+  for (const auto& kv : b) keys.insert(kv.first);
+  std::vector<std::tuple<std::string, std::optional<V>, std::optional<V>>> out;
+  for (const auto& k : keys) {
+    std::optional<V> x, y;
+    if (auto it = a.find(k); it != a.end()) x = it->second;
+    if (auto it = b.find(k); it != b.end()) y = it->second;
+    out.emplace_back(k, std::move(x), std::move(y));
+  }
+  return out;
+}
 
 inline std::string version_stem(std::uint64_t v) { return fmt::format("v{:06}", v); }
 
@@ -461,24 +479,9 @@ class ModelRegistry {
     const auto vb = read_version(name, dir, resolve_locked(name, dir, spec_b, state), state);
     VersionComparison c;
     c.a = va.version, c.b = vb.version;
-    std::set<std::string> keys;
-    for (const auto& [k, x] : va.metadata.metrics) keys.insert(k);
-    for (const auto& [k, x] : vb.metadata.metrics) keys.insert(k);
-    for (const auto& k : keys) {
-      VersionComparison::entry e{k, {}, {}};
-      if (auto it = va.metadata.metrics.find(k); it != va.metadata.metrics.end()) e.a = it->second;
-      if (auto it = vb.metadata.metrics.find(k); it != vb.metadata.metrics.end()) e.b = it->second;
-      c.metrics.push_back(e);
-    }
-    keys.clear();
-    for (const auto& [k, x] : va.metadata.parameters) keys.insert(k);
-    for (const auto& [k, x] : vb.metadata.parameters) keys.insert(k);
-    for (const auto& k : keys) {
-      VersionComparison::text_entry e{k, {}, {}};
-      if (auto it = va.metadata.parameters.find(k); it != va.metadata.parameters.end()) e.a = it->second;
-      if (auto it = vb.metadata.parameters.find(k); it != vb.metadata.parameters.end()) e.b = it->second;
-      if (e.a != e.b) c.parameters.push_back(e);
-    }
+    for (auto& [k, a, b] : detail::side_by_side(va.metadata.metrics, vb.metadata.metrics)) c.metrics.push_back({k, a, b});
+    for (auto& [k, a, b] : detail::side_by_side(va.metadata.parameters, vb.metadata.parameters))
+      if (a != b) c.parameters.push_back({k, a, b});
     c.same_schema = va.target == vb.target && va.features == vb.features;
     return c;
   }
