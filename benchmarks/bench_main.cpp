@@ -326,6 +326,42 @@ void BM_cross_validate(benchmark::State& st) {
   st.SetLabel(fmt::format("2e5x32, 5 folds, {} thread(s)", o.threads));
 }
 
+// ---- issue 6: drift monitor ---------------------------------------------------------------
+// One row of 16 features plus the prediction into DriftMonitor::observe (10 quantile bins,
+// tumbling window of 1000 rows: the window's statistics and alert checks are amortised in).
+// Arg 1 also feeds the label (error stream: Page-Hinkley and ADWIN).
+void BM_monitor_observe(benchmark::State& st) {
+  constexpr std::size_t d = 16, n_rows = 4096;
+  mlops::detail::xoshiro256ss rng(17);
+  auto gauss = [&] {
+    double s = -6;
+    for (int i = 0; i < 12; ++i) s += rng.uniform01();
+    return s;
+  };
+  std::vector<std::vector<double>> ref(d, std::vector<double>(50'000));
+  for (auto& c : ref)
+    for (auto& v : c) v = gauss();
+  mlops::DriftProfile p;
+  for (std::size_t j = 0; j < d; ++j) p.features.push_back(mlops::FeatureProfile::capture<double>("x" + std::to_string(j), ref[j], 10));
+  p.prediction = mlops::FeatureProfile::capture<double>("prediction", ref[0], 10);
+  p.baseline.kind = mlops::BaselineError::kind_t::absolute_error;
+  p.baseline.mean = 0.8;
+  mlops::DriftMonitor<double> mon(p);
+  std::vector<double> rows(n_rows * d);
+  for (auto& v : rows) v = gauss();
+  const bool labels = st.range(0) == 1;
+  std::size_t i = 0;
+  for (auto _ : st) {
+    const std::span<const double> row(rows.data() + (i & (n_rows - 1)) * d, d);
+    if (labels) mon.observe(row, row[0], row[1]);
+    else mon.observe(row, row[0]);
+    ++i;
+  }
+  benchmark::DoNotOptimize(mon.observed());
+  st.SetItemsProcessed(static_cast<std::int64_t>(st.iterations() * d));
+  st.SetLabel(labels ? "d=16 + prediction + label, 10 bins, window 1000" : "d=16 + prediction, 10 bins, window 1000");
+}
+
 BENCHMARK(BM_gd_full_batch_iteration)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_bare_eigen_fused_gradient)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_sgd_epoch)->Arg(1)->Arg(256)->Unit(benchmark::kMillisecond);
@@ -338,6 +374,7 @@ BENCHMARK(BM_mean_impute)->Arg(0)->Arg(1)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_linear_fit)->Arg(0)->Arg(1)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_bare_eigen_gram_ldlt)->Arg(0)->Arg(1)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_pipeline_predict_row)->Unit(benchmark::kNanosecond);
+BENCHMARK(BM_monitor_observe)->Arg(0)->Arg(1)->Unit(benchmark::kNanosecond);
 
 }  // namespace
 

@@ -48,6 +48,11 @@ void load(const std::string& bytes) {
       std::vector<double> proba(p.classifier().n_classes());
       (void)p.predict_proba_row(row, proba);
     }
+    if (p.has_drift_profile()) {  // format 1.1: a monitor built on the loaded profile
+      auto mon = p.monitor();
+      for (int i = 0; i < 3; ++i) mon.observe(row, out, T(1));
+      (void)mon.report();
+    }
   } catch (const mlops::error&) {
   }
 }

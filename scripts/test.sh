@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The whole test suite: a Release build (unit, CLI, example, packaging, compile-fail,
 # no-exceptions and ODR tests), then the unit, CLI and fuzz-corpus tests again under
-# ASan+UBSan, then the libFuzzer harnesses (scripts/fuzz.sh).
+# ASan+UBSan, the monitor's concurrency test under ThreadSanitizer, then the libFuzzer
+# harnesses (scripts/fuzz.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
@@ -13,6 +14,12 @@ cmake -S . -B build/asan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DMLOPS_BUILD_BENCHMA
 cmake --build build/asan -j "$jobs"
 (cd build/asan && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
    ctest --output-on-failure -j "$jobs" -L sanitize)
+# ThreadSanitizer: the drift monitor's concurrency test (per-thread monitors merged
+# while observing continues) in a small dedicated build.
+cmake -S . -B build/tsan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DMLOPS_BUILD_BENCHMARKS=OFF -DMLOPS_BUILD_EXAMPLES=OFF \
+      -DMLOPS_INSTALL=OFF -DMLOPS_TSAN=ON >/dev/null
+cmake --build build/tsan -j "$jobs" --target mlops_monitor_tsan
+(cd build/tsan && ctest --output-on-failure -L tsan)
 # Fuzzing (clang + libFuzzer): the model loader, the card loader and the CSV reader,
 # 60 s each in CI (CI=true), 10 s otherwise; MLOPS_FUZZ_SECONDS overrides (0 skips).
 fuzz_secs=${MLOPS_FUZZ_SECONDS:-$([[ "${CI:-}" == "true" ]] && echo 60 || echo 10)}

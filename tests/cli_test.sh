@@ -53,7 +53,7 @@ ev=$("$mlops" evaluate m.mlops "$data" --target price --json)
 # (the full file includes the mis-keyed x8 prices, hence the modest R2)
 check "evaluate --json" python3 -c 'import json,sys; d=json.load(sys.stdin); m=d["metrics"]; assert m["n"] == 1000 and 0 < m["rmse"] and m["r2"] > 0.3, m' <<<"$ev"
 insp=$("$mlops" inspect m.mlops)
-for s in "target: price" "step impute" "step iqr_filter" "step standardize" "coef area" "intercept" "test.r2" "format 1.0"; do
+for s in "target: price" "step impute" "step iqr_filter" "step standardize" "coef area" "intercept" "test.r2" "format 1.1"; do
   check "inspect shows '$s'" grep -qF -- "$s" <<<"$insp"
 done
 check "inspect --json" python3 -c 'import json,sys; d=json.load(sys.stdin); assert set(d["features"]) == {"area","age","location_score"}' < <("$mlops" inspect m.mlops --json)
@@ -175,6 +175,46 @@ expect_error "wrong target" "differs" "$mlops" evaluate m.mlops "$data" --target
 "$mlops" train "$data" --target price --model nonsense --out x.mlops >/dev/null 2>&1; rc=$?
 check "bad flag value is a usage error" test $rc -ne 0 -a $rc -lt 128
 check "failed runs wrote no model" test ! -e x.mlops
+
+# monitor: replay a stream through the model's drift monitor
+"$mlops" train "$data" --target price --impute median --standardize --model ridge --out mon.mlops >/dev/null
+mt=$("$mlops" monitor mon.mlops "$data" --window 200); rc=$?
+check "monitor exits 0 on the training data ($mt)" test $rc -eq 0
+check "monitor prints the table" grep -q "location_score" <<<"$mt"
+check "monitor: no retrain on the training data" grep -q "retrain recommended: no" <<<"$mt"
+# A drifted stream: every area doubled, ages missing half the time.
+python3 - "$data" <<'PY' > drifted.csv
+import csv, sys
+rows = list(csv.reader(open(sys.argv[1])))
+print(",".join(rows[0]))
+for i, r in enumerate(rows[1:]):
+    try: r[0] = str(float(r[0]) * 2)
+    except ValueError: pass  # NA stays missing
+    if i % 2: r[1] = ""
+    print(",".join(r))
+PY
+mj=$("$mlops" monitor mon.mlops drifted.csv --window 500 --json --alerts); rc=$?
+check "monitor --json exits 0" test $rc -eq 0
+check "monitor --json: area and age drift, retrain recommended" python3 -c '
+import json,sys; d=json.load(sys.stdin); f={c["name"]: c for c in d["features"]}
+assert f["area"]["level"] == "critical" and f["area"]["psi"] > 0.25, f["area"]
+assert f["age"]["missing_rate"] > 0.4 and f["age"]["level"] == "critical", f["age"]
+assert f["location_score"]["level"] == "ok", f["location_score"]
+assert d["retrain_recommended"] is True and d["dataset"]["drifted_features"] == 2
+assert any(a["feature"] == "area" and a["level"] == "critical" for a in d["alerts_fired"])
+assert d["observed"] == 1000 and d["window"]["rows"] == 500' <<<"$mj"
+mp=$("$mlops" monitor mon.mlops drifted.csv --window 500 --prometheus)
+check "monitor --prometheus: gauges per feature" grep -q '^mlops_drift_psi{model="mon",feature="area"} [0-9.]*$' <<<"$mp"
+check "monitor --prometheus: TYPE lines" grep -q '^# TYPE mlops_drift_retrain_recommended gauge$' <<<"$mp"
+"$mlops" monitor mon.mlops drifted.csv --window 500 --fail-on-drift >/dev/null; rc=$?
+check "monitor --fail-on-drift exits 3 on drift" test $rc -eq 3
+"$mlops" monitor mon.mlops "$data" --window 500 --state st.bin >/dev/null
+sj=$("$mlops" monitor mon.mlops "$data" --window 500 --state st.bin --json)
+check "monitor --state resumes (2000 rows observed)" python3 -c 'import json,sys; assert json.load(sys.stdin)["observed"] == 2000' <<<"$sj"
+expect_error "monitor --state of another window" "[schema.mismatch]" "$mlops" monitor mon.mlops "$data" --window 250 --state st.bin
+"$mlops" train "$data" --target price --impute median --bins 0 --out noprof.mlops >/dev/null
+expect_error "monitor needs a drift profile" "no drift profile" "$mlops" monitor noprof.mlops "$data"
+expect_error "monitor: missing feature column" "location_score" "$mlops" monitor mon.mlops missing_col.csv
 
 echo "$passed passed, $failed failed"
 [[ $failed -eq 0 ]]

@@ -313,7 +313,7 @@ TEST_CASE("the model card names every fitted parameter") {
   CHECK(card["steps"].size() == 3);
   CHECK(card["steps"][1]["columns"]["b"].contains("upper"));
   CHECK(card["model"]["coefficients"].contains("c"));
-  CHECK(card["format"]["version"] == "1.0");
+  CHECK(card["format"]["version"] == "1.1");
   CHECK(card["metrics"].contains("train.rmse"));
 }
 

@@ -71,6 +71,12 @@ void check_golden(const nlohmann::json& g, const fs::path& dir) {
       for (std::size_t k = 0; k < q.size(); ++k) CHECK(q[k] == g["proba"][r][k].get<double>());
     }
   }
+  // Format 1.1 and later: the drift profile loads bit for bit.
+  CHECK(p.has_drift_profile() == g.contains("drift_profile"));
+  if (g.contains("drift_profile")) {
+    CHECK(nlohmann::json(p.drift_profile()) == g["drift_profile"]);
+    CHECK(p.drift_profile().fingerprint() == g["drift_profile_crc"].get<std::uint32_t>());
+  }
 }
 std::uint64_t le(const std::string& b, std::size_t at, int n) {
   std::uint64_t v = 0;
@@ -111,8 +117,8 @@ TEST_CASE("format: the golden files of every released version load and predict a
       ++files;
     }
   }
-  CHECK(versions >= 1);  // v1.0
-  CHECK(files >= 4);
+  CHECK(versions >= 2);  // v1.0, v1.1 (drift profile)
+  CHECK(files >= 8);
   // The other scalar type is a typed error, never a silent conversion.
   CHECK(error_id_of([] { (void)FittedPipeline<float>::load(fs::path(MLOPS_TEST_GOLDEN_DIR) / "format/v1.0/ridge_double.mlops"); }) ==
         "format.scalar_type");
@@ -132,7 +138,7 @@ TEST_CASE("model card: written next to the model, read back, limits enforced") {
   const auto m = small_model(2.0, 0.5);
   io::save_model_card(m, dir / "model.card.json");
   const auto card = io::load_model_card(dir / "model.card.json");
-  CHECK(card.format_version == "1.0");
+  CHECK(card.format_version == "1.1");
   CHECK(card.scalar == "double");
   CHECK(card.target == "y");
   CHECK(card.features == m.features());

@@ -15,6 +15,8 @@
 //   mlops predict MODEL DATA.csv [--out FILE]
 //   mlops evaluate MODEL DATA.csv --target COL [--json]
 //   mlops inspect MODEL [--json]
+//   mlops monitor MODEL STREAM.csv [--json] [--prometheus] [--target COL] [--window N] [--step N]
+//                 [--state FILE] [--alerts] [--fail-on-drift]
 // Errors: one line on stderr ("mlops: error: ..."), exit status 1 (2 for bad usage).
 #include <cstdio>
 #include <cstdlib>
@@ -58,6 +60,7 @@ struct train_args {
   double C = 1.0, threshold = NAN;
   std::string solver = "auto", class_weight;
   std::size_t max_iter = 200;
+  std::size_t bins = 10;  // drift profile
   bool gd_flags_given = false;  // any of the gradient-descent flags given explicitly (svm keeps its own defaults otherwise)
   // model selection
   std::size_t cv = 0, threads = 1;
@@ -144,12 +147,20 @@ mlops::Estimator<double> make_estimator(const train_args& a, const fit_reports& 
   return est;
 }
 
+/// The drift profile's baseline error measured on the held-out part (when it has labels).
+void set_baseline_from(mlops::FittedPipeline<double>& fitted, const mlops::DataFrame<double>& test) {
+  if (!fitted.has_drift_profile() || test.rows() == 0) return;
+  const auto y = test.column(fitted.target());
+  if (std::any_of(y.begin(), y.end(), [](double v) { return !std::isnan(v); })) fitted.set_baseline(test);
+}
+
 mlops::Pipeline<double> make_pipeline(const train_args& a, const fit_reports& reports) {
   auto p = mlops::pipeline<double>();
   if (a.impute == "mean") p.impute(mlops::impute_strategy::mean);
   else if (a.impute == "median") p.impute(mlops::impute_strategy::median);
   if (a.iqr) p.drop_outliers_iqr(*a.iqr);
   if (a.standardize) p.standardize();
+  p.drift_profile(a.bins);
   p.estimator(make_estimator(a, reports));
   return p;
 }
@@ -233,6 +244,7 @@ int cmd_train(const train_args& a) {
   if (cv)
     for (const auto& s : cv->test)
       if (s.mean) fitted.set_metric("cv." + s.name, *s.mean);
+  set_baseline_from(fitted, test);
   fitted.set_metric("split.seed", static_cast<double>(a.seed));
   fitted.set_metric("split.test_size", a.test_size);
   if (!a.out.empty()) fitted.save(a.out);
@@ -308,6 +320,7 @@ int cmd_tune(const train_args& a) {
     if (s.mean) fitted.set_metric("cv." + s.name, *s.mean);
   if (fitted.is_classifier()) fitted.set_metrics("test", fitted.evaluate_classifier(test));
   else fitted.set_metrics("test", fitted.evaluate(test));
+  set_baseline_from(fitted, test);
   if (!a.out.empty()) fitted.save(a.out);
   if (a.json_out) {
     json j = {{"trainer", a.model},
@@ -516,6 +529,19 @@ int cmd_inspect(const std::string& model, bool json_out) {
     fmt::print("    intercept {:>25.10g}\n  metrics:\n", p.model().intercept());
   }
   for (const auto& [k, v] : p.metrics()) fmt::print("    {:<14} {:.6g}\n", k, v);
+  if (p.has_drift_profile()) {
+    const auto& dp = p.drift_profile();
+    const auto& b = dp.baseline;
+    fmt::print("  drift profile: {} bins; baseline {} {:.6g} (sd {:.6g}, {} rows, {})\n", dp.bins,
+               b.kind == mlops::BaselineError::kind_t::misclassification ? "error rate" : "mean absolute error", b.mean, b.std, b.n,
+               b.source);
+    for (std::size_t c = 0; c <= dp.features.size(); ++c) {
+      const auto& f = c < dp.features.size() ? dp.features[c] : dp.prediction;
+      fmt::print("    {:<18} bins {:>3}  mean {:<12.6g} sd {:<12.6g} missing {:.4f}\n", f.name, f.bins(), f.mean, f.std, f.missing_rate);
+    }
+  } else {
+    fmt::print("  drift profile: none\n");
+  }
   return 0;
 }
 
@@ -527,6 +553,8 @@ void add_pipeline_flags(CLI::App* cmd, train_args& a) {
   cmd->add_option("--iqr", a.iqr, "drop training rows outside Q1-K*IQR, Q3+K*IQR (clip on new data)")
       ->check(CLI::NonNegativeNumber);
   cmd->add_flag("--standardize", a.standardize, "z-score every feature");
+  cmd->add_option("--bins", a.bins, "bins per feature of the drift reference profile saved with the model (0: none)")
+      ->check(CLI::Range(0, 256));
   cmd->add_option("--model", a.model,
                     "linear, ridge, gd (full-batch gradient descent), sgd (stochastic), logistic, svm (linear, hinge) or rls")
       ->check(CLI::IsMember({"linear", "ridge", "gd", "sgd", "logistic", "svm", "rls"}));
@@ -558,6 +586,73 @@ void add_pipeline_flags(CLI::App* cmd, train_args& a) {
   cmd->add_option("--seed", a.seed, "seed of the train/test split");
   cmd->add_option("--threads", a.threads, "cross-validation: folds fitted in parallel (0: one per hardware thread)");
   cmd->add_flag("--json", a.json_out, "print a JSON report");
+}
+
+struct monitor_args {
+  std::string model, data, target, state;
+  std::size_t window = 1000, step = 0;
+  bool json_out = false, prometheus = false, alerts = false, fail_on_drift = false;
+};
+
+/// Replays a CSV through the model and its drift monitor and prints the report.
+int cmd_monitor(const monitor_args& a) {
+  const auto p = mlops::FittedPipeline<double>::load(a.model);
+  if (!p.has_drift_profile())
+    throw mlops::argument_error(mlops::errc::invalid_argument,
+                                fmt::format("{} has no drift profile (trained with --bins 0 or by an older mlops); retrain it to monitor",
+                                            a.model));
+  const auto frame = mlops::read_csv<double>(a.data);
+  std::vector<std::span<const double>> cols;
+  std::vector<std::string> missing;
+  for (const auto& f : p.features()) {
+    if (const auto i = frame.find(f)) cols.push_back(frame.column(*i));
+    else missing.push_back(f);
+  }
+  if (!missing.empty())
+    throw mlops::schema_error(mlops::errc::schema_missing_column,
+                              fmt::format("{}: lacks feature column(s) '{}' the model was trained on", a.data, fmt::join(missing, "', '")));
+  // Labels: --target, or the model's target when the stream has that column.
+  std::optional<std::span<const double>> labels;
+  const std::string target = a.target.empty() ? p.target() : a.target;
+  if (const auto i = frame.find(target)) labels = frame.column(*i);
+  else if (!a.target.empty())
+    throw mlops::schema_error(mlops::errc::schema_missing_column, fmt::format("{}: no target column '{}'", a.data, a.target));
+  mlops::DriftConfig cfg;
+  cfg.window = a.window;
+  cfg.step = a.step;
+  auto mon = p.monitor(cfg);
+  if (!a.state.empty() && std::filesystem::exists(a.state)) mon.load_state(a.state);
+  json alerts = json::array();
+  mon.on_alert([&](const mlops::DriftAlert& al) {
+    if (!a.alerts) return;
+    if (a.json_out) alerts.push_back(al);
+    else
+      std::fprintf(stderr, "alert: %s %s%s%s value %.6g threshold %.6g rows [%llu, %llu)\n", std::string(mlops::level_name(al.level)).c_str(),
+                   std::string(mlops::statistic_name(al.statistic)).c_str(), al.feature.empty() ? "" : " of ",
+                   std::string(al.feature).c_str(), al.value, al.threshold, static_cast<unsigned long long>(al.window_begin),
+                   static_cast<unsigned long long>(al.window_end));
+  });
+  std::vector<double> row(cols.size());
+  for (std::size_t r = 0; r < frame.rows(); ++r) {
+    for (std::size_t j = 0; j < cols.size(); ++j) row[j] = cols[j][r];
+    double y = NAN;
+    if (p.try_predict(row, y) != mlops::predict_status::ok) y = NAN;  // counted as a missing prediction
+    mon.observe(row, y);
+    if (labels) mon.observe_label((*labels)[r], y);
+  }
+  if (!a.state.empty()) mon.save_state(a.state);
+  const auto rep = mon.report();
+  if (a.prometheus) {
+    fmt::print("{}", mlops::to_prometheus(rep, {{"model", std::filesystem::path(a.model).stem().string()}}));
+  } else if (a.json_out) {
+    json j = rep;
+    j["model"] = a.model;
+    if (a.alerts) j["alerts_fired"] = alerts;
+    fmt::print("{}\n", j.dump(2));
+  } else {
+    fmt::print("{:t}", rep);
+  }
+  return a.fail_on_drift && rep.retrain_recommended ? 3 : 0;
 }
 
 }  // namespace
@@ -634,6 +729,19 @@ int main(int argc, char** argv) {
   inspect->add_option("model", model, "model file")->required();
   inspect->add_flag("--json", json_out, "print JSON");
 
+  monitor_args ma;
+  auto* monitor = app.add_subcommand("monitor", "replay a CSV stream through the model's drift monitor and print the report");
+  monitor->add_option("model", ma.model, "model file (with a drift profile)")->required();
+  monitor->add_option("stream", ma.data, "CSV with the model's feature columns (and the target, for concept drift)")->required();
+  monitor->add_flag("--json", ma.json_out, "print the report as JSON");
+  monitor->add_flag("--prometheus", ma.prometheus, "print the report in the Prometheus text exposition format");
+  monitor->add_option("--target", ma.target, "label column (default: the model's target, when present)");
+  monitor->add_option("--window", ma.window, "rows per window (default 1000; 0: every row)");
+  monitor->add_option("--step", ma.step, "rows between evaluations: a divisor of the window (sliding); default the window (tumbling)");
+  monitor->add_option("--state", ma.state, "resume from this monitor state file if it exists, and save the state there afterwards");
+  monitor->add_flag("--alerts", ma.alerts, "print each alert as it fires (stderr; with --json in the report)");
+  monitor->add_flag("--fail-on-drift", ma.fail_on_drift, "exit with status 3 when retraining is recommended");
+  monitor->get_option("--prometheus")->excludes("--json");
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -658,6 +766,7 @@ int main(int argc, char** argv) {
     if (*predict) return cmd_predict(model, data, out);
     if (*evaluate) return cmd_evaluate(model, data, target, json_out);
     if (*inspect) return cmd_inspect(model, json_out);
+    if (*monitor) return cmd_monitor(ma);
   } catch (const std::exception& e) {
     std::string msg = e.what();
     for (auto& c : msg)

@@ -28,6 +28,7 @@
 #include "mlops/learn/gd.hpp"
 #include "mlops/learn/linear.hpp"
 #include "mlops/learn/online.hpp"
+#include "mlops/monitor/drift.hpp"
 #include "mlops/prep/impute.hpp"
 #include "mlops/prep/outliers.hpp"
 #include "mlops/prep/scale.hpp"
@@ -120,6 +121,15 @@ class Pipeline {
   }
   const std::optional<Estimator<T>>& estimator() const noexcept { return estimator_; }
   std::optional<Estimator<T>>& estimator() noexcept { return estimator_; }
+  /// Bins per feature of the drift reference profile fit() captures (default 10;
+  /// 0: no profile). See FittedPipeline::drift_profile.
+  Pipeline& drift_profile(std::size_t bins) {
+    if (bins > max_profile_bins)
+      MLOPS_THROW(argument_error(errc::invalid_argument, fmt::format("drift_profile: at most {} bins (got {})", max_profile_bins, bins)));
+    profile_bins_ = bins;
+    return *this;
+  }
+  std::size_t drift_profile_bins() const noexcept { return profile_bins_; }
 
   /// Fits every step on `train` in order (each step sees the output of the previous
   /// one; the IQR filter drops training rows), then the estimator. Only `train` is
@@ -154,6 +164,7 @@ class Pipeline {
   std::vector<Step<T>> steps_;
   std::vector<std::string> features_;
   std::optional<Estimator<T>> estimator_;
+  std::size_t profile_bins_ = 10;
 };
 
 template <scalar T>
@@ -235,6 +246,28 @@ class FittedPipeline {
     return m;
   }
   const std::string& created_at() const noexcept { return created_at_; }
+
+  /// The reference profile captured by fit (raw training features, predictions on the
+  /// training rows, baseline error); argument_error when the pipeline has none (fitted
+  /// with drift_profile(0), or read from a format 1.0 file).
+  bool has_drift_profile() const noexcept { return profile_.has_value(); }
+  const DriftProfile& drift_profile() const {
+    if (!profile_)
+      MLOPS_THROW(argument_error(errc::invalid_argument, "this pipeline has no drift profile; fit it with drift_profile(bins > 0)"));
+    return *profile_;
+  }
+  /// Measures the baseline error on held-out rows (regression: absolute error;
+  /// classification: misclassification) and stores it in the profile, replacing the
+  /// training-rows baseline fit() recorded. Rows with a missing target are skipped.
+  void set_baseline(const DataFrame<T>& held_out) {
+    if (!profile_) (void)drift_profile();
+    const auto y = labelled(held_out, [&](const DataFrame<T>& f) {
+      return std::pair<std::vector<T>, std::vector<T>>(std::vector<T>(f.column(target_).begin(), f.column(target_).end()), predict(f));
+    });
+    profile_->baseline = make_baseline(y.first, y.second, "held-out");
+  }
+  /// A drift monitor against this pipeline's profile.
+  DriftMonitor<T> monitor(DriftConfig config = {}) const { return DriftMonitor<T>(drift_profile(), config); }
 
   /// Predicts one raw (uncleaned) row, features in features() order, applying exactly
   /// the training-time transformations. noexcept and allocation-free. A row of the
@@ -368,6 +401,35 @@ class FittedPipeline {
   static constexpr std::uint32_t tag_model = io::make_tag("MODL");
   static constexpr std::uint32_t tag_metrics = io::make_tag("METR");
   static constexpr std::uint32_t tag_report = io::make_tag("REPT");
+  static constexpr std::uint32_t tag_profile = io::make_tag("DRFT");
+
+  BaselineError make_baseline(std::span<const T> y, std::span<const T> pred, std::string source) const {
+    BaselineError b;
+    b.kind = is_classifier() ? BaselineError::kind_t::misclassification : BaselineError::kind_t::absolute_error;
+    b.source = std::move(source);
+    double sum = 0, sq = 0;
+    for (std::size_t i = 0; i < y.size(); ++i) {
+      const double e = is_classifier() ? (y[i] != pred[i] ? 1.0 : 0.0) : std::fabs(static_cast<double>(y[i]) - static_cast<double>(pred[i]));
+      sum += e;
+      sq += e * e;
+    }
+    b.n = y.size();
+    if (b.n == 0)
+      MLOPS_THROW(data_error(errc::data_empty, "set_baseline: no rows with a target to measure the baseline error on"));
+    b.mean = sum / static_cast<double>(b.n);
+    b.std = std::sqrt((std::max)(0.0, sq / static_cast<double>(b.n) - b.mean * b.mean));
+    if (!std::isfinite(b.mean))
+      MLOPS_THROW(data_error(errc::data_non_finite, "set_baseline: the error is not finite; check the held-out data"));
+    return b;
+  }
+  void capture_profile(const DataFrame<T>& raw, std::span<const T> pred, std::size_t bins) {
+    DriftProfile p;
+    p.bins = bins;
+    for (const auto& f : features_) p.features.push_back(FeatureProfile::capture<T>(f, raw.column(f), bins));
+    p.prediction = FeatureProfile::capture<T>("prediction", pred, bins);
+    p.baseline = make_baseline(raw.column(target_), pred, "train");
+    profile_ = std::move(p);
+  }
 
   /// The fused row path: every step's transformation, then the model, chunk by chunk on
   /// the stack. Regressor: returns the prediction. Classifier: fills s[0 .. outputs) with
@@ -456,6 +518,7 @@ class FittedPipeline {
   FitReport report_;
   std::map<std::string, double> metrics_;
   std::string created_at_;
+  std::optional<DriftProfile> profile_;
   detail::row_program<T> program_;
 };
 
@@ -485,8 +548,15 @@ FittedPipeline<T> Pipeline<T>::fit(const E& estimator, const DataFrame<T>& train
   cols.emplace_back(target);
   FittedPipeline<T> fp = fit_prepared(estimator, labelled.select(cols), features, target, train.rows(), train.rows() - labelled.rows());
   // Training metrics: the whole pipeline on the raw training rows that had a target.
-  if (fp.is_classifier()) fp.set_metrics("train", fp.evaluate_classifier(labelled));
-  else fp.set_metrics("train", regression_metrics<T>(labelled.column(target), fp.predict(labelled)));
+  // The drift profile: those raw rows, the predictions on them, the training error.
+  if (fp.is_classifier()) {
+    fp.set_metrics("train", fp.evaluate_classifier(labelled));
+    if (profile_bins_ > 0) fp.capture_profile(labelled, fp.predict(labelled), profile_bins_);
+  } else {
+    const auto pred = fp.predict(labelled);
+    fp.set_metrics("train", regression_metrics<T>(labelled.column(target), pred));
+    if (profile_bins_ > 0) fp.capture_profile(labelled, pred, profile_bins_);
+  }
   return fp;
 }
 
@@ -578,12 +648,17 @@ std::string FittedPipeline<T>::to_bytes() const {
     }
     c.add(tag_report, std::move(w.buffer()), false);
   }
+  if (profile_) {
+    detail::byte_writer w;
+    profile_->save(w);
+    c.add(tag_profile, std::move(w.buffer()), false);  // optional: a 1.0 reader skips it
+  }
   return c.bytes();
 }
 
 template <scalar T>
 FittedPipeline<T> FittedPipeline<T>::from_bytes(std::string_view bytes, std::string_view source) {
-  static constexpr std::uint32_t known[] = {tag_schema, tag_steps, tag_model, tag_metrics, tag_report};
+  static constexpr std::uint32_t known[] = {tag_schema, tag_steps, tag_model, tag_metrics, tag_report, tag_profile};
   const io::container c = io::parse_container(bytes, sizeof(T), source, known);
   FittedPipeline fp;
   auto done = [&](detail::byte_reader& r) {
@@ -642,6 +717,15 @@ FittedPipeline<T> FittedPipeline<T>::from_bytes(std::string_view bytes, std::str
       fp.report_.steps.push_back(std::move(s));
     }
     done(r);
+  }
+  if (c.has(tag_profile)) {
+    detail::byte_reader r(c.get(tag_profile, source), "drift profile section");
+    fp.profile_ = DriftProfile::load(r);
+    done(r);
+    bool match = fp.profile_->features.size() == fp.features_.size();
+    for (std::size_t j = 0; match && j < fp.features_.size(); ++j) match = fp.profile_->features[j].name == fp.features_[j];
+    if (!match)
+      MLOPS_THROW(format_error(errc::format_corrupt, fmt::format("{}: the drift profile's features do not match the schema", source)));
   }
   // Every step column must be a feature and the model width must match the schema.
   for (const auto& st : fp.steps_) {

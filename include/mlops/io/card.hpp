@@ -4,6 +4,7 @@
 #include <nlohmann/json.hpp>
 
 #include "mlops/detail/json_limits.hpp"
+#include "mlops/monitor/json.hpp"
 #include "mlops/pipeline.hpp"
 
 MLOPS_NAMESPACE_BEGIN
@@ -97,6 +98,7 @@ nlohmann::json model_card(const FittedPipeline<T>& p) {
   nlohmann::json metrics = nlohmann::json::object();
   for (const auto& [k, v] : p.metrics()) metrics[k] = num(v);
   j["metrics"] = metrics;
+  if (p.has_drift_profile()) j["drift_profile"] = p.drift_profile();  // format 1.1
   return j;
 }
 

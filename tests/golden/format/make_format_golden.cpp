@@ -39,7 +39,13 @@ nlohmann::json emit(const FittedPipeline<T>& p, const std::string& file, const s
       proba.push_back(q);
     }
   }
-  return {{"file", file}, {"scalar", sizeof(T) == 4 ? "float" : "double"}, {"rows", rows}, {"predictions", preds}, {"proba", proba}};
+  nlohmann::json g = {{"file", file}, {"scalar", sizeof(T) == 4 ? "float" : "double"}, {"rows", rows}, {"predictions", preds},
+                      {"proba", proba}};
+  if (p.has_drift_profile()) {  // format 1.1: the profile, and the CRC-32C of its bytes (bit for bit)
+    g["drift_profile"] = p.drift_profile();
+    g["drift_profile_crc"] = p.drift_profile().fingerprint();
+  }
+  return g;
 }
 
 int main() {
