@@ -24,7 +24,6 @@
 #include <bit>
 #include <cmath>
 #include <cstdint>
-#include <cstring>
 #include <functional>
 #include <limits>
 #include <span>
@@ -231,7 +230,7 @@ class DriftMonitor {
   /// noexcept, allocation-free, O(d log bins). A row of the wrong length is ignored and
   /// counted (report().rejected). NaN is a missing value; +-inf fall in the outer bins.
   void observe(std::span<const T> row, T prediction) noexcept {
-    if (MLOPS_UNLIKELY(row.size() != d_)) {
+    if (MLOPS_UNLIKELY(row.size() != d_ || cols_ == 0)) {  // cols_ == 0: a default-constructed monitor
       ++rejected_;
       return;
     }
@@ -312,6 +311,7 @@ class DriftMonitor {
     last_prediction_ = NAN;
     std::fill(levels_.begin(), levels_.end(), std::uint8_t{0});
     std::fill(last_fired_.begin(), last_fired_.end(), never);
+    event_row_.fill(never);
     ph_ = config_.page_hinkley;
     ph_.reset();
     adwin_ = config_.adwin;
@@ -417,6 +417,7 @@ class DriftMonitor {
     for (const auto& p : ring_) p.save(w);
     for (auto l : levels_) w.put(l);
     for (auto t : last_fired_) w.put(t);
+    for (auto t : event_row_) w.put(t);
     ph_.save(w);
     adwin_.save(w);
     ddm_.save(w);
@@ -456,6 +457,7 @@ class DriftMonitor {
       if (l > 2) r.corrupt("alert level out of range");
     }
     for (auto& t : m.last_fired_) t = r.get<std::uint64_t>();
+    for (auto& t : m.event_row_) t = r.get<std::uint64_t>();
     m.ph_.load(r);
     m.adwin_.load(r);
     m.ddm_.load(r);
@@ -538,50 +540,16 @@ class DriftMonitor {
   const FeatureProfile& column(std::size_t c) const noexcept { return c < d_ ? profile_.features[c] : profile_.prediction; }
 
   /// The hot path: one finite value into the current pane (false for NaN / inf, which
-  /// add_special counts). The bin is the number of edges <= v over the row of edges
-  /// padded to S - 1 with NaN (which compares false): a branch-free binary search of
-  /// log2(S) steps, or for S <= 16 a straight count the compiler turns into a few SIMD
-  /// compares (no chain of dependent loads). Raw pointers in locals: the compiler need
-  /// not reload them after every store.
+  /// add_special counts); the bin from detail::drift_bin. Raw pointers in locals: the
+  /// compiler need not reload them after every store.
   template <std::size_t S>
   struct lanes {
     const double* edges;
     std::uint64_t* counts;
     double* sum;
-    static std::size_t bin(const double* e, double v) noexcept {
-      std::size_t lo = 0;
-      if constexpr (S <= 4) {
-        for (std::size_t k = 0; k + 1 < S; ++k) lo += e[k] <= v;
-#if defined(__GNUC__) && !defined(MLOPS_NO_VECTOR_EXTENSIONS)
-      } else if constexpr (S == 16 || S == 8) {
-        // All S slots compared at once (the last is always NaN padding), in vectors of
-        // the machine's width (AVX: 4 doubles, else 2); a true lane is -1.
-#if defined(__AVX__)
-        constexpr std::size_t W = 4;
-#else
-        constexpr std::size_t W = 2;
-#endif
-        using vd = double __attribute__((vector_size(8 * W)));
-        using vl = long long __attribute__((vector_size(8 * W)));
-        const vd vv = vd{} + v;  // broadcast
-        vl acc = {};
-        for (std::size_t k = 0; k < S; k += W) {
-          vd ek;
-          std::memcpy(&ek, e + k, sizeof ek);
-          acc += (ek <= vv);
-        }
-        long long t = 0;
-        for (std::size_t k = 0; k < W; ++k) t -= acc[k];
-        lo = static_cast<std::size_t>(t);
-#endif
-      } else {
-        for (std::size_t s = S / 2; s > 0; s /= 2) lo += (e[lo + s - 1] <= v) ? s : 0;
-      }
-      return lo;
-    }
     bool add(std::size_t c, double v) const noexcept {
       if (MLOPS_UNLIKELY(!std::isfinite(v))) return false;
-      ++counts[c * S + bin(edges + c * S, v)];
+      ++counts[c * S + detail::drift_bin<S>(edges + c * S, v)];
       sum[c] += v;
       return true;
     }
@@ -594,17 +562,7 @@ class DriftMonitor {
     if (MLOPS_UNLIKELY(!l.add(d_, static_cast<double>(prediction)))) add_special(d_, static_cast<double>(prediction));
   }
   void dispatch_values(std::span<const T> row, T prediction) noexcept {
-    switch (stride_) {
-      case 1: return observe_values<1>(row, prediction);
-      case 2: return observe_values<2>(row, prediction);
-      case 4: return observe_values<4>(row, prediction);
-      case 8: return observe_values<8>(row, prediction);
-      case 16: return observe_values<16>(row, prediction);
-      case 32: return observe_values<32>(row, prediction);
-      case 64: return observe_values<64>(row, prediction);
-      case 128: return observe_values<128>(row, prediction);
-      default: return observe_values<256>(row, prediction);
-    }
+    detail::with_bin_stride(stride_, [&]<std::size_t S>() { observe_values<S>(row, prediction); });
   }
   void add_special(std::size_t c, double v) noexcept {
     if (std::isnan(v)) {
@@ -690,6 +648,12 @@ class DriftMonitor {
   }
 
   void evaluate() noexcept {
+    // A detector's event holds its level for `cooldown` rows, then the level clears.
+    for (std::size_t k = 0; k < event_row_.size(); ++k)
+      if (event_row_[k] != never && observed_ - event_row_[k] >= config_.cooldown) {
+        levels_[slot_concept(static_cast<drift_statistic>(static_cast<std::size_t>(drift_statistic::page_hinkley) + k))] = 0;
+        event_row_[k] = never;
+      }
     std::uint64_t begin = 0, end = 0;
     window_into(drift_scope::window, scratch_, begin, end);
     const auto& th = config_.thresholds;
@@ -738,7 +702,8 @@ class DriftMonitor {
   /// An event from a sequential detector: fires (subject to the cooldown) without a level change.
   void raise_event(std::size_t slot, alert_level level, drift_statistic stat, std::string_view feature, double v, double threshold,
                    std::uint64_t at) noexcept {
-    levels_[slot] = static_cast<std::uint8_t>(level);
+    levels_[slot] = (std::max)(levels_[slot], static_cast<std::uint8_t>(level));
+    event_row_[static_cast<std::size_t>(stat) - static_cast<std::size_t>(drift_statistic::page_hinkley)] = at;
     fire(slot, {level, stat, feature, v, threshold, at, at + 1});
     if (level == alert_level::critical) recommend(2);
   }
@@ -775,6 +740,7 @@ class DriftMonitor {
   double last_prediction_ = NAN;
   std::vector<std::uint8_t> levels_;
   std::vector<std::uint64_t> last_fired_;
+  std::array<std::uint64_t, 3> event_row_{never, never, never};  // last Page-Hinkley, ADWIN, DDM event
   PageHinkley ph_;
   Adwin adwin_;
   Ddm ddm_;
