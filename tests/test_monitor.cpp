@@ -650,6 +650,25 @@ TEST_CASE("pipeline: the drift profile is captured at fit, saved, and round-trip
   CHECK(!bare.has_drift_profile());
   CHECK(!FittedPipeline<double>::from_bytes(bare.to_bytes()).has_drift_profile());
   CHECK(error_id_of([&] { (void)bare.monitor(); }) == "argument.invalid");
+  // float pipelines: the same profile machinery in single precision.
+  std::vector<std::vector<float>> cf(4, std::vector<float>(n));
+  for (std::size_t j = 0; j < 4; ++j)
+    for (std::size_t i = 0; i < n; ++i) cf[j][i] = static_cast<float>(c[j][i]);
+  const auto ff = pipeline<float>().impute().fit(LinearRegression<float>{}, DataFrame<float>::from_columns({"a", "b", "k", "y"}, cf), "y");
+  REQUIRE(ff.has_drift_profile());
+  CHECK(FittedPipeline<float>::from_bytes(ff.to_bytes()).drift_profile().to_bytes() == ff.drift_profile().to_bytes());
+  auto fm = ff.monitor(cfg(1000));
+  std::vector<float> frow(3);
+  for (std::size_t i = 0; i < n; ++i) {
+    for (std::size_t j = 0; j < 3; ++j) frow[j] = cf[j][i];
+    fm.observe(frow, ff.predict_row(frow), cf[3][i]);
+  }
+  const auto fr = fm.report();
+  CHECK(fr.features[0].psi < 0.02);  // the training rows themselves: no drift
+  CHECK(fr.features[2].psi < 0.02);
+  CHECK(fr.error_ratio == doctest::Approx(1.0).epsilon(0.1));  // baseline measured on the same rows
+  CHECK(!fm.retrain_recommended());
+
   // A format 1.0 file (no profile section) loads without one.
   const auto old = FittedPipeline<double>::load(fs::path(MLOPS_TEST_GOLDEN_DIR) / "format/v1.0/ridge_double.mlops");
   CHECK(!old.has_drift_profile());

@@ -355,8 +355,7 @@ class DriftMonitor {
     r.rejected = rejected_;
     pane w;
     w.resize(cols_, stride_);
-    const std::uint64_t first = window_into(scope, w, r.window_begin, r.window_end);
-    (void)first;
+    window_into(scope, w, r.window_begin, r.window_end);
     r.window_rows = w.rows;
     r.features.resize(d_);
     for (std::size_t c = 0; c < cols_; ++c) {
@@ -575,26 +574,24 @@ class DriftMonitor {
 
   std::size_t pane_back(std::size_t i) const noexcept { return (head_ + panes_ - 1 - i) % panes_; }
 
-  /// Sums the window (or the total) into w; returns the first row index.
-  std::uint64_t window_into(drift_scope scope, pane& w, std::uint64_t& begin, std::uint64_t& end) const noexcept {
+  /// Sums the window (or the total) into w, and the rows [begin, end) it covers.
+  void window_into(drift_scope scope, pane& w, std::uint64_t& begin, std::uint64_t& end) const noexcept {
     w.clear();
     end = observed_;
+    begin = 0;
     if (scope == drift_scope::total || config_.window == 0) {
       w.add(total_);
       w.add(cur_);
-      begin = 0;
-      return begin;
+      return;
     }
     if (closed_ == 0) {  // no complete pane yet: the rows so far
       w.add(cur_);
-      begin = 0;
-      return begin;
+      return;
     }
     const std::size_t k = static_cast<std::size_t>((std::min<std::uint64_t>)(closed_, panes_));
     for (std::size_t i = 0; i < k; ++i) w.add(ring_[pane_back(i)]);
-    end = observed_ - cur_.rows;
-    begin = end - w.rows;
-    return begin;
+    end = observed_ - (std::min)(observed_, cur_.rows);
+    begin = end - (std::min)(end, w.rows);
   }
 
   void column_drift(std::size_t c, const pane& w, ColumnDrift& cd) const noexcept {
