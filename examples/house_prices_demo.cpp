@@ -1,6 +1,6 @@
 // The end-to-end demo: raw CSV -> impute -> IQR filter -> standardize -> linear
-// regression -> evaluate on a held-out split -> save -> reload -> predict, printing
-// what happened at each step, and an actual-vs-predicted scatter plot as SVG.
+// regression -> evaluate on a held-out split -> save -> reload -> predict -> watch for
+// drift, printing what happened at each step, and an actual-vs-predicted scatter plot as SVG.
 //
 //   house_prices_demo data/house_prices.csv out/
 #include <algorithm>
@@ -100,6 +100,7 @@ int run(int argc, char** argv) {
   const auto train_m = fitted.stored_metrics("train").value();  // computed by fit
   const auto test_m = fitted.evaluate(test);
   fitted.set_metrics("test", test_m);
+  fitted.set_baseline(test);  // the error a drift monitor should expect
   fmt::print("  train: {}\n  test:  {}\n\n", train_m, test_m);
 
   const auto model_path = out / "house_prices.mlops";
@@ -130,6 +131,29 @@ int run(int argc, char** argv) {
   const auto svg = out / "house_prices_scatter.svg";
   write_scatter_svg(svg, actual, predicted, test_m);
   fmt::print("\n== 7. Wrote {} (actual vs predicted on the held-out split)\n", svg.string());
+
+  // 8. Serve with a drift monitor: the houses of the data set look like the training
+  // data; the same houses with every area 60% larger (a new neighbourhood) do not.
+  fmt::print("\n== 8. Watch for drift (reference profile saved with the model; judged over all {} rows)\n", frame.rows());
+  const auto area = frame.column("area"), age = frame.column("age"), loc = frame.column("location_score");
+  for (const double scale : {1.0, 1.6}) {
+    mlops::DriftConfig cfg;
+    cfg.window = 0;  // cumulative: one judgement over every row
+    cfg.step = frame.rows();
+    auto monitor = loaded.monitor(cfg);
+    std::size_t alerts = 0;
+    monitor.on_alert([&](const mlops::DriftAlert& a) { alerts += a.level != mlops::alert_level::ok; });
+    for (std::size_t i = 0; i < frame.rows(); ++i) {
+      const double row[] = {area[i] * scale, age[i], loc[i]};
+      monitor.observe(std::span<const double>(row), loaded.predict_row(row));
+    }
+    const auto r = monitor.report(mlops::drift_scope::total);
+    fmt::print("  {} rows, area x{}: area psi {:.3f} ({}), age psi {:.3f} ({}), prediction psi {:.3f}; {} alerts; retrain "
+               "recommended: {}\n",
+               r.observed, scale, r.features[0].psi, mlops::level_name(r.features[0].level), r.features[1].psi,
+               mlops::level_name(r.features[1].level), r.prediction.psi, alerts, monitor.retrain_recommended() ? "yes" : "no");
+    if (scale > 1) fmt::print("{:t}", r);
+  }
   return 0;
 }
 

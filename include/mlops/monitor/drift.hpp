@@ -851,10 +851,13 @@ struct fmt::formatter<mlops::DriftReport> {
     line(p);
     out = fmt::format_to(out, "dataset: {}/{} features drifted (share {:.3f}): {}\n", r.drifted_features, r.features.size(),
                          r.drift_share, mlops::level_name(r.dataset_level));
-    out = fmt::format_to(out, "concept: {} labels ({} in window), error {:.6g} vs baseline {:.6g} (ratio {:.4f}); "
-                         "page-hinkley {:.4g}, adwin drifts {}, ddm drifts {}: {}\n",
-                         r.labels, r.window_labels, r.window_error, r.baseline_error, r.error_ratio, r.page_hinkley, r.adwin_drifts,
-                         r.ddm_drifts, mlops::level_name(r.concept_level));
+    if (r.labels == 0)
+      out = fmt::format_to(out, "concept: no labels observed (baseline error {:.6g})\n", r.baseline_error);
+    else
+      out = fmt::format_to(out, "concept: {} labels ({} in window), error {:.6g} vs baseline {:.6g} (ratio {:.4f}); "
+                           "page-hinkley {:.4g}, adwin drifts {}, ddm drifts {}: {}\n",
+                           r.labels, r.window_labels, r.window_error, r.baseline_error, r.error_ratio, r.page_hinkley, r.adwin_drifts,
+                           r.ddm_drifts, mlops::level_name(r.concept_level));
     return fmt::format_to(out, "retrain recommended: {}{}{}\n", r.retrain_recommended ? "yes" : "no",
                           r.retrain_recommended ? " - " : "", r.retrain_reason);
   }
