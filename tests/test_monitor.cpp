@@ -28,15 +28,7 @@ struct normal_gen {
   }
 };
 
-template <class F>
-std::string error_id_of(F&& f) {
-  try {
-    f();
-  } catch (const error& e) {
-    return std::string(e.id());
-  }
-  return "none";
-}
+using test::error_id_of;
 
 /// A profile of d standard-normal features (n reference rows) and a prediction equal to x0.
 DriftProfile normal_profile(std::size_t d, std::size_t n, std::uint64_t seed, std::size_t bins = 10) {

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "mlops/mlops.hpp"
+#include "support.hpp"
 
 using namespace mlops;
 namespace fs = std::filesystem;
@@ -41,15 +42,7 @@ FittedPipeline<double> small_model(double slope, double alpha = 0) {
   return pipeline<double>().standardize().fit(LinearRegression<double>{true, alpha}, small_frame(slope), "y");
 }
 
-template <class F>
-std::string error_id_of(F&& f) {
-  try {
-    f();
-  } catch (const error& e) {
-    return std::string(e.id());
-  }
-  return "none";
-}
+using test::error_id_of;
 
 void write_text(const fs::path& p, const std::string& s) {
   std::ofstream(p, std::ios::binary) << s;

@@ -1,6 +1,8 @@
-// mlops/detail/json_limits.hpp - JSON parsing that a hostile file cannot abuse.
+// mlops/detail/json_limits.hpp - JSON parsing that a hostile file cannot abuse, and
+// numbers JSON can hold.
 #pragma once
 
+#include <cmath>
 #include <cstddef>
 #include <string_view>
 
@@ -11,6 +13,9 @@
 
 MLOPS_NAMESPACE_BEGIN
 namespace detail {
+
+/// A number as JSON, or null when it is not finite (JSON has no NaN or infinity).
+inline nlohmann::json finite_json(double v) { return std::isfinite(v) ? nlohmann::json(v) : nlohmann::json(nullptr); }
 
 inline constexpr std::size_t max_json_depth = 32;
 inline constexpr std::size_t max_json_bytes = std::size_t{64} << 20;

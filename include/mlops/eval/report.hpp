@@ -12,6 +12,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "mlops/detail/json_limits.hpp"
 #include "mlops/eval/model_selection.hpp"
 
 MLOPS_NAMESPACE_BEGIN
@@ -20,7 +21,6 @@ namespace detail {
 inline nlohmann::json opt_json(const std::optional<double>& v) {
   return v && std::isfinite(*v) ? nlohmann::json(*v) : nlohmann::json(nullptr);
 }
-inline nlohmann::json finite_json(double v) { return std::isfinite(v) ? nlohmann::json(v) : nlohmann::json(nullptr); }
 }  // namespace detail
 
 inline void to_json(nlohmann::json& j, const RegressionMetrics& m) {

@@ -4,32 +4,29 @@
 
 #include <nlohmann/json.hpp>
 
+#include "mlops/detail/json_limits.hpp"
 #include "mlops/monitor/drift.hpp"
 
 MLOPS_NAMESPACE_BEGIN
 
-namespace detail {
-inline nlohmann::json number_or_null(double v) { return std::isfinite(v) ? nlohmann::json(v) : nlohmann::json(nullptr); }
-}  // namespace detail
-
 inline void to_json(nlohmann::json& j, const ColumnDrift& c) {
-  using detail::number_or_null;
+  using detail::finite_json;
   j = {{"name", c.name},
        {"rows", c.rows},
        {"present", c.present},
-       {"psi", number_or_null(c.psi)},
-       {"ks", number_or_null(c.ks)},
-       {"js", number_or_null(c.js)},
-       {"mean_shift", number_or_null(c.mean_shift)},
-       {"mean", number_or_null(c.mean)},
-       {"reference_mean", number_or_null(c.reference_mean)},
-       {"missing_rate", number_or_null(c.missing_rate)},
-       {"reference_missing_rate", number_or_null(c.reference_missing_rate)},
+       {"psi", finite_json(c.psi)},
+       {"ks", finite_json(c.ks)},
+       {"js", finite_json(c.js)},
+       {"mean_shift", finite_json(c.mean_shift)},
+       {"mean", finite_json(c.mean)},
+       {"reference_mean", finite_json(c.reference_mean)},
+       {"missing_rate", finite_json(c.missing_rate)},
+       {"reference_missing_rate", finite_json(c.reference_missing_rate)},
        {"level", level_name(c.level)}};
 }
 
 inline void to_json(nlohmann::json& j, const DriftReport& r) {
-  using detail::number_or_null;
+  using detail::finite_json;
   j = {{"scope", r.scope == drift_scope::window ? "window" : "total"},
        {"observed", r.observed},
        {"rejected", r.rejected},
@@ -41,15 +38,15 @@ inline void to_json(nlohmann::json& j, const DriftReport& r) {
         {{"labels", r.labels},
          {"window_labels", r.window_labels},
          {"error_kind", r.error_kind},
-         {"baseline_error", number_or_null(r.baseline_error)},
-         {"window_error", number_or_null(r.window_error)},
-         {"error_ratio", number_or_null(r.error_ratio)},
-         {"page_hinkley", number_or_null(r.page_hinkley)},
+         {"baseline_error", finite_json(r.baseline_error)},
+         {"window_error", finite_json(r.window_error)},
+         {"error_ratio", finite_json(r.error_ratio)},
+         {"page_hinkley", finite_json(r.page_hinkley)},
          {"page_hinkley_drifts", r.page_hinkley_drifts},
-         {"adwin_estimation", number_or_null(r.adwin_estimation)},
+         {"adwin_estimation", finite_json(r.adwin_estimation)},
          {"adwin_width", r.adwin_width},
          {"adwin_drifts", r.adwin_drifts},
-         {"ddm_error_rate", number_or_null(r.ddm_error_rate)},
+         {"ddm_error_rate", finite_json(r.ddm_error_rate)},
          {"ddm_drifts", r.ddm_drifts},
          {"level", level_name(r.concept_level)}}},
        {"retrain_recommended", r.retrain_recommended},
@@ -61,8 +58,8 @@ inline void to_json(nlohmann::json& j, const DriftAlert& a) {
   j = {{"level", level_name(a.level)},
        {"statistic", statistic_name(a.statistic)},
        {"feature", std::string(a.feature)},
-       {"value", detail::number_or_null(a.value)},
-       {"threshold", detail::number_or_null(a.threshold)},
+       {"value", detail::finite_json(a.value)},
+       {"threshold", detail::finite_json(a.threshold)},
        {"window", {{"begin", a.window_begin}, {"end", a.window_end}}}};
 }
 
