@@ -627,6 +627,76 @@ TEST_CASE("gradient descent: divergence, callback, early stopping, warm start, L
   }
 }
 
+TEST_CASE("per-sample SGD: the fast kernel equals plain SGD on the same shuffled order") {
+  // The kernel pads rows to 8-value packs, fixes the width at compile time for 8/16/32 and
+  // computes the next row's output from the weights before the update (see
+  // sgd_sample_pass). Replay plain per-sample SGD with the core's documented shuffle
+  // (xoshiro256ss(seed), one Fisher-Yates of all rows per epoch) and compare.
+  for (const std::size_t d : {3u, 16u, 20u, 32u}) {
+    for (const double l1 : {0.0, 1e-3}) {
+      CAPTURE(d);
+      CAPTURE(l1);
+      const auto data = linear_data(1500, d, 60 + d, 0.0);
+      GradientDescentRegressor<double> sgd;
+      sgd.batch_size = 1;
+      const double eta0 = 1.0 / (static_cast<double>(d * d * d) / 36.0 + 1.0);  // ~1 / |x|^2 of linear_data's rows
+      sgd.rate = inverse_scaling{eta0, 0.25};
+      sgd.l2 = 1e-3;
+      sgd.l1 = l1;
+      sgd.max_epochs = 3;
+      sgd.tol = 0;
+      sgd.seed = 4;
+      const auto fast = sgd.fit_detailed(data.spans(), data.y);
+      const std::size_t n = data.y.size();
+      std::vector<double> w(d, 0.0);
+      double b = std::accumulate(data.y.begin(), data.y.end(), 0.0) / static_cast<double>(n);
+      detail::xoshiro256ss rng(sgd.seed);
+      std::vector<std::size_t> order(n);
+      std::iota(order.begin(), order.end(), std::size_t{0});
+      std::size_t t = 0;
+      for (int epoch = 0; epoch < 3; ++epoch) {
+        detail::shuffle(order.begin(), order.end(), rng);
+        for (const std::size_t r : order) {
+          double p = b;
+          for (std::size_t j = 0; j < d; ++j) p += w[j] * data.cols[j][r];
+          const double e = eta0 / std::pow(1.0 + static_cast<double>(t++), 0.25), g = e * (p - data.y[r]);
+          for (std::size_t j = 0; j < d; ++j) {
+            w[j] = (1 - e * sgd.l2) * w[j] - g * data.cols[j][r];
+            if (l1 > 0) w[j] = w[j] > e * l1 ? w[j] - e * l1 : (w[j] < -e * l1 ? w[j] + e * l1 : 0.0);
+          }
+          b -= g;
+        }
+      }
+      for (std::size_t j = 0; j < d; ++j) CHECK(fast.model.coef()(static_cast<Eigen::Index>(j)) == doctest::Approx(w[j]).epsilon(1e-9));
+      CHECK(fast.model.intercept() == doctest::Approx(b).epsilon(1e-9));
+      CHECK(fast.state.step == 3 * n);
+      // float features run the same kernel on float rows
+      std::vector<std::vector<float>> fc(d);
+      std::vector<std::span<const float>> fs;
+      for (std::size_t j = 0; j < d; ++j) fc[j].assign(data.cols[j].begin(), data.cols[j].end());
+      for (const auto& c : fc) fs.emplace_back(c);
+      const std::vector<float> fy(data.y.begin(), data.y.end());
+      GradientDescentRegressor<float> sgdf;
+      static_cast<gd_options&>(sgdf) = static_cast<const gd_options&>(sgd);
+      const auto ff = sgdf.fit_detailed(std::span<const std::span<const float>>(fs), std::span<const float>(fy));
+      for (std::size_t j = 0; j < d; ++j) CHECK(ff.model.coef()(static_cast<Eigen::Index>(j)) == doctest::Approx(w[j]).epsilon(1e-4));
+    }
+  }
+  // inverse scaling takes powers 0.25, 0.5 and 1 without pow: within an ulp or so of it
+  for (const double power : {0.25, 0.5, 1.0, 0.3})
+    for (const std::size_t t : {0u, 1u, 7u, 1000u, 123456789u})
+      CHECK(inverse_scaling{0.01, power}(t) == doctest::Approx(0.01 / std::pow(1.0 + static_cast<double>(t), power)).epsilon(1e-15));
+  // an infinite feature value is named like a missing one (the vectorised finiteness check)
+  auto inf = linear_data(500, 3, 61, 0.0);
+  inf.cols[2][77] = std::numeric_limits<double>::infinity();
+  try {
+    (void)gd_with(0.1, 5).fit_detailed(inf.spans(), inf.y);
+    FAIL("expected data_error");
+  } catch (const data_error& e) {
+    CHECK(std::string(e.what()).find("feature 2 holds inf at row 77") != std::string::npos);
+  }
+}
+
 TEST_CASE("gradient descent is a pipeline trainer and round-trips through the file") {
   const auto frame = messy_frame(1500, 56);
   const auto gd = gd_with(0.1, 5000);

@@ -252,6 +252,22 @@ struct sum_count {
   double sum = 0;
   std::size_t count = 0;
 };
+/// True when every value is finite (no NaN, no +-Inf). Branch-free and vectorised: x - x
+/// is 0 for a finite x and NaN otherwise, summed over 16 independent lanes (memory-bound).
+template <class T>
+inline bool all_finite(std::span<const T> x) noexcept {
+  constexpr std::size_t L = 16;
+  T acc[L] = {};
+  const T* p = x.data();
+  const std::size_t n = x.size(), n16 = n / L * L;
+  for (std::size_t i = 0; i < n16; i += L)
+    for (std::size_t l = 0; l < L; ++l) acc[l] += p[i + l] - p[i + l];
+  T tail = 0;
+  for (std::size_t i = n16; i < n; ++i) tail += p[i] - p[i];
+  for (std::size_t l = 0; l < L; ++l) tail += acc[l];
+  return tail == 0;
+}
+
 template <class T>
 inline sum_count nan_sum(std::span<const T> x) noexcept {
   const auto c = nan_centered_sums<T>(x, 0.0);

@@ -18,8 +18,10 @@
 // Speed: full batch reads the feature columns in place, in cache-sized row chunks, and
 // fuses the forward product and the gradient product per chunk (one pass over memory
 // per epoch). Stochastic modes first copy the training rows once into a row-major
-// buffer (n x d values of T) so a shuffled row is one contiguous read, and prefetch the
-// rows the shuffled order visits next.
+// buffer (n x stride values of T, rows zero-padded to 8-value packs) so a shuffled row is
+// one contiguous read, and prefetch the rows the shuffled order visits next; per-sample
+// SGD runs a dedicated kernel (sgd_sample_pass) whose epoch is bound by the latency of
+// those random reads (~35 ns/row at d = 16, three cache lines per row).
 #pragma once
 
 #include <algorithm>
@@ -34,10 +36,7 @@
 #include <variant>
 #include <vector>
 
-#if defined(__linux__)
-#include <sys/mman.h>
-#endif
-
+#include "mlops/detail/buffer_cache.hpp"
 #include "mlops/detail/rng.hpp"
 #include "mlops/learn/linear.hpp"
 
@@ -48,10 +47,18 @@ struct constant_rate {
   double eta = 0.01;
   double operator()(std::size_t) const noexcept { return eta; }
 };
-/// eta0 / (1 + t)^power (scikit-learn's "invscaling" shape).
+/// eta0 / (1 + t)^power (scikit-learn's "invscaling" shape). The powers 0.25, 0.5 and 1
+/// are taken with square roots and a division (IEEE-exact operations: the same bits on
+/// every platform, and 3x cheaper than pow in the per-sample loop); other powers use pow.
 struct inverse_scaling {
   double eta0 = 0.01, power = 0.25;
-  double operator()(std::size_t t) const noexcept { return eta0 / std::pow(1.0 + static_cast<double>(t), power); }
+  double operator()(std::size_t t) const noexcept {
+    const double u = 1.0 + static_cast<double>(t);
+    if (power == 0.25) return eta0 / std::sqrt(std::sqrt(u));
+    if (power == 0.5) return eta0 / std::sqrt(u);
+    if (power == 1.0) return eta0 / u;
+    return eta0 / std::pow(u, power);
+  }
 };
 /// eta0 * gamma^epoch: decays once per epoch (the core passes the epoch for this one).
 struct exponential_decay {
@@ -226,33 +233,32 @@ struct gd_data {
   std::size_t d() const noexcept { return columns.size(); }
 };
 
-/// A large scratch array: not value-initialised, and on Linux backed by transparent huge
-/// pages when available (a fresh 128 MB buffer otherwise costs tens of ms of page faults).
+/// A large scratch array: not value-initialised, taken from the process's buffer cache
+/// (detail/buffer_cache.hpp: reused blocks, huge pages from 2 MiB), so repeated fits,
+/// partial_fit loops and cross-validation folds do not fault in (and zero) fresh pages.
 template <class T>
 class big_buffer {
  public:
   big_buffer() = default;
   big_buffer(const big_buffer&) = delete;
   big_buffer& operator=(const big_buffer&) = delete;
-  ~big_buffer() { std::free(p_); }
+  ~big_buffer() { release(); }
   void allocate(std::size_t n) {
-    std::free(p_);
-    p_ = nullptr;
+    release();
+    if (n > static_cast<std::size_t>(-1) / sizeof(T) / 2)
+      MLOPS_THROW(argument_error(errc::invalid_argument, fmt::format("cannot allocate a scratch buffer of {} values", n)));
     const std::size_t bytes = (std::max<std::size_t>)(n, 1) * sizeof(T);
-    constexpr std::size_t huge = std::size_t{2} << 20;
-    if (bytes >= huge) {
-      p_ = static_cast<T*>(std::aligned_alloc(huge, (bytes + huge - 1) / huge * huge));
-#if defined(__linux__) && defined(MADV_HUGEPAGE)
-      if (p_) ::madvise(p_, (bytes + huge - 1) / huge * huge, MADV_HUGEPAGE);
-#endif
-    }
-    if (!p_) p_ = static_cast<T*>(std::malloc(bytes));
+    p_ = static_cast<T*>(buffer_cache::instance().allocate(bytes));
     if (!p_) MLOPS_THROW(argument_error(errc::invalid_argument, fmt::format("cannot allocate a {} byte scratch buffer", bytes)));
   }
   T* data() noexcept { return p_; }
   const T* data() const noexcept { return p_; }
 
  private:
+  void release() noexcept {
+    buffer_cache::instance().deallocate(p_);
+    p_ = nullptr;
+  }
   T* p_ = nullptr;
 };
 
@@ -308,23 +314,23 @@ struct gd_block {
       if (weighted) w(static_cast<Eigen::Index>(i)) = data.weight[r];
     }
   }
-  /// Loads rows order[k0 .. k0+c) of a row-major copy (row r at R + r*d).
+  /// Loads rows order[k0 .. k0+c) of a row-major copy (row r at R + r*stride, d values).
   /// Rows order[k0 + c .. total) are prefetched a few rows ahead (random rows are
   /// memory-latency bound otherwise).
   template <class T>
-  void gather_rows(const T* R, std::size_t d, const double* yr, const double* wr, const std::size_t* order, std::size_t k0,
-                   std::size_t c, std::size_t total) noexcept {
+  void gather_rows(const T* R, std::size_t d, std::size_t stride, const double* yr, const double* wr, const std::size_t* order,
+                   std::size_t k0, std::size_t c, std::size_t total) noexcept {
     const std::size_t ld = static_cast<std::size_t>(X.rows());
-    constexpr std::size_t ahead = 24;
+    constexpr std::size_t ahead = 32;
     for (std::size_t i = 0; i < c; ++i) {
       if (k0 + i + ahead < total) {
         const std::size_t ra = order[k0 + i + ahead];
-        prefetch_row(R + ra * d, d * sizeof(T));
+        prefetch_row(R + ra * stride, d * sizeof(T));
         prefetch_row(yr + ra, 8);
         if (wr) prefetch_row(wr + ra, 8);
       }
       const std::size_t r = order[k0 + i];
-      const T* src = R + r * d;
+      const T* src = R + r * stride;
       for (std::size_t j = 0; j < d; ++j) X.data()[j * ld + i] = static_cast<double>(src[j]);
       y(static_cast<Eigen::Index>(i)) = yr[r];
       if (wr) w(static_cast<Eigen::Index>(i)) = wr[r];
@@ -471,6 +477,124 @@ inline double gd_rate(const gd_options& o, const gd_state& st) noexcept {
       o.rate);
 }
 
+/// The step size of the per-sample loop, resolved once per epoch: a constant (constant
+/// rate, or exponential decay, which changes per epoch) or inverse scaling per step.
+struct step_rate {
+  bool per_step = false;
+  double value = 0;
+  inverse_scaling inv{};
+  step_rate(const gd_options& o, const gd_state& st) noexcept {
+    if (const auto* s = std::get_if<inverse_scaling>(&o.rate)) per_step = true, inv = *s;
+    else value = gd_rate(o, st);
+  }
+  double operator()(std::size_t t) const noexcept { return per_step ? inv(t) : value; }
+};
+
+/// Rows of the stochastic copy are padded with zeros to a multiple of this many values,
+/// so the per-sample kernel works in whole packs (zero features keep zero weights).
+inline constexpr std::size_t gd_pack = 8;
+inline std::size_t gd_row_stride(std::size_t d) noexcept { return (d + gd_pack - 1) / gd_pack * gd_pack; }
+
+/// One epoch of per-sample SGD for one output with the plain step: the hot loop of SGD.
+/// R holds row-major rows of `stride` values (padded, see gd_pack); w the stride padded
+/// weights, b the intercept. DS > 0 fixes the stride at compile time so the weights live
+/// in registers across rows; DS = 0 runs any stride. The next rows are prefetched `ahead`
+/// rows in advance of the shuffled order. Returns the weighted loss sum.
+///
+/// The loop is bound by the latency of its dependency chain (dot -> loss -> update ->
+/// next dot), not by memory. Without L1 the next row's output is therefore computed from
+/// the weights *before* this row's update, which are ready one row earlier:
+///   w' = a w - g x_k,  b' = b - g   =>   x_{k+1}.w' + b' = a (x_{k+1}.w) - g (x_{k+1}.x_k) + b'
+/// (a = 1 - eta l2, g = eta dLoss). Both dot products overlap the scalar work of row k, so
+/// the horizontal reductions leave the chain. The weights are still updated exactly as
+/// plain SGD does; only the rounding of the output differs (an error of order eps |p|,
+/// not accumulated: it is recomputed from the weights at every row). With L1 the soft
+/// threshold breaks the identity and each output is the plain dot product.
+template <int DS, bool L1, class T, class Loss>
+double sgd_sample_pass(const Loss& loss, const gd_options& o, const step_rate& rate, std::size_t& step, const T* R,
+                       std::size_t stride, const double* yr, const double* wr, const std::size_t* order, std::size_t nt, double* w,
+                       double& b, double& eta, double& grad_norm) noexcept {
+  constexpr int N = DS == 0 ? Eigen::Dynamic : DS;
+  using row_map = Eigen::Map<const Eigen::Matrix<T, N, 1>>;
+  const auto ds = static_cast<Eigen::Index>(stride);
+  const double l2 = o.l2, l1 = o.l1;
+  const double fi = o.fit_intercept ? 1.0 : 0.0;
+  auto loop = [&](auto& wv) noexcept {
+    constexpr std::size_t ahead = 32;
+    double L = 0, dl = 0, bb = b, e = eta;
+    std::size_t t = step;
+    if (nt == 0) return L;
+    const T* cur = R + order[0] * stride;
+    double p = wv.dot(row_map(cur, ds).template cast<double>()) + bb;
+    for (std::size_t k = 0; k < nt; ++k) {
+      if (k + ahead < nt) {
+        const std::size_t ra = order[k + ahead];
+        prefetch_row(R + ra * stride, stride * sizeof(T));
+        prefetch_row(yr + ra, 8);
+        if (wr) prefetch_row(wr + ra, 8);
+      }
+      const std::size_t r = order[k];
+      const auto x = row_map(cur, ds).template cast<double>();
+      const bool more = k + 1 < nt;
+      const T* next = more ? R + order[k + 1] * stride : cur;
+      const auto xn = row_map(next, ds).template cast<double>();
+      double q = 0, sxx = 0;
+      if constexpr (!L1) q = xn.dot(wv), sxx = xn.dot(x);  // independent of this row's loss
+      if (wr) {
+        L += wr[r] * loss.eval(&p, 1, yr[r], &dl);
+        dl *= wr[r];
+      } else {
+        L += loss.eval(&p, 1, yr[r], &dl);
+      }
+      e = rate(t++);
+      const double a = 1.0 - e * l2, g = e * dl;
+      wv = a * wv - g * x;
+      bb -= fi * g;
+      if constexpr (L1) {
+        soft_threshold(wv, e * l1);
+        p = wv.dot(xn) + bb;
+      } else {
+        p = (a * q + bb) - g * sxx;
+      }
+      if (more) cur = next;
+    }
+    b = bb, eta = e, step = t;
+    grad_norm = std::abs(dl) * row_map(cur, ds).template cast<double>().norm();
+    return L;
+  };
+  if constexpr (DS == 0) {
+    Eigen::Map<Eigen::VectorXd> wv(w, ds);
+    return loop(wv);
+  } else {
+    Eigen::Matrix<double, DS, 1> wv = Eigen::Map<const Eigen::Matrix<double, DS, 1>>(w);
+    const double L = loop(wv);
+    Eigen::Map<Eigen::Matrix<double, DS, 1>> out(w);
+    out = wv;
+    return L;
+  }
+}
+
+/// sgd_sample_pass with the stride fixed at compile time for the common widths.
+template <class T, class Loss>
+double sgd_sample_epoch(const Loss& loss, const gd_options& o, gd_state& st, const T* R, std::size_t stride, const double* yr,
+                        const double* wr, const std::size_t* order, std::size_t nt, double* w, double& eta,
+                        double& grad_norm) noexcept {
+  const step_rate rate(o, st);
+  double b = st.b(0);
+  double L = 0;
+  auto run = [&]<bool L1>() {
+    switch (stride) {
+      case 8: return sgd_sample_pass<8, L1>(loss, o, rate, st.step, R, stride, yr, wr, order, nt, w, b, eta, grad_norm);
+      case 16: return sgd_sample_pass<16, L1>(loss, o, rate, st.step, R, stride, yr, wr, order, nt, w, b, eta, grad_norm);
+      case 32: return sgd_sample_pass<32, L1>(loss, o, rate, st.step, R, stride, yr, wr, order, nt, w, b, eta, grad_norm);
+      default: return sgd_sample_pass<0, L1>(loss, o, rate, st.step, R, stride, yr, wr, order, nt, w, b, eta, grad_norm);
+    }
+  };
+  L = o.l1 > 0 ? run.template operator()<true>() : run.template operator()<false>();
+  st.b(0) = b;
+  return L;
+}
+
 struct gd_outcome {
   fit_status status = fit_status::max_epochs;
   std::size_t epochs = 0;
@@ -486,12 +610,9 @@ void check_finite(std::string_view who, std::span<const std::span<const T>> colu
   for (std::size_t j = 0; j < columns.size(); ++j)
     if (columns[j].size() != n)
       MLOPS_THROW(data_error(errc::data_shape, fmt::format("{}: feature {} has {} rows but y has {}", who, j, columns[j].size(), n)));
-  const auto ys = nan_sum<T>(y);
-  if (ys.count != n || !std::isfinite(ys.sum)) report_non_finite<T>(who, y, "the target");
-  for (std::size_t j = 0; j < columns.size(); ++j) {
-    const auto c = nan_sum<T>(columns[j]);
-    if (c.count != n || !std::isfinite(c.sum)) report_non_finite<T>(who, columns[j], column_label(names, j));
-  }
+  if (!all_finite<T>(y)) report_non_finite<T>(who, y, "the target");
+  for (std::size_t j = 0; j < columns.size(); ++j)
+    if (!all_finite<T>(columns[j])) report_non_finite<T>(who, columns[j], column_label(names, j));
 }
 
 inline void check_gd_options(std::string_view who, const gd_options& o) {
@@ -509,11 +630,12 @@ gd_outcome gd_train(const gd_options& o, const Loss& loss, const gd_data<T>& dat
   const auto start = clock::now();
   const std::size_t n = data.n(), d = data.d(), m = static_cast<std::size_t>(st.W.cols());
   // Seeded split into training and validation rows; the shuffle stream continues per epoch.
+  // Without a validation split the training rows are all rows (no index list).
   xoshiro256ss rng(o.seed + 0x9E3779B97F4A7C15ull * st.epochs);
-  std::vector<std::size_t> train(n);
-  std::iota(train.begin(), train.end(), std::size_t{0});
-  std::vector<std::size_t> val;
+  std::vector<std::size_t> train, val;
   if (o.validation_fraction > 0 && !single_pass) {
+    train.resize(n);
+    std::iota(train.begin(), train.end(), std::size_t{0});
     shuffle(train.begin(), train.end(), rng);
     const auto n_val = static_cast<std::size_t>(std::ceil(o.validation_fraction * static_cast<double>(n)));
     if (n_val == 0 || n_val >= n)
@@ -523,43 +645,54 @@ gd_outcome gd_train(const gd_options& o, const Loss& loss, const gd_data<T>& dat
     std::sort(train.begin(), train.end());  // full batch reads rows in order (cache friendly)
     std::sort(val.begin(), val.end());
   }
-  const std::size_t nt = train.size();
+  const std::size_t nt = val.empty() ? n : train.size();
   const std::size_t bs = o.batch_size == 0 ? nt : (std::min)(o.batch_size, nt);
   const bool stochastic = bs < nt;
   const std::size_t* train_rows = nt == n ? nullptr : train.data();
   const std::size_t max_epochs = single_pass ? 1 : o.max_epochs;
 
-  // Stochastic modes: one row-major copy of the training rows (row k = training row k).
+  // Stochastic modes: one row-major copy of the training rows (row k = training row k),
+  // each row padded with zeros to `stride` values (see gd_pack), visited in a fresh
+  // Fisher-Yates order every epoch. Every large buffer is a big_buffer from the buffer
+  // cache: a fresh 8 MB std::vector costs ~14 ms of page faults here.
+  const std::size_t stride = gd_row_stride(d);
   big_buffer<T> R;
-  std::vector<double> yr, wr;
-  std::vector<std::size_t> order;
+  big_buffer<double> yr, wr;
+  big_buffer<std::size_t> order;
+  const double* yp = data.y.data();
+  const double* wp = data.weight.empty() ? nullptr : data.weight.data();
   if (stochastic) {
-    R.allocate(nt * d);
-    yr.resize(nt);
-    if (!data.weight.empty()) wr.resize(nt);
+    R.allocate(nt * stride);
     // Row-major copy: rows outer, up to 16 columns (sequential read streams) inner.
     for (std::size_t j0 = 0; j0 < d; j0 += 16) {
       const std::size_t j1 = (std::min)(d, j0 + 16);
       for (std::size_t k = 0; k < nt; ++k) {
         const std::size_t r = train_rows ? train_rows[k] : k;
-        T* dst = R.data() + k * d;
+        T* dst = R.data() + k * stride;
         for (std::size_t j = j0; j < j1; ++j) dst[j] = data.columns[j][r];
       }
     }
-    for (std::size_t k = 0; k < nt; ++k) {
-      const std::size_t r = train_rows ? train_rows[k] : k;
-      yr[k] = data.y[r];
-      if (!wr.empty()) wr[k] = data.weight[r];
+    if (stride > d)
+      for (std::size_t k = 0; k < nt; ++k) std::fill(R.data() + k * stride + d, R.data() + (k + 1) * stride, T(0));
+    if (train_rows) {  // targets and weights of the training rows, in copy order
+      yr.allocate(nt);
+      for (std::size_t k = 0; k < nt; ++k) yr.data()[k] = data.y[train_rows[k]];
+      yp = yr.data();
+      if (wp) {
+        wr.allocate(nt);
+        for (std::size_t k = 0; k < nt; ++k) wr.data()[k] = data.weight[train_rows[k]];
+        wp = wr.data();
+      }
     }
-    order.resize(nt);
-    std::iota(order.begin(), order.end(), std::size_t{0});
+    order.allocate(nt);
+    std::iota(order.data(), order.data() + nt, std::size_t{0});
   }
 
   gd_block blk(stochastic ? bs : gd_chunk_rows(d), d, m);
   Eigen::MatrixXd G(static_cast<Eigen::Index>(d), static_cast<Eigen::Index>(m));
   Eigen::VectorXd gb(static_cast<Eigen::Index>(m));
   const bool fast_sample = stochastic && bs == 1 && m == 1 && std::holds_alternative<plain_step>(o.rule);
-  Eigen::VectorXd wrow(static_cast<Eigen::Index>(d));
+  Eigen::VectorXd wpad = Eigen::VectorXd::Zero(static_cast<Eigen::Index>(stride));  // padded weights of the per-sample kernel
 
   gd_outcome res;
   double prev_loss = NAN, first_loss = NAN, grad_norm = 0, eta = 0;
@@ -579,42 +712,16 @@ gd_outcome gd_train(const gd_options& o, const Loss& loss, const gd_data<T>& dat
       grad_norm = std::sqrt(G.squaredNorm() + gb.squaredNorm());
       L = L * inv_nt + gd_penalty(o, last_W);  // the loss at the start of this step
     } else {
-      shuffle(order.begin(), order.end(), rng);
+      shuffle(order.data(), order.data() + nt, rng);
       if (fast_sample) {
-        // Per-sample SGD, one output, plain step: no block machinery, prefetch ahead.
-        auto w = st.W.col(0);
-        double b = st.b(0);
-        constexpr std::size_t ahead = 16;
-        double dl = 0;
-        for (std::size_t k = 0; k < nt; ++k) {
-          if (k + ahead < nt) {
-            const std::size_t ra = order[k + ahead];
-            prefetch_row(R.data() + ra * d, d * sizeof(T));
-            prefetch_row(yr.data() + ra, 8);
-            if (!wr.empty()) prefetch_row(wr.data() + ra, 8);
-          }
-          const std::size_t r = order[k];
-          for (std::size_t j = 0; j < d; ++j) wrow(static_cast<Eigen::Index>(j)) = static_cast<double>(R.data()[r * d + j]);
-          const double p = wrow.dot(w) + b;
-          const double sw = wr.empty() ? 1.0 : wr[r];
-          L += sw * loss.eval(&p, 1, yr[r], &dl);
-          dl *= sw;
-          eta = gd_rate(o, st);
-          ++st.step;
-          if (o.l2 > 0) w *= (1.0 - eta * o.l2);
-          w.noalias() -= (eta * dl) * wrow;
-          if (o.fit_intercept) b -= eta * dl;
-          if (o.l1 > 0) {
-            const double t = eta * o.l1;
-            soft_threshold(w, t);
-          }
-        }
-        st.b(0) = b;
-        grad_norm = std::abs(dl) * wrow.norm();
+        // Per-sample SGD, one output, plain step: the dedicated kernel over padded rows.
+        wpad.head(static_cast<Eigen::Index>(d)) = st.W.col(0);
+        L = sgd_sample_epoch(loss, o, st, R.data(), stride, yp, wp, order.data(), nt, wpad.data(), eta, grad_norm);
+        st.W.col(0) = wpad.head(static_cast<Eigen::Index>(d));
       } else {
         for (std::size_t k0 = 0; k0 < nt; k0 += bs) {
           const std::size_t c = (std::min)(bs, nt - k0);
-          blk.gather_rows(R.data(), d, yr.data(), wr.empty() ? nullptr : wr.data(), order.data(), k0, c, nt);
+          blk.gather_rows(R.data(), d, stride, yp, wp, order.data(), k0, c, nt);
           G.setZero();
           gb.setZero();
           L += blk.run(loss, c, st.W, st.b, &G, &gb);
@@ -759,7 +866,10 @@ GdResult<T> GradientDescentRegressor<T>::run(std::span<const std::span<const T>>
       st.b(0) = sy / static_cast<double>(n);
     }
   }
-  const auto yd = detail::to_double<T>(y);
+  std::vector<double> ycopy;  // float targets as double; double targets are used in place
+  std::span<const double> yd;
+  if constexpr (std::is_same_v<T, double>) yd = y;
+  else yd = ycopy = detail::to_double<T>(y);
   const detail::gd_data<T> data{columns, yd, {}};
   const auto out = detail::gd_train(*this, squared_loss{}, data, st, single_pass);
   GdResult<T> res;
