@@ -501,9 +501,11 @@ inline std::size_t gd_row_stride(std::size_t d) noexcept { return (d + gd_pack -
 /// in registers across rows; DS = 0 runs any stride. The next rows are prefetched `ahead`
 /// rows in advance of the shuffled order. Returns the weighted loss sum.
 ///
-/// The loop is bound by the latency of its dependency chain (dot -> loss -> update ->
-/// next dot), not by memory. Without L1 the next row's output is therefore computed from
-/// the weights *before* this row's update, which are ready one row earlier:
+/// At d = 16 the epoch is bound first by the random reads of the shuffled rows (perf:
+/// stalls on the prefetches) and then by the dependency chain dot -> loss -> update ->
+/// next dot. To shorten the chain, without L1 the next row's output is computed from
+/// the weights *before* this row's update, which are ready one row earlier (measured:
+/// 28 instead of 30.5 ms per epoch on 1e6 x 16):
 ///   w' = a w - g x_k,  b' = b - g   =>   x_{k+1}.w' + b' = a (x_{k+1}.w) - g (x_{k+1}.x_k) + b'
 /// (a = 1 - eta l2, g = eta dLoss). Both dot products overlap the scalar work of row k, so
 /// the horizontal reductions leave the chain. The weights are still updated exactly as
@@ -663,17 +665,17 @@ gd_outcome gd_train(const gd_options& o, const Loss& loss, const gd_data<T>& dat
   const double* wp = data.weight.empty() ? nullptr : data.weight.data();
   if (stochastic) {
     R.allocate(nt * stride);
-    // Row-major copy: rows outer, up to 16 columns (sequential read streams) inner.
-    for (std::size_t j0 = 0; j0 < d; j0 += 16) {
-      const std::size_t j1 = (std::min)(d, j0 + 16);
+    // Row-major copy: rows outer, up to 16 columns (sequential read streams) inner; the
+    // last column block also writes the row's zero padding.
+    for (std::size_t j0 = 0; j0 < (std::max<std::size_t>)(d, 1); j0 += 16) {
+      const std::size_t j1 = (std::min)(d, j0 + 16), pad_end = j1 == d ? stride : j1;
       for (std::size_t k = 0; k < nt; ++k) {
         const std::size_t r = train_rows ? train_rows[k] : k;
         T* dst = R.data() + k * stride;
         for (std::size_t j = j0; j < j1; ++j) dst[j] = data.columns[j][r];
+        for (std::size_t j = j1; j < pad_end; ++j) dst[j] = T(0);
       }
     }
-    if (stride > d)
-      for (std::size_t k = 0; k < nt; ++k) std::fill(R.data() + k * stride + d, R.data() + (k + 1) * stride, T(0));
     if (train_rows) {  // targets and weights of the training rows, in copy order
       yr.allocate(nt);
       for (std::size_t k = 0; k < nt; ++k) yr.data()[k] = data.y[train_rows[k]];
