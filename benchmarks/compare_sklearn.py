@@ -263,6 +263,9 @@ def main():
     row(f"{cvw}, 2 threads vs the same with n_jobs=2", "2e5x32", "cross_validate(n_jobs=2)", py["cv/once_2jobs"], cpp["cv/2"], "ms",
         ">= 10x")
     row(f"{cvw}, 2 threads vs default (serial) cross_validate", "2e5x32", "cross_validate", py["cv/once"], cpp["cv/2"], "ms", ">= 10x")
+    if "cv/0" in cpp:
+        row(f"{cvw}, 1 thread, per-fold fits (cv_options::one_pass = false) vs rows dropped once outside", "2e5x32", "cross_validate",
+            py["cv/once"], cpp["cv/0"], "ms", "-")
     row(f"{cvw}, 1 thread vs the leak-free equivalent (every statistic per fold, numpy/pandas loop)", "2e5x32", "per-fold loop",
         py["cv/per_fold"], cpp["cv/1"], "ms", "-")
     rows.append(f"| 5-fold CV mean R² | 2e5x32 | {py['cv/r2']:.5f} | {cpp['cv/1:r2']:.5f} | - | same |")

@@ -85,7 +85,11 @@ TEST_CASE("each fold fits the whole pipeline on its training rows only (equals a
   auto p = pipeline<double>().impute(impute_strategy::median).drop_outliers_iqr(1.5).standardize();
   p.estimator(LinearRegression<double>{true, 0.5});
   const KFold kf{4, true, 9};
-  const auto cv = cross_validate(p, f, "target", kf, {"r2", "rmse", "max_error"});
+  cv_options per_fold;
+  per_fold.one_pass = false;
+  const auto cv = cross_validate(p, f, "target", kf, {"r2", "rmse", "max_error"}, per_fold);
+  const auto shared = cross_validate(p, f, "target", kf, {"r2", "rmse", "max_error"});  // the shared-statistics path
+  CHECK(shared.one_pass);
   const auto splits = kf.split(f.rows());
   for (std::size_t i = 0; i < 4; ++i) {
     // The validation rows never reach the imputer's medians, the IQR fences or the scaler.
@@ -94,6 +98,10 @@ TEST_CASE("each fold fits the whole pipeline on its training rows only (equals a
     CHECK(*cv.folds[i].test[0] == m.r2);
     CHECK(*cv.folds[i].test[1] == m.rmse);
     CHECK(*cv.folds[i].test[2] == m.max_error);
+    CHECK(rel(*shared.folds[i].test[0], m.r2) < 1e-9);
+    CHECK(rel(*shared.folds[i].test[1], m.rmse) < 1e-9);
+    CHECK(rel(*shared.folds[i].test[2], m.max_error) < 1e-9);
+    CHECK(shared.folds[i].rows_used == fitted.report().rows_used);
     CHECK(cv.folds[i].rows_used == fitted.report().rows_used);
     CHECK(cv.folds[i].rows_used < cv.folds[i].train_rows);  // the IQR step dropped rows inside the fold
   }
@@ -389,4 +397,161 @@ TEST_CASE("streaming accumulators answer metrics by name; ROC AUC from decision 
   const double three[3] = {0.1, 0.2, 0.3};
   CHECK_FALSE(a.add_scores(1.0, 1.0, three, 3));  // two classes: one score (or two)
   CHECK_FALSE(a.add_scores(9.0, 1.0, scores.data(), 1));
+}
+
+// ---- the shared-statistics (one-pass) cross-validation ---------------------------------------
+namespace {
+/// The one-pass result against the per-fold fits: the same rows kept, the same scores to
+/// rounding, and the path actually taken.
+void check_one_pass(const Pipeline<double>& p, const DataFrame<double>& f, const std::string& target, const cv_folds& folds,
+                    cv_options opt = {}) {
+  const std::vector<std::string> metrics = {"r2", "mse", "mae", "max_error", "explained_variance"};
+  cv_options slow = opt;
+  slow.one_pass = false;
+  const auto a = cross_validate(p, f, target, folds, metrics, opt);
+  const auto b = cross_validate(p, f, target, folds, metrics, slow);
+  CHECK(a.one_pass);
+  CHECK_FALSE(b.one_pass);
+  REQUIRE(a.folds.size() == b.folds.size());
+  for (std::size_t i = 0; i < a.folds.size(); ++i) {
+    CAPTURE(i);
+    CHECK(a.folds[i].rows_used == b.folds[i].rows_used);
+    CHECK(a.folds[i].train_rows == b.folds[i].train_rows);
+    CHECK(a.folds[i].test_rows == b.folds[i].test_rows);
+    for (std::size_t m = 0; m < metrics.size(); ++m) {
+      CAPTURE(metrics[m]);
+      REQUIRE(a.folds[i].test[m].has_value());
+      CHECK(rel(*a.folds[i].test[m], *b.folds[i].test[m]) < 1e-9);
+    }
+  }
+}
+
+/// n rows: f0..f2 smooth with 3% missing and wild values, f3 lognormal-like (skewed) with
+/// `heavy` missing, f4 a 0/1 flag (90% zeros: its IQR is 0); y linear plus noise.
+DataFrame<double> one_pass_frame(std::size_t n, double heavy, std::uint64_t seed) {
+  auto f = synthetic(n, 3, seed);
+  detail::xoshiro256ss rng(seed + 1);
+  std::vector<double> skew(n), flag(n);
+  auto y = std::vector<double>(f.column("target").begin(), f.column("target").end());
+  for (std::size_t i = 0; i < n; ++i) {
+    const double g = (rng.uniform01() + rng.uniform01() + rng.uniform01() - 1.5) * 2.0;
+    skew[i] = std::exp(1.5 * g);
+    flag[i] = rng.uniform01() < 0.1 ? 1.0 : 0.0;
+    y[i] += 0.3 * std::log(skew[i]) + 0.5 * flag[i];
+    if (rng.uniform01() < heavy) skew[i] = std::nan("");
+  }
+  DataFrame<double> out;
+  for (int j = 0; j < 3; ++j) out.add_column("f" + std::to_string(j), f.column("f" + std::to_string(j)));
+  out.add_column("f3", std::span<const double>(skew));
+  out.add_column("f4", std::span<const double>(flag));
+  out.add_column("target", std::span<const double>(y));
+  return out;
+}
+}  // namespace
+
+TEST_CASE("one-pass cross-validation equals the per-fold fits (impute -> IQR -> standardize -> ridge)") {
+  // 20,000 rows: the quartiles come from the bracket pass (its exact fallback included).
+  const auto f = one_pass_frame(20'000, 0.3, 5);
+  LinearRegression<double> ridge;
+  ridge.l2 = 1.0;
+  SUBCASE("mean imputer, Tukey fences, ridge; 5 shuffled folds; threads do not change a bit") {
+    const auto p = pipeline<double>().impute().drop_outliers_iqr(1.5).standardize().estimator(ridge);
+    check_one_pass(p, f, "target", KFold{5, true, 3});
+    cv_options one, two;
+    two.threads = 2;
+    const auto a = cross_validate(p, f, "target", KFold{5, true, 3}, {}, one);
+    const auto b = cross_validate(p, f, "target", KFold{5, true, 3}, {}, two);
+    CHECK(a.one_pass);
+    check_same(a, b);
+  }
+  SUBCASE("median imputer, k = 1, no target fence, pass on new data, ddof 1, least squares, unshuffled folds") {
+    IqrOutlierFilter<double> iqr;
+    iqr.k = 1.0;
+    iqr.include_target = false;
+    iqr.on_new_data = outlier_action::pass;
+    StandardScaler<double> sc;
+    sc.ddof = 1;
+    const auto p = pipeline<double>().impute(impute_strategy::median).drop_outliers_iqr(iqr).standardize(sc).estimator(LinearRegression<double>{});
+    check_one_pass(p, f, "target", KFold{4, false, 0});
+  }
+  SUBCASE("constant fill, zero-IQR columns applied, flag on new data, no centring, no intercept") {
+    IqrOutlierFilter<double> iqr;
+    iqr.zero_iqr = zero_iqr_policy::apply;  // the 0/1 column's fences collapse onto 0: its 1s are dropped
+    iqr.on_new_data = outlier_action::flag;
+    StandardScaler<double> sc;
+    sc.with_mean = false;
+    LinearRegression<double> lr;
+    lr.fit_intercept = false;
+    lr.l2 = 0.5;
+    const auto p = pipeline<double>().impute(impute_strategy::constant, 0.25).drop_outliers_iqr(iqr).standardize(sc).estimator(lr);
+    check_one_pass(p, f, "target", KFold{3, true, 9});
+  }
+  SUBCASE("k = 0: the skewed column's mean lies outside its fences, so its imputed rows are dropped") {
+    const auto p = pipeline<double>().impute().drop_outliers_iqr(0.0).standardize().estimator(ridge);
+    check_one_pass(p, f, "target", KFold{5, true, 1});
+  }
+  SUBCASE("steps left out: impute -> standardize -> ridge, and impute -> ridge") {
+    check_one_pass(pipeline<double>().impute().standardize().estimator(ridge), f, "target", KFold{5, true, 2});
+    check_one_pass(pipeline<double>().impute(impute_strategy::median).estimator(ridge), f, "target", KFold{5, true, 2});
+  }
+  SUBCASE("small data (exact selection) and rows without a target") {
+    auto small = one_pass_frame(700, 0.05, 8);
+    auto y = small.column("target");
+    for (std::size_t i = 0; i < y.size(); i += 37) y[i] = std::nan("");
+    const auto p = pipeline<double>().impute().drop_outliers_iqr(1.5).standardize().estimator(ridge);
+    check_one_pass(p, small, "target", KFold{5, true, 4});
+    const auto r = cross_validate(p, small, "target", 5);
+    CHECK(r.rows_missing_target == 19);
+  }
+  SUBCASE("grid search takes the shared path per candidate and ranks as the per-fold fits do") {
+    const auto p = pipeline<double>().impute().drop_outliers_iqr(1.5).standardize().estimator(ridge);
+    param_grid g;
+    g.add("model.alpha", {0.1, 100.0}).add("iqr.k", {1.5, 3.0});
+    grid_options fast, slow;
+    fast.refit = slow.refit = false;
+    slow.one_pass = false;
+    const auto a = grid_search(p, g, f, "target", 3, "rmse", {}, fast);
+    const auto b = grid_search(p, g, f, "target", 3, "rmse", {}, slow);
+    REQUIRE(a.candidates.size() == 4);
+    CHECK(a.best == b.best);
+    for (std::size_t c = 0; c < 4; ++c) {
+      CHECK(a.candidates[c].cv.one_pass);
+      CHECK_FALSE(b.candidates[c].cv.one_pass);
+      CHECK(a.candidates[c].rank == b.candidates[c].rank);
+      CHECK(rel(*a.candidates[c].cv.mean("rmse"), *b.candidates[c].cv.mean("rmse")) < 1e-9);
+    }
+  }
+}
+
+TEST_CASE("one-pass cross-validation steps aside where the per-fold fits must run") {
+  const auto f = one_pass_frame(3000, 0.05, 12);
+  LinearRegression<double> ridge;
+  ridge.l2 = 1.0;
+  const auto p = pipeline<double>().impute().drop_outliers_iqr(1.5).standardize().estimator(ridge);
+  cv_options train;
+  train.train_scores = true;
+  CHECK_FALSE(cross_validate(p, f, "target", 5, {}, train).one_pass);  // training scores need the fitted folds
+  // A step order the shared statistics do not model (outliers before imputation).
+  CHECK_FALSE(cross_validate(pipeline<double>().drop_outliers_iqr(1.5).impute().estimator(ridge), f, "target", 5).one_pass);
+  // Another trainer.
+  GradientDescentRegressor<double> gd;
+  gd.max_epochs = 2;
+  CHECK_FALSE(cross_validate(pipeline<double>().impute().estimator(gd), f, "target", 5).one_pass);
+  // Folds that overlap (not a partition of the rows).
+  auto folds = KFold{3, true, 1}.split(f.rows());
+  folds[1].test = folds[0].test;
+  CHECK_FALSE(cross_validate(p, f, "target", folds).one_pass);
+  // No imputer with missing values: the per-fold fit reports them, as before.
+  CHECK_THROWS_AS((void)cross_validate(pipeline<double>().standardize().estimator(ridge), f, "target", 3), data_error);
+  // An infinite value: the same error as the per-fold fit gives.
+  auto bad = f;
+  bad.column("f1")[100] = std::numeric_limits<double>::infinity();
+  CHECK_THROWS_AS((void)cross_validate(p, bad, "target", 3), data_error);
+  // float pipelines take the per-fold fits.
+  DataFrame<float> ff;
+  for (const auto& name : f.names()) {
+    std::vector<float> c(f.column(name).begin(), f.column(name).end());
+    ff.add_column(name, std::span<const float>(c));
+  }
+  CHECK_FALSE(cross_validate(pipeline<float>().impute().estimator(LinearRegression<float>{}), ff, "target", 3).one_pass);
 }

@@ -34,6 +34,8 @@
 
 #include <fmt/format.h>
 
+#include "mlops/detail/parallel.hpp"
+#include "mlops/eval/one_pass_cv.hpp"
 #include "mlops/eval/scoring.hpp"
 #include "mlops/eval/split.hpp"
 #include "mlops/pipeline.hpp"
@@ -313,6 +315,12 @@ struct cv_options {
   bool shuffle = true;         // for cv_folds given as a number k
   std::uint64_t seed = 0;      // for cv_folds given as a number k
   bool train_scores = false;   // also score each fold's model on its own training rows
+  /// Shared-statistics path (double pipelines of impute -> IQR -> standardize ->
+  /// LinearRegression, each step optional, on folds that partition the rows): every
+  /// fold's imputer, fences, scaler and ridge are computed from per-block sums gathered in
+  /// one pass, instead of K copies and K fits; the result equals the per-fold fits to
+  /// rounding. false: always fit each fold separately. See eval/one_pass_cv.hpp.
+  bool one_pass = true;
 };
 
 /// Mean and standard deviation (population, ddof = 0, as scikit-learn's cv_results_) of
@@ -337,6 +345,7 @@ struct CvResult {
   std::vector<CvFold> folds;
   std::vector<metric_summary> test, train;  // one per metric
   std::size_t rows = 0, rows_missing_target = 0;
+  bool one_pass = false;  // the folds came from the shared-statistics path (cv_options::one_pass)
 
   const metric_summary& summary(std::string_view metric) const {
     for (const auto& s : test)
@@ -370,57 +379,20 @@ inline std::vector<metric_summary> summarise_folds(const std::vector<std::string
   return out;
 }
 
-/// Runs task(i) for i in [0, n) on up to `threads` threads. Every task runs (or is skipped
-/// after a failure); the exception of the lowest failing index is rethrown, so which
-/// error surfaces does not depend on the scheduling.
-template <class Fn>
-void parallel_tasks(std::size_t n, std::size_t threads, Fn&& task) {
-  if (threads == 0) threads = (std::max)(1u, std::thread::hardware_concurrency());
-  threads = (std::min)(threads, n);
-#if MLOPS_HAS_EXCEPTIONS
-  std::vector<std::exception_ptr> errors(n);
-  std::atomic<bool> failed{false};
-  auto guarded = [&](std::size_t i) {
-    if (failed.load(std::memory_order_relaxed)) return;
-    try {
-      task(i);
-    } catch (...) {
-      errors[i] = std::current_exception();
-      failed.store(true, std::memory_order_relaxed);
-    }
-  };
-#else
-  auto guarded = [&](std::size_t i) { task(i); };
-#endif
-  if (threads <= 1) {
-    for (std::size_t i = 0; i < n; ++i) guarded(i);
-  } else {
-    std::atomic<std::size_t> next{0};
-    auto worker = [&] {
-      for (std::size_t i; (i = next.fetch_add(1)) < n;) guarded(i);
-    };
-    std::vector<std::thread> pool;
-    pool.reserve(threads - 1);
-    for (std::size_t t = 1; t < threads; ++t) pool.emplace_back(worker);
-    worker();
-    for (auto& t : pool) t.join();
-  }
-#if MLOPS_HAS_EXCEPTIONS
-  for (auto& e : errors)
-    if (e) std::rethrow_exception(e);
-#endif
-}
-
 template <scalar T>
 bool is_classifier_estimator(const Estimator<T>& e) noexcept {
   return std::holds_alternative<LogisticRegression<T>>(e) || std::holds_alternative<LinearSVM<T>>(e);
 }
 
 /// What every fold of a cross-validation shares: the labelled rows reduced to features +
-/// target (copied once), the folds, the task and the metric names.
+/// target, the folds, the task and the metric names. The reduced copy (`base`) is made
+/// when rows lack a target, or by materialize() before per-fold fits; the shared-statistics
+/// path reads the caller's frame directly (`source`) when every row has a target.
 template <scalar T>
 struct cv_plan {
+  const DataFrame<T>* source = nullptr;
   DataFrame<T> base;
+  bool materialized = false;
   std::vector<std::string> features;
   std::string target;
   std::vector<SplitIndices> splits;
@@ -441,11 +413,15 @@ struct cv_plan {
     auto cols = features;
     cols.push_back(target);
     const auto y = frame.column(target);
-    base = frame.select(cols);
-    if (std::any_of(y.begin(), y.end(), [](T v) { return std::isnan(v); })) base = base.filter(present_mask(y));
-    rows_missing_target = rows - base.rows();
-    const std::size_t n = base.rows();
-    const std::span<const T> labels = std::as_const(base).column(target);
+    source = &frame;
+    if (std::any_of(y.begin(), y.end(), [](T v) { return std::isnan(v); })) {
+      base = frame.select(cols).filter(present_mask(y));
+      materialized = true;
+    }
+    const DataFrame<T>& rows_with_target = materialized ? base : frame;
+    const std::size_t n = rows_with_target.rows();
+    rows_missing_target = rows - n;
+    const std::span<const T> labels = rows_with_target.column(target);
     splits = std::visit(
         [&](const auto& f) -> std::vector<SplitIndices> {
           using F = std::decay_t<decltype(f)>;
@@ -473,8 +449,17 @@ struct cv_plan {
     }
   }
 
+  /// Makes the features + target copy the per-fold fits take their rows from (once).
+  void materialize() {
+    if (materialized) return;
+    auto cols = features;
+    cols.push_back(target);
+    base = source->select(cols);
+    materialized = true;
+  }
+
   /// Fits `p` (a private copy: callbacks and report_to are cleared, they would be shared
-  /// between threads) on fold i's training rows and scores both parts.
+  /// between threads) on fold i's training rows and scores both parts. Needs materialize().
   CvFold run(Pipeline<T> p, std::size_t i, bool train_scores) const {
     std::visit([](auto& e) {
       if constexpr (requires { e.report_to; }) e.report_to = nullptr;
@@ -510,6 +495,32 @@ struct cv_plan {
     return out;
   }
 
+  /// Every fold from the shared statistics (see one_pass_cv.hpp), or nothing when the
+  /// pipeline, the data or the options need the per-fold fits.
+  std::optional<std::vector<CvFold>> run_one_pass(const Pipeline<T>& p, const cv_options& opt) const {
+    if constexpr (std::is_same_v<T, double>) {
+      if (!opt.one_pass || opt.train_scores || task != task_kind::regression) return std::nullopt;
+      auto r = one_pass_cross_validate(p, materialized ? base : *source, features, target, splits, opt.threads);
+      if (!r) return std::nullopt;
+      std::vector<CvFold> folds(r->size());
+      for (std::size_t i = 0; i < folds.size(); ++i) {
+        auto& f = folds[i];
+        f.index = i;
+        f.train_rows = splits[i].train.size();
+        f.test_rows = splits[i].test.size();
+        f.rows_used = (*r)[i].rows_used;
+        f.fit_seconds = (*r)[i].fit_seconds;
+        f.score_seconds = (*r)[i].score_seconds;
+        for (const auto& name : metrics) f.test.push_back(metric_value((*r)[i].metrics, name));
+      }
+      return folds;
+    } else {
+      (void)p;
+      (void)opt;
+      return std::nullopt;
+    }
+  }
+
   CvResult result(std::vector<CvFold> folds, bool train_scores) const {
     CvResult r;
     r.task = task;
@@ -531,7 +542,13 @@ struct cv_plan {
 template <scalar T>
 CvResult cross_validate(const Pipeline<T>& pipeline, const DataFrame<T>& frame, std::string_view target, const cv_folds& folds = {},
                         std::vector<std::string> metrics = {}, const cv_options& opt = {}) {
-  const detail::cv_plan<T> plan(pipeline, frame, target, folds, std::move(metrics), opt);
+  detail::cv_plan<T> plan(pipeline, frame, target, folds, std::move(metrics), opt);
+  if (auto shared = plan.run_one_pass(pipeline, opt)) {
+    CvResult r = plan.result(std::move(*shared), opt.train_scores);
+    r.one_pass = true;
+    return r;
+  }
+  plan.materialize();
   std::vector<CvFold> out(plan.splits.size());
   detail::parallel_tasks(out.size(), opt.threads, [&](std::size_t i) { out[i] = plan.run(pipeline, i, opt.train_scores); });
   return plan.result(std::move(out), opt.train_scores);
@@ -595,14 +612,31 @@ GridSearchResult<T> grid_search(const Pipeline<T>& pipeline, const param_grid& g
     configured.push_back(std::move(p));
     r.candidates.push_back({std::move(params), {}, 0});
   }
-  const detail::cv_plan<T> plan(pipeline, frame, target, folds, metrics, opt);
+  detail::cv_plan<T> plan(pipeline, frame, target, folds, metrics, opt);
   const std::size_t K = plan.splits.size();
   std::vector<CvFold> out(configured.size() * K);
-  detail::parallel_tasks(out.size(), opt.threads, [&](std::size_t t) { out[t] = plan.run(configured[t / K], t % K, opt.train_scores); });
+  // Candidates the shared-statistics path can run take it (each with every thread); the
+  // folds of the others are fitted one by one, candidates x folds on the threads.
+  std::vector<std::size_t> pending;
+  std::vector<std::uint8_t> shared_path(configured.size(), 0);
+  for (std::size_t c = 0; c < configured.size(); ++c) {
+    if (auto shared = plan.run_one_pass(configured[c], opt)) {
+      std::move(shared->begin(), shared->end(), out.begin() + static_cast<std::ptrdiff_t>(c * K));
+      shared_path[c] = 1;
+    } else {
+      for (std::size_t i = 0; i < K; ++i) pending.push_back(c * K + i);
+    }
+  }
+  if (!pending.empty()) plan.materialize();
+  detail::parallel_tasks(pending.size(), opt.threads, [&](std::size_t t) {
+    const std::size_t task = pending[t];
+    out[task] = plan.run(configured[task / K], task % K, opt.train_scores);
+  });
   for (std::size_t c = 0; c < configured.size(); ++c)
     r.candidates[c].cv = plan.result(std::vector<CvFold>(out.begin() + static_cast<std::ptrdiff_t>(c * K),
                                                          out.begin() + static_cast<std::ptrdiff_t>((c + 1) * K)),
                                      opt.train_scores);
+  for (std::size_t c = 0; c < configured.size(); ++c) r.candidates[c].cv.one_pass = shared_path[c] != 0;
 
   // Rank: defined means first, better first, ties in grid order.
   std::vector<std::size_t> order(configured.size());

@@ -60,7 +60,7 @@ inline nlohmann::json param_json(const param_value& v) {
 }
 }  // namespace detail
 
-/// {"task", "k", "rows", "rows_missing_target", "metrics": [...], "mean": {metric: v},
+/// {"task", "k", "rows", "rows_missing_target", "one_pass", "metrics": [...], "mean": {metric: v},
 ///  "std": {...}, "folds": [{"fold", "train_rows", "test_rows", "rows_used",
 ///  "fit_seconds", "test": {metric: v}, "train": {...}}], "train_mean"/"train_std" when
 ///  training scores were computed}
@@ -75,6 +75,7 @@ inline void to_json(nlohmann::json& j, const CvResult& r) {
        {"k", r.folds.size()},
        {"rows", r.rows},
        {"rows_missing_target", r.rows_missing_target},
+       {"one_pass", r.one_pass},
        {"metrics", r.metrics},
        {"mean", by_metric(r.test, true)},
        {"std", by_metric(r.test, false)}};
