@@ -302,6 +302,8 @@ def main():
         "- cross-validation: scikit-learn cannot drop rows inside a Pipeline, so the literal reference drops IQR outliers once on",
         "  all rows before `cross_validate` (cheaper than, and leaking compared with, what mlops does: imputer means, IQR fences",
         "  and scaler are computed inside every fold from its training rows). The per-fold loop row times that equivalent.",
+        "  mlops takes its shared-statistics path here (`cv_options::one_pass`, results equal to the per-fold fits to rounding);",
+        "  the `one_pass = false` row times the per-fold fits.",
         "",
         "## Compile cost of the headers",
         "",
