@@ -5,6 +5,9 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <iterator>
+#include <memory>
+#include <type_traits>
 
 #include "mlops/config.hpp"
 
@@ -64,10 +67,43 @@ class xoshiro256ss {
 };
 
 /// Fisher-Yates shuffle driven by xoshiro256ss::bounded: same permutation everywhere.
+/// On large contiguous ranges the swap partners are drawn 32 steps ahead (the same draws
+/// in the same order) and their cache lines prefetched, so the random reads overlap
+/// instead of waiting one by one; the permutation is unchanged.
 template <class RandomIt>
 constexpr void shuffle(RandomIt first, RandomIt last, xoshiro256ss& rng) noexcept {
   const auto n = static_cast<std::uint64_t>(last - first);
-  for (std::uint64_t i = n; i > 1; --i) {
+  std::uint64_t i = n;
+  if constexpr (std::contiguous_iterator<RandomIt>) {
+    if (!std::is_constant_evaluated() && n > 65536) {
+      constexpr std::uint64_t B = 32;
+      std::uint64_t js[2][B];
+      auto* base = std::to_address(first);
+      auto draw = [&](std::uint64_t* out, std::uint64_t from) {  // partners of steps from, from-1, ... (from - B + 1)
+        for (std::uint64_t k = 0; k < B; ++k) {
+          out[k] = rng.bounded(from - k);
+          __builtin_prefetch(base + out[k], 1);
+        }
+      };
+      int cur = 0;
+      draw(js[cur], i);
+      while (i >= 2 * B + 1) {  // the next batch's steps stay above 1
+        draw(js[cur ^ 1], i - B);
+        for (std::uint64_t k = 0; k < B; ++k, --i) {
+          auto tmp = first[i - 1];
+          first[i - 1] = first[js[cur][k]];
+          first[js[cur][k]] = tmp;
+        }
+        cur ^= 1;
+      }
+      for (std::uint64_t k = 0; k < B; ++k, --i) {  // the batch already drawn
+        auto tmp = first[i - 1];
+        first[i - 1] = first[js[cur][k]];
+        first[js[cur][k]] = tmp;
+      }
+    }
+  }
+  for (; i > 1; --i) {
     const std::uint64_t j = rng.bounded(i);
     auto tmp = first[i - 1];
     first[i - 1] = first[j];

@@ -492,6 +492,12 @@ struct step_rate {
 
 /// Rows of the stochastic copy are padded with zeros to a multiple of this many values,
 /// so the per-sample kernel works in whole packs (zero features keep zero weights).
+/// One entry of the per-sample kernel's shuffled order: a row of the copy and its target.
+struct sample_ref {
+  std::size_t row;
+  double y;
+};
+
 inline constexpr std::size_t gd_pack = 8;
 inline std::size_t gd_row_stride(std::size_t d) noexcept { return (d + gd_pack - 1) / gd_pack * gd_pack; }
 
@@ -512,9 +518,14 @@ inline std::size_t gd_row_stride(std::size_t d) noexcept { return (d + gd_pack -
 /// plain SGD does; only the rounding of the output differs (an error of order eps |p|,
 /// not accumulated: it is recomputed from the weights at every row). With L1 the soft
 /// threshold breaks the identity and each output is the plain dot product.
+///
+/// The shuffled order carries each row's target (sample_ref): shuffling the pairs gives
+/// the same permutation as shuffling indices, and the target is then read in order
+/// instead of from a third random cache line per row (two lines instead of three at
+/// d = 16; measured: see benchmarks/RESULTS.md).
 template <int DS, bool L1, class T, class Loss>
 double sgd_sample_pass(const Loss& loss, const gd_options& o, const step_rate& rate, std::size_t& step, const T* R,
-                       std::size_t stride, const double* yr, const double* wr, const std::size_t* order, std::size_t nt, double* w,
+                       std::size_t stride, const double* wr, const sample_ref* order, std::size_t nt, double* w,
                        double& b, double& eta, double& grad_norm) noexcept {
   constexpr int N = DS == 0 ? Eigen::Dynamic : DS;
   using row_map = Eigen::Map<const Eigen::Matrix<T, N, 1>>;
@@ -526,27 +537,27 @@ double sgd_sample_pass(const Loss& loss, const gd_options& o, const step_rate& r
     double L = 0, dl = 0, bb = b, e = eta;
     std::size_t t = step;
     if (nt == 0) return L;
-    const T* cur = R + order[0] * stride;
+    const T* cur = R + order[0].row * stride;
     double p = wv.dot(row_map(cur, ds).template cast<double>()) + bb;
     for (std::size_t k = 0; k < nt; ++k) {
       if (k + ahead < nt) {
-        const std::size_t ra = order[k + ahead];
+        const std::size_t ra = order[k + ahead].row;
         prefetch_row(R + ra * stride, stride * sizeof(T));
-        prefetch_row(yr + ra, 8);
         if (wr) prefetch_row(wr + ra, 8);
       }
-      const std::size_t r = order[k];
+      const std::size_t r = order[k].row;
+      const double yk = order[k].y;
       const auto x = row_map(cur, ds).template cast<double>();
       const bool more = k + 1 < nt;
-      const T* next = more ? R + order[k + 1] * stride : cur;
+      const T* next = more ? R + order[k + 1].row * stride : cur;
       const auto xn = row_map(next, ds).template cast<double>();
       double q = 0, sxx = 0;
       if constexpr (!L1) q = xn.dot(wv), sxx = xn.dot(x);  // independent of this row's loss
       if (wr) {
-        L += wr[r] * loss.eval(&p, 1, yr[r], &dl);
+        L += wr[r] * loss.eval(&p, 1, yk, &dl);
         dl *= wr[r];
       } else {
-        L += loss.eval(&p, 1, yr[r], &dl);
+        L += loss.eval(&p, 1, yk, &dl);
       }
       e = rate(t++);
       const double a = 1.0 - e * l2, g = e * dl;
@@ -578,18 +589,17 @@ double sgd_sample_pass(const Loss& loss, const gd_options& o, const step_rate& r
 
 /// sgd_sample_pass with the stride fixed at compile time for the common widths.
 template <class T, class Loss>
-double sgd_sample_epoch(const Loss& loss, const gd_options& o, gd_state& st, const T* R, std::size_t stride, const double* yr,
-                        const double* wr, const std::size_t* order, std::size_t nt, double* w, double& eta,
-                        double& grad_norm) noexcept {
+double sgd_sample_epoch(const Loss& loss, const gd_options& o, gd_state& st, const T* R, std::size_t stride, const double* wr,
+                        const sample_ref* order, std::size_t nt, double* w, double& eta, double& grad_norm) noexcept {
   const step_rate rate(o, st);
   double b = st.b(0);
   double L = 0;
   auto run = [&]<bool L1>() {
     switch (stride) {
-      case 8: return sgd_sample_pass<8, L1>(loss, o, rate, st.step, R, stride, yr, wr, order, nt, w, b, eta, grad_norm);
-      case 16: return sgd_sample_pass<16, L1>(loss, o, rate, st.step, R, stride, yr, wr, order, nt, w, b, eta, grad_norm);
-      case 32: return sgd_sample_pass<32, L1>(loss, o, rate, st.step, R, stride, yr, wr, order, nt, w, b, eta, grad_norm);
-      default: return sgd_sample_pass<0, L1>(loss, o, rate, st.step, R, stride, yr, wr, order, nt, w, b, eta, grad_norm);
+      case 8: return sgd_sample_pass<8, L1>(loss, o, rate, st.step, R, stride, wr, order, nt, w, b, eta, grad_norm);
+      case 16: return sgd_sample_pass<16, L1>(loss, o, rate, st.step, R, stride, wr, order, nt, w, b, eta, grad_norm);
+      case 32: return sgd_sample_pass<32, L1>(loss, o, rate, st.step, R, stride, wr, order, nt, w, b, eta, grad_norm);
+      default: return sgd_sample_pass<0, L1>(loss, o, rate, st.step, R, stride, wr, order, nt, w, b, eta, grad_norm);
     }
   };
   L = o.l1 > 0 ? run.template operator()<true>() : run.template operator()<false>();
@@ -686,6 +696,13 @@ gd_outcome gd_train(const gd_options& o, const Loss& loss, const gd_data<T>& dat
         wp = wr.data();
       }
     }
+  }
+  const bool fast_sample = stochastic && bs == 1 && m == 1 && std::holds_alternative<plain_step>(o.rule);
+  big_buffer<sample_ref> refs;  // the per-sample kernel's order: (row, target) pairs
+  if (fast_sample) {
+    refs.allocate(nt);
+    for (std::size_t k = 0; k < nt; ++k) refs.data()[k] = {k, yp[k]};
+  } else if (stochastic) {
     order.allocate(nt);
     std::iota(order.data(), order.data() + nt, std::size_t{0});
   }
@@ -693,7 +710,6 @@ gd_outcome gd_train(const gd_options& o, const Loss& loss, const gd_data<T>& dat
   gd_block blk(stochastic ? bs : gd_chunk_rows(d), d, m);
   Eigen::MatrixXd G(static_cast<Eigen::Index>(d), static_cast<Eigen::Index>(m));
   Eigen::VectorXd gb(static_cast<Eigen::Index>(m));
-  const bool fast_sample = stochastic && bs == 1 && m == 1 && std::holds_alternative<plain_step>(o.rule);
   Eigen::VectorXd wpad = Eigen::VectorXd::Zero(static_cast<Eigen::Index>(stride));  // padded weights of the per-sample kernel
 
   gd_outcome res;
@@ -714,13 +730,15 @@ gd_outcome gd_train(const gd_options& o, const Loss& loss, const gd_data<T>& dat
       grad_norm = std::sqrt(G.squaredNorm() + gb.squaredNorm());
       L = L * inv_nt + gd_penalty(o, last_W);  // the loss at the start of this step
     } else {
-      shuffle(order.data(), order.data() + nt, rng);
       if (fast_sample) {
         // Per-sample SGD, one output, plain step: the dedicated kernel over padded rows.
+        // The pairs are shuffled exactly as the index list would be (same permutation).
+        shuffle(refs.data(), refs.data() + nt, rng);
         wpad.head(static_cast<Eigen::Index>(d)) = st.W.col(0);
-        L = sgd_sample_epoch(loss, o, st, R.data(), stride, yp, wp, order.data(), nt, wpad.data(), eta, grad_norm);
+        L = sgd_sample_epoch(loss, o, st, R.data(), stride, wp, refs.data(), nt, wpad.data(), eta, grad_norm);
         st.W.col(0) = wpad.head(static_cast<Eigen::Index>(d));
       } else {
+        shuffle(order.data(), order.data() + nt, rng);
         for (std::size_t k0 = 0; k0 < nt; k0 += bs) {
           const std::size_t c = (std::min)(bs, nt - k0);
           blk.gather_rows(R.data(), d, stride, yp, wp, order.data(), k0, c, nt);
