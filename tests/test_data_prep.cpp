@@ -3,6 +3,7 @@
 
 #include <bit>
 #include <cmath>
+#include <numeric>
 #include <sstream>
 
 #include "golden/sklearn_golden.hpp"
@@ -271,6 +272,33 @@ TEST_CASE("RNG and split are fixed: same seed, same split on every platform") {
   std::vector<int> hits(6);
   for (int i = 0; i < 6000; ++i) ++hits[rng.bounded(6)];
   for (int h : hits) CHECK(h > 800);
+}
+
+TEST_CASE("shuffle is the plain Fisher-Yates permutation at every size (the prefetching path included)") {
+  // detail::shuffle draws swap partners ahead on large ranges; the permutation and the
+  // generator's state afterwards must be those of the textbook loop, for indices and for
+  // the (row, target) pairs the SGD kernel shuffles.
+  for (const std::size_t n : {0u, 1u, 2u, 1000u, 65536u, 65537u, 65600u, 65601u, 65602u, 100003u, 250000u}) {
+    CAPTURE(n);
+    std::vector<std::size_t> a(n), b(n);
+    std::iota(a.begin(), a.end(), std::size_t{0});
+    b = a;
+    detail::xoshiro256ss r1(n + 3), r2(n + 3);
+    detail::shuffle(a.begin(), a.end(), r1);
+    for (std::uint64_t i = n; i > 1; --i) std::swap(b[i - 1], b[r2.bounded(i)]);
+    CHECK(a == b);
+    CHECK(r1() == r2());
+  }
+  std::vector<detail::sample_ref> pairs(70000);
+  for (std::size_t k = 0; k < pairs.size(); ++k) pairs[k] = {k, 0.5 * static_cast<double>(k)};
+  std::vector<std::size_t> idx(pairs.size());
+  std::iota(idx.begin(), idx.end(), std::size_t{0});
+  detail::xoshiro256ss r1(9), r2(9);
+  detail::shuffle(pairs.data(), pairs.data() + pairs.size(), r1);
+  detail::shuffle(idx.begin(), idx.end(), r2);
+  bool same = true;
+  for (std::size_t k = 0; k < idx.size(); ++k) same = same && pairs[k].row == idx[k] && pairs[k].y == 0.5 * static_cast<double>(idx[k]);
+  CHECK(same);
 }
 
 TEST_CASE("CRC-32C check value") {
