@@ -27,7 +27,10 @@
 //     values, fences (when they clip), scaler and coefficients.
 //
 // Results equal the per-fold fits up to rounding (tested to 1e-9 against the general
-// path); any case outside this model (float data, other steps or column subsets,
+// path). A feature whose kept values are all equal in a fold gets exact zeros (the
+// centred sums would leave rounding where the per-fold fit sees variance 0): where its
+// centred sum of squares is below 1e-9 of the raw one, the kept values are compared
+// directly. Any case outside this model (float data, other steps or column subsets,
 // non-finite values, a column without values, LDLT failure, train scores, folds that do
 // not partition the rows) returns nothing and the general path runs, so its errors and
 // fallbacks stay the ones users see. Sums are accumulated in fixed row chunks merged in
