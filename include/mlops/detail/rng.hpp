@@ -74,6 +74,12 @@ template <class RandomIt>
 constexpr void shuffle(RandomIt first, RandomIt last, xoshiro256ss& rng) noexcept {
   const auto n = static_cast<std::uint64_t>(last - first);
   std::uint64_t i = n;
+  auto swap_last = [&](std::uint64_t j) {  // step i: swap positions i - 1 and j, then i - 1 is final
+    auto tmp = first[i - 1];
+    first[i - 1] = first[j];
+    first[j] = tmp;
+    --i;
+  };
   if constexpr (std::contiguous_iterator<RandomIt>) {
     if (!std::is_constant_evaluated() && n > 65536) {
       constexpr std::uint64_t B = 32;
@@ -89,26 +95,13 @@ constexpr void shuffle(RandomIt first, RandomIt last, xoshiro256ss& rng) noexcep
       draw(js[cur], i);
       while (i >= 2 * B + 1) {  // the next batch's steps stay above 1
         draw(js[cur ^ 1], i - B);
-        for (std::uint64_t k = 0; k < B; ++k, --i) {
-          auto tmp = first[i - 1];
-          first[i - 1] = first[js[cur][k]];
-          first[js[cur][k]] = tmp;
-        }
+        for (std::uint64_t k = 0; k < B; ++k) swap_last(js[cur][k]);
         cur ^= 1;
       }
-      for (std::uint64_t k = 0; k < B; ++k, --i) {  // the batch already drawn
-        auto tmp = first[i - 1];
-        first[i - 1] = first[js[cur][k]];
-        first[js[cur][k]] = tmp;
-      }
+      for (std::uint64_t k = 0; k < B; ++k) swap_last(js[cur][k]);  // the batch already drawn
     }
   }
-  for (; i > 1; --i) {
-    const std::uint64_t j = rng.bounded(i);
-    auto tmp = first[i - 1];
-    first[i - 1] = first[j];
-    first[j] = tmp;
-  }
+  while (i > 1) swap_last(rng.bounded(i));
 }
 
 }  // namespace detail

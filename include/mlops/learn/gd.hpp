@@ -675,6 +675,7 @@ gd_outcome gd_train(const gd_options& o, const Loss& loss, const gd_data<T>& dat
   big_buffer<std::size_t> order;
   const double* yp = data.y.data();
   const double* wp = data.weight.empty() ? nullptr : data.weight.data();
+  const bool fast_sample = stochastic && bs == 1 && m == 1 && std::holds_alternative<plain_step>(o.rule);
   if (stochastic) {
     R.allocate(nt * stride);
     // Row-major copy: rows outer, up to 16 columns (sequential read streams) inner; the
@@ -688,10 +689,12 @@ gd_outcome gd_train(const gd_options& o, const Loss& loss, const gd_data<T>& dat
         for (std::size_t j = j1; j < pad_end; ++j) dst[j] = T(0);
       }
     }
-    if (train_rows) {  // targets and weights of the training rows, in copy order
-      yr.allocate(nt);
-      for (std::size_t k = 0; k < nt; ++k) yr.data()[k] = data.y[train_rows[k]];
-      yp = yr.data();
+    if (train_rows) {  // targets (the mini-batch path; the per-sample order carries its own) and weights, in copy order
+      if (!fast_sample) {
+        yr.allocate(nt);
+        for (std::size_t k = 0; k < nt; ++k) yr.data()[k] = data.y[train_rows[k]];
+        yp = yr.data();
+      }
       if (wp) {
         wr.allocate(nt);
         for (std::size_t k = 0; k < nt; ++k) wr.data()[k] = data.weight[train_rows[k]];
@@ -699,11 +702,10 @@ gd_outcome gd_train(const gd_options& o, const Loss& loss, const gd_data<T>& dat
       }
     }
   }
-  const bool fast_sample = stochastic && bs == 1 && m == 1 && std::holds_alternative<plain_step>(o.rule);
   big_buffer<sample_ref> refs;  // the per-sample kernel's order: (row, target) pairs
   if (fast_sample) {
     refs.allocate(nt);
-    for (std::size_t k = 0; k < nt; ++k) refs.data()[k] = {k, yp[k]};
+    for (std::size_t k = 0; k < nt; ++k) refs.data()[k] = {k, data.y[train_rows ? train_rows[k] : k]};
   } else if (stochastic) {
     order.allocate(nt);
     std::iota(order.data(), order.data() + nt, std::size_t{0});
