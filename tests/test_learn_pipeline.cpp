@@ -630,8 +630,9 @@ TEST_CASE("gradient descent: divergence, callback, early stopping, warm start, L
 TEST_CASE("per-sample SGD: the fast kernel equals plain SGD on the same shuffled order") {
   // The kernel pads rows to 8-value packs, fixes the width at compile time for 8/16/32 and
   // computes the next row's output from the weights before the update (see
-  // sgd_sample_pass). Replay plain per-sample SGD with the core's documented shuffle
-  // (xoshiro256ss(seed), one Fisher-Yates of all rows per epoch) and compare.
+  // sgd_sample_pass). Replay plain per-sample SGD with the core's documented order
+  // (xoshiro256ss(seed); the first epoch an inside-out Fisher-Yates fill of the rows, each
+  // later epoch a Fisher-Yates shuffle of the order before) and compare.
   for (const std::size_t d : {3u, 16u, 20u, 32u}) {
     for (const double l1 : {0.0, 1e-3}) {
       CAPTURE(d);
@@ -655,7 +656,9 @@ TEST_CASE("per-sample SGD: the fast kernel equals plain SGD on the same shuffled
       std::iota(order.begin(), order.end(), std::size_t{0});
       std::size_t t = 0;
       for (int epoch = 0; epoch < 3; ++epoch) {
-        detail::shuffle(order.begin(), order.end(), rng);
+        // the first epoch's order is written shuffled; later epochs shuffle it again
+        if (epoch == 0) detail::shuffled_fill(order.data(), n, [](std::uint64_t k) { return static_cast<std::size_t>(k); }, rng);
+        else detail::shuffle(order.begin(), order.end(), rng);
         for (const std::size_t r : order) {
           double p = b;
           for (std::size_t j = 0; j < d; ++j) p += w[j] * data.cols[j][r];
@@ -695,6 +698,152 @@ TEST_CASE("per-sample SGD: the fast kernel equals plain SGD on the same shuffled
   } catch (const data_error& e) {
     CHECK(std::string(e.what()).find("feature 2 holds inf at row 77") != std::string::npos);
   }
+}
+
+TEST_CASE("gradient descent on row-major input: read in place, same results as columns, NaN found during the first epoch") {
+  using RowMat = Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+  auto rows_of = [](const xy& data, std::size_t pad) {  // n x d values in rows of d + pad, the padding NaN
+    const std::size_t n = data.y.size(), d = data.cols.size();
+    RowMat X = RowMat::Constant(static_cast<Eigen::Index>(n), static_cast<Eigen::Index>(d + pad), std::nan(""));
+    for (std::size_t i = 0; i < n; ++i)
+      for (std::size_t j = 0; j < d; ++j) X(static_cast<Eigen::Index>(i), static_cast<Eigen::Index>(j)) = data.cols[j][i];
+    return X;
+  };
+  for (const std::size_t d : {3u, 16u, 20u}) {
+    CAPTURE(d);
+    const auto data = linear_data(1200, d, 70 + d, 0.0);
+    const RowMat padded = rows_of(data, 3);
+    // d of every d + 3 values: the NaN padding between rows is never read
+    const GradientDescentRegressor<double>::row_matrix X = padded.leftCols(static_cast<Eigen::Index>(d));
+    CHECK(X.data() == padded.data());  // a view, not a copy
+    CHECK(static_cast<std::size_t>(X.outerStride()) == d + 3);
+    const double eta0 = 1.0 / (static_cast<double>(d * d * d) / 36.0 + 1.0);
+    for (const std::size_t bs : {1u, 32u, 0u}) {
+      for (const double vf : {0.0, 0.2}) {
+        CAPTURE(bs);
+        CAPTURE(vf);
+        GradientDescentRegressor<double> sgd;
+        sgd.batch_size = bs;
+        sgd.rate = bs == 0 ? learning_rate{constant_rate{eta0}} : learning_rate{inverse_scaling{eta0, 0.25}};
+        sgd.l2 = 1e-3;
+        sgd.max_epochs = 4;
+        sgd.tol = 0;
+        sgd.seed = 5;
+        sgd.validation_fraction = vf;
+        const auto by_cols = sgd.fit_detailed(data.spans(), data.y);
+        const auto by_rows = sgd.fit_detailed(X, std::span<const double>(data.y));
+        CHECK(by_rows.epochs == by_cols.epochs);
+        CHECK(by_rows.state.step == by_cols.state.step);
+        if ((d == 16 && bs == 1) || bs == 32) {
+          // the same kernel width (16) or the same block arithmetic: the same bits
+          CHECK(by_rows.model.coef() == by_cols.model.coef());
+          CHECK(by_rows.model.intercept() == by_cols.model.intercept());
+        } else {
+          // d values per row instead of the copy's zero-padded 8-value packs, or (full
+          // batch) a block product instead of the fused column pass: the same terms
+          // added in another order
+          for (std::size_t j = 0; j < d; ++j)
+            CHECK(by_rows.model.coef()(static_cast<Eigen::Index>(j)) ==
+                  doctest::Approx(by_cols.model.coef()(static_cast<Eigen::Index>(j))).epsilon(1e-10));
+          CHECK(by_rows.model.intercept() == doctest::Approx(by_cols.model.intercept()).epsilon(1e-10));
+        }
+        CHECK(std::isfinite(by_rows.loss));
+      }
+    }
+    // partial_fit on rows continues like partial_fit on columns
+    GradientDescentRegressor<double> sgd;
+    sgd.batch_size = 1;
+    sgd.rate = inverse_scaling{eta0, 0.25};
+    GdResult<double> a, b;
+    for (std::size_t from = 0; from < 1200; from += 400) {
+      sgd.partial_fit(a, slice(data, from, 400), std::span<const double>(data.y).subspan(from, 400));
+      sgd.partial_fit(b, X.middleRows(static_cast<Eigen::Index>(from), 400), std::span<const double>(data.y).subspan(from, 400));
+    }
+    CHECK(b.state.step == 1200);
+    for (std::size_t j = 0; j < d; ++j)
+      CHECK(b.model.coef()(static_cast<Eigen::Index>(j)) == doctest::Approx(a.model.coef()(static_cast<Eigen::Index>(j))).epsilon(1e-10));
+  }
+
+  // A NaN or Inf in the rows: the same data_error, naming row and feature, from the
+  // per-sample path (found by the first epoch), the mini-batch path (checked first) and
+  // the copy of columns (found while copying); no epoch is reported, a partial_fit result
+  // is left as it was.
+  const auto data = linear_data(900, 16, 90, 0.0);
+  RowMat X = rows_of(data, 0);
+  const std::vector<std::string> names = {"f0", "f1", "f2", "f3", "f4", "f5", "f6", "f7", "f8", "f9", "f10", "f11", "f12", "f13", "f14", "f15"};
+  for (const std::size_t bs : {1u, 8u}) {
+    for (const double bad : {std::nan(""), -std::numeric_limits<double>::infinity()}) {
+      CAPTURE(bs);
+      X = rows_of(data, 0);
+      X(612, 9) = bad;
+      X(700, 3) = bad;  // a later row: the first row holding one is named
+      GradientDescentRegressor<double> sgd;
+      sgd.batch_size = bs;
+      sgd.rate = constant_rate{0.001};
+      sgd.max_epochs = 3;
+      int epochs_seen = 0;
+      sgd.on_epoch = [&](const epoch_info&) { return ++epochs_seen, true; };
+      const std::string what = bad != bad ? "holds nan at row 612" : "holds -inf at row 612";
+      try {
+        (void)sgd.fit_detailed(X, std::span<const double>(data.y), names);
+        FAIL("expected data_error");
+      } catch (const data_error& e) {
+        CHECK(std::string(e.what()).find("GradientDescentRegressor: column 'f9' " + what) != std::string::npos);
+      }
+      CHECK(epochs_seen == 0);
+      GdResult<double> r;
+      sgd.partial_fit(r, X.topRows(600), std::span<const double>(data.y).first(600));
+      const auto before = r.model.coef();
+      CHECK_THROWS_AS(sgd.partial_fit(r, X, std::span<const double>(data.y)), data_error);
+      CHECK(r.model.coef() == before);
+      CHECK(r.state.step == 600 / bs);  // updates: one per row, or per mini-batch
+      // the same value in a column, through the row-major copy
+      auto cols = data;
+      cols.cols[9][612] = bad;
+      try {
+        (void)sgd.fit_detailed(cols.spans(), cols.y, names);
+        FAIL("expected data_error");
+      } catch (const data_error& e) {
+        CHECK(std::string(e.what()).find("GradientDescentRegressor: column 'f9' " + what) != std::string::npos);
+      }
+    }
+  }
+  X = rows_of(data, 0);
+  CHECK_THROWS_AS(GradientDescentRegressor<double>{}.fit_detailed(X.topRows(10), std::span<const double>(data.y)), data_error);
+
+  // float rows run the same kernel
+  using RowMatF = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+  const RowMatF Xf = X.cast<float>();
+  const std::vector<float> yf(data.y.begin(), data.y.end());
+  GradientDescentRegressor<float> sf;
+  sf.batch_size = 1;
+  sf.rate = inverse_scaling{0.01, 0.25};
+  sf.max_epochs = 3;
+  std::vector<std::vector<float>> fc(16);
+  std::vector<std::span<const float>> fs;
+  for (std::size_t j = 0; j < 16; ++j) fc[j].assign(data.cols[j].begin(), data.cols[j].end());
+  for (const auto& c : fc) fs.emplace_back(c);
+  const auto f_rows = sf.fit_detailed(Xf, std::span<const float>(yf));
+  const auto f_cols = sf.fit_detailed(std::span<const std::span<const float>>(fs), std::span<const float>(yf));
+  CHECK(f_rows.model.coef() == f_cols.model.coef());
+}
+
+TEST_CASE("step_rate::fill8 gives the rates of operator(), bit for bit") {
+  for (const double power : {0.25, 0.5, 1.0, 0.3}) {
+    gd_options o;
+    o.rate = inverse_scaling{0.037, power};
+    const detail::step_rate rate(o, gd_state{});
+    for (const std::size_t t : {0u, 5u, 1000u, 123456789u}) {
+      alignas(64) double out[8];
+      rate.fill8(t, out);
+      for (std::size_t i = 0; i < 8; ++i) CHECK(std::bit_cast<std::uint64_t>(out[i]) == std::bit_cast<std::uint64_t>(rate(t + i)));
+    }
+  }
+  gd_options c;
+  c.rate = constant_rate{0.25};
+  alignas(64) double out[8];
+  detail::step_rate(c, gd_state{}).fill8(3, out);
+  for (const double v : out) CHECK(v == 0.25);
 }
 
 TEST_CASE("gradient descent is a pipeline trainer and round-trips through the file") {

@@ -32,6 +32,16 @@
 #define MLOPS_UNLIKELY(x) (x)
 #endif
 
+// A hot loop kept out of line so that inlining it into a large dispatcher does not cost
+// it registers or scheduling (measured: the per-sample SGD loop ran 20% slower inlined).
+#if defined(__GNUC__) || defined(__clang__)
+#define MLOPS_NOINLINE __attribute__((noinline))
+#elif defined(_MSC_VER)
+#define MLOPS_NOINLINE __declspec(noinline)
+#else
+#define MLOPS_NOINLINE
+#endif
+
 // MLOPS_THROW(error_object): throws with exceptions on; otherwise hands the error
 // to the installed handler (mlops::set_error_handler) and aborts.
 #if MLOPS_HAS_EXCEPTIONS
