@@ -49,6 +49,25 @@
 MLOPS_NAMESPACE_BEGIN
 
 // ---- learning-rate schedules (step t counts updates from 0) --------------------------
+namespace detail {
+/// Correctly rounded square roots of v[0..8) in place: IEEE sqrt, eight at a time where
+/// the instruction set has it. (Eigen's vectorised sqrt of doubles under AVX-512 is an
+/// approximation refined by Newton steps, so its last bits depend on the instruction
+/// set; the same seed must give the same model bits everywhere.)
+inline void sqrt8(double* v) noexcept {
+#if defined(__AVX512F__)
+  _mm512_store_pd(v, _mm512_sqrt_pd(_mm512_load_pd(v)));
+#elif defined(__AVX__)
+  _mm256_store_pd(v, _mm256_sqrt_pd(_mm256_load_pd(v)));
+  _mm256_store_pd(v + 4, _mm256_sqrt_pd(_mm256_load_pd(v + 4)));
+#elif defined(__SSE2__)
+  for (int i = 0; i < 8; i += 2) _mm_store_pd(v + i, _mm_sqrt_pd(_mm_load_pd(v + i)));
+#else
+  for (int i = 0; i < 8; ++i) v[i] = std::sqrt(v[i]);
+#endif
+}
+}  // namespace detail
+
 struct constant_rate {
   double eta = 0.01;
   double operator()(std::size_t) const noexcept { return eta; }
@@ -64,6 +83,23 @@ struct inverse_scaling {
     if (power == 0.5) return eta0 / std::sqrt(u);
     if (power == 1.0) return eta0 / u;
     return eta0 / std::pow(u, power);
+  }
+  /// The rates of steps t .. t+7 into out: the same values as operator(), for the powers
+  /// 0.25, 0.5 and 1 by the same correctly rounded operations eight at a time (per step,
+  /// two square roots and a division occupy the divider about as long as the rest of a
+  /// 16-feature SGD step).
+  void fill8(std::size_t t, double* out) const noexcept {
+    alignas(64) double u[8];
+    for (int i = 0; i < 8; ++i) u[i] = 1.0 + static_cast<double>(t + static_cast<std::size_t>(i));
+    if (power == 0.25) {
+      detail::sqrt8(u);
+      detail::sqrt8(u);
+    } else if (power == 0.5) {
+      detail::sqrt8(u);
+    } else if (power != 1.0) {
+      for (int i = 0; i < 8; ++i) u[i] = std::pow(u[i], power);
+    }
+    for (int i = 0; i < 8; ++i) out[i] = eta0 / u[i];
   }
 };
 /// eta0 * gamma^epoch: decays once per epoch (the core passes the epoch for this one).
@@ -237,9 +273,9 @@ namespace detail {
 /// data_error before any result is returned.
 template <class T>
 struct gd_data {
-  std::span<const std::span<const T>> columns;
-  std::span<const double> y;
-  std::span<const double> weight;  // empty: all 1
+  std::span<const std::span<const T>> columns = {};
+  std::span<const double> y = {};
+  std::span<const double> weight = {};  // empty: all 1
   const T* rows = nullptr;
   std::size_t row_stride = 0, n_features = 0;
   bool check_features = false;
@@ -489,22 +525,6 @@ void soft_threshold(M&& w, double t) noexcept {
   w = w.unaryExpr([t](double v) { return v > t ? v - t : (v < -t ? v + t : 0.0); });
 }
 
-/// Correctly rounded square roots of v[0..8) in place: IEEE sqrt, eight at a time where
-/// the instruction set has it. (Eigen's vectorised sqrt of doubles under AVX-512 is an
-/// approximation refined by Newton steps, so its last bits depend on the instruction
-/// set; the same seed must give the same model bits everywhere.)
-inline void sqrt8(double* v) noexcept {
-#if defined(__AVX512F__)
-  _mm512_store_pd(v, _mm512_sqrt_pd(_mm512_load_pd(v)));
-#elif defined(__AVX__)
-  _mm256_store_pd(v, _mm256_sqrt_pd(_mm256_load_pd(v)));
-  _mm256_store_pd(v + 4, _mm256_sqrt_pd(_mm256_load_pd(v + 4)));
-#elif defined(__SSE2__)
-  for (int i = 0; i < 8; i += 2) _mm_store_pd(v + i, _mm_sqrt_pd(_mm_load_pd(v + i)));
-#else
-  for (int i = 0; i < 8; ++i) v[i] = std::sqrt(v[i]);
-#endif
-}
 /// Element-wise correctly rounded square root of an Eigen array expression (see sqrt8).
 template <class A>
 auto exact_sqrt(const A& a) {
@@ -553,24 +573,10 @@ struct step_rate {
     else value = gd_rate(o, st);
   }
   double operator()(std::size_t t) const noexcept { return per_step ? inv(t) : value; }
-  /// The rates of steps t .. t+7, the same values as operator() (for the powers 0.25, 0.5
-  /// and 1 by the same correctly rounded square roots and division, eight at a time:
-  /// per step, two square roots and a division otherwise occupy the divider for about as
-  /// long as the rest of a 16-feature SGD step).
+  /// The rates of steps t .. t+7 (inverse_scaling::fill8, or the constant).
   void fill8(std::size_t t, double* out) const noexcept {
-    if (!per_step) {
-      for (int i = 0; i < 8; ++i) out[i] = value;
-      return;
-    }
-    alignas(64) double u[8];
-    for (int i = 0; i < 8; ++i) u[i] = 1.0 + static_cast<double>(t + static_cast<std::size_t>(i));
-    if (inv.power == 0.25) sqrt8(u), sqrt8(u);
-    else if (inv.power == 0.5) sqrt8(u);
-    else if (inv.power != 1.0) {
-      for (int i = 0; i < 8; ++i) out[i] = inv(t + static_cast<std::size_t>(i));
-      return;
-    }
-    for (int i = 0; i < 8; ++i) out[i] = inv.eta0 / u[i];
+    if (per_step) return inv.fill8(t, out);
+    for (int i = 0; i < 8; ++i) out[i] = value;
   }
 };
 
@@ -748,37 +754,29 @@ void check_shape_and_target(std::string_view who, std::span<const std::span<cons
       MLOPS_THROW(data_error(errc::data_shape, fmt::format("{}: feature {} has {} rows but y has {}", who, j, columns[j].size(), n)));
   if (check_y && !all_finite<T>(y)) report_non_finite<T>(who, y, "the target");
 }
-/// Sum of v in double, in 8 independent lanes folded in a fixed order (a single running
-/// sum is a chain of dependent adds: 4x slower at 1e6 values).
+/// NaN/Inf in a feature column is a data_error naming column and row.
 template <class T>
-double lane_sum(std::span<const T> v) noexcept {
-  double acc[8] = {};
-  const std::size_t n8 = v.size() / 8 * 8;
-  for (std::size_t i = 0; i < n8; i += 8)
-    for (std::size_t l = 0; l < 8; ++l) acc[l] += static_cast<double>(v[i + l]);
-  double tail = 0;
-  for (std::size_t i = n8; i < v.size(); ++i) tail += static_cast<double>(v[i]);
-  return (((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]))) + tail;
+void check_columns_finite(std::string_view who, std::span<const std::span<const T>> columns, std::span<const std::string> names) {
+  for (std::size_t j = 0; j < columns.size(); ++j)
+    if (!all_finite<T>(columns[j])) report_non_finite<T>(who, columns[j], column_label(names, j));
 }
 /// NaN/Inf anywhere in the features or the target is a data_error naming column and row.
 template <class T>
 void check_finite(std::string_view who, std::span<const std::span<const T>> columns, std::span<const T> y,
                   std::span<const std::string> names = {}) {
   check_shape_and_target<T>(who, columns, y);
-  for (std::size_t j = 0; j < columns.size(); ++j)
-    if (!all_finite<T>(columns[j])) report_non_finite<T>(who, columns[j], column_label(names, j));
+  check_columns_finite<T>(who, columns, names);
 }
 /// The same for row-major features (n rows of d values, row r at rows + r * stride): the
 /// error names the first row holding a NaN/Inf and its first such feature.
 template <class T>
 void check_finite_rows(std::string_view who, const T* rows, std::size_t n, std::size_t d, std::size_t stride,
                        std::span<const std::string> names = {}) {
-  if (stride == d ? all_finite<T>(std::span<const T>(rows, n * d)) : [&] {
-        bool ok = true;
-        for (std::size_t r = 0; r < n; ++r) ok &= all_finite<T>(std::span<const T>(rows + r * stride, d));
-        return ok;
-      }())
-    return;
+  bool ok = true;
+  if (stride == d) ok = all_finite<T>(std::span<const T>(rows, n * d));
+  else
+    for (std::size_t r = 0; r < n; ++r) ok &= all_finite<T>(std::span<const T>(rows + r * stride, d));
+  if (ok) return;
   for (std::size_t r = 0; r < n; ++r)
     for (std::size_t j = 0; j < d; ++j)
       if (!std::isfinite(rows[r * stride + j]))
@@ -788,9 +786,7 @@ void check_finite_rows(std::string_view who, const T* rows, std::size_t n, std::
 template <class T>
 void check_features_finite(std::string_view who, const gd_data<T>& data) {
   if (data.rows) check_finite_rows<T>(who, data.rows, data.n(), data.d(), data.row_stride, data.names);
-  else
-    for (std::size_t j = 0; j < data.d(); ++j)
-      if (!all_finite<T>(data.columns[j])) report_non_finite<T>(who, data.columns[j], column_label(data.names, j));
+  else check_columns_finite<T>(who, data.columns, data.names);
 }
 
 inline void check_gd_options(std::string_view who, const gd_options& o) {
@@ -896,20 +892,15 @@ gd_outcome gd_train(const gd_options& o, const Loss& loss, const gd_data<T>& dat
   // place), for the per-sample kernel paired with their targets. The first epoch's order
   // is written already shuffled (shuffled_fill: one pass); each later epoch shuffles the
   // order of the one before.
-  auto row_of = [&](std::uint64_t k) -> std::size_t { return in_place && train_rows ? train_rows[k] : k; };
+  auto train_row = [&](std::uint64_t k) -> std::size_t { return train_rows ? train_rows[k] : k; };
+  auto row_of = [&](std::uint64_t k) -> std::size_t { return in_place ? train_row(k) : k; };
+  auto ref_of = [&](std::uint64_t k) { return sample_ref{row_of(k), data.y[train_row(k)]}; };
   big_buffer<sample_ref> refs;  // the per-sample kernel's order: (row, target) pairs
   if (fast_sample) refs.allocate(nt);
   else if (stochastic) order.allocate(nt);
-  auto shuffle_order = [&](std::size_t epoch) {
-    if (fast_sample) {
-      if (epoch == 1)
-        shuffled_fill(refs.data(), nt, [&](std::uint64_t k) { return sample_ref{row_of(k), data.y[train_rows ? train_rows[k] : k]}; }, rng);
-      else
-        shuffle(refs.data(), refs.data() + nt, rng);
-    } else {
-      if (epoch == 1) shuffled_fill(order.data(), nt, row_of, rng);
-      else shuffle(order.data(), order.data() + nt, rng);
-    }
+  auto reorder = [&](auto* a, const auto& gen, std::size_t epoch) {
+    if (epoch == 1) shuffled_fill(a, nt, gen, rng);
+    else shuffle(a, a + nt, rng);
   };
 
   gd_block blk(stochastic ? bs : gd_chunk_rows(d), d, m);
@@ -938,7 +929,7 @@ gd_outcome gd_train(const gd_options& o, const Loss& loss, const gd_data<T>& dat
       if (fast_sample) {
         // Per-sample SGD, one output, plain step: the dedicated kernel over the rows.
         // The pairs are shuffled exactly as the index list would be (same permutation).
-        shuffle_order(epoch);
+        reorder(refs.data(), ref_of, epoch);
         wpad.head(static_cast<Eigen::Index>(d)) = st.W.col(0);
         bool finite = true;
         L = sgd_sample_epoch(loss, o, st, rows, width, stride, wp, refs.data(), nt, wpad.data(), eta, grad_norm,
@@ -949,7 +940,7 @@ gd_outcome gd_train(const gd_options& o, const Loss& loss, const gd_data<T>& dat
         }
         st.W.col(0) = wpad.head(static_cast<Eigen::Index>(d));
       } else {
-        shuffle_order(epoch);
+        reorder(order.data(), row_of, epoch);
         for (std::size_t k0 = 0; k0 < nt; k0 += bs) {
           const std::size_t c = (std::min)(bs, nt - k0);
           blk.gather_rows(rows, d, stride, yp, wp, order.data(), k0, c, nt);
@@ -1084,35 +1075,37 @@ struct GradientDescentRegressor : gd_options, detail::frame_trainer<GradientDesc
   void partial_fit(GdResult<T>& r, const row_matrix& X, std::span<const T> y) const;
 
  private:
-  struct source {  // the features: columns, or row-major rows
-    std::span<const std::span<const T>> columns;
-    const T* rows = nullptr;
-    std::size_t n_rows = 0, d = 0, stride = 0;
-    std::size_t features() const noexcept { return rows ? d : columns.size(); }
-  };
-  static source rows_source(const row_matrix& X) {
-    return {{}, X.data(), static_cast<std::size_t>(X.rows()), static_cast<std::size_t>(X.cols()), static_cast<std::size_t>(X.outerStride())};
+  using features = detail::gd_data<T>;  // the features only: run() adds targets and names
+  static features rows_features(const row_matrix& X, std::size_t n) {
+    if (static_cast<std::size_t>(X.rows()) != n)
+      MLOPS_THROW(data_error(errc::data_shape, fmt::format("GradientDescentRegressor: X has {} rows but y has {}", X.rows(), n)));
+    features f;
+    f.rows = X.data();
+    f.row_stride = static_cast<std::size_t>(X.outerStride());
+    f.n_features = static_cast<std::size_t>(X.cols());
+    return f;
   }
   gd_state start_state(std::size_t d) const;
-  GdResult<T> run(const source& x, std::span<const T> y, gd_state st, bool single_pass, std::span<const std::string> names = {}) const;
-  void partial(GdResult<T>& r, const source& x, std::span<const T> y) const;
+  GdResult<T> run(features data, std::span<const T> y, gd_state st, bool single_pass, std::span<const std::string> names = {}) const;
+  void partial(GdResult<T>& r, const features& x, std::span<const T> y) const;
 };
 
 template <scalar T>
-GdResult<T> GradientDescentRegressor<T>::run(const source& x, std::span<const T> y, gd_state st, bool single_pass,
+GdResult<T> GradientDescentRegressor<T>::run(features data, std::span<const T> y, gd_state st, bool single_pass,
                                              std::span<const std::string> names) const {
   constexpr std::string_view who = "GradientDescentRegressor";
-  const std::size_t n = y.size(), d = x.features();
+  const std::size_t n = y.size(), d = data.d();
   if (n == 0) MLOPS_THROW(data_error(errc::data_empty, "GradientDescentRegressor: no rows to fit on (n = 0)"));
   detail::check_gd_options(who, *this);
-  if (x.rows && x.n_rows != n)
-    MLOPS_THROW(data_error(errc::data_shape, fmt::format("{}: X has {} rows but y has {}", who, x.n_rows, n)));
-  // The mean target starts the intercept; a finite sum of y also shows y holds no NaN/Inf
-  // (either would make the sum NaN or infinite), which saves the check's own pass.
+  // The mean target starts the intercept. The sum's pass also shows y is clean when no
+  // value was skipped as NaN and the sum is finite (an Inf would make it infinite or
+  // NaN), which saves the check's own pass.
   const bool start_at_mean = !st.ready && fit_intercept;
-  const double sy = start_at_mean ? detail::lane_sum<T>(y) : 0.0;
+  const auto ys = start_at_mean ? detail::nan_sum<T>(y) : detail::sum_count{};
+  const double sy = ys.sum;
+  const bool y_clean = start_at_mean && ys.count == n && std::isfinite(sy);
   // the features are checked by the core as it reads them
-  detail::check_shape_and_target<T>(who, x.columns, y, !(start_at_mean && std::isfinite(sy)));
+  detail::check_shape_and_target<T>(who, data.columns, y, !y_clean);
   if (st.ready && static_cast<std::size_t>(st.W.rows()) != d)
     MLOPS_THROW(argument_error(errc::invalid_argument, fmt::format("GradientDescentRegressor: the model has {} features but the data {}",
                                                                    st.W.rows(), d)));
@@ -1124,10 +1117,7 @@ GdResult<T> GradientDescentRegressor<T>::run(const source& x, std::span<const T>
   std::span<const double> yd;
   if constexpr (std::is_same_v<T, double>) yd = y;
   else yd = ycopy = detail::to_double<T>(y);
-  detail::gd_data<T> data{x.columns, yd, {}};
-  data.rows = x.rows;
-  data.row_stride = x.stride;
-  data.n_features = x.d;
+  data.y = yd;
   data.check_features = true;
   data.names = names;
   data.who = who;
@@ -1165,16 +1155,16 @@ gd_state GradientDescentRegressor<T>::start_state(std::size_t d) const {
 template <scalar T>
 GdResult<T> GradientDescentRegressor<T>::fit_detailed(std::span<const std::span<const T>> columns, std::span<const T> y,
                                                       std::span<const std::string> names) const {
-  return run(source{columns}, y, start_state(columns.size()), false, names);
+  return run(features{columns}, y, start_state(columns.size()), false, names);
 }
 
 template <scalar T>
 GdResult<T> GradientDescentRegressor<T>::fit_detailed(const row_matrix& X, std::span<const T> y, std::span<const std::string> names) const {
-  return run(rows_source(X), y, start_state(static_cast<std::size_t>(X.cols())), false, names);
+  return run(rows_features(X, y.size()), y, start_state(static_cast<std::size_t>(X.cols())), false, names);
 }
 
 template <scalar T>
-void GradientDescentRegressor<T>::partial(GdResult<T>& r, const source& x, std::span<const T> y) const {
+void GradientDescentRegressor<T>::partial(GdResult<T>& r, const features& x, std::span<const T> y) const {
   gd_state st = r.state;
   if (!st.ready && r.model.n_features() > 0) {  // a result without state (e.g. a loaded model): start from its weights
     st.init(r.model.n_features(), 1);
@@ -1187,12 +1177,12 @@ void GradientDescentRegressor<T>::partial(GdResult<T>& r, const source& x, std::
 
 template <scalar T>
 void GradientDescentRegressor<T>::partial_fit(GdResult<T>& r, std::span<const std::span<const T>> columns, std::span<const T> y) const {
-  partial(r, source{columns}, y);
+  partial(r, features{columns}, y);
 }
 
 template <scalar T>
 void GradientDescentRegressor<T>::partial_fit(GdResult<T>& r, const row_matrix& X, std::span<const T> y) const {
-  partial(r, rows_source(X), y);
+  partial(r, rows_features(X, y.size()), y);
 }
 
 MLOPS_NAMESPACE_END
