@@ -97,6 +97,21 @@ TEST_CASE_TEMPLATE("logistic regression agrees with scikit-learn to 1e-4 (binary
     LogisticRegression<double> lr;
     lr.C = 0.5;
     CHECK(lr.fit_detailed(spans(cols), y).epochs <= 10);
+    // ftol: L-BFGS also stops once an iteration lowers the objective by less than ftol
+    // relative; a loose ftol stops it earlier, near the same optimum. ftol < 0 is refused.
+    LogisticRegression<double> strict, loose;
+    strict.C = loose.C = 0.5;
+    strict.solver = loose.solver = classifier_solver::lbfgs;
+    strict.tol = loose.tol = 0;  // only ftol (or the line search) can stop them
+    loose.ftol = 1e-6;
+    const auto rs = strict.fit_detailed(spans(cols), y), rl = loose.fit_detailed(spans(cols), y);
+    CHECK(rs.status == fit_status::converged);
+    CHECK(rl.status == fit_status::converged);
+    CHECK(rl.epochs < rs.epochs);
+    CHECK(rl.loss >= rs.loss);
+    CHECK(rl.loss - rs.loss < 1e-5 * rs.loss);
+    loose.ftol = -1;
+    CHECK_THROWS_AS((void)loose.fit_detailed(spans(cols), y), argument_error);
   }
 }
 
@@ -137,6 +152,36 @@ TEST_CASE("logistic regression: balanced class weights and the multinomial model
   const auto rg = viagd.fit_detailed(spans(cols), labels<double>(golden::ym));
   for (int k = 0; k < 3; ++k)
     for (int j = 0; j < golden::cd; ++j) CHECK(std::abs(rg.model.coef()(j, k) - golden::multi_coef[k * golden::cd + j]) < 1e-3);
+}
+
+TEST_CASE("logistic regression: L-BFGS converges on badly scaled, uncentred features (preconditioned)") {
+  // Features on scales 1 to 1536 with offsets: plain L-BFGS crawls here (over 100
+  // iterations at this tolerance); with the sampled Hessian at zero as its initial
+  // inverse Hessian it converges in a handful, to the optimum Newton finds (Newton is
+  // affine invariant), in the binary and the multinomial model.
+  for (const std::size_t classes : {2u, 3u}) {
+    CAPTURE(classes);
+    auto b = make_blobs(40000, 12, 1.5, 17, classes);
+    for (std::size_t j = 0; j < b.cols.size(); ++j)
+      for (auto& v : b.cols[j]) v = v * std::pow(2.0, static_cast<double>(j)) * (j % 2 ? 0.75 : 1.0) + 10.0 * static_cast<double>(j);
+    std::vector<std::span<const double>> cols(b.cols.begin(), b.cols.end());
+    LogisticRegression<double> lb;
+    lb.solver = classifier_solver::lbfgs;
+    lb.max_iter = 60;
+    lb.tol = 1e-9;
+    const auto rl = lb.fit_detailed(cols, b.y);
+    CHECK(rl.status == fit_status::converged);
+    CHECK(rl.epochs <= 40);
+    if (classes == 2) {
+      LogisticRegression<double> nt;
+      nt.solver = classifier_solver::newton;
+      nt.tol = 1e-12;
+      const auto rn = nt.fit_detailed(cols, b.y);
+      REQUIRE(rn.status == fit_status::converged);
+      for (Eigen::Index j = 0; j < rn.model.coef().rows(); ++j) CHECK(rel(rl.model.coef()(j, 0), rn.model.coef()(j, 0)) < 1e-4);
+      CHECK(rel(rl.model.intercept()(0), rn.model.intercept()(0)) < 1e-4);
+    }
+  }
 }
 
 TEST_CASE("logistic regression: separable data, one class, too many labels, bad input, threshold") {
@@ -180,6 +225,37 @@ TEST_CASE("logistic regression: separable data, one class, too many labels, bad 
   holed[1][17] = std::nan("");
   std::vector<std::span<const double>> hc(holed.begin(), holed.end());
   CHECK_THROWS_WITH_AS((void)LogisticRegression<double>{}.fit_detailed(hc, b.y), doctest::Contains("row 17"), data_error);
+  // Every solver finds NaN and +-Inf (Newton and L-BFGS from their first gradient, not
+  // in a pass of their own), also in a row whose class weighs 0, and in the multinomial
+  // model; the error names the column and the row.
+  const std::vector<std::string> names{"a", "b", "c"};
+  const auto cols_m = golden_columns<double>();
+  const auto ym = labels<double>(golden::ym);
+  for (const double bad : {std::nan(""), std::numeric_limits<double>::infinity(), -std::numeric_limits<double>::infinity()}) {
+    for (const auto s : {classifier_solver::newton, classifier_solver::lbfgs, classifier_solver::gradient_descent}) {
+      for (const bool zero_weight : {false, true}) {
+        auto h = b.cols;
+        h[2][40] = bad;
+        std::vector<std::span<const double>> hs(h.begin(), h.end());
+        LogisticRegression<double> lr;
+        lr.solver = s;
+        if (zero_weight) lr.class_weight.weights = b.y[40] > 0.5 ? std::vector<double>{1.0, 0.0} : std::vector<double>{0.0, 1.0};
+        try {
+          (void)lr.fit_detailed(hs, b.y, names);
+          FAIL("expected data.non_finite for solver ", to_string(s));
+        } catch (const data_error& e) {
+          CHECK(e.code() == errc::data_non_finite);
+          CHECK(std::string(e.what()).find("row 40") != std::string::npos);
+          CHECK(std::string(e.what()).find("'c'") != std::string::npos);
+        }
+      }
+    }
+    auto hm = cols_m;
+    hm[3][5] = bad;
+    LogisticRegression<double> multi;
+    multi.solver = classifier_solver::lbfgs;
+    CHECK_THROWS_WITH_AS((void)multi.fit_detailed(spans(hm), ym), doctest::Contains("row 5"), data_error);
+  }
 
   // The threshold trades recall for precision; out-of-range thresholds are refused.
   const auto cols_g = golden_columns<double>();

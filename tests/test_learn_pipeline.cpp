@@ -765,13 +765,13 @@ TEST_CASE("gradient descent on row-major input: read in place, same results as c
   }
 
   // A NaN or Inf in the rows: the same data_error, naming row and feature, from the
-  // per-sample path (found by the first epoch), the mini-batch path (checked first) and
-  // the copy of columns (found while copying); no epoch is reported, a partial_fit result
-  // is left as it was.
+  // per-sample path (found by the first epoch), the mini-batch path (checked first), full
+  // batch (found from the first gradient, before the first step) and the copy of columns
+  // (found while copying); no epoch is reported, a partial_fit result is left as it was.
   const auto data = linear_data(900, 16, 90, 0.0);
   RowMat X = rows_of(data, 0);
   const std::vector<std::string> names = {"f0", "f1", "f2", "f3", "f4", "f5", "f6", "f7", "f8", "f9", "f10", "f11", "f12", "f13", "f14", "f15"};
-  for (const std::size_t bs : {1u, 8u}) {
+  for (const std::size_t bs : {1u, 8u, 0u}) {  // per sample, mini-batch, full batch (its check is the first gradient)
     for (const double bad : {std::nan(""), -std::numeric_limits<double>::infinity()}) {
       CAPTURE(bs);
       X = rows_of(data, 0);
@@ -796,7 +796,7 @@ TEST_CASE("gradient descent on row-major input: read in place, same results as c
       const auto before = r.model.coef();
       CHECK_THROWS_AS(sgd.partial_fit(r, X, std::span<const double>(data.y)), data_error);
       CHECK(r.model.coef() == before);
-      CHECK(r.state.step == 600 / bs);  // updates: one per row, or per mini-batch
+      CHECK(r.state.step == (bs ? 600 / bs : 1));  // updates: one per row, per mini-batch, or per full batch
       // the same value in a column, through the row-major copy
       auto cols = data;
       cols.cols[9][612] = bad;

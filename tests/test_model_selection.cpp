@@ -248,7 +248,9 @@ TEST_CASE("parameters by name: steps and trainers, clear errors") {
   set_param(p, "logistic.C", parse_param_value("inf"));
   set_param(p, "model.solver", std::string("lbfgs"));
   set_param(p, "model.class_weight", std::string("balanced"));
+  set_param(p, "model.ftol", 2.2e-9);
   const auto& lr = std::get<LogisticRegression<double>>(*p.estimator());
+  CHECK(lr.ftol == 2.2e-9);
   CHECK(std::isinf(lr.C));
   CHECK(lr.solver == classifier_solver::lbfgs);
   CHECK(lr.class_weight.balanced);

@@ -175,6 +175,7 @@ void set_estimator_param(Estimator<T>& est, std::string_view name, const param_v
           if (name == "C") e.C = param_number(name, v);
           else if (name == "max_iter") e.max_iter = param_count(name, v);
           else if (name == "tol") e.tol = param_number(name, v);
+          else if (name == "ftol") e.ftol = param_number(name, v);
           else if (name == "threshold") e.threshold = param_number(name, v);
           else if (name == "fit_intercept") e.fit_intercept = param_bool(name, v);
           else if (name == "class_weight") e.class_weight.balanced = param_enum<bool>(name, v, {{"balanced", true}, {"none", false}});
@@ -182,7 +183,7 @@ void set_estimator_param(Estimator<T>& est, std::string_view name, const param_v
             e.solver = param_enum<classifier_solver>(name, v, {{"auto", classifier_solver::automatic}, {"newton", classifier_solver::newton},
                                                                {"lbfgs", classifier_solver::lbfgs}, {"gd", classifier_solver::gradient_descent}});
           else if (!set_gd_param(e.gd, name, v))
-            unknown_param("LogisticRegression", name, "C, max_iter, tol, threshold, fit_intercept, class_weight, solver, and with solver gd: learning_rate, batch_size, epochs...");
+            unknown_param("LogisticRegression", name, "C, max_iter, tol, ftol, threshold, fit_intercept, class_weight, solver, and with solver gd: learning_rate, batch_size, epochs...");
         } else {
           if (name == "threshold") e.threshold = param_number(name, v);
           else if (name == "class_weight") e.class_weight.balanced = param_enum<bool>(name, v, {{"balanced", true}, {"none", false}});
@@ -224,7 +225,7 @@ void set_step_param(Step<T>& step, std::string_view name, const param_value& v) 
 /// Sets one parameter of a pipeline by name:
 ///   "model.<p>" (aliases: linear, ridge, gd, sgd, logistic, svm, rls instead of model) -
 ///       the estimator's parameter: alpha / fit_intercept (LinearRegression); C, max_iter,
-///       tol, threshold, class_weight, solver (LogisticRegression); learning_rate, schedule,
+///       tol, ftol, threshold, class_weight, solver (LogisticRegression); learning_rate, schedule,
 ///       l2, l1, batch_size, epochs... (gradient descent, LinearSVM); forgetting, delta (RLS).
 ///   "impute.<p>", "iqr.<p>", "standardize.<p>" - the first step of that kind;
 ///       "iqr#2.k" the second one. Step parameters: impute strategy, fill_value; iqr k,

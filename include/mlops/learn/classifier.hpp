@@ -14,7 +14,8 @@
 // its lbfgs/newton solvers (intercept unpenalised, class weights as sample weights).
 // Solvers: Newton with a backtracking line search (binary, d <= newton_max_features;
 // quadratic convergence, one Hessian pass per iteration), L-BFGS (multinomial or wide
-// binary problems), or the gradient-descent core (solver gd: mini-batch/SGD options).
+// binary problems; preconditioned by the sampled Hessian at zero, see
+// logistic_preconditioner), or the gradient-descent core (solver gd: mini-batch/SGD options).
 // Without a penalty (C = infinity) on perfectly separable data the optimum is at
 // infinity: fitting stops with a training_error `train.separable` instead of returning
 // huge coefficients. A single class in y is `data.single_class`; more distinct labels
@@ -358,6 +359,15 @@ inline std::vector<double> row_weights(const std::vector<double>& class_w, const
   return w;
 }
 
+/// The features' NaN/Inf check deferred to the first evaluation (gd_data::check_features),
+/// so that it costs no pass of its own: a finite gradient proves the features finite
+/// (gradient_proves_finite); otherwise the full check runs, whose data_error names the
+/// column and row.
+template <class T>
+void deferred_features_check(const gd_data<T>& data, const Eigen::MatrixXd& G, const Eigen::VectorXd& gb) {
+  if (!gradient_proves_finite(G, gb)) check_features_finite<T>(data.who, data);
+}
+
 /// Objective and gradient of a linear model with M outputs, parameters packed as
 /// theta = [vec(W) (d*M, column-major); b (M)]: (1/n) sum s_i loss_i + l2/2 |W|^2.
 template <class T, class Loss>
@@ -370,10 +380,12 @@ struct linear_objective {
   gd_block blk;
   Eigen::MatrixXd W, G;
   Eigen::VectorXd b, gb;
+  bool check_pending;  // the first evaluation still owes the deferred features check
 
   linear_objective(const gd_data<T>& dt, double l2_, std::size_t M_, bool fi)
       : data(dt), l2(l2_), d(dt.d()), M(M_), fit_intercept(fi), blk(gd_chunk_rows(dt.d()), dt.d(), M_),
-        W(static_cast<Eigen::Index>(d), static_cast<Eigen::Index>(M)), G(W), b(static_cast<Eigen::Index>(M)), gb(b) {}
+        W(static_cast<Eigen::Index>(d), static_cast<Eigen::Index>(M)), G(W), b(static_cast<Eigen::Index>(M)), gb(b),
+        check_pending(dt.check_features) {}
 
   std::size_t size() const noexcept { return d * M + M; }
   void unpack(const Eigen::VectorXd& th) {
@@ -384,6 +396,10 @@ struct linear_objective {
     unpack(th);
     const double inv = 1.0 / static_cast<double>(data.n());
     const double L = gd_pass(loss, data, nullptr, data.n(), blk, W, b, &G, &gb) * inv + 0.5 * l2 * W.squaredNorm();
+    if (check_pending) {
+      check_pending = false;
+      deferred_features_check(data, G, gb);
+    }
     grad.resize(static_cast<Eigen::Index>(size()));
     Eigen::Map<Eigen::MatrixXd>(grad.data(), static_cast<Eigen::Index>(d), static_cast<Eigen::Index>(M)) = G * inv + l2 * W;
     if (fit_intercept) grad.tail(static_cast<Eigen::Index>(M)) = gb * inv;
@@ -398,14 +414,85 @@ struct solver_outcome {
   double loss = NAN;
 };
 
+/// No preconditioner: L-BFGS's initial inverse Hessian is a multiple of the identity.
+struct identity_preconditioner {
+  bool active() const noexcept { return false; }
+  void apply(Eigen::VectorXd&) const noexcept {}
+};
+
+/// The initial inverse Hessian of L-BFGS for the logistic objectives: the inverse of
+/// their Hessian at zero weights, where every class has probability 1/K, so each
+/// output's block is c X^T S X / n + l2 (c = 1/K (1 - 1/K): 1/4 for the binary model;
+/// the cross-class blocks are left out), with X extended by the intercept's column of
+/// ones. X^T S X is estimated from 16 evenly spaced blocks of rows (all rows when there
+/// are at most 16 * 1024). With it L-BFGS sees the features as if whitened, so badly
+/// scaled or correlated features cost no extra iterations; it changes the path, never
+/// the optimum or the stopping tests.
+class logistic_preconditioner {
+ public:
+  template <class T>
+  logistic_preconditioner(const gd_data<T>& data, double l2, std::size_t M, bool fit_intercept) : d_(data.d()), M_(M) {
+    const std::size_t n = data.n(), per = 1024, all = n <= 16 * per;
+    const std::size_t blocks = all ? (n + per - 1) / per : 16;
+    const auto D = static_cast<Eigen::Index>(d_);
+    gd_block blk(per, d_, 1);
+    Eigen::MatrixXd Xa(static_cast<Eigen::Index>(per), D + 1), H = Eigen::MatrixXd::Zero(D + 1, D + 1);
+    std::size_t taken = 0;
+    for (std::size_t q = 0; q < blocks; ++q) {
+      const std::size_t k0 = all ? q * per : n / blocks * q, c = (std::min)(per, n - k0);
+      blk.gather_columns(data, nullptr, k0, c);
+      const auto C = static_cast<Eigen::Index>(c);
+      Xa.topLeftCorner(C, D) = blk.X.topRows(C);
+      Xa.col(D).head(C).setOnes();
+      if (blk.weighted) Xa.topRows(C).array().colwise() *= blk.w.head(C).array().sqrt();
+      H.selfadjointView<Eigen::Lower>().rankUpdate(Xa.topRows(C).transpose());
+      taken += c;
+    }
+    const double k = M == 1 ? 0.5 : 1.0 / static_cast<double>(M);
+    H = H.selfadjointView<Eigen::Lower>();
+    H *= k * (1 - k) / static_cast<double>((std::max<std::size_t>)(taken, 1));
+    H.diagonal().head(D).array() += l2;
+    if (!fit_intercept) {
+      H.row(D).setZero(), H.col(D).setZero();
+      H(D, D) = 1.0;
+    }
+    H.diagonal().array() += 1e-12 * (std::max)(1e-300, H.diagonal().maxCoeff());
+    ldlt_.compute(H);
+    ok_ = ldlt_.info() == Eigen::Success && ldlt_.isPositive() && H.allFinite();
+  }
+  bool active() const noexcept { return ok_; }
+  /// v = H0^-1 v, block by block (theta = [vec(W) column-major; b]).
+  void apply(Eigen::VectorXd& v) const {
+    const auto D = static_cast<Eigen::Index>(d_);
+    Eigen::VectorXd u(D + 1);
+    for (std::size_t k = 0; k < M_; ++k) {
+      const auto K = static_cast<Eigen::Index>(k);
+      u.head(D) = v.segment(K * D, D);
+      u(D) = v(static_cast<Eigen::Index>(d_ * M_) + K);
+      u = ldlt_.solve(u);
+      v.segment(K * D, D) = u.head(D);
+      v(static_cast<Eigen::Index>(d_ * M_) + K) = u(D);
+    }
+  }
+
+ private:
+  std::size_t d_, M_;
+  Eigen::LDLT<Eigen::MatrixXd, Eigen::Lower> ldlt_;
+  bool ok_ = false;
+};
+
 /// L-BFGS (Nocedal & Wright, alg. 7.4) with a backtracking Armijo line search; stops
-/// when max |gradient| <= gtol or the relative decrease of f is <= ftol.
-template <class F>
+/// when max |gradient| <= gtol or the decrease of f in an iteration is <= ftol *
+/// max(|f|, f_floor) (scipy's REL_REDUCTION_OF_F test with f_floor = 1; a mean objective
+/// passes 1/n to test as scipy does on the sum). An active preconditioner P is the
+/// initial inverse Hessian, scaled each iteration by s'y / y'Py (Nocedal & Wright 7.20
+/// with P in place of the identity); the first step is then -P g.
+template <class F, class Pre = identity_preconditioner>
 solver_outcome lbfgs_minimize(F& f, Eigen::VectorXd& x, std::size_t max_iter, double gtol, double ftol = 64 * 2.220446049250313e-16,
-                              std::size_t memory = 10) {
+                              double f_floor = 1.0, const Pre& pre = Pre{}, std::size_t memory = 10) {
   solver_outcome out;
   const Eigen::Index n = x.size();
-  Eigen::VectorXd g(n), gn(n), xn(n), dir(n);
+  Eigen::VectorXd g(n), gn(n), xn(n), dir(n), py(n);
   double fx = f(x, g);
   out.evaluations = 1;
   std::vector<Eigen::VectorXd> S, Y;
@@ -424,8 +511,18 @@ solver_outcome lbfgs_minimize(F& f, Eigen::VectorXd& x, std::size_t max_iter, do
       alpha[i] = rho[i] * S[i].dot(dir);
       dir -= alpha[i] * Y[i];
     }
-    if (!S.empty()) dir *= S.back().dot(Y.back()) / Y.back().squaredNorm();
-    else dir /= (std::max)(1.0, g.norm());
+    if (pre.active()) {
+      pre.apply(dir);
+      if (!S.empty()) {
+        py = Y.back();
+        pre.apply(py);
+        dir *= S.back().dot(Y.back()) / Y.back().dot(py);
+      }
+    } else if (!S.empty()) {
+      dir *= S.back().dot(Y.back()) / Y.back().squaredNorm();
+    } else {
+      dir /= g.norm();  // no curvature yet: a unit-length first step (scipy's L-BFGS-B does the same)
+    }
     for (std::size_t i = 0; i < S.size(); ++i) {
       const double beta = rho[i] * Y[i].dot(dir);
       dir += (alpha[i] - beta) * S[i];
@@ -433,7 +530,7 @@ solver_outcome lbfgs_minimize(F& f, Eigen::VectorXd& x, std::size_t max_iter, do
     double slope = g.dot(dir);
     if (!(slope < 0)) {  // not a descent direction: restart from steepest descent
       S.clear(), Y.clear(), rho.clear();
-      dir = -g / (std::max)(1.0, g.norm());
+      dir = -g / g.norm();
       slope = g.dot(dir);
     }
     double step = 1.0, fn = 0;
@@ -445,6 +542,17 @@ solver_outcome lbfgs_minimize(F& f, Eigen::VectorXd& x, std::size_t max_iter, do
       if (std::isfinite(fn) && fn <= fx + 1e-4 * step * slope) {
         accepted = true;
         break;
+      }
+      // Near the minimum the expected decrease falls below the rounding of f (a sum of n
+      // terms) and the test above fails at every step. Hager and Zhang's approximate Wolfe
+      // conditions then decide from the slope at the trial point: f no larger than within
+      // its rounding, and the slope along dir shrunk to within [-0.9, 0.8] of the initial one.
+      if (std::isfinite(fn) && fn <= fx + 1e-10 * std::abs(fx)) {
+        const double slope_n = gn.dot(dir);
+        if (slope_n >= 0.9 * slope && slope_n <= -0.8 * slope) {
+          accepted = true;
+          break;
+        }
       }
       step *= 0.5;
     }
@@ -465,7 +573,7 @@ solver_outcome lbfgs_minimize(F& f, Eigen::VectorXd& x, std::size_t max_iter, do
     g = gn;
     const double prev = fx;
     fx = fn;
-    if (decrease <= ftol * (std::max)({std::abs(prev), std::abs(fn), 1.0})) {
+    if (decrease <= ftol * (std::max)({std::abs(prev), std::abs(fn), f_floor})) {
       out.status = fit_status::converged;  // at the limit of double precision (scipy's REL_REDUCTION_OF_F)
       break;
     }
@@ -484,6 +592,7 @@ solver_outcome newton_logistic(const gd_data<T>& data, double l2, bool fit_inter
   const auto D = static_cast<Eigen::Index>(d);
   const double inv = 1.0 / static_cast<double>(n);
   linear_objective<T, logistic_loss> obj(data, l2, 1, fit_intercept);
+  obj.check_pending = false;  // checked after the first pass below
   const std::size_t cap = gd_chunk_rows(d + 1);
   gd_block blk(cap, d, 1);
   Eigen::MatrixXd Xa(static_cast<Eigen::Index>(cap), D + 1);
@@ -519,6 +628,7 @@ solver_outcome newton_logistic(const gd_data<T>& data, double l2, bool fit_inter
       Xa.topLeftCorner(C, D) = blk.X.topRows(C).array().colwise() * sqrt_h.head(C).array();
       H.selfadjointView<Eigen::Lower>().rankUpdate(Xa.topRows(C).transpose());
     }
+    if (it == 1 && data.check_features) deferred_features_check(data, G, gb);
     fx = L * inv + 0.5 * l2 * W.squaredNorm();
     grad.head(D) = G.col(0) * inv + l2 * W.col(0);
     grad(D) = fit_intercept ? gb(0) * inv : 0.0;
@@ -574,6 +684,8 @@ struct LogisticRegression : detail::frame_trainer<LogisticRegression<T>, T> {
   classifier_solver solver = classifier_solver::automatic;
   std::size_t max_iter = 200;          // Newton / L-BFGS iterations
   double tol = 1e-8;                   // max |gradient| of the mean objective at convergence
+  double ftol = 64 * 2.220446049250313e-16;  // L-BFGS: also stop at this relative decrease of the objective in
+                                       // an iteration (scikit-learn 1.2's lbfgs stops at scipy's default 2.22e-9)
   std::size_t newton_max_features = 16;  // auto: Newton for binary problems up to this width (L-BFGS beyond: measured faster)
   class_weighting class_weight;
   double threshold = 0.5;              // binary: predict classes()[1] when P(classes()[1]) > threshold
@@ -595,18 +707,22 @@ ClassifierResult<T> LogisticRegression<T>::fit_detailed(std::span<const std::spa
   constexpr std::string_view who = "LogisticRegression";
   const std::size_t n = y.size(), d = columns.size();
   if (n == 0) MLOPS_THROW(data_error(errc::data_empty, "LogisticRegression: no rows to fit on (n = 0)"));
-  if (!(C > 0) || !(tol >= 0) || max_iter == 0 || !(threshold > 0 && threshold < 1))
-    MLOPS_THROW(argument_error(errc::invalid_argument, "LogisticRegression: need C > 0, tol >= 0, max_iter > 0, threshold in (0, 1)"));
-  detail::check_finite<T>(who, columns, y, names);
+  if (!(C > 0) || !(tol >= 0) || !(ftol >= 0) || max_iter == 0 || !(threshold > 0 && threshold < 1))
+    MLOPS_THROW(argument_error(errc::invalid_argument,
+                               "LogisticRegression: need C > 0, tol >= 0, ftol >= 0, max_iter > 0, threshold in (0, 1)"));
+  detail::check_shape_and_target<T>(who, columns, y);
   const auto labels = detail::encode_labels<T>(who, y, max_classes);
   const auto cw = detail::class_weight_vector<T>(who, class_weight, labels);
   const auto sw = detail::row_weights(cw, labels.index);
   const std::size_t K = labels.classes.size(), M = K == 2 ? 1 : K;
-  const detail::gd_data<T> data{columns, labels.index, sw};
-  const double l2 = l2_for(n);
   classifier_solver s = solver;
   if (s == classifier_solver::automatic) s = (M == 1 && d <= newton_max_features) ? classifier_solver::newton : classifier_solver::lbfgs;
   if (s == classifier_solver::newton && M != 1) s = classifier_solver::lbfgs;  // Newton is for the binary problem
+  // The features' NaN/Inf check is left to the solver's first pass: Newton's and L-BFGS's
+  // first gradient (deferred_features_check), the gradient-descent core as in gd_train.
+  detail::gd_data<T> data{columns, labels.index, sw};
+  data.names = names, data.who = who, data.check_features = true;
+  const double l2 = l2_for(n);
 
   ClassifierResult<T> res;
   Eigen::MatrixXd W = Eigen::MatrixXd::Zero(static_cast<Eigen::Index>(d), static_cast<Eigen::Index>(M));
@@ -633,7 +749,8 @@ ClassifierResult<T> LogisticRegression<T>::fit_detailed(std::span<const std::spa
   } else {
     detail::linear_objective<T, logistic_loss> obj(data, l2, M, fit_intercept);
     Eigen::VectorXd theta = Eigen::VectorXd::Zero(static_cast<Eigen::Index>(obj.size()));
-    const auto out = detail::lbfgs_minimize(obj, theta, max_iter, tol);
+    const detail::logistic_preconditioner pre(data, l2, M, fit_intercept);
+    const auto out = detail::lbfgs_minimize(obj, theta, max_iter, tol, ftol, 1.0 / static_cast<double>(n), pre);
     res.status = out.status, res.epochs = out.iterations, res.loss = out.loss;
     obj.unpack(theta);
     W = obj.W, b = obj.b;

@@ -350,6 +350,7 @@ struct gd_block {
   Eigen::VectorXd y, w;
   Eigen::VectorXd p1, dp1, tmp1;  // one-output scratch (contiguous, so Eigen vectorises it)
   bool weighted = false;
+  bool reverse = false;  // gd_pass's next pass runs over the chunks last to first
 
   gd_block(std::size_t cap, std::size_t d, std::size_t m)
       : X(static_cast<Eigen::Index>(cap), static_cast<Eigen::Index>(d)),
@@ -455,6 +456,14 @@ double gd_pass(const Loss& loss, const gd_data<T>& data, const std::size_t* rows
     gb->setZero();
   }
   double L = 0;
+  // Passes alternate direction (blk.reverse flips each call): data larger than the
+  // last-level cache leave its most recently read part there, and the next pass starts
+  // on that part instead of on rows long evicted. The chunks' sums are added in pass
+  // order, so the bits depend only on the sequence of calls, the same everywhere.
+  const std::size_t chunks = (count + cap - 1) / cap;
+  const bool reverse = blk.reverse;
+  blk.reverse = !blk.reverse;
+  auto chunk_start = [&](std::size_t q) { return (reverse ? chunks - 1 - q : q) * cap; };
   if (rows == nullptr && W.cols() == 1 && data.rows == nullptr) {
     // One output over all rows: read the columns in place, no copy. Per chunk, the
     // forward product is an axpy per column and the gradient a dot per column while the
@@ -463,8 +472,8 @@ double gd_pass(const Loss& loss, const gd_data<T>& data, const std::size_t* rows
     const bool weighted = !data.weight.empty();
     auto& p = blk.p1;
     auto& dp = blk.dp1;
-    for (std::size_t k0 = 0; k0 < count; k0 += cap) {
-      const std::size_t c = (std::min)(cap, count - k0);
+    for (std::size_t q = 0; q < chunks; ++q) {
+      const std::size_t k0 = chunk_start(q), c = (std::min)(cap, count - k0);
       const auto C = static_cast<Eigen::Index>(c);
       auto pc = p.head(C);
       pc.setConstant(b(0));
@@ -507,12 +516,21 @@ double gd_pass(const Loss& loss, const gd_data<T>& data, const std::size_t* rows
     }
     return L;
   }
-  for (std::size_t k0 = 0; k0 < count; k0 += cap) {
-    const std::size_t c = (std::min)(cap, count - k0);
+  for (std::size_t q = 0; q < chunks; ++q) {
+    const std::size_t k0 = chunk_start(q), c = (std::min)(cap, count - k0);
     blk.gather_columns(data, rows, k0, c);
     L += blk.run(loss, c, W, b, G, gb);
   }
   return L;
+}
+
+/// The deferred NaN/Inf check of a full pass: the gradient sums x_ij * dp_ik over every
+/// row i and feature j, and a NaN or infinite x_ij makes its term NaN or infinite whatever
+/// dp_ik is (0 * inf is NaN), which no finite terms can undo. So a finite gradient proves
+/// every feature value finite; a non-finite one (bad data, or an overflow) calls for the
+/// full check, which names the column and row if there is a bad value.
+inline bool gradient_proves_finite(const Eigen::MatrixXd& G, const Eigen::VectorXd& gb) noexcept {
+  return G.allFinite() && gb.allFinite();
 }
 
 inline double gd_penalty(const gd_options& o, const Eigen::MatrixXd& W) noexcept {
@@ -842,11 +860,11 @@ gd_outcome gd_train(const gd_options& o, const Loss& loss, const gd_data<T>& dat
   const double* wp = data.weight.empty() ? nullptr : data.weight.data();
   const bool fast_sample = stochastic && bs == 1 && m == 1 && std::holds_alternative<plain_step>(o.rule);
   // The deferred NaN/Inf check of the features (gd_data::check_features): the copy checks
-  // the rows it copies; rows read in place are checked by the first per-sample epoch.
-  // Rows nothing else reads first (validation rows, full batch, mini-batches in place)
-  // are checked here, before training.
+  // the rows it copies; rows read in place are checked by the first per-sample epoch, and
+  // full batch by its first gradient (gradient_proves_finite). Rows nothing else reads
+  // first (validation rows, mini-batches in place) are checked here, before training.
   const bool check_in_copy = data.check_features && stochastic && !in_place && val.empty();
-  bool check_in_epoch = data.check_features && in_place && fast_sample && val.empty();
+  bool check_in_epoch = data.check_features && val.empty() && ((in_place && fast_sample) || !stochastic);
   if (data.check_features && !check_in_copy && !check_in_epoch) check_features_finite<T>(data.who, data);
   if (stochastic && !in_place) {
     R.allocate(nt * stride);
@@ -919,6 +937,10 @@ gd_outcome gd_train(const gd_options& o, const Loss& loss, const gd_data<T>& dat
     double L = 0;
     if (!stochastic) {
       L = gd_pass(loss, data, train_rows, nt, blk, st.W, st.b, &G, &gb);
+      if (check_in_epoch) {  // the first full-batch pass (see gradient_proves_finite)
+        if (!gradient_proves_finite(G, gb)) check_features_finite<T>(data.who, data);  // raises the data_error naming column and row
+        check_in_epoch = false;
+      }
       G *= inv_nt;
       gb *= inv_nt;
       eta = gd_rate(o, st);
