@@ -425,14 +425,16 @@ struct identity_preconditioner {
 /// output's block is c X^T S X / n + l2 (c = 1/K (1 - 1/K): 1/4 for the binary model;
 /// the cross-class blocks are left out), with X extended by the intercept's column of
 /// ones. X^T S X is estimated from 16 evenly spaced blocks of rows (all rows when there
-/// are at most 16 * 1024). With it L-BFGS sees the features as if whitened, so badly
-/// scaled or correlated features cost no extra iterations; it changes the path, never
-/// the optimum or the stopping tests.
+/// are at most 16 * 1024; only H's lower triangle is kept, as the LDLT reads). With it
+/// L-BFGS sees the features nearly as if whitened, so badly scaled or correlated features
+/// converge in tens of iterations instead of hundreds; it changes the path, never the
+/// optimum or the stopping tests.
 class logistic_preconditioner {
  public:
   template <class T>
   logistic_preconditioner(const gd_data<T>& data, double l2, std::size_t M, bool fit_intercept) : d_(data.d()), M_(M) {
-    const std::size_t n = data.n(), per = 1024, all = n <= 16 * per;
+    const std::size_t n = data.n(), per = 1024;
+    const bool all = n <= 16 * per;
     const std::size_t blocks = all ? (n + per - 1) / per : 16;
     const auto D = static_cast<Eigen::Index>(d_);
     gd_block blk(per, d_, 1);
@@ -449,7 +451,6 @@ class logistic_preconditioner {
       taken += c;
     }
     const double k = M == 1 ? 0.5 : 1.0 / static_cast<double>(M);
-    H = H.selfadjointView<Eigen::Lower>();
     H *= k * (1 - k) / static_cast<double>((std::max<std::size_t>)(taken, 1));
     H.diagonal().head(D).array() += l2;
     if (!fit_intercept) {
