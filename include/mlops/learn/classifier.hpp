@@ -359,15 +359,6 @@ inline std::vector<double> row_weights(const std::vector<double>& class_w, const
   return w;
 }
 
-/// The features' NaN/Inf check deferred to the first evaluation (gd_data::check_features),
-/// so that it costs no pass of its own: a finite gradient proves the features finite
-/// (gradient_proves_finite); otherwise the full check runs, whose data_error names the
-/// column and row.
-template <class T>
-void deferred_features_check(const gd_data<T>& data, const Eigen::MatrixXd& G, const Eigen::VectorXd& gb) {
-  if (!gradient_proves_finite(G, gb)) check_features_finite<T>(data.who, data);
-}
-
 /// Objective and gradient of a linear model with M outputs, parameters packed as
 /// theta = [vec(W) (d*M, column-major); b (M)]: (1/n) sum s_i loss_i + l2/2 |W|^2.
 template <class T, class Loss>
@@ -398,7 +389,7 @@ struct linear_objective {
     const double L = gd_pass(loss, data, nullptr, data.n(), blk, W, b, &G, &gb) * inv + 0.5 * l2 * W.squaredNorm();
     if (check_pending) {
       check_pending = false;
-      deferred_features_check(data, G, gb);
+      check_features_by_gradient(data, G, gb);
     }
     grad.resize(static_cast<Eigen::Index>(size()));
     Eigen::Map<Eigen::MatrixXd>(grad.data(), static_cast<Eigen::Index>(d), static_cast<Eigen::Index>(M)) = G * inv + l2 * W;
@@ -629,7 +620,7 @@ solver_outcome newton_logistic(const gd_data<T>& data, double l2, bool fit_inter
       Xa.topLeftCorner(C, D) = blk.X.topRows(C).array().colwise() * sqrt_h.head(C).array();
       H.selfadjointView<Eigen::Lower>().rankUpdate(Xa.topRows(C).transpose());
     }
-    if (it == 1 && data.check_features) deferred_features_check(data, G, gb);
+    if (it == 1 && data.check_features) check_features_by_gradient(data, G, gb);
     fx = L * inv + 0.5 * l2 * W.squaredNorm();
     grad.head(D) = G.col(0) * inv + l2 * W.col(0);
     grad(D) = fit_intercept ? gb(0) * inv : 0.0;
@@ -720,7 +711,7 @@ ClassifierResult<T> LogisticRegression<T>::fit_detailed(std::span<const std::spa
   if (s == classifier_solver::automatic) s = (M == 1 && d <= newton_max_features) ? classifier_solver::newton : classifier_solver::lbfgs;
   if (s == classifier_solver::newton && M != 1) s = classifier_solver::lbfgs;  // Newton is for the binary problem
   // The features' NaN/Inf check is left to the solver's first pass: Newton's and L-BFGS's
-  // first gradient (deferred_features_check), the gradient-descent core as in gd_train.
+  // first gradient (check_features_by_gradient), the gradient-descent core as in gd_train.
   detail::gd_data<T> data{columns, labels.index, sw};
   data.names = names, data.who = who, data.check_features = true;
   const double l2 = l2_for(n);

@@ -524,15 +524,6 @@ double gd_pass(const Loss& loss, const gd_data<T>& data, const std::size_t* rows
   return L;
 }
 
-/// The deferred NaN/Inf check of a full pass: the gradient sums x_ij * dp_ik over every
-/// row i and feature j, and a NaN or infinite x_ij makes its term NaN or infinite whatever
-/// dp_ik is (0 * inf is NaN), which no finite terms can undo. So a finite gradient proves
-/// every feature value finite; a non-finite one (bad data, or an overflow) calls for the
-/// full check, which names the column and row if there is a bad value.
-inline bool gradient_proves_finite(const Eigen::MatrixXd& G, const Eigen::VectorXd& gb) noexcept {
-  return G.allFinite() && gb.allFinite();
-}
-
 inline double gd_penalty(const gd_options& o, const Eigen::MatrixXd& W) noexcept {
   return 0.5 * o.l2 * W.squaredNorm() + (o.l1 > 0 ? o.l1 * W.template lpNorm<1>() : 0.0);
 }
@@ -807,6 +798,17 @@ void check_features_finite(std::string_view who, const gd_data<T>& data) {
   else check_columns_finite<T>(who, data.columns, data.names);
 }
 
+/// The deferred NaN/Inf check of the features (gd_data::check_features) from the gradient
+/// of a full pass over them: it sums x_ij * dp_ik over every row i and feature j, and a NaN
+/// or infinite x_ij makes its term NaN or infinite whatever dp_ik is (0 * inf is NaN),
+/// which no finite terms can undo. So a finite gradient proves every feature value finite
+/// and costs the check no pass of its own; a non-finite one (bad data, or an overflow)
+/// runs the full check, whose data_error names the column and row if there is a bad value.
+template <class T>
+void check_features_by_gradient(const gd_data<T>& data, const Eigen::MatrixXd& G, const Eigen::VectorXd& gb) {
+  if (!G.allFinite() || !gb.allFinite()) check_features_finite<T>(data.who, data);
+}
+
 inline void check_gd_options(std::string_view who, const gd_options& o) {
   if (!(o.l2 >= 0) || !(o.l1 >= 0) || !std::isfinite(o.l2) || !std::isfinite(o.l1) || !(o.tol >= 0) || o.max_epochs == 0 ||
       !(o.validation_fraction >= 0 && o.validation_fraction < 1) || !(o.min_improvement >= 0))
@@ -861,7 +863,7 @@ gd_outcome gd_train(const gd_options& o, const Loss& loss, const gd_data<T>& dat
   const bool fast_sample = stochastic && bs == 1 && m == 1 && std::holds_alternative<plain_step>(o.rule);
   // The deferred NaN/Inf check of the features (gd_data::check_features): the copy checks
   // the rows it copies; rows read in place are checked by the first per-sample epoch, and
-  // full batch by its first gradient (gradient_proves_finite). Rows nothing else reads
+  // full batch by its first gradient (check_features_by_gradient). Rows nothing else reads
   // first (validation rows, mini-batches in place) are checked here, before training.
   const bool check_in_copy = data.check_features && stochastic && !in_place && val.empty();
   bool check_in_epoch = data.check_features && val.empty() && ((in_place && fast_sample) || !stochastic);
@@ -937,8 +939,8 @@ gd_outcome gd_train(const gd_options& o, const Loss& loss, const gd_data<T>& dat
     double L = 0;
     if (!stochastic) {
       L = gd_pass(loss, data, train_rows, nt, blk, st.W, st.b, &G, &gb);
-      if (check_in_epoch) {  // the first full-batch pass (see gradient_proves_finite)
-        if (!gradient_proves_finite(G, gb)) check_features_finite<T>(data.who, data);  // raises the data_error naming column and row
+      if (check_in_epoch) {  // the first full-batch pass
+        check_features_by_gradient(data, G, gb);
         check_in_epoch = false;
       }
       G *= inv_nt;
