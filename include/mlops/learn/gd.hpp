@@ -19,10 +19,11 @@
 // fuses the forward product and the gradient product per chunk (one pass over memory
 // per epoch). Stochastic modes read rows: row-major input in place, otherwise a copy of
 // the training rows made once (n x stride values of T, rows zero-padded to 8-value
-// packs), so a shuffled row is one contiguous read; the rows the shuffled order visits
-// next are prefetched in two stages. Per-sample SGD runs a dedicated kernel
-// (sgd_sample_pass) whose epoch is bound by those random reads and by its dependency
-// chain about equally (~20 ns/row at d = 16, two cache lines per row).
+// packs), so a shuffled row is one contiguous read. Mini-batches prefetch the rows the
+// shuffled order visits next in two stages. Per-sample SGD runs a dedicated kernel
+// (sgd_sample_pass) that gathers each block of shuffled rows in a short loop, then
+// updates over the gathered block in order. Its epoch is bound by those random reads
+// and by its dependency chain about equally (two cache lines per row at d = 16).
 #pragma once
 
 #include <algorithm>
@@ -600,116 +601,160 @@ struct sample_ref {
 inline constexpr std::size_t gd_pack = 8;
 inline std::size_t gd_row_stride(std::size_t d) noexcept { return (d + gd_pack - 1) / gd_pack * gd_pack; }
 
+/// Rows per block of the per-sample kernel: the gathered block (plus two look-ahead rows)
+/// stays within 32 KiB of L1 (at least 16 rows for wide data).
+inline std::size_t sgd_block_rows(std::size_t width) noexcept {
+  return std::clamp<std::size_t>(32768 / (sizeof(double) * (std::max<std::size_t>)(width, 1)), 16, 256);
+}
+
+/// Scratch of the per-sample kernel: one gathered block of rows (as double) and their
+/// weights. Allocated once per fit, reused by every epoch.
+struct sgd_scratch {
+  std::vector<double> rows, weights;
+  void reserve(std::size_t width, bool weighted) {
+    const std::size_t b = sgd_block_rows(width) + 2;
+    rows.assign(b * width, 0.0);
+    if (weighted) weights.assign(b, 0.0);
+  }
+};
+
+/// The per-sample kernel's gather: rows order[0 .. have) of R (width ws, as double) into
+/// consecutive rows of buf, their weights into wbuf (when wr), zero rows up to cnt. A
+/// loop of few instructions per row, so many rows' reads are in flight at once. With
+/// Check, bad accumulates x * 0 over the values (NaN unless every value is finite).
+template <int DS, bool Check, class T>
+inline void sgd_gather(const T* __restrict R, std::size_t stride, std::size_t ws, const double* __restrict wr,
+                       const sample_ref* __restrict order, std::size_t cnt, std::size_t have, double* __restrict buf,
+                       double* __restrict wbuf, double& bad) noexcept {
+  constexpr int N = DS == 0 ? Eigen::Dynamic : DS;
+  using src_map = Eigen::Map<const Eigen::Matrix<T, N, 1>>;
+  using dst_map = Eigen::Map<Eigen::Matrix<double, N, 1>>;
+  const auto n = static_cast<Eigen::Index>(ws);
+  Eigen::Matrix<double, DS == 0 ? 1 : DS, 1> acc = Eigen::Matrix<double, DS == 0 ? 1 : DS, 1>::Zero();
+  for (std::size_t j = 0; j < have; ++j) {
+    const std::size_t r = order[j].row;
+    dst_map dst(buf + j * ws, n);
+    dst = src_map(R + r * stride, n).template cast<double>();
+    if constexpr (Check) {
+      if constexpr (DS == 0) acc(0) += (dst * 0.0).sum();
+      else acc += dst * 0.0;
+    }
+    if (wr) wbuf[j] = wr[r];
+  }
+  for (std::size_t j = have; j < cnt; ++j) dst_map(buf + j * ws, n).setZero();
+  if constexpr (Check) bad += acc.sum();
+}
+
 /// One epoch of per-sample SGD for one output with the plain step: the hot loop of SGD.
 /// R holds row-major rows (row r at R + r * stride) of which the first `width` values
 /// are read: the padded copy (width = stride, see gd_pack) or rows given in place
 /// (width = d); w the width weights (zero beyond d), b the intercept. DS > 0 fixes the
 /// width at compile time so the weights live in registers across rows; DS = 0 runs any
-/// width. The rows the shuffled order visits next are prefetched in two stages (see
-/// prefetch_row). With `finite` set, the rows read are also checked for NaN/Inf as they
-/// go (x * 0 is 0 only for finite x); *finite is false if any is not. Returns the
-/// weighted loss sum.
+/// width. With `finite` set, the rows read are also checked for NaN/Inf as they go
+/// (x * 0 is 0 only for finite x); *finite is false if any is not. Returns the weighted
+/// loss sum.
 ///
-/// At d = 16 the epoch is bound by the random reads of the shuffled rows (hidden by the
-/// prefetches) and by the dependency chain dot -> loss -> update -> next dot. Without L1
-/// the chain is cut by computing the outputs from weights of earlier rows, which are
-/// ready sooner. With w_k the weights before row k's update, a = 1 - eta l2, g = eta dLoss
-/// and f = 1 with an intercept (0 without):
+/// Memory: the shuffled rows are random reads. The epoch works in blocks of
+/// sgd_block_rows: a light loop first gathers the block's rows (as double) and weights
+/// into `scratch`, then the update loop runs over the gathered block in order. The
+/// gather loop is a few instructions per row, so the core's out-of-order window holds
+/// the reads of many rows at once; inside the long update loop it held only a few,
+/// and software prefetches, which must wait for a free miss buffer, did not make up for
+/// it (measured on 1e6 x 16, 2026-12-02, AMD EPYC: shuffled epoch 34-42 ms with the
+/// two-stage prefetches, 25 ms gathered in blocks; reading the same rows in order took
+/// 11 ms). The block's last row looks two rows ahead: those two rows are gathered with
+/// it and again as the next block's first.
+///
+/// Compute: the chain dot -> loss -> update -> next dot. Without L1 the chain is cut by
+/// computing the outputs from weights of earlier rows, which are ready sooner. With w_k
+/// the weights before row k's update, a = 1 - eta l2, g = eta dLoss and f = 1 with an
+/// intercept (0 without):
 ///   w_{k+1} = a w_k - g x_k,  b_{k+1} = b_k - f g
 ///   p_{k+1} = x_{k+1}.w_{k+1} + b_{k+1} = (a Q_{k+1} + b_k) - g (x_{k+1}.x_k + f)
 ///   Q_{k+2} = x_{k+2}.w_{k+1}           = a (x_{k+2}.w_k) - g (x_{k+2}.x_k)
 /// with Q_{k+1} = x_{k+1}.w_k from the row before. The three dot products of row k read
 /// only w_k and the rows, so they overlap the scalar work of the rows before; from this
 /// row's output to the next the chain is loss derivative -> g -> one multiply-add.
-/// Measured on 1e6 x 16 (2026-12-02, ratios in one run): 0.85 of the time of the
-/// one-row-ahead form, 0.80 with the rates computed eight at a time (step_rate::fill8).
 /// The weights are still updated exactly as plain SGD does; only the rounding of the
 /// output differs (an error of order eps |p|, not accumulated: Q is recomputed from the
 /// weights at every row). With L1 the soft threshold breaks the identity and each output
-/// is the plain dot product.
+/// is the plain dot product. The blocks change neither: the same operations on the same
+/// values, so the same bits as one unblocked pass.
 ///
 /// The shuffled order carries each row's target (sample_ref): shuffling the pairs gives
 /// the same permutation as shuffling indices, and the target is then read in order
-/// instead of from a third random cache line per row (two lines instead of three at
-/// d = 16; measured: see benchmarks/RESULTS.md).
+/// instead of from a random cache line per row.
 template <int DS, bool L1, bool Check, class T, class Loss>
 MLOPS_NOINLINE double sgd_sample_pass(const Loss& loss, const gd_options& o, const step_rate& rate, std::size_t& step, const T* R,
                        std::size_t width, std::size_t stride, const double* wr, const sample_ref* order, std::size_t nt,
-                       double* w, double& b, double& eta, double& grad_norm, bool* finite) noexcept {
+                       double* w, double& b, double& eta, double& grad_norm, bool* finite, sgd_scratch& scratch) noexcept {
   constexpr int N = DS == 0 ? Eigen::Dynamic : DS;
-  using row_map = Eigen::Map<const Eigen::Matrix<T, N, 1>>;
+  using row_map = Eigen::Map<const Eigen::Matrix<double, N, 1>>;
   const auto ds = static_cast<Eigen::Index>(width);
-  const std::size_t row_bytes = width * sizeof(T);
+  const std::size_t ws = DS == 0 ? width : static_cast<std::size_t>(DS);  // row stride in the block
+  const std::size_t B = sgd_block_rows(width);
   const double l2 = o.l2, l1 = o.l1;
   const double fi = o.fit_intercept ? 1.0 : 0.0;
+  double* const buf = scratch.rows.data();
+  double* const wbuf = scratch.weights.data();
   auto loop = [&](auto& wv) noexcept {
     double L = 0, dl = 0, bb = b, e = eta;
     std::size_t t = step;
     if (nt == 0) return L;
-    // NaN/Inf check: x * 0 summed per lane (fixed width) or per row (any width).
-    Eigen::Matrix<double, DS == 0 ? 1 : DS, 1> bad = Eigen::Matrix<double, DS == 0 ? 1 : DS, 1>::Zero();
-    auto row = [&](std::size_t k) { return R + order[k].row * stride; };
-    auto vec = [&](const T* r) { return row_map(r, ds).template cast<double>(); };
-    const T* cur = row(0);                      // x_k
-    const T* nxt = nt > 1 ? row(1) : cur;       // x_{k+1} (any valid row past the end)
-    const T* last = cur;
-    double p = wv.dot(vec(cur)) + bb;           // p_k
-    double qn = L1 ? 0.0 : wv.dot(vec(nxt));    // Q_{k+1}
+    // NaN/Inf check in the gather: x * 0 summed per value.
+    double bad = 0;
+    auto at = [&](std::size_t j) { return row_map(buf + j * ws, ds); };
+    auto gather = [&](std::size_t k0, std::size_t cnt) noexcept {
+      sgd_gather<DS, Check>(R, stride, ws, wr, order + k0, cnt, k0 + cnt <= nt ? cnt : nt - k0, buf, wbuf, bad);
+    };
     alignas(64) double rates[8];
-    for (std::size_t k = 0; k < nt; ++k) {
-      if (k + gd_prefetch_far < nt) {
-        const std::size_t ra = order[k + gd_prefetch_far].row;
-        prefetch_row<1>(R + ra * stride, row_bytes);
-        if (wr) prefetch_row<1>(wr + ra, 8);
+    double p = 0, qn = 0;
+    std::size_t last_j = 0;
+    for (std::size_t k0 = 0; k0 < nt; k0 += B) {
+      const std::size_t c = (std::min)(B, nt - k0);
+      gather(k0, c + 2);
+      if (k0 == 0) {
+        p = wv.dot(at(0)) + bb;                      // p_0
+        qn = L1 ? 0.0 : wv.dot(at(nt > 1 ? 1 : 0));  // Q_1
       }
-      if (k + gd_prefetch_near < nt) {
-        const std::size_t ra = order[k + gd_prefetch_near].row;
-        prefetch_row(R + ra * stride, row_bytes);
-        if (wr) prefetch_row(wr + ra, 8);
+      for (std::size_t j = 0; j < c; ++j) {
+        const std::size_t k = k0 + j;
+        const double yk = order[k].y;
+        const auto x = at(j);
+        const auto x1 = at(j + 1);
+        double rd = 0, s2 = 0, s1 = 0;
+        if constexpr (!L1) {  // independent of this row's loss
+          const auto x2 = at(j + 2);
+          rd = x2.dot(wv), s2 = x2.dot(x), s1 = x1.dot(x) + fi;
+        }
+        if (wr) {
+          L += wbuf[j] * loss.eval(&p, 1, yk, &dl);
+          dl *= wbuf[j];
+        } else {
+          L += loss.eval(&p, 1, yk, &dl);
+        }
+        if (k % 8 == 0) rate.fill8(t, rates);
+        e = rates[k % 8];
+        ++t;
+        const double a = 1.0 - e * l2, g = e * dl;
+        if constexpr (L1) {
+          wv = a * wv - g * x;
+          bb -= fi * g;
+          soft_threshold(wv, e * l1);
+          p = wv.dot(x1) + bb;
+        } else {
+          const double pn = (a * qn + bb) - g * s1;
+          qn = a * rd - g * s2;
+          wv = a * wv - g * x;
+          bb -= fi * g;
+          p = pn;
+        }
       }
-      const std::size_t r = order[k].row;
-      const double yk = order[k].y;
-      const T* nn = k + 2 < nt ? row(k + 2) : cur;  // x_{k+2}
-      const auto x = vec(cur);
-      const auto x1 = vec(nxt);
-      if constexpr (Check) {
-        if constexpr (DS == 0) bad(0) += (x * 0.0).sum();
-        else bad += x * 0.0;
-      }
-      double rd = 0, s2 = 0, s1 = 0;
-      if constexpr (!L1) {  // independent of this row's loss
-        const auto x2 = vec(nn);
-        rd = x2.dot(wv), s2 = x2.dot(x), s1 = x1.dot(x) + fi;
-      }
-      if (wr) {
-        L += wr[r] * loss.eval(&p, 1, yk, &dl);
-        dl *= wr[r];
-      } else {
-        L += loss.eval(&p, 1, yk, &dl);
-      }
-      if (k % 8 == 0) rate.fill8(t, rates);
-      e = rates[k % 8];
-      ++t;
-      const double a = 1.0 - e * l2, g = e * dl;
-      if constexpr (L1) {
-        wv = a * wv - g * x;
-        bb -= fi * g;
-        soft_threshold(wv, e * l1);
-        p = wv.dot(x1) + bb;
-      } else {
-        const double pn = (a * qn + bb) - g * s1;
-        qn = a * rd - g * s2;
-        wv = a * wv - g * x;
-        bb -= fi * g;
-        p = pn;
-      }
-      last = cur;
-      cur = nxt;
-      nxt = nn;
+      last_j = c - 1;
+      if (k0 + B >= nt) grad_norm = std::abs(dl) * at(last_j).norm();
     }
     b = bb, eta = e, step = t;
-    grad_norm = std::abs(dl) * vec(last).norm();
-    if constexpr (Check) *finite = bad.sum() == 0;
+    if constexpr (Check) *finite = bad == 0;
     return L;
   };
   if constexpr (DS == 0) {
@@ -728,16 +773,16 @@ MLOPS_NOINLINE double sgd_sample_pass(const Loss& loss, const gd_options& o, con
 template <class T, class Loss>
 double sgd_sample_epoch(const Loss& loss, const gd_options& o, gd_state& st, const T* R, std::size_t width, std::size_t stride,
                         const double* wr, const sample_ref* order, std::size_t nt, double* w, double& eta, double& grad_norm,
-                        bool* finite = nullptr) noexcept {
+                        sgd_scratch& scratch, bool* finite = nullptr) noexcept {
   const step_rate rate(o, st);
   double b = st.b(0);
   double L = 0;
   auto run = [&]<bool L1, bool Check>() {
     switch (width) {
-      case 8: return sgd_sample_pass<8, L1, Check>(loss, o, rate, st.step, R, width, stride, wr, order, nt, w, b, eta, grad_norm, finite);
-      case 16: return sgd_sample_pass<16, L1, Check>(loss, o, rate, st.step, R, width, stride, wr, order, nt, w, b, eta, grad_norm, finite);
-      case 32: return sgd_sample_pass<32, L1, Check>(loss, o, rate, st.step, R, width, stride, wr, order, nt, w, b, eta, grad_norm, finite);
-      default: return sgd_sample_pass<0, L1, Check>(loss, o, rate, st.step, R, width, stride, wr, order, nt, w, b, eta, grad_norm, finite);
+      case 8: return sgd_sample_pass<8, L1, Check>(loss, o, rate, st.step, R, width, stride, wr, order, nt, w, b, eta, grad_norm, finite, scratch);
+      case 16: return sgd_sample_pass<16, L1, Check>(loss, o, rate, st.step, R, width, stride, wr, order, nt, w, b, eta, grad_norm, finite, scratch);
+      case 32: return sgd_sample_pass<32, L1, Check>(loss, o, rate, st.step, R, width, stride, wr, order, nt, w, b, eta, grad_norm, finite, scratch);
+      default: return sgd_sample_pass<0, L1, Check>(loss, o, rate, st.step, R, width, stride, wr, order, nt, w, b, eta, grad_norm, finite, scratch);
     }
   };
   if (o.l1 > 0) L = finite ? run.template operator()<true, true>() : run.template operator()<true, false>();
@@ -916,7 +961,11 @@ gd_outcome gd_train(const gd_options& o, const Loss& loss, const gd_data<T>& dat
   auto row_of = [&](std::uint64_t k) -> std::size_t { return in_place ? train_row(k) : k; };
   auto ref_of = [&](std::uint64_t k) { return sample_ref{row_of(k), data.y[train_row(k)]}; };
   big_buffer<sample_ref> refs;  // the per-sample kernel's order: (row, target) pairs
-  if (fast_sample) refs.allocate(nt);
+  sgd_scratch scratch;          // and its gathered block
+  if (fast_sample) {
+    refs.allocate(nt);
+    scratch.reserve(width, wp != nullptr);
+  }
   else if (stochastic) order.allocate(nt);
   auto reorder = [&](auto* a, const auto& gen, std::size_t epoch) {
     if (epoch == 1) shuffled_fill(a, nt, gen, rng);
@@ -956,7 +1005,7 @@ gd_outcome gd_train(const gd_options& o, const Loss& loss, const gd_data<T>& dat
         reorder(refs.data(), ref_of, epoch);
         wpad.head(static_cast<Eigen::Index>(d)) = st.W.col(0);
         bool finite = true;
-        L = sgd_sample_epoch(loss, o, st, rows, width, stride, wp, refs.data(), nt, wpad.data(), eta, grad_norm,
+        L = sgd_sample_epoch(loss, o, st, rows, width, stride, wp, refs.data(), nt, wpad.data(), eta, grad_norm, scratch,
                              check_in_epoch ? &finite : nullptr);
         if (check_in_epoch) {
           if (!finite) check_features_finite<T>(data.who, data);  // raises the data_error naming row and feature
