@@ -660,10 +660,10 @@ inline void sgd_gather(const T* __restrict R, std::size_t stride, std::size_t ws
 /// gather loop is a few instructions per row, so the core's out-of-order window holds
 /// the reads of many rows at once; inside the long update loop it held only a few,
 /// and software prefetches, which must wait for a free miss buffer, did not make up for
-/// it (measured on 1e6 x 16, 2026-12-02, AMD EPYC: shuffled epoch 34-42 ms with the
-/// two-stage prefetches, 25 ms gathered in blocks; reading the same rows in order took
-/// 11 ms). The block's last row looks two rows ahead: those two rows are gathered with
-/// it and again as the next block's first.
+/// it (1e6 x 16 row-major rows, 2026-12-02, AMD EPYC, both kernels alternating in one
+/// process: 43.6 ms per epoch with the two-stage prefetches, 30.9 ms gathered in blocks;
+/// see benchmarks/RESULTS.md). The block's last row looks two rows ahead: those two rows
+/// are gathered with it and again as the next block's first.
 ///
 /// Compute: the chain dot -> loss -> update -> next dot. Without L1 the chain is cut by
 /// computing the outputs from weights of earlier rows, which are ready sooner. With w_k
@@ -709,7 +709,6 @@ MLOPS_NOINLINE double sgd_sample_pass(const Loss& loss, const gd_options& o, con
     };
     alignas(64) double rates[8];
     double p = 0, qn = 0;
-    std::size_t last_j = 0;
     for (std::size_t k0 = 0; k0 < nt; k0 += B) {
       const std::size_t c = (std::min)(B, nt - k0);
       gather(k0, c + 2);
@@ -750,8 +749,7 @@ MLOPS_NOINLINE double sgd_sample_pass(const Loss& loss, const gd_options& o, con
           p = pn;
         }
       }
-      last_j = c - 1;
-      if (k0 + B >= nt) grad_norm = std::abs(dl) * at(last_j).norm();
+      if (k0 + B >= nt) grad_norm = std::abs(dl) * at(c - 1).norm();  // the last row's gradient
     }
     b = bb, eta = e, step = t;
     if constexpr (Check) *finite = bad == 0;
@@ -965,8 +963,9 @@ gd_outcome gd_train(const gd_options& o, const Loss& loss, const gd_data<T>& dat
   if (fast_sample) {
     refs.allocate(nt);
     scratch.reserve(width, wp != nullptr);
+  } else if (stochastic) {
+    order.allocate(nt);
   }
-  else if (stochastic) order.allocate(nt);
   auto reorder = [&](auto* a, const auto& gen, std::size_t epoch) {
     if (epoch == 1) shuffled_fill(a, nt, gen, rng);
     else shuffle(a, a + nt, rng);
