@@ -67,6 +67,15 @@ import json,sys; d=json.load(sys.stdin); t=d["test"]
 assert d["task"] == "classification" and d["optimizer"]["status"] == "converged", d["optimizer"]
 assert t["accuracy"] > 0.8 and t["f1"] > 0.8 and t["roc_auc"] > 0.9 and len(t["confusion"]) == 2, t
 assert d["card"]["model"]["kind"] == "logistic" and d["card"]["model"]["solver"] == "newton"' <<<"$lj"
+# logistic stopping rules as flags: looser --gtol / --ftol stop L-BFGS in fewer iterations
+lbj=$("$mlops" train bin.csv --target expensive --impute median --standardize --model logistic --solver lbfgs --json --out lb.mlops)
+llj=$("$mlops" train bin.csv --target expensive --impute median --standardize --model logistic --solver lbfgs --gtol 1e-3 --ftol 0.01 \
+      --json --out ll.mlops)
+check "logistic --gtol/--ftol stop L-BFGS earlier" python3 -c '
+import json,sys; a, b = json.loads(sys.argv[1]), json.loads(sys.argv[2])
+assert a["optimizer"]["status"] == b["optimizer"]["status"] == "converged", (a["optimizer"], b["optimizer"])
+assert b["optimizer"]["epochs"] < a["optimizer"]["epochs"], (a["optimizer"], b["optimizer"])
+assert b["test"]["accuracy"] > 0.8, b["test"]' "$lbj" "$llj"
 vj=$("$mlops" train bin.csv --target expensive --impute median --standardize --model svm --class-weight balanced --json --out svm.mlops)
 check "train --model svm" python3 -c '
 import json,sys; d=json.load(sys.stdin); t=d["test"]

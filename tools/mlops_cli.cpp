@@ -3,7 +3,7 @@
 //               [--model linear|ridge|gd|sgd|logistic|svm|rls] [--alpha A] [--forgetting F] [--delta D]
 //               [--learning-rate R] [--schedule constant|invscaling|exponential] [--adam] [--epochs N]
 //               [--batch-size B] [--tol T] [--l1 A] [--l2 A] [--validation-fraction F] [--patience P]
-//               [--C C] [--solver auto|newton|lbfgs|gd] [--max-iter N] [--class-weight balanced]
+//               [--C C] [--solver auto|newton|lbfgs|gd] [--max-iter N] [--gtol G] [--ftol F] [--class-weight balanced]
 //               [--threshold P]
 //               [--test-size F] [--seed N] [--cv K] [--threads N] --out MODEL [--json]
 //   mlops tune DATA.csv --target COL [the train flags] --grid NAME=V1,V2,... [--grid ...]
@@ -60,6 +60,7 @@ struct train_args {
   double C = 1.0, threshold = NAN;
   std::string solver = "auto", class_weight;
   std::size_t max_iter = 200;
+  std::optional<double> gtol, ftol;  // logistic (Newton / L-BFGS) stopping rules; the library's defaults when absent
   std::size_t bins = 10;  // drift profile
   bool gd_flags_given = false;  // any of the gradient-descent flags given explicitly (svm keeps its own defaults otherwise)
   // model selection
@@ -120,6 +121,8 @@ mlops::Estimator<double> make_estimator(const train_args& a, const fit_reports& 
     mlops::LogisticRegression<double> lr;
     lr.C = a.C;
     lr.max_iter = a.max_iter;
+    if (a.gtol) lr.tol = *a.gtol;
+    if (a.ftol) lr.ftol = *a.ftol;
     if (a.solver == "newton") lr.solver = mlops::classifier_solver::newton;
     else if (a.solver == "lbfgs") lr.solver = mlops::classifier_solver::lbfgs;
     else if (a.solver == "gd") lr.solver = mlops::classifier_solver::gradient_descent;
@@ -193,6 +196,8 @@ std::map<std::string, std::string> flag_parameters(const train_args& a) {
   if (a.model == "ridge") p["alpha"] = fmt::format("{}", a.alpha);
   if (a.model == "rls") p["forgetting"] = fmt::format("{}", a.forgetting), p["delta"] = fmt::format("{}", a.delta);
   if (a.model == "logistic") p["C"] = fmt::format("{}", a.C), p["solver"] = a.solver;
+  if (a.model == "logistic" && a.gtol) p["gtol"] = fmt::format("{}", *a.gtol);
+  if (a.model == "logistic" && a.ftol) p["ftol"] = fmt::format("{}", *a.ftol);
   if (a.model == "gd" || a.model == "sgd" || (a.model == "svm" && a.gd_flags_given)) {
     p["learning_rate"] = fmt::format("{}", a.learning_rate), p["schedule"] = a.schedule, p["epochs"] = fmt::format("{}", a.epochs);
     p["batch_size"] = fmt::format("{}", a.batch_size), p["l1"] = fmt::format("{}", a.l1), p["l2"] = fmt::format("{}", a.l2);
@@ -562,6 +567,12 @@ void add_pipeline_flags(CLI::App* cmd, train_args& a) {
   cmd->add_option("--solver", a.solver, "logistic: auto, newton, lbfgs or gd (the gradient-descent flags apply)")
       ->check(CLI::IsMember({"auto", "newton", "lbfgs", "gd"}));
   cmd->add_option("--max-iter", a.max_iter, "logistic: Newton / L-BFGS iterations")->check(CLI::PositiveNumber);
+  cmd->add_option("--gtol", a.gtol, "logistic (newton, lbfgs): converged when max |gradient| of the mean objective is below this (default 1e-8)")
+      ->check(CLI::NonNegativeNumber);
+  cmd->add_option("--ftol", a.ftol,
+                  "logistic (lbfgs): also stop at this relative decrease of the objective in an iteration (default 64 eps; "
+                  "scikit-learn 1.2's lbfgs: 2.22e-9)")
+      ->check(CLI::NonNegativeNumber);
   cmd->add_option("--class-weight", a.class_weight, "logistic/svm: balanced (n / (K * count of the class))")
       ->check(CLI::IsMember({"balanced"}));
   cmd->add_option("--threshold", a.threshold, "binary classifiers: logistic probability (default 0.5) or svm score (default 0)");
