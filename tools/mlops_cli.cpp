@@ -195,9 +195,11 @@ std::map<std::string, std::string> flag_parameters(const train_args& a) {
   if (a.iqr) p["iqr"] = fmt::format("{}", *a.iqr);
   if (a.model == "ridge") p["alpha"] = fmt::format("{}", a.alpha);
   if (a.model == "rls") p["forgetting"] = fmt::format("{}", a.forgetting), p["delta"] = fmt::format("{}", a.delta);
-  if (a.model == "logistic") p["C"] = fmt::format("{}", a.C), p["solver"] = a.solver;
-  if (a.model == "logistic" && a.gtol) p["gtol"] = fmt::format("{}", *a.gtol);
-  if (a.model == "logistic" && a.ftol) p["ftol"] = fmt::format("{}", *a.ftol);
+  if (a.model == "logistic") {
+    p["C"] = fmt::format("{}", a.C), p["solver"] = a.solver;
+    if (a.gtol) p["gtol"] = fmt::format("{}", *a.gtol);
+    if (a.ftol) p["ftol"] = fmt::format("{}", *a.ftol);
+  }
   if (a.model == "gd" || a.model == "sgd" || (a.model == "svm" && a.gd_flags_given)) {
     p["learning_rate"] = fmt::format("{}", a.learning_rate), p["schedule"] = a.schedule, p["epochs"] = fmt::format("{}", a.epochs);
     p["batch_size"] = fmt::format("{}", a.batch_size), p["l1"] = fmt::format("{}", a.l1), p["l2"] = fmt::format("{}", a.l2);
