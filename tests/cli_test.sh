@@ -174,7 +174,7 @@ printf 'garbage' > bad.mlops
 head -c 100 m.mlops > trunc.mlops
 printf 'area,age\n1,2\n' > missing_col.csv
 expect_error "ragged csv" "ragged.csv:3" "$mlops" train ragged.csv --target b --out x.mlops
-expect_error "text in numeric column" "cannot read 'x'" "$mlops" train text.csv --target b --out x.mlops
+expect_error "a text target is refused" "target 'b' was read as categorical" "$mlops" train text.csv --target b --out x.mlops
 expect_error "unknown target" "no column named 'nope'" "$mlops" train "$data" --target nope --out x.mlops
 expect_error "missing data file" "cannot open" "$mlops" predict m.mlops nonexistent.csv
 expect_error "not a model" "format.bad_magic" "$mlops" inspect bad.mlops
@@ -224,6 +224,40 @@ expect_error "monitor --state of another window" "[schema.mismatch]" "$mlops" mo
 "$mlops" train "$data" --target price --impute median --bins 0 --out noprof.mlops >/dev/null
 expect_error "monitor needs a drift profile" "no drift profile" "$mlops" monitor noprof.mlops "$data"
 expect_error "monitor: missing feature column" "location_score" "$mlops" monitor mon.mlops missing_col.csv
+
+# real-world tables: a pandas index, a text column, a date column, ';' as delimiter
+python3 - "$data" > tables.csv <<'PY'
+import csv, sys
+rows = list(csv.reader(open(sys.argv[1])))
+print(";" + ";".join(["city"] + rows[0] + ["sold"]))
+for i, r in enumerate(rows[1:]):
+    print(";".join([str(i), ["Lyon", "Paris", "Nantes"][i % 3]] + r + ["2021-%02d-%02d" % (i % 12 + 1, i % 28 + 1)]))
+PY
+expect_error "a text feature is refused with what to do" "[schema.column_type]" "$mlops" train tables.csv --target price --impute median --out t.mlops
+err=$("$mlops" train tables.csv --target price --impute median --out t.mlops 2>&1 >/dev/null)
+check "the refusal names the columns and the flags ($err)" grep -q "'city' (categorical, 3 levels).*'sold' (datetime).*--drop" <<<"$err"
+tj=$("$mlops" train tables.csv --target price --impute median --drop sold --id city --out t.mlops --json); rc=$?
+check "train --drop --id on a ';' file with a pandas index ($rc)" test $rc -eq 0
+check "features exclude the id, the dropped and the index columns" python3 -c 'import json,sys; d=json.load(sys.stdin); assert d["card"]["features"] == ["area","age","location_score"], d["card"]["features"]; assert d["test"]["r2"] > 0.3' <<<"$tj"
+"$mlops" train tables.csv --target price --impute median --delimiter ';' --features area,age --out t2.mlops >/dev/null; rc=$?
+check "train --delimiter ';' --features area,age" test $rc -eq 0
+check "--features picks exactly those" python3 -c 'import json,sys; assert json.load(sys.stdin)["features"] == ["area","age"]' < <("$mlops" inspect t2.mlops --json)
+expect_error "--delimiter must be one character" "--delimiter" "$mlops" train tables.csv --target price --delimiter ';;' --out x.mlops
+"$mlops" predict t.mlops tables.csv --id city --out tp.csv; rc=$?
+check "predict --id writes the id beside the prediction" test "$rc:$(head -1 tp.csv)" = "0:city,prediction"
+check "predict --id keeps every row and the texts" test "$(sed -n 3p tp.csv | cut -d, -f1):$(wc -l < tp.csv)" = "Paris:1001"
+z=$("$mlops" train "$data" --target price --impute median --test-size 0 --out z.mlops --json); rc=$?
+check "--test-size 0 trains on every row ($rc)" python3 -c '
+import json,sys; d=json.load(sys.stdin)
+assert d["rows"]["train"] == 1000 and d["rows"]["test"] == 0 and d["test"] is None, d["rows"]
+t=d["train"]; assert t["max_error"] > 0 and t["explained_variance"] > 0.1 and t["mape"] > 0, t' <<<"$z"
+check "--test-size 0: no test metrics in the model" python3 -c 'import json,sys; m=json.load(sys.stdin)["metrics"]; assert "test.r2" not in m and m["split.test_size"] == 0, m' < <("$mlops" inspect z.mlops --json)
+expect_error "--test-size 1 is refused" "below 1" "$mlops" train "$data" --target price --test-size 1 --out x.mlops
+{ head -1 "$data"; tail -n +2 "$data" | head -60; echo "1.0,2.0,3.0,oops"; } > stray.csv
+err=$("$mlops" train stray.csv --target price --out x.mlops 2>&1 >/dev/null)
+check "a stray text in a number column names line, value and the way out ($err)" grep -q "stray.csv:62:4: column 'price': cannot read 'oops'.*--categorical price" <<<"$err"
+"$mlops" train stray.csv --target price --impute median --na oops --out x.mlops >/dev/null; rc=$?
+check "--na makes the stray text missing ($rc)" test $rc -eq 0
 
 echo "$passed passed, $failed failed"
 [[ $failed -eq 0 ]]

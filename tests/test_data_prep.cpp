@@ -189,7 +189,9 @@ TEST_CASE("read_csv: every kind of bad input is a typed error with file, line an
   CHECK(ragged.line() == 3);
   CHECK(std::string(ragged.what()).find("data.csv:3") != std::string::npos);
 
-  auto text = catch_error<parse_error>([&] { parse_csv<double>("a,b\n1,2\n3,abc\n", o); });
+  CsvOptions numeric = o;  // every column must be numbers
+  numeric.default_type = csv_type::numeric;
+  auto text = catch_error<parse_error>([&] { parse_csv<double>("a,b\n1,2\n3,abc\n", numeric); });
   CHECK(text.code() == errc::csv_bad_number);
   CHECK(text.line() == 3);
   CHECK(text.column() == 2);
@@ -210,6 +212,215 @@ TEST_CASE("read_csv: every kind of bad input is a typed error with file, line an
   CHECK(text.id() == "csv.bad_number");
 }
 
+TEST_CASE("read_csv infers numeric, categorical and datetime columns; to_csv writes them back") {
+  const std::string text =
+      ",state,population,founded,updated,code\n"
+      "0,Texas,29.1,1845-12-29,2012-01-01T10:30:00Z,007\n"
+      "1,\"New York\",NA,1788-07-26,,12\n"
+      "2,Texas,3.5,NA,2012-01-01 12:00:00.25+01:00,7\n"
+      "3,,8,2000-02-29,2012-06-30 23:59:59,x\n";
+  const auto f = parse_csv<double>(text);
+  REQUIRE(f.cols() == 6);
+  CHECK(f.kind("Unnamed: 0") == column_kind::numeric);
+  CHECK(f.is_id("Unnamed: 0"));  // pandas' index column: kept, but never a default feature
+  CHECK_FALSE(f.is_id("state"));
+  CHECK(f.kind("state") == column_kind::categorical);
+  CHECK(f.kind("population") == column_kind::numeric);
+  CHECK(f.kind("founded") == column_kind::datetime);
+  CHECK(f.kind("updated") == column_kind::datetime);
+  CHECK(f.kind("code") == column_kind::categorical);  // 1 text in 4 values: too many to be a stray
+  const auto state = f.categorical("state");
+  CHECK(*state.levels == std::vector<std::string>{"Texas", "New York"});  // levels once, in order of appearance
+  CHECK(std::vector<std::int32_t>(state.codes.begin(), state.codes.end()) == std::vector<std::int32_t>{0, 1, 0, -1});
+  CHECK(state.label(1) == "New York");
+  CHECK(state.label(3).empty());
+  const auto code = f.categorical("code");
+  CHECK(code.label(0) == "007");  // the text as written, not a number
+  const auto founded = f.datetime("founded");
+  CHECK_FALSE(founded.has_time);
+  CHECK(founded.values[0] == detail::days_from_civil(1845, 12, 29) * detail::micros_per_day);
+  CHECK(founded.values[2] == missing_time);
+  const auto updated = f.datetime("updated");
+  CHECK(updated.has_time);
+  CHECK(updated.values[0] == (detail::days_from_civil(2012, 1, 1) * 86400 + 10 * 3600 + 30 * 60) * detail::micros_per_second);
+  CHECK(updated.values[2] == (detail::days_from_civil(2012, 1, 1) * 86400 + 11 * 3600) * detail::micros_per_second + 250000);  // +01:00 -> UTC
+  CHECK(f.missing_counts() == std::vector<std::size_t>{0, 1, 1, 1, 1, 0});
+  // The text form reads back to the same frame, kinds and all.
+  const auto back = parse_csv<double>(to_csv(f));
+  REQUIRE(back.names() == f.names());
+  for (std::size_t c = 0; c < f.cols(); ++c) CHECK(back.kind(c) == f.kind(c));
+  CHECK(*back.categorical("state").levels == *state.levels);
+  const auto bu = back.datetime("updated");
+  CHECK(std::equal(bu.values.begin(), bu.values.end(), updated.values.begin()));
+  const auto bf = back.datetime("founded");
+  CHECK(std::equal(bf.values.begin(), bf.values.end(), founded.values.begin()));
+  // Cutting rows keeps kinds, levels (shared) and id marks.
+  const std::vector<std::size_t> rows{3, 0};
+  const auto t = f.take(rows);
+  CHECK(t.categorical("state").levels == state.levels);
+  CHECK(t.categorical("state").label(1) == "Texas");
+  CHECK(t.datetime("founded").values[0] == founded.values[3]);
+  CHECK(t.is_id("Unnamed: 0"));
+  const auto sel = f.filter(std::vector<std::uint8_t>{0, 1, 1, 0}).select({"state", "Unnamed: 0"});
+  CHECK(sel.rows() == 2);
+  CHECK(sel.categorical("state").label(0) == "New York");
+  CHECK(sel.is_id("Unnamed: 0"));
+  // A numeric accessor on a text column says what the column is.
+  const auto wrong = catch_error<schema_error>([&] { (void)f.column("state"); });
+  CHECK(wrong.code() == errc::schema_column_type);
+  CHECK(std::string(wrong.what()).find("'state' is categorical") != std::string::npos);
+  // fmt prints the head as a table with each column's kind.
+  const std::string shown = fmt::format("{:2}", f);
+  CHECK(shown.find("categorical") != std::string::npos);
+  CHECK(shown.find("numeric, id") != std::string::npos);
+  CHECK(shown.find("New York") != std::string::npos);
+  CHECK(shown.find("1845-12-29") != std::string::npos);
+  CHECK(shown.find("... 2 more rows") != std::string::npos);
+  CHECK(shown.find("[4 rows x 6 columns]") != std::string::npos);
+  auto g = f;
+  g.drop_inplace({"code", "updated"});
+  CHECK(g.names() == std::vector<std::string>{"Unnamed: 0", "state", "population", "founded"});
+  CHECK(g.categorical("state").label(0) == "Texas");
+  CHECK(g.is_id("Unnamed: 0"));
+}
+
+TEST_CASE("read_csv: stray texts in a number column are an error that says how to go on; types can be forced") {
+  std::string text = "a,b\n";
+  for (int i = 0; i < 40; ++i) text += std::to_string(i) + "," + std::to_string(i * 2) + "\n";
+  std::string strays = text + "40,abc\n";
+  CsvOptions o;
+  o.source = "t.csv";
+  const auto e = catch_error<parse_error>([&] { parse_csv<double>(strays, o); });
+  CHECK(e.code() == errc::csv_bad_number);
+  CHECK(e.line() == 42);
+  CHECK(e.column() == 2);
+  const std::string msg = e.what();
+  CHECK(msg.find("t.csv:42:2") != std::string::npos);
+  CHECK(msg.find("'abc'") != std::string::npos);
+  CHECK(msg.find("--categorical b") != std::string::npos);
+  CHECK(msg.find("1 of the column's 41 values") != std::string::npos);
+  // The stray first: the column starts as text, but its values are numbers.
+  const auto first = catch_error<parse_error>([&] { parse_csv<double>("a,b\n0,oops\n" + text.substr(4), o); });
+  CHECK(first.code() == errc::csv_bad_number);
+  CHECK(first.line() == 2);
+  // Listing the text as missing, or forcing the type, reads the file.
+  CsvOptions na = o;
+  na.na_values.push_back("abc");
+  CHECK(std::isnan(parse_csv<double>(strays, na).column("b")[40]));
+  CsvOptions cat = o;
+  cat.column_types["b"] = csv_type::categorical;
+  const auto c = parse_csv<double>(strays, cat);
+  CHECK(c.categorical("b").n_levels() == 41);
+  CHECK(c.categorical("b").label(40) == "abc");
+  CsvOptions skip = o;
+  skip.column_types["b"] = csv_type::skip;
+  CHECK(parse_csv<double>(strays, skip).names() == std::vector<std::string>{"a"});
+  // A forced numeric column fails at its first text; a forced datetime column likewise.
+  CsvOptions num = o;
+  num.column_types["b"] = csv_type::numeric;
+  CHECK(catch_error<parse_error>([&] { parse_csv<double>("a,b\n1,x\n2,y\n", num); }).line() == 2);
+  CsvOptions dt = o;
+  dt.column_types["a"] = csv_type::datetime;
+  const auto bad_date = catch_error<parse_error>([&] { parse_csv<double>("a\n2020-01-01\n2020-02-30\n", dt); });
+  CHECK(bad_date.code() == errc::csv_bad_datetime);
+  CHECK(bad_date.line() == 3);
+  // Numbers are whole fields with one sign: '+-1' is not -1.
+  CHECK(catch_error<parse_error>([&] { parse_csv<double>(text + "40,+-1\n", o); }).code() == errc::csv_bad_number);
+  // A header of numbers is data.
+  const auto hdr = catch_error<parse_error>([&] { parse_csv<double>("1,2\n3,4\n", o); });
+  CHECK(hdr.code() == errc::csv_header_is_data);
+  CHECK(std::string(hdr.what()).find("header = false") != std::string::npos);
+  CsvOptions nh = o;
+  nh.header = false;
+  CHECK(parse_csv<double>("1,2\n3,4\n", nh).rows() == 2);
+}
+
+TEST_CASE("read_csv sniffs the delimiter; a given one wins") {
+  CHECK(parse_csv<double>("a;b;c\n1;2,5;3\n4;5;6\n").names() == std::vector<std::string>{"a", "b", "c"});
+  CHECK(parse_csv<double>("a\tb\n1\t2\n").names() == std::vector<std::string>{"a", "b"});
+  CHECK(parse_csv<double>("a|b\n1|2\n").names() == std::vector<std::string>{"a", "b"});
+  CHECK(parse_csv<double>("a b\n1 2\n").names() == std::vector<std::string>{"a", "b"});
+  CHECK(parse_csv<double>("\"x;y\",z\n1,2\n").names() == std::vector<std::string>{"x;y", "z"});  // quotes hide delimiters
+  CHECK(parse_csv<double>("only\n1\n2\n").cols() == 1);
+  CsvOptions semi;
+  semi.delimiter = ';';
+  CHECK(parse_csv<double>("a,b;c\n1;2\n", semi).names() == std::vector<std::string>{"a,b", "c"});
+}
+
+TEST_CASE("ISO 8601 instants: civil dates both ways, offsets, fractions, impossible dates") {
+  for (std::int64_t day = -800000; day <= 800000; day += 997) {  // about 4,400 years either side of 1970
+    const auto c = detail::civil_from_micros(day * detail::micros_per_day + 3723 * detail::micros_per_second);
+    CHECK(detail::days_from_civil(c.year, c.month, c.day) == day);
+    CHECK(c.hour == 1);
+    CHECK(c.minute == 2);
+    CHECK(c.second == 3);
+  }
+  const auto fri = detail::civil_from_micros(detail::days_from_civil(2026, 12, 4) * detail::micros_per_day);
+  CHECK(fri.weekday == 4);  // a Friday (0 = Monday)
+  CHECK(fri.yearday == 338);
+  CHECK(detail::parse_iso8601("2024-02-29").ok);
+  CHECK_FALSE(detail::parse_iso8601("2023-02-29").ok);
+  CHECK_FALSE(detail::parse_iso8601("2023-13-01").ok);
+  CHECK_FALSE(detail::parse_iso8601("1974Q1").ok);
+  CHECK_FALSE(detail::parse_iso8601("2012-01-01x").ok);
+  CHECK_FALSE(detail::parse_iso8601("2012-01-01T25:00").ok);
+  const auto z = detail::parse_iso8601("2012-01-01T00:00:00Z");
+  const auto off = detail::parse_iso8601("2012-01-01T05:30:00+05:30");
+  CHECK(z.ok);
+  CHECK(off.micros == z.micros);
+  CHECK(detail::parse_iso8601("1969-12-31 23:59:59.999999").micros == -1);
+  CHECK(detail::format_iso8601(-1, true) == "1969-12-31 23:59:59.999999");
+  CHECK(detail::format_iso8601(z.micros, false) == "2012-01-01");
+}
+
+TEST_CASE_TEMPLATE("DataFrame typed columns: building, validation, from_matrix, fingerprints", T, float, double) {
+  DataFrame<T> f;
+  f.add_column("x", std::vector<T>{1, 2, 3});
+  const std::vector<std::string> colours{"red", "blue", "?", "red"};
+  CHECK_THROWS_AS(f.add_categorical("c", std::span<const std::string>(colours)), data_error);  // 4 rows, frame has 3
+  const std::vector<std::string> three{"red", "?", "red"}, missing{"?"};
+  f.add_categorical("c", std::span<const std::string>(three), std::span<const std::string>(missing));
+  CHECK(f.categorical("c").n_levels() == 1);
+  CHECK(f.categorical("c").codes[1] == CategoricalView::missing);
+  CHECK_THROWS_AS(f.add_categorical("d", std::vector<std::int32_t>{0, 1, 2}, std::vector<std::string>{"a", "b"}), data_error);
+  CHECK_THROWS_AS(f.add_categorical("d", std::vector<std::int32_t>{0, 0, 0}, std::vector<std::string>{"a", "a"}), data_error);
+  f.add_datetime("t", {0, missing_time, 86400LL * 1000000}, false);
+  CHECK(f.names_of(column_kind::categorical) == std::vector<std::string>{"c"});
+  CHECK(f.to_matrix().cols() == 1);  // numeric columns only
+  Eigen::Matrix<T, 2, 2> m;
+  m << 1, 2, 3, 4;
+  const auto fm = DataFrame<T>::from_matrix(m, {"p", "q"});
+  CHECK(fm.column("q")[1] == 4);
+  CHECK_THROWS_AS(DataFrame<T>::from_matrix(m, {"p"}), data_error);
+  // The fingerprint sees text values.
+  auto g = f;
+  const std::vector<std::string> other{"red", "?", "blue"};
+  g.drop_inplace({"c"});
+  g.add_categorical("c", std::span<const std::string>(other), std::span<const std::string>(missing));
+  g = g.select(f.names());
+  CHECK(data_fingerprint(g) != data_fingerprint(f));
+  CHECK(data_fingerprint(f.select(f.names())) == data_fingerprint(f));
+}
+
+TEST_CASE("Pipeline: text columns are refused with what to do; ids are never default features") {
+  const auto f = parse_csv<double>(
+      ",name,x,y\n0,a,1,2.1\n1,b,2,3.9\n2,c,3,6.2\n3,d,4,7.8\n4,e,5,10.1\n5,f,6,12.2\n");
+  const auto p = pipeline<double>().estimator(LinearRegression<double>{});
+  const auto e = catch_error<schema_error>([&] { (void)p.fit(f, "y"); });
+  CHECK(e.code() == errc::schema_column_type);
+  const std::string msg = e.what();
+  CHECK(msg.find("'name' (categorical, 6 levels)") != std::string::npos);
+  CHECK(msg.find("--drop") != std::string::npos);
+  CHECK(msg.find("Unnamed: 0") == std::string::npos);  // the pandas index is an id, not a feature
+  auto g = f;
+  g.set_id("name");
+  const auto fitted = p.fit(g, "y");
+  CHECK(fitted.features() == std::vector<std::string>{"x"});
+  CHECK(std::abs(fitted.model().coef()(0) - 2.0) < 0.1);
+  auto with_index = pipeline<double>().features({"Unnamed: 0", "x"}).estimator(LinearRegression<double>{});
+  CHECK(with_index.fit(g, "y").features().size() == 2);  // named explicitly, an id may be a feature
+}
+
 TEST_CASE("read_csv never crashes on arbitrary bytes") {
   detail::xoshiro256ss rng(11);
   const char alphabet[] = {'1', '2', '.', ',', '"', '\n', '\r', 'e', '-', 'N', 'A', ' ', ';', '\0'};
@@ -218,7 +429,12 @@ TEST_CASE("read_csv never crashes on arbitrary bytes") {
     for (auto& c : s) c = alphabet[rng.bounded(sizeof alphabet)];
     try {
       const auto f = parse_csv<double>(s);
-      for (std::size_t c = 0; c < f.cols(); ++c) CHECK(f.column(c).size() == f.rows());
+      for (std::size_t c = 0; c < f.cols(); ++c) {
+        const std::size_t n = f.kind(c) == column_kind::numeric       ? f.column(c).size()
+                              : f.kind(c) == column_kind::categorical ? f.categorical(c).size()
+                                                                      : f.datetime(c).size();
+        CHECK(n == f.rows());
+      }
     } catch (const error&) {
     }
   }

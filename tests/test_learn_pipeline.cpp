@@ -120,6 +120,17 @@ TEST_CASE("metrics agree with scikit-learn, including a constant target") {
   CHECK(r2_score<double>(c, good) == 1.0);
   CHECK(r2_score<double>(c, bad) == 0.0);
   CHECK_THROWS_AS(r2_score<double>(c, std::vector<double>{1.0}), data_error);
+  // R^2 on one row is not defined: NaN with a note (scikit-learn), never 0 or 1.
+  const std::vector<double> one{2.0}, one_pred{2.0};
+  CHECK(std::isnan(r2_score<double>(one, one_pred)));
+  const auto m1 = regression_metrics<double>(one, one_pred);
+  CHECK(std::isnan(m1.r2));
+  CHECK(m1.note.find("fewer than two rows") != std::string::npos);
+  RegressionAccumulator acc1;
+  acc1.add(2.0, 2.0);
+  CHECK(std::isnan(acc1.metrics().r2));
+  CHECK(acc1.metrics().note == m1.note);
+  CHECK(regression_metrics<double>(c, good).note.empty());
   CHECK_THROWS_AS(mean_squared_error<double>(std::vector<double>{}, std::vector<double>{}), data_error);
   CHECK_THROWS_AS(mean_squared_error<double>(std::vector<double>{std::nan("")}, std::vector<double>{1.0}), data_error);
 }
@@ -148,6 +159,10 @@ TEST_CASE("pipeline: fitted on the training split only, predicts raw rows like t
   CHECK(stored.n == fresh.n);
   CHECK(stored.mse == fresh.mse);
   CHECK(stored.r2 == fresh.r2);
+  CHECK(stored.mape == fresh.mape);  // every metric comes back, not only the first four
+  CHECK(stored.max_error == fresh.max_error);
+  CHECK(stored.explained_variance == fresh.explained_variance);
+  CHECK(stored.max_error > 0);
   CHECK_FALSE(fp.stored_metrics("test").has_value());
   CHECK(fp.metrics().at("train.r2") > 0.85);
   const auto batch = fp.predict(test);

@@ -308,6 +308,24 @@ TEST_CASE("monitor: windows (tumbling, sliding, cumulative), hysteresis and cool
   CHECK(r.window_end == 2000);
   CHECK(r.window_rows == 1000);
   CHECK(tumbling.report(drift_scope::total).window_rows == 2500);
+  CHECK(r.judged);
+  CHECK(r.window_size == 1000);
+
+  // Before the first window completes the statistics cover the rows so far, and the
+  // report says they are not judged (a shifted start shows a large PSI and no level).
+  DriftMonitor<double> young(p, cfg(1000));
+  feed(young, 400, 3.0);
+  const auto early = young.report();
+  CHECK_FALSE(early.judged);
+  CHECK(early.features[0].psi > 1.0);
+  CHECK(early.features[0].level == alert_level::ok);
+  const std::string table = fmt::format("{:t}", early);
+  CHECK(table.find("window incomplete (400 of 1000 rows)") != std::string::npos);
+  CHECK(table.find("ok") == std::string::npos);  // no verdict beside an unjudged PSI
+  CHECK(nlohmann::json(early)["window"]["judged"] == false);
+  feed(young, 600, 3.0);
+  CHECK(young.report().judged);
+  CHECK(young.report().features[0].level == alert_level::critical);
 
   DriftMonitor<double> sliding(p, cfg(1000, 250));
   feed(sliding, 2600, 0);

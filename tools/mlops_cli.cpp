@@ -37,6 +37,39 @@ namespace {
 
 using json = nlohmann::json;
 
+/// How a command reads its CSV (every data argument): delimiter, types, missing markers.
+struct data_args {
+  std::string delimiter;                            // one character, or tab; empty: sniffed
+  std::vector<std::string> categorical, datetime;   // columns forced to a type
+  std::vector<std::string> na;                      // extra texts that mean missing
+  bool no_header = false;
+};
+
+void add_data_flags(CLI::App* cmd, data_args& d) {
+  cmd->add_option("--delimiter", d.delimiter, "field delimiter: one character, or 'tab' (default: sniffed among , ; tab | space)");
+  cmd->add_option("--categorical", d.categorical, "read this column as categorical text (repeatable)");
+  cmd->add_option("--datetime", d.datetime, "read this column as ISO 8601 dates/datetimes (repeatable)");
+  cmd->add_option("--na", d.na, "also treat this text as missing (repeatable; default: empty, NA, N/A, NaN, nan, null, NULL)");
+  cmd->add_flag("--no-header", d.no_header, "the file has no header row (columns are column_0, column_1, ...)");
+}
+
+/// Reads a table; `numeric` columns (a model's features) are read as numbers, so a bad
+/// value there is reported at its line and field.
+mlops::DataFrame<double> read_table(const std::string& path, const data_args& d, const std::vector<std::string>& numeric = {}) {
+  mlops::CsvOptions o;
+  for (const auto& c : numeric) o.column_types[c] = mlops::csv_type::numeric;
+  if (d.delimiter == "tab" || d.delimiter == "\\t") o.delimiter = '\t';
+  else if (d.delimiter.size() == 1) o.delimiter = d.delimiter[0];
+  else if (!d.delimiter.empty())
+    throw mlops::argument_error(mlops::errc::invalid_argument,
+                                fmt::format("--delimiter '{}': give one character (e.g. ';' or '|') or 'tab'", d.delimiter));
+  for (const auto& c : d.categorical) o.column_types[c] = mlops::csv_type::categorical;
+  for (const auto& c : d.datetime) o.column_types[c] = mlops::csv_type::datetime;
+  for (const auto& v : d.na) o.na_values.push_back(v);
+  o.header = !d.no_header;
+  return mlops::read_csv<double>(path, o);
+}
+
 /// The metrics that fit the task of a fitted pipeline, as JSON and as one text line.
 json evaluate_json(const mlops::FittedPipeline<double>& p, const mlops::DataFrame<double>& f) {
   return p.is_classifier() ? json(p.evaluate_classifier(f)) : json(p.evaluate(f));
@@ -69,7 +102,31 @@ struct train_args {
   std::string metric;
   // registry
   std::string register_name, registry = "models";
+  // columns
+  data_args data_opts;
+  std::vector<std::string> drop, features, ids;
 };
+
+/// The training table as the column flags shape it: --drop removes columns, --id marks
+/// columns carried but never used as features, --features picks the features.
+mlops::DataFrame<double> read_training_table(const train_args& a) {
+  auto frame = read_table(a.data, a.data_opts);
+  if (frame.kind(a.target) != mlops::column_kind::numeric)
+    throw mlops::schema_error(mlops::errc::schema_column_type,
+                              fmt::format("{}: target '{}' was read as {}; this version needs a numeric target (classes as numbers): "
+                                          "fix its values or list stray texts as missing (--na TEXT)",
+                                          a.data, a.target, mlops::kind_name(frame.kind(a.target))));
+  for (const auto& c : a.drop) {
+    if (c == a.target) throw mlops::argument_error(mlops::errc::invalid_argument, fmt::format("--drop '{}' is the target", c));
+    (void)frame.index_of(c);
+  }
+  frame.drop_inplace(a.drop);
+  for (const auto& c : a.ids) {
+    if (c == a.target) throw mlops::argument_error(mlops::errc::invalid_argument, fmt::format("--id '{}' is the target", c));
+    frame.set_id(c);
+  }
+  return frame;
+}
 
 /// The gradient-descent flags onto the core's options.
 void apply_gd_flags(const train_args& a, mlops::gd_options& gd) {
@@ -163,6 +220,7 @@ mlops::Pipeline<double> make_pipeline(const train_args& a, const fit_reports& re
   else if (a.impute == "median") p.impute(mlops::impute_strategy::median);
   if (a.iqr) p.drop_outliers_iqr(*a.iqr);
   if (a.standardize) p.standardize();
+  if (!a.features.empty()) p.features(a.features);
   p.drift_profile(a.bins);
   p.estimator(make_estimator(a, reports));
   return p;
@@ -172,7 +230,12 @@ bool is_classifier_model(const std::string& m) { return m == "logistic" || m == 
 
 /// Classifiers: a stratified split (each label keeps its share in both parts) of the
 /// rows that have a label; regressors: a plain shuffled split.
+/// --test-size 0: every row trains and the held-out part is empty.
 std::pair<mlops::DataFrame<double>, mlops::DataFrame<double>> split_for(const train_args& a, const mlops::DataFrame<double>& frame) {
+  if (a.test_size == 0) return {frame, frame.head(0)};
+  if (a.test_size >= 1)
+    throw mlops::argument_error(mlops::errc::invalid_argument,
+                                fmt::format("--test-size {}: the held-out fraction must be below 1 (0 trains on every row)", a.test_size));
   if (is_classifier_model(a.model))
     return mlops::stratified_train_test_split(frame.filter(mlops::detail::present_mask(frame.column(a.target))), a.target, a.test_size,
                                               a.seed);
@@ -205,6 +268,9 @@ std::map<std::string, std::string> flag_parameters(const train_args& a) {
     p["batch_size"] = fmt::format("{}", a.batch_size), p["l1"] = fmt::format("{}", a.l1), p["l2"] = fmt::format("{}", a.l2);
   }
   if (!a.class_weight.empty()) p["class_weight"] = a.class_weight;
+  if (!a.drop.empty()) p["drop"] = fmt::format("{}", fmt::join(a.drop, ","));
+  if (!a.features.empty()) p["features"] = fmt::format("{}", fmt::join(a.features, ","));
+  if (!a.ids.empty()) p["id"] = fmt::format("{}", fmt::join(a.ids, ","));
   return p;
 }
 
@@ -218,8 +284,7 @@ std::uint64_t register_trained(const train_args& a, const mlops::FittedPipeline<
 }
 
 int cmd_train(const train_args& a) {
-  const auto frame = mlops::read_csv<double>(a.data);
-  (void)frame.index_of(a.target);
+  const auto frame = read_training_table(a);
   const fit_reports reports;
   const auto p = make_pipeline(a, reports);
   const auto [train, test] = split_for(a, frame);
@@ -233,20 +298,27 @@ int cmd_train(const train_args& a) {
   if (::isatty(2) && opt.present) std::fprintf(stderr, "\n");
   if (opt.present && opt.status == mlops::fit_status::diverged)
     throw mlops::training_error(mlops::errc::training_diverged, opt.message + "; no model was written");
-  json train_j, test_j;
-  std::string train_t, test_t;
+  // With --test-size 0 there is no held-out part: no test metrics, and the drift
+  // profile's baseline error stays the one fit measured on the training rows.
+  const bool held_out = test.rows() > 0;
+  json train_j, test_j = nullptr;
+  std::string train_t, test_t = "none (--test-size 0: every row was used for training)";
   if (fitted.is_classifier()) {
-    const auto test_m = fitted.evaluate_classifier(test);
     const auto train_m = fitted.evaluate_classifier(train);
-    fitted.set_metrics("test", test_m);
-    train_j = train_m, test_j = test_m;
-    train_t = fmt::format("{}", train_m), test_t = fmt::format("{}", test_m);
+    train_j = train_m, train_t = fmt::format("{}", train_m);
+    if (held_out) {
+      const auto test_m = fitted.evaluate_classifier(test);
+      fitted.set_metrics("test", test_m);
+      test_j = test_m, test_t = fmt::format("{}", test_m);
+    }
   } else {
     const auto train_m = fitted.stored_metrics("train").value();  // computed by fit
-    const auto test_m = fitted.evaluate(test);
-    fitted.set_metrics("test", test_m);
-    train_j = train_m, test_j = test_m;
-    train_t = fmt::format("{}", train_m), test_t = fmt::format("{}", test_m);
+    train_j = train_m, train_t = fmt::format("{}", train_m);
+    if (held_out) {
+      const auto test_m = fitted.evaluate(test);
+      fitted.set_metrics("test", test_m);
+      test_j = test_m, test_t = fmt::format("{}", test_m);
+    }
   }
   if (cv)
     for (const auto& s : cv->test)
@@ -307,8 +379,7 @@ std::pair<std::string, std::vector<mlops::param_value>> parse_grid_axis(const st
 }
 
 int cmd_tune(const train_args& a) {
-  const auto frame = mlops::read_csv<double>(a.data);
-  (void)frame.index_of(a.target);
+  const auto frame = read_training_table(a);
   const fit_reports reports;
   const auto p = make_pipeline(a, reports);
   mlops::param_grid grid;
@@ -321,12 +392,15 @@ int cmd_tune(const train_args& a) {
   static_cast<mlops::cv_options&>(o) = cv_options_for(a);
   const auto gs = mlops::grid_search(p, grid, train, a.target, a.cv == 0 ? 5 : a.cv, a.metric, {}, o);
   auto fitted = *gs.refitted;  // the best candidate refitted on the whole training part
-  const json test_j = evaluate_json(fitted, test);
-  const std::string test_t = evaluate_text(fitted, test);
+  const bool held_out = test.rows() > 0;
+  const json test_j = held_out ? evaluate_json(fitted, test) : json(nullptr);
+  const std::string test_t = held_out ? evaluate_text(fitted, test) : "none (--test-size 0: every row was used for training)";
   for (const auto& s : gs.best_candidate().cv.test)
     if (s.mean) fitted.set_metric("cv." + s.name, *s.mean);
-  if (fitted.is_classifier()) fitted.set_metrics("test", fitted.evaluate_classifier(test));
-  else fitted.set_metrics("test", fitted.evaluate(test));
+  if (held_out) {
+    if (fitted.is_classifier()) fitted.set_metrics("test", fitted.evaluate_classifier(test));
+    else fitted.set_metrics("test", fitted.evaluate(test));
+  }
   set_baseline_from(fitted, test);
   if (!a.out.empty()) fitted.save(a.out);
   if (a.json_out) {
@@ -465,17 +539,24 @@ int cmd_registry_history(const registry_args& r) {
   return 0;
 }
 
-int cmd_predict(const std::string& model, const std::string& data, const std::string& out) {
+/// Writes the input's columns (or only the --id columns) beside the predictions.
+int cmd_predict(const std::string& model, const std::string& data, const std::string& out, const data_args& d,
+                const std::vector<std::string>& ids) {
   const auto p = mlops::FittedPipeline<double>::load(model);
-  auto frame = mlops::read_csv<double>(data);
+  auto frame = read_table(data, d, p.features());
   const auto pred = p.predict(frame);
-  if (frame.contains("prediction")) frame = frame.drop({"prediction"});
+  const bool proba = p.is_classifier() && p.classifier().has_proba();
+  const Eigen::MatrixXd P = proba ? p.predict_proba(frame) : Eigen::MatrixXd();
+  if (!ids.empty()) {
+    for (const auto& c : ids) (void)frame.index_of(c);
+    frame = frame.select(ids);
+  }
+  if (frame.contains("prediction")) frame.drop_inplace({"prediction"});
   frame.add_column("prediction", std::span<const double>(pred));
-  if (p.is_classifier() && p.classifier().has_proba()) {  // one probability column per class
-    const Eigen::MatrixXd P = p.predict_proba(frame);
+  if (proba) {  // one probability column per class
     for (std::size_t k = 0; k < p.classifier().n_classes(); ++k) {
       const auto name = fmt::format("proba_{}", p.classifier().classes()[k]);
-      if (frame.contains(name)) frame = frame.drop({name});
+      if (frame.contains(name)) frame.drop_inplace({name});
       std::vector<double> col(P.col(static_cast<Eigen::Index>(k)).data(), P.col(static_cast<Eigen::Index>(k)).data() + P.rows());
       frame.add_column(name, std::span<const double>(col));
     }
@@ -485,12 +566,14 @@ int cmd_predict(const std::string& model, const std::string& data, const std::st
   return 0;
 }
 
-int cmd_evaluate(const std::string& model, const std::string& data, const std::string& target, bool json_out) {
+int cmd_evaluate(const std::string& model, const std::string& data, const std::string& target, bool json_out, const data_args& d) {
   const auto p = mlops::FittedPipeline<double>::load(model);
   if (target != p.target())
     throw mlops::argument_error(mlops::errc::invalid_argument,
                                 fmt::format("--target '{}' differs from the model's target '{}'", target, p.target()));
-  const auto frame = mlops::read_csv<double>(data);
+  auto numeric = p.features();
+  numeric.push_back(p.target());
+  const auto frame = read_table(data, d, numeric);
   if (json_out)
     fmt::print("{}\n", json{{"model", model}, {"data", data}, {"task", p.is_classifier() ? "classification" : "regression"},
                             {"metrics", evaluate_json(p, frame)}}.dump(2));
@@ -595,7 +678,12 @@ void add_pipeline_flags(CLI::App* cmd, train_args& a) {
   cmd->add_option("--validation-fraction", a.validation_fraction, "gd/sgd: early stopping on this share of the training rows")
       ->check(CLI::Range(0.0, 0.99));
   cmd->add_option("--patience", a.patience, "gd/sgd: epochs without validation progress before stopping");
-  cmd->add_option("--test-size", a.test_size, "held-out fraction, in (0, 1)")->check(CLI::Range(0.0, 1.0));
+  cmd->add_option("--test-size", a.test_size, "held-out fraction, in [0, 1); 0 trains on every row (no held-out metrics)")
+      ->check(CLI::Range(0.0, 1.0));
+  add_data_flags(cmd, a.data_opts);
+  cmd->add_option("--drop", a.drop, "leave this column out entirely (repeatable)");
+  cmd->add_option("--features", a.features, "use exactly these feature columns, in this order (COL,COL,...)")->delimiter(',');
+  cmd->add_option("--id", a.ids, "an id column: kept beside the data, never a feature (repeatable)");
   cmd->add_option("--seed", a.seed, "seed of the train/test split");
   cmd->add_option("--threads", a.threads, "cross-validation: folds fitted in parallel (0: one per hardware thread)");
   cmd->add_flag("--json", a.json_out, "print a JSON report");
@@ -603,6 +691,7 @@ void add_pipeline_flags(CLI::App* cmd, train_args& a) {
 
 struct monitor_args {
   std::string model, data, target, state;
+  data_args data_opts;
   std::size_t window = 1000, step = 0;
   bool json_out = false, prometheus = false, alerts = false, fail_on_drift = false;
 };
@@ -614,7 +703,9 @@ int cmd_monitor(const monitor_args& a) {
     throw mlops::argument_error(mlops::errc::invalid_argument,
                                 fmt::format("{} has no drift profile (trained with --bins 0 or by an older mlops); retrain it to monitor",
                                             a.model));
-  const auto frame = mlops::read_csv<double>(a.data);
+  auto numeric = p.features();
+  numeric.push_back(a.target.empty() ? p.target() : a.target);
+  const auto frame = read_table(a.data, a.data_opts, numeric);
   std::vector<std::span<const double>> cols;
   std::vector<std::string> missing;
   for (const auto& f : p.features()) {
@@ -727,16 +818,21 @@ int main(int argc, char** argv) {
 
   std::string model, data, out, target;
   bool json_out = false;
+  data_args data_opts;
+  std::vector<std::string> predict_ids;
   auto* predict = app.add_subcommand("predict", "predict every row of a CSV file");
   predict->add_option("model", model, "model file")->required();
   predict->add_option("data", data, "CSV with the model's feature columns")->required();
   predict->add_option("--out", out, "output CSV (default: standard output)");
+  predict->add_option("--id", predict_ids, "write only this column (repeatable) beside the predictions, instead of every input column");
+  add_data_flags(predict, data_opts);
 
   auto* evaluate = app.add_subcommand("evaluate", "score a model on labelled data");
   evaluate->add_option("model", model, "model file")->required();
   evaluate->add_option("data", data, "CSV with features and target")->required();
   evaluate->add_option("--target", target, "target column")->required();
   evaluate->add_flag("--json", json_out, "print JSON");
+  add_data_flags(evaluate, data_opts);
 
   auto* inspect = app.add_subcommand("inspect", "print the model card");
   inspect->add_option("model", model, "model file")->required();
@@ -747,6 +843,7 @@ int main(int argc, char** argv) {
   monitor->add_option("model", ma.model, "model file (with a drift profile)")->required();
   monitor->add_option("stream", ma.data, "CSV with the model's feature columns (and the target, for concept drift)")->required();
   monitor->add_flag("--json", ma.json_out, "print the report as JSON");
+  add_data_flags(monitor, ma.data_opts);
   monitor->add_flag("--prometheus", ma.prometheus, "print the report in the Prometheus text exposition format");
   monitor->add_option("--target", ma.target, "label column (default: the model's target, when present)");
   monitor->add_option("--window", ma.window, "rows per window (default 1000; 0: every row)");
@@ -776,8 +873,8 @@ int main(int argc, char** argv) {
     if (*r_compare) return cmd_registry_compare(ra);
     if (*r_history) return cmd_registry_history(ra);
     if (*tune) return cmd_tune(tu);
-    if (*predict) return cmd_predict(model, data, out);
-    if (*evaluate) return cmd_evaluate(model, data, target, json_out);
+    if (*predict) return cmd_predict(model, data, out, data_opts, predict_ids);
+    if (*evaluate) return cmd_evaluate(model, data, target, json_out, data_opts);
     if (*inspect) return cmd_inspect(model, json_out);
     if (*monitor) return cmd_monitor(ma);
   } catch (const std::exception& e) {

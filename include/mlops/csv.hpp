@@ -1,20 +1,26 @@
 // mlops/csv.hpp - read_csv / write_csv for DataFrame<T>.
 // RFC 4180 quoting (quoted fields, doubled quotes, delimiters and newlines inside
-// quotes), LF / CRLF / CR line ends, UTF-8 BOM, missing markers -> NaN, numbers by
-// std::from_chars. Bad input raises parse_error naming source:line:field and quoting
-// the field; no input crashes the reader.
+// quotes), LF / CRLF / CR line ends, UTF-8 BOM, missing markers, a delimiter given or
+// sniffed, and a type per column: inferred from the values (numbers -> numeric, ISO 8601
+// dates/datetimes -> datetime, anything else -> categorical) or forced per column. Bad
+// input raises parse_error naming source:line:field and quoting the field; no input
+// crashes the reader.
 #pragma once
 
 #include <charconv>
 #include <filesystem>
+#include <functional>
 #include <istream>
 #include <iterator>
 #include <limits>
+#include <map>
 #include <ostream>
 #include <sstream>
 #include <string>
 #include <string_view>
 #include <system_error>
+#include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "mlops/detail/atomic_file.hpp"
@@ -22,14 +28,38 @@
 
 MLOPS_NAMESPACE_BEGIN
 
+/// How read_csv treats a column.
+enum class csv_type : std::uint8_t {
+  infer = 0,    // from the values (see CsvOptions)
+  numeric = 1,  // every non-missing value must be a number (csv.bad_number otherwise)
+  categorical = 2,
+  datetime = 3,  // every non-missing value must be an ISO 8601 date or datetime (csv.bad_datetime otherwise)
+  skip = 4,      // not read into the frame
+};
+
 struct CsvOptions {
-  char delimiter = ',';
+  /// Field delimiter; '\0' sniffs it from the first lines among , tab ; | and space.
+  char delimiter = '\0';
   char quote = '"';
   bool header = true;  // first record names the columns; otherwise column_0, column_1, ...
-  /// Field texts (after trimming spaces) that mean "missing" and become NaN.
+  /// Field texts (after trimming spaces) that mean "missing".
   std::vector<std::string> na_values = {"", "NA", "N/A", "NaN", "nan", "null", "NULL"};
   /// Name used in error messages when reading from a stream.
   std::string source = "<stream>";
+  /// Per-column type, by header name (columns not named here get default_type).
+  std::map<std::string, csv_type, std::less<>> column_types{};
+  /// infer: a column whose values are all numbers (or missing) is numeric, all ISO 8601
+  /// dates is datetime, anything else categorical, except that a column of numbers (or
+  /// dates) with a few stray texts (at most 1 in 20 of its values) is an error naming the
+  /// first stray value: fix it, list it in na_values, or force the column's type.
+  /// numeric: every column must be numbers (the reader of mlops 0.1).
+  csv_type default_type = csv_type::infer;
+  /// A first column whose header is empty or "Unnamed: 0" (the index pandas writes) is
+  /// marked as an id column (DataFrame::is_id): kept, but never a default feature.
+  bool detect_index = true;
+  /// A header row whose every field is a number is refused (csv.header_is_data): it is
+  /// almost surely data. false accepts such names.
+  bool check_header = true;
 };
 
 namespace detail {
@@ -47,13 +77,59 @@ inline std::string quote_for_message(std::string_view s) {
   return "'" + out + "'";
 }
 
-/// Splits the buffer into records; calls on_record(fields, line) for each non-blank one.
-template <class OnRecord>
-void csv_records(std::string_view data, const CsvOptions& opt, OnRecord&& on_record) {
+inline std::string_view strip_bom(std::string_view data) noexcept {
   if (data.size() >= 3 && static_cast<unsigned char>(data[0]) == 0xEF && static_cast<unsigned char>(data[1]) == 0xBB &&
       static_cast<unsigned char>(data[2]) == 0xBF)
     data.remove_prefix(3);
-  const char d = opt.delimiter, q = opt.quote;
+  return data;
+}
+
+/// The delimiter of `data`: among , tab ; | and space (in that order of preference), the
+/// first that occurs the same non-zero number of times, outside quotes, on each of the
+/// first lines (up to 50 records or 64 KiB); else the one most frequent on the first
+/// line; ',' when none occurs.
+inline char sniff_delimiter(std::string_view data, char quote) noexcept {
+  static constexpr char candidates[] = {',', '\t', ';', '|', ' '};
+  constexpr std::size_t max_lines = 50, max_bytes = 64 * 1024;
+  std::size_t counts[max_lines][5] = {};
+  std::size_t lines = 0;
+  bool in_quote = false, line_has_text = false;
+  const std::size_t n = (std::min)(data.size(), max_bytes);
+  const bool truncated = n < data.size();
+  for (std::size_t i = 0; i < n && lines < max_lines; ++i) {
+    const char c = data[i];
+    if (c == quote) {
+      in_quote = !in_quote;
+      line_has_text = true;
+      continue;
+    }
+    if (in_quote) continue;
+    if (c == '\n' || c == '\r') {
+      if (line_has_text) ++lines;
+      line_has_text = false;
+      continue;
+    }
+    line_has_text = true;
+    for (std::size_t k = 0; k < 5; ++k) counts[lines][k] += c == candidates[k];
+  }
+  if (line_has_text && !truncated && lines < max_lines) ++lines;  // a last line without a newline
+  if (lines == 0) return ',';
+  for (std::size_t k = 0; k < 5; ++k) {
+    bool same = counts[0][k] > 0;
+    for (std::size_t l = 1; same && l < lines; ++l) same = counts[l][k] == counts[0][k];
+    if (same) return candidates[k];
+  }
+  std::size_t best = 0;
+  for (std::size_t k = 1; k < 4; ++k)
+    if (counts[0][k] > counts[0][best]) best = k;
+  return counts[0][best] > 0 ? candidates[best] : ',';
+}
+
+/// Splits the buffer into records; calls on_record(fields, line) for each non-blank one.
+template <class OnRecord>
+void csv_records(std::string_view data, const CsvOptions& opt, OnRecord&& on_record) {
+  data = strip_bom(data);
+  const char d = opt.delimiter == '\0' ? sniff_delimiter(data, opt.quote) : opt.delimiter, q = opt.quote;
   std::vector<csv_field> fields;
   std::size_t nfields = 0;
   std::size_t i = 0, line = 1;
@@ -130,70 +206,302 @@ inline std::string_view trim_spaces(std::string_view s) noexcept {
   return s;
 }
 
+enum class number_parse : std::uint8_t { ok, not_a_number, out_of_range };
+
+/// A number in the whole of s: an optional sign (one), digits, a fraction, an exponent,
+/// inf/infinity/nan. "+-1" and "--1" are not numbers.
+template <class T>
+inline number_parse parse_number_checked(std::string_view s, T& out) noexcept {
+  if (!s.empty() && s.front() == '+') {
+    s.remove_prefix(1);
+    if (!s.empty() && (s.front() == '-' || s.front() == '+')) return number_parse::not_a_number;
+  }
+  if (s.empty()) return number_parse::not_a_number;
+  const auto r = std::from_chars(s.data(), s.data() + s.size(), out);
+  if (r.ptr != s.data() + s.size()) return number_parse::not_a_number;
+  if (r.ec == std::errc::result_out_of_range) return number_parse::out_of_range;
+  return r.ec == std::errc() ? number_parse::ok : number_parse::not_a_number;
+}
 template <class T>
 inline bool parse_number(std::string_view s, T& out) noexcept {
-  if (!s.empty() && s.front() == '+') s.remove_prefix(1);
-  if (s.empty()) return false;
-  const auto r = std::from_chars(s.data(), s.data() + s.size(), out);
-  return r.ec == std::errc() && r.ptr == s.data() + s.size();
+  return parse_number_checked(s, out) == number_parse::ok;
+}
+
+struct transparent_string_hash {
+  using is_transparent = void;
+  std::size_t operator()(std::string_view s) const noexcept { return std::hash<std::string_view>{}(s); }
+};
+
+/// One column while reading: the store of its (tentative) kind, and what contradicted it.
+template <class T>
+struct csv_column_builder {
+  std::string name;
+  csv_type forced = csv_type::infer;  // infer, or the kind every value must have
+  bool decided = false;               // the kind is known (forced, or set by the first value)
+  column_kind kind = column_kind::numeric;
+  std::size_t leading_missing = 0;    // missing values before the kind was decided
+  std::vector<T> numbers;
+  std::vector<std::int32_t> codes;
+  std::vector<std::string> levels;
+  std::vector<std::size_t> level_counts;
+  std::vector<std::pair<std::size_t, std::size_t>> level_first;  // (line, field) where each level first appears
+  std::unordered_map<std::string, std::int32_t, transparent_string_hash, std::equal_to<>> code_of;
+  std::vector<std::int64_t> times;
+  bool has_time = false;
+  std::size_t matched = 0, conflicts = 0;  // values of the kind / values that are not (inferred columns)
+  std::size_t conflict_line = 0, conflict_field = 0;
+  std::string conflict_value;
+
+  void decide(column_kind k) {
+    decided = true;
+    kind = k;
+    for (std::size_t r = 0; r < leading_missing; ++r) push_missing();
+  }
+  void push_missing() {
+    if (!decided) {
+      ++leading_missing;
+      return;
+    }
+    switch (kind) {
+      case column_kind::numeric: numbers.push_back(std::numeric_limits<T>::quiet_NaN()); break;
+      case column_kind::categorical: codes.push_back(CategoricalView::missing); break;
+      case column_kind::datetime: times.push_back(missing_time); break;
+    }
+  }
+  void push_level(std::string_view v, std::size_t line, std::size_t field) {
+    auto it = code_of.find(v);
+    if (it == code_of.end()) {
+      if (levels.size() >= static_cast<std::size_t>((std::numeric_limits<std::int32_t>::max)()))
+        MLOPS_THROW(parse_error(errc::data_shape, fmt::format("column '{}': more than 2^31 - 1 distinct values", name), "", line, field));
+      it = code_of.emplace(std::string(v), static_cast<std::int32_t>(levels.size())).first;
+      levels.emplace_back(v);
+      level_counts.push_back(0);
+      level_first.emplace_back(line, field);
+    }
+    ++level_counts[static_cast<std::size_t>(it->second)];
+    codes.push_back(it->second);
+  }
+  void conflict(std::string_view v, std::size_t line, std::size_t field) {
+    if (conflicts++ == 0) conflict_line = line, conflict_field = field, conflict_value = std::string(v.substr(0, 200));
+    push_missing();
+  }
+};
+
+/// A column of numbers or dates with at most this share of other texts is taken to have
+/// stray values (an error naming the first); with more, it is categorical.
+inline bool few_strays(std::size_t strays, std::size_t total) noexcept { return strays > 0 && strays * 20 <= total; }
+
+template <class T>
+[[noreturn]] void throw_bad_value(const CsvOptions& opt, const csv_column_builder<T>& b, bool as_number, std::size_t line,
+                                  std::size_t field, std::string_view value, std::string_view why) {
+  MLOPS_THROW(parse_error(
+      as_number ? errc::csv_bad_number : errc::csv_bad_datetime,
+      fmt::format("{}:{}:{}: column '{}': cannot read {} as {}{}; fix the value, list it as missing (CsvOptions::na_values, "
+                  "--na), or read the column as text (CsvOptions::column_types, --categorical {})",
+                  opt.source, line, field, b.name, quote_for_message(value),
+                  as_number ? (std::is_same_v<T, float> ? "a number (float)" : "a number") : "an ISO 8601 date (YYYY-MM-DD[ HH:MM[:SS]])",
+                  why, b.name),
+      opt.source, line, field));
+}
+
+/// Reads one field into its column. Throws on a value a forced type cannot hold.
+template <class T>
+void csv_put(csv_column_builder<T>& b, std::string_view v, bool missing, std::size_t line, std::size_t field, const CsvOptions& opt) {
+  if (missing) {
+    b.push_missing();
+    return;
+  }
+  if (!b.decided) {  // the first value decides an inferred column's tentative kind
+    T x;
+    const auto p = parse_number_checked(v, x);
+    if (p == number_parse::out_of_range) throw_bad_value(opt, b, true, line, field, v, " (out of range)");
+    if (p == number_parse::ok) b.decide(column_kind::numeric);
+    else if (parse_iso8601(v).ok) b.decide(column_kind::datetime);
+    else b.decide(column_kind::categorical);
+  }
+  switch (b.kind) {
+    case column_kind::numeric: {
+      T x;
+      const auto p = parse_number_checked(v, x);
+      if (p == number_parse::ok) {
+        b.numbers.push_back(x);
+        ++b.matched;
+      } else if (p == number_parse::out_of_range) {
+        throw_bad_value(opt, b, true, line, field, v, " (out of range)");
+      } else if (b.forced == csv_type::numeric) {
+        throw_bad_value(opt, b, true, line, field, v, "");
+      } else {
+        b.conflict(v, line, field);
+      }
+      break;
+    }
+    case column_kind::datetime: {
+      const auto t = parse_iso8601(v);
+      if (t.ok) {
+        b.times.push_back(t.micros);
+        b.has_time |= t.has_time;
+        ++b.matched;
+      } else if (b.forced == csv_type::datetime) {
+        throw_bad_value(opt, b, false, line, field, v, "");
+      } else {
+        b.conflict(v, line, field);
+      }
+      break;
+    }
+    case column_kind::categorical: b.push_level(v, line, field); break;
+  }
+}
+
+template <class T>
+csv_type csv_type_of(const CsvOptions& opt, std::string_view name) {
+  const auto it = opt.column_types.find(name);
+  return it != opt.column_types.end() ? it->second : opt.default_type;
 }
 
 }  // namespace detail
 
-/// Parses CSV text already in memory.
+/// Parses CSV text already in memory (see CsvOptions for delimiter and type rules).
 template <scalar T = double>
-DataFrame<T> parse_csv(std::string_view text, const CsvOptions& opt = {}) {
-  std::vector<std::string> names;
-  std::vector<std::vector<T>> cols;
-  bool have_header = false;
+DataFrame<T> parse_csv(std::string_view text, const CsvOptions& options = {}) {
+  CsvOptions opt_copy;
+  const CsvOptions* opt_p = &options;
+  if (options.delimiter == '\0') {  // sniff once, for every pass
+    opt_copy = options;
+    opt_copy.delimiter = detail::sniff_delimiter(detail::strip_bom(text), options.quote);
+    opt_p = &opt_copy;
+  }
+  const CsvOptions& opt = *opt_p;
+  std::vector<detail::csv_column_builder<T>> cols;
+  std::vector<std::size_t> active;  // builders read in this pass
+  bool have_header = false, first_is_index = false;
   std::size_t records = 0;
-  detail::csv_records(text, opt, [&](std::span<const detail::csv_field> fields, std::size_t line) {
-    ++records;
-    if (!have_header) {
-      have_header = true;
-      cols.resize(fields.size());
-      for (std::size_t k = 0; k < fields.size(); ++k) {
-        std::string name = opt.header ? std::string(detail::trim_spaces(fields[k].value())) : "column_" + std::to_string(k);
-        if (name.empty()) name = "Unnamed: " + std::to_string(k);
-        for (std::size_t j = 0; j < names.size(); ++j)
-          if (names[j] == name)
-            MLOPS_THROW(parse_error(errc::csv_duplicate_header,
-                                    fmt::format("{}:{}:{}: duplicate column name '{}' (also column {}); column names must be unique",
-                                                opt.source, line, k + 1, name, j + 1),
-                                    opt.source, line, k + 1));
-        names.push_back(std::move(name));
-      }
-      if (opt.header) return;
-    }
-    if (fields.size() != names.size())
-      MLOPS_THROW(parse_error(errc::csv_ragged_row,
-                              fmt::format("{}:{}: row has {} fields but the header has {}; every row needs one field per column",
-                                          opt.source, line, fields.size(), names.size()),
-                              opt.source, line, fields.size()));
+  auto is_missing = [&](std::string_view v) {
+    for (const auto& na : opt.na_values)
+      if (v == na) return true;
+    return false;
+  };
+  auto on_header = [&](std::span<const detail::csv_field> fields, std::size_t line) {
+    std::unordered_set<std::string_view> seen;
+    std::vector<std::string> names(fields.size());
+    std::size_t numeric_names = 0;
     for (std::size_t k = 0; k < fields.size(); ++k) {
-      const std::string_view v = detail::trim_spaces(fields[k].value());
-      T x;
-      bool missing = false;
-      for (const auto& na : opt.na_values)
-        if (v == na) {
-          missing = true;
-          break;
-        }
-      if (missing) {
-        x = std::numeric_limits<T>::quiet_NaN();
-      } else if (!detail::parse_number(v, x)) {
-        MLOPS_THROW(parse_error(errc::csv_bad_number,
-                                fmt::format("{}:{}:{}: column '{}': cannot read {} as a number{}; fix the value or mark it missing (empty or NA)",
-                                            opt.source, line, k + 1, names[k], detail::quote_for_message(v),
-                                            std::is_same_v<T, float> ? " (float)" : ""),
+      std::string name = opt.header ? std::string(detail::trim_spaces(fields[k].value())) : "column_" + std::to_string(k);
+      if (name.empty()) name = "Unnamed: " + std::to_string(k);
+      if (opt.header) {
+        T x;
+        numeric_names += detail::parse_number(std::string_view(name), x);
+      }
+      names[k] = std::move(name);
+    }
+    for (std::size_t k = 0; k < names.size(); ++k)
+      if (!seen.insert(names[k]).second) {
+        const auto j = static_cast<std::size_t>(std::find(names.begin(), names.end(), names[k]) - names.begin());
+        MLOPS_THROW(parse_error(errc::csv_duplicate_header,
+                                fmt::format("{}:{}:{}: duplicate column name '{}' (also column {}); column names must be unique",
+                                            opt.source, line, k + 1, names[k], j + 1),
                                 opt.source, line, k + 1));
       }
-      cols[k].push_back(x);
+    if (opt.header && opt.check_header && !names.empty() && numeric_names == names.size())
+      MLOPS_THROW(parse_error(errc::csv_header_is_data,
+                              fmt::format("{}:{}: every field of the header row is a number ({}...), so it looks like data; "
+                                          "give the file a header row, or read it with CsvOptions::header = false (--no-header)",
+                                          opt.source, line, detail::quote_for_message(names[0])),
+                              opt.source, line, 1));
+    first_is_index = opt.header && opt.detect_index && !names.empty() && names[0] == "Unnamed: 0";
+    cols.resize(names.size());
+    for (std::size_t k = 0; k < names.size(); ++k) {
+      auto& b = cols[k];
+      b.name = std::move(names[k]);
+      b.forced = detail::csv_type_of<T>(opt, b.name);
+      if (b.forced == csv_type::skip) continue;
+      active.push_back(k);
+      if (b.forced == csv_type::numeric) b.decide(column_kind::numeric);
+      else if (b.forced == csv_type::categorical) b.decide(column_kind::categorical);
+      else if (b.forced == csv_type::datetime) b.decide(column_kind::datetime);
     }
-  });
+  };
+  auto read_records = [&](bool first_pass) {
+    have_header = false;
+    detail::csv_records(text, opt, [&](std::span<const detail::csv_field> fields, std::size_t line) {
+      if (first_pass) ++records;
+      if (!have_header) {
+        have_header = true;
+        if (first_pass) on_header(fields, line);
+        if (opt.header) return;
+      }
+      if (fields.size() != cols.size())
+        MLOPS_THROW(parse_error(errc::csv_ragged_row,
+                                fmt::format("{}:{}: row has {} fields but the header has {}; every row needs one field per column",
+                                            opt.source, line, fields.size(), cols.size()),
+                                opt.source, line, fields.size()));
+      for (const std::size_t k : active) {
+        const std::string_view v = detail::trim_spaces(fields[k].value());
+        detail::csv_put(cols[k], v, is_missing(v), line, k + 1, opt);
+      }
+    });
+  };
+  read_records(true);
   if (records == 0)
     MLOPS_THROW(parse_error(errc::csv_empty, opt.source + ": the input is empty; a CSV needs at least a header row", opt.source, 1, 0));
-  return DataFrame<T>::from_columns(std::move(names), cols);
+
+  // Inferred columns whose values contradict their tentative kind: a few strays are an
+  // error; more make the column categorical, read again from the text.
+  std::vector<std::size_t> reread;
+  for (const std::size_t k : active) {
+    auto& b = cols[k];
+    if (b.forced != csv_type::infer || !b.decided) continue;
+    if (b.kind != column_kind::categorical && b.conflicts > 0) {
+      if (detail::few_strays(b.conflicts, b.matched + b.conflicts))
+        detail::throw_bad_value(opt, b, b.kind == column_kind::numeric, b.conflict_line, b.conflict_field, b.conflict_value,
+                                fmt::format(" ({} of the column's {} values are not)", b.conflicts, b.matched + b.conflicts));
+      reread.push_back(k);
+    } else if (b.kind == column_kind::categorical) {
+      // Mostly numbers (or dates) with a few texts: the texts are strays.
+      std::size_t numbers = 0, dates = 0, total = 0, first_other = b.levels.size();
+      for (std::size_t l = 0; l < b.levels.size(); ++l) {
+        T x;
+        total += b.level_counts[l];
+        if (detail::parse_number(std::string_view(b.levels[l]), x)) numbers += b.level_counts[l];
+        else if (detail::parse_iso8601(b.levels[l]).ok) dates += b.level_counts[l];
+        else if (first_other == b.levels.size()) first_other = l;
+      }
+      const std::size_t like = (std::max)(numbers, dates);
+      if (first_other < b.levels.size() && detail::few_strays(total - like, total))
+        detail::throw_bad_value(opt, b, numbers >= dates, b.level_first[first_other].first, b.level_first[first_other].second,
+                                b.levels[first_other], fmt::format(" ({} of the column's {} values are not)", total - like, total));
+    }
+  }
+  if (!reread.empty()) {
+    active = reread;
+    for (const std::size_t k : reread) {
+      auto& b = cols[k];
+      const std::string name = std::move(b.name);
+      b = detail::csv_column_builder<T>{};
+      b.name = name;
+      b.forced = csv_type::categorical;
+      b.decide(column_kind::categorical);
+    }
+    read_records(false);
+  }
+
+  DataFrame<T> f;
+  for (auto& b : cols) {
+    if (b.forced == csv_type::skip) continue;
+    if (!b.decided) b.decide(column_kind::numeric);  // no value at all: a numeric column of missing values
+    switch (b.kind) {
+      case column_kind::numeric: {
+        auto col = detail::make_column<T>(b.numbers.size());
+        std::copy(b.numbers.begin(), b.numbers.end(), col.data());
+        std::vector<T>().swap(b.numbers);
+        f.add_column(std::move(b.name), std::move(col));
+        break;
+      }
+      case column_kind::categorical: f.add_categorical(std::move(b.name), std::move(b.codes), std::move(b.levels)); break;
+      case column_kind::datetime: f.add_datetime(std::move(b.name), std::move(b.times), b.has_time); break;
+    }
+  }
+  if (first_is_index && f.contains("Unnamed: 0")) f.set_id("Unnamed: 0");
+  return f;
 }
 
 /// Reads a CSV file. Errors name the file, line and field.
@@ -234,8 +542,9 @@ inline void append_number(std::string& out, T v) {
 }
 }  // namespace detail
 
-/// CSV text of a frame: shortest round-trip numbers (exact on reading back), NaN as
-/// an empty field, names quoted where needed, LF line ends.
+/// CSV text of a frame: shortest round-trip numbers (exact on reading back), missing
+/// values as empty fields, categorical levels and names quoted where needed, datetimes
+/// in ISO 8601 (dates alone when the column has no times), LF line ends.
 template <scalar T>
 std::string to_csv(const DataFrame<T>& f, char delimiter = ',') {
   std::string out;
@@ -245,12 +554,27 @@ std::string to_csv(const DataFrame<T>& f, char delimiter = ',') {
     detail::append_csv_name(out, f.names()[c], delimiter);
   }
   out += '\n';
-  std::vector<std::span<const T>> cols;
-  for (std::size_t c = 0; c < f.cols(); ++c) cols.push_back(f.column(c));
+  struct bound {
+    column_kind kind;
+    std::span<const T> numbers;
+    CategoricalView cat;
+    DatetimeView time;
+  };
+  std::vector<bound> cols;
+  for (std::size_t c = 0; c < f.cols(); ++c) {
+    bound b{f.kind(c), {}, {}, {}};
+    if (b.kind == column_kind::numeric) b.numbers = f.column(c);
+    else if (b.kind == column_kind::categorical) b.cat = f.categorical(c);
+    else b.time = f.datetime(c);
+    cols.push_back(b);
+  }
   for (std::size_t r = 0; r < f.rows(); ++r) {
     for (std::size_t c = 0; c < cols.size(); ++c) {
       if (c) out += delimiter;
-      detail::append_number(out, cols[c][r]);
+      const auto& b = cols[c];
+      if (b.kind == column_kind::numeric) detail::append_number(out, b.numbers[r]);
+      else if (b.kind == column_kind::categorical) detail::append_csv_name(out, b.cat.label(r), delimiter);
+      else out += detail::format_iso8601(b.time.values[r], b.time.has_time);
     }
     out += '\n';
   }

@@ -23,8 +23,11 @@ enum class errc : std::uint16_t {
   csv_bad_number = 13,    // "csv.bad_number"
   csv_duplicate_header = 14, // "csv.duplicate_header"
   csv_bad_quote = 15,     // "csv.bad_quote"
+  csv_header_is_data = 16, // "csv.header_is_data"
+  csv_bad_datetime = 17,  // "csv.bad_datetime"
   schema_missing_column = 20, // "schema.missing_column"
   schema_mismatch = 21,   // "schema.mismatch"
+  schema_column_type = 22, // "schema.column_type"
   data_empty = 30,        // "data.empty"
   data_non_finite = 31,   // "data.non_finite"
   data_shape = 32,        // "data.shape"
@@ -56,8 +59,11 @@ constexpr std::string_view error_id(errc c) noexcept {
     case errc::csv_bad_number: return "csv.bad_number";
     case errc::csv_duplicate_header: return "csv.duplicate_header";
     case errc::csv_bad_quote: return "csv.bad_quote";
+    case errc::csv_header_is_data: return "csv.header_is_data";
+    case errc::csv_bad_datetime: return "csv.bad_datetime";
     case errc::schema_missing_column: return "schema.missing_column";
     case errc::schema_mismatch: return "schema.mismatch";
+    case errc::schema_column_type: return "schema.column_type";
     case errc::data_empty: return "data.empty";
     case errc::data_non_finite: return "data.non_finite";
     case errc::data_shape: return "data.shape";

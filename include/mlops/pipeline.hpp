@@ -229,20 +229,28 @@ class FittedPipeline {
     if (m.log_loss) metrics_[p + ".log_loss"] = *m.log_loss;
     metrics_[p + ".n"] = static_cast<double>(m.n);
   }
-  /// The metrics stored under `prefix` by set_metrics (e.g. "train", set by fit), if all present.
+  /// The regression metrics stored under `prefix` by set_metrics (e.g. "train", set by
+  /// fit), if n, mse, rmse, mae and r2 are present. mape, max_error and
+  /// explained_variance are NaN when the file predates them.
   std::optional<RegressionMetrics> stored_metrics(std::string_view prefix) const {
     const std::string p(prefix);
     RegressionMetrics m;
-    double* fields[] = {&m.mse, &m.rmse, &m.mae, &m.r2};
-    const char* names[] = {".mse", ".rmse", ".mae", ".r2"};
-    for (int i = 0; i < 4; ++i) {
-      const auto it = metrics_.find(p + names[i]);
+    const std::pair<const char*, double*> required[] = {{".mse", &m.mse}, {".rmse", &m.rmse}, {".mae", &m.mae}, {".r2", &m.r2}};
+    const std::pair<const char*, double*> optional[] = {
+        {".mape", &m.mape}, {".max_error", &m.max_error}, {".explained_variance", &m.explained_variance}};
+    for (const auto& [name, field] : required) {
+      const auto it = metrics_.find(p + name);
       if (it == metrics_.end()) return std::nullopt;
-      *fields[i] = it->second;
+      *field = it->second;
+    }
+    for (const auto& [name, field] : optional) {
+      const auto it = metrics_.find(p + name);
+      *field = it == metrics_.end() ? std::numeric_limits<double>::quiet_NaN() : it->second;
     }
     const auto n = metrics_.find(p + ".n");
     if (n == metrics_.end()) return std::nullopt;
     m.n = static_cast<std::size_t>(n->second);
+    if (m.n < 2) m.note = detail::r2_undefined_note;
     return m;
   }
   const std::string& created_at() const noexcept { return created_at_; }
@@ -528,11 +536,27 @@ std::vector<std::string> Pipeline<T>::resolve_features(const DataFrame<T>& frame
   std::vector<std::string> features = features_;
   if (features.empty())
     for (const auto& n : frame.names())
-      if (n != target) features.push_back(n);
+      if (n != target && !frame.is_id(n)) features.push_back(n);
+  std::vector<std::string> typed;
   for (const auto& f : features) {
-    (void)frame.index_of(f);
     if (f == target) MLOPS_THROW(argument_error(errc::invalid_argument, fmt::format("the target '{}' cannot also be a feature", target)));
+    if (frame.kind(f) != column_kind::numeric)
+      typed.push_back(fmt::format("'{}' ({}{})", f, kind_name(frame.kind(f)),
+                                  frame.kind(f) == column_kind::categorical ? fmt::format(", {} levels", frame.categorical(f).n_levels())
+                                                                            : std::string()));
   }
+  // No step of this version encodes text or dates into numbers yet: say so, and how to
+  // go on, before any fitting.
+  if (!typed.empty())
+    MLOPS_THROW(schema_error(errc::schema_column_type,
+                             fmt::format("feature column(s) {} are not numeric, and the pipeline has no step that encodes them; "
+                                         "leave them out (Pipeline::features, or --drop COL / --features on the command line) "
+                                         "or keep them beside the data as ids (DataFrame::set_id, --id COL)",
+                                         fmt::join(typed, ", "))));
+  if (frame.kind(target) != column_kind::numeric)
+    MLOPS_THROW(schema_error(errc::schema_column_type,
+                             fmt::format("target '{}' is {}; this version needs numeric targets (classes as numbers)", target,
+                                         kind_name(frame.kind(target)))));
   return features;
 }
 

@@ -251,8 +251,30 @@ std::string data_fingerprint(const DataFrame<T>& frame) {
   h = detail::hash64(shape, sizeof shape, h);
   for (std::size_t c = 0; c < frame.cols(); ++c) {
     h = detail::hash64(frame.names()[c].data(), frame.names()[c].size(), h);
-    const auto col = frame.column(c);
-    h = detail::hash64(col.data(), col.size() * sizeof(T), h);
+    switch (frame.kind(c)) {  // numeric columns hash as before typed columns existed
+      case column_kind::numeric: {
+        const auto col = frame.column(c);
+        h = detail::hash64(col.data(), col.size() * sizeof(T), h);
+        break;
+      }
+      case column_kind::categorical: {  // the texts row by row: independent of level order
+        const auto col = frame.categorical(c);
+        for (std::size_t r = 0; r < col.size(); ++r) {
+          const auto v = col.label(r);
+          const std::uint64_t head[2] = {1, col.codes[r] < 0 ? ~std::uint64_t(0) : v.size()};
+          h = detail::hash64(head, sizeof head, h);
+          h = detail::hash64(v.data(), v.size(), h);
+        }
+        break;
+      }
+      case column_kind::datetime: {
+        const auto col = frame.datetime(c);
+        const std::uint64_t head = 2;
+        h = detail::hash64(&head, sizeof head, h);
+        h = detail::hash64(col.values.data(), col.values.size() * sizeof(std::int64_t), h);
+        break;
+      }
+    }
   }
   return fmt::format("{:016x}", h);
 }

@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <optional>
 #include <span>
 #include <array>
@@ -52,10 +53,12 @@ double mean_absolute_error(std::span<const T> y_true, std::span<const T> y_pred)
   return s / static_cast<double>(y_true.size());
 }
 /// R^2 = 1 - SS_res / SS_tot. Constant y_true (SS_tot = 0): 1.0 if the predictions are
-/// perfect, else 0.0 (scikit-learn's force_finite behaviour); never NaN or -Inf.
+/// perfect, else 0.0 (scikit-learn's force_finite behaviour). Fewer than two rows: NaN,
+/// as scikit-learn (R^2 is not defined; RegressionMetrics::note says so).
 template <class T>
 double r2_score(std::span<const T> y_true, std::span<const T> y_pred) {
   detail::check_pair(y_true, y_pred, "r2_score");
+  if (y_true.size() < 2) return std::numeric_limits<double>::quiet_NaN();
   double mean = 0;
   for (const T v : y_true) mean += static_cast<double>(v);
   mean /= static_cast<double>(y_true.size());
@@ -116,9 +119,15 @@ inline std::optional<double> adjusted_r2_score(double r2, std::size_t n, std::si
 /// The regression metrics of a prediction, as reported by the pipeline and the CLI.
 struct RegressionMetrics {
   std::size_t n = 0;
-  double mse = 0, rmse = 0, mae = 0, r2 = 0;
+  double mse = 0, rmse = 0, mae = 0, r2 = 0;  // r2: NaN on fewer than two rows
   double mape = 0, max_error = 0, explained_variance = 0;
+  /// Why a metric is not a number (empty when every metric is defined).
+  std::string note;
 };
+
+namespace detail {
+inline constexpr std::string_view r2_undefined_note = "r2 is not defined on fewer than two rows";
+}
 // ---- metrics by name ------------------------------------------------------------------------
 enum class task_kind : std::uint8_t { regression = 1, classification = 2 };
 
@@ -192,6 +201,7 @@ RegressionMetrics regression_metrics(std::span<const T> y_true, std::span<const 
   m.mape = mean_absolute_percentage_error(y_true, y_pred);
   m.max_error = max_error(y_true, y_pred);
   m.explained_variance = explained_variance_score(y_true, y_pred);
+  if (m.n < 2) m.note = detail::r2_undefined_note;
   return m;
 }
 
@@ -248,7 +258,8 @@ class RegressionAccumulator {
     m.mse = sse_ / n;
     m.rmse = std::sqrt(m.mse);
     m.mae = sae_ / n;
-    m.r2 = m2_y_ == 0 ? (sse_ == 0 ? 1.0 : 0.0) : 1.0 - sse_ / m2_y_;
+    m.r2 = n_ < 2 ? std::numeric_limits<double>::quiet_NaN() : m2_y_ == 0 ? (sse_ == 0 ? 1.0 : 0.0) : 1.0 - sse_ / m2_y_;
+    if (n_ < 2) m.note = detail::r2_undefined_note;
     m.mape = sape_ / n;
     m.max_error = max_;
     m.explained_variance = m2_y_ == 0 ? (m2_e_ == 0 ? 1.0 : 0.0) : 1.0 - m2_e_ / m2_y_;
@@ -272,7 +283,10 @@ struct fmt::formatter<mlops::RegressionMetrics> {
   }
   template <class Ctx>
   auto format(const mlops::RegressionMetrics& m, Ctx& ctx) const {
-    if (!table) return fmt::format_to(ctx.out(), "n={} mse={:.6g} rmse={:.6g} mae={:.6g} r2={:.6f}", m.n, m.mse, m.rmse, m.mae, m.r2);
+    if (!table) {
+      auto out = fmt::format_to(ctx.out(), "n={} mse={:.6g} rmse={:.6g} mae={:.6g} r2={:.6f}", m.n, m.mse, m.rmse, m.mae, m.r2);
+      return m.note.empty() ? out : fmt::format_to(out, " ({})", m.note);
+    }
     return fmt::format_to(ctx.out(),
                           "{:<20} {:>14}\n{:<20} {:>14}\n{:<20} {:>14.6g}\n{:<20} {:>14.6g}\n{:<20} {:>14.6g}\n{:<20} {:>14.6g}\n"
                           "{:<20} {:>14.6g}\n{:<20} {:>14.6g}\n{:<20} {:>14.6g}\n",

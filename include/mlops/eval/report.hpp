@@ -33,6 +33,7 @@ inline void to_json(nlohmann::json& j, const RegressionMetrics& m) {
        {"mape", finite_json(m.mape)},
        {"max_error", finite_json(m.max_error)},
        {"explained_variance", finite_json(m.explained_variance)}};
+  if (!m.note.empty()) j["note"] = m.note;
 }
 
 inline void to_json(nlohmann::json& j, const ClassificationMetrics& m) {

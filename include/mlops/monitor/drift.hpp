@@ -138,6 +138,10 @@ struct DriftReport {
   std::uint64_t observed = 0;        // rows observed since reset
   std::uint64_t rejected = 0;        // rows of the wrong length (ignored)
   std::uint64_t window_begin = 0, window_end = 0, window_rows = 0;
+  /// Feature levels are verdicts only once a window (a pane, with a step) has completed;
+  /// before that the statistics cover the rows so far and no level is judged.
+  bool judged = false;
+  std::uint64_t window_size = 0;     // the configured window (0: every row)
   std::vector<ColumnDrift> features;
   ColumnDrift prediction;
   double drift_share = 0;            // share of features at critical
@@ -357,6 +361,8 @@ class DriftMonitor {
     w.resize(cols_, stride_);
     window_into(scope, w, r.window_begin, r.window_end);
     r.window_rows = w.rows;
+    r.window_size = config_.window;
+    r.judged = closed_ > 0;
     r.features.resize(d_);
     for (std::size_t c = 0; c < cols_; ++c) {
       ColumnDrift& cd = c < d_ ? r.features[c] : r.prediction;
@@ -839,18 +845,21 @@ struct fmt::formatter<mlops::DriftReport> {
                             r.retrain_recommended ? "yes" : "no");
     out = fmt::format_to(out, "drift over rows [{}, {}) ({} rows; {} observed since reset)\n", r.window_begin, r.window_end, r.window_rows,
                          r.observed);
+    if (!r.judged)
+      out = fmt::format_to(out, "window incomplete ({} of {} rows): statistics over the rows so far, not judged\n", r.window_rows,
+                           r.window_size);
     out = fmt::format_to(out, "{:<24} {:>9} {:>9} {:>9} {:>11} {:>9} {:>9}\n", "column", "psi", "ks", "js", "mean_shift", "missing",
                          "level");
     auto line = [&](const mlops::ColumnDrift& c) {
       out = fmt::format_to(out, "{:<24} {:>9.4f} {:>9.4f} {:>9.4f} {:>11.4f} {:>9.4f} {:>9}\n", c.name.substr(0, 24), c.psi, c.ks, c.js,
-                           c.mean_shift, c.missing_rate, mlops::level_name(c.level));
+                           c.mean_shift, c.missing_rate, r.judged ? mlops::level_name(c.level) : std::string_view("-"));
     };
     for (const auto& c : r.features) line(c);
     mlops::ColumnDrift p = r.prediction;
     p.name = "(prediction)";
     line(p);
     out = fmt::format_to(out, "dataset: {}/{} features drifted (share {:.3f}): {}\n", r.drifted_features, r.features.size(),
-                         r.drift_share, mlops::level_name(r.dataset_level));
+                         r.drift_share, r.judged ? mlops::level_name(r.dataset_level) : std::string_view("not judged yet"));
     if (r.labels == 0)
       out = fmt::format_to(out, "concept: no labels observed (baseline error {:.6g})\n", r.baseline_error);
     else
