@@ -259,5 +259,11 @@ check "a stray text in a number column names line, value and the way out ($err)"
 "$mlops" train stray.csv --target price --impute median --na oops --out x.mlops >/dev/null; rc=$?
 check "--na makes the stray text missing ($rc)" test $rc -eq 0
 
+mm=$("$mlops" train "$data" --target price --impute median --minmax --out mm.mlops --json); rc=$?
+check "train --minmax ($rc)" python3 -c 'import json,sys; d=json.load(sys.stdin); s=[x["step"] for x in d["card"]["steps"]]; assert s == ["impute","minmax"], s; c=d["card"]["steps"][1]["columns"]["area"]; assert c["data_min"] < c["data_max"]' <<<"$mm"
+check "inspect shows the minmax step" grep -q "step minmax: clip=false hi=1.0 lo=0.0" < <("$mlops" inspect mm.mlops)
+tj=$("$mlops" tune "$data" --target price --impute median --minmax --grid minmax.hi=1,10 --cv 3 --json); rc=$?
+check "tune --grid minmax.hi ($rc)" python3 -c 'import json,sys; d=json.load(sys.stdin); assert len(d["search"]["candidates"]) == 2' <<<"$tj"
+
 echo "$passed passed, $failed failed"
 [[ $failed -eq 0 ]]

@@ -276,6 +276,60 @@ TEST_CASE_TEMPLATE("save/load round-trips bit-identical predictions", T, float, 
   }
 }
 
+TEST_CASE_TEMPLATE("MinMaxScaler: scikit-learn's formula, constant columns, clipping, a step from one header", T, float, double) {
+  const std::vector<T> a{2, -1, 7, NAN, 4}, k{3, 3, 3, 3, 3}, y{1, 2, 3, 4, 5};
+  DataFrame<T> f;
+  f.add_column("a", std::span<const T>(a));
+  f.add_column("k", std::span<const T>(k));
+  f.add_column("y", std::span<const T>(y));
+  const auto s = MinMaxScaler<T>{.lo = -2, .hi = 3}.fit(f, std::vector<std::string>{"a", "k"});
+  CHECK(s.data_min()[0] == -1);
+  CHECK(s.data_max()[0] == 7);
+  const auto t = s.transform(f);
+  // scikit-learn: (x - min) / (max - min) * (hi - lo) + lo
+  for (std::size_t r : {0u, 1u, 2u, 4u}) CHECK(std::abs(t.column("a")[r] - ((a[r] + 1) / 8 * 5 - 2)) < 32 * std::numeric_limits<T>::epsilon());
+  CHECK(std::isnan(t.column("a")[3]));                  // missing stays missing
+  for (const T v : t.column("k")) CHECK(std::abs(v + 2) < 32 * std::numeric_limits<T>::epsilon());  // constant -> lo, never NaN
+  CHECK(t.column("y")[0] == 1);                           // other columns untouched
+  CHECK_THROWS_AS((MinMaxScaler<T>{.lo = 1, .hi = 1}.fit(f)), argument_error);
+  const std::vector<T> inf{1, INFINITY, 2, 3, 4};
+  DataFrame<T> g;
+  g.add_column("x", std::span<const T>(inf));
+  CHECK_THROWS_AS(MinMaxScaler<T>{}.fit(g), data_error);
+
+  // In a pipeline: added by the generic add(), tuned by name, saved under its own tag,
+  // described on the card, and the row path equals the frame path bit for bit.
+  auto p = pipeline<T>().impute();
+  p.add(MinMaxScaler<T>{});
+  p.estimator(LinearRegression<T>{});
+  set_param(p, "minmax.clip", 1.0);
+  set_param(p, "minmax.hi", 2.0);
+  CHECK(std::get<MinMaxScaler<T>>(p.steps()[1]).hi == 2.0);
+  CHECK(test::error_id_of([&] { set_param(p, "minmax.scale", 1.0); }) == "argument.invalid");
+  const auto fp = p.fit(f, "y");
+  CHECK(step_name<T>(fp.steps()[1]) == "minmax");
+  const auto back = FittedPipeline<T>::from_bytes(fp.to_bytes());
+  const auto& ms = std::get<FittedMinMaxScaler<T>>(back.steps()[1]);
+  CHECK(ms.clips());
+  CHECK(ms.hi() == 2.0);
+  DataFrame<T> wide;
+  const std::vector<T> aw{-50, -3, 3, 100, NAN}, kw{3, 3, 4, 2, 3};
+  wide.add_column("a", std::span<const T>(aw));
+  wide.add_column("k", std::span<const T>(kw));
+  const auto batch = fp.predict(wide), again = back.predict(wide);
+  for (std::size_t r = 0; r < aw.size(); ++r) {
+    const T row[2] = {aw[r], kw[r]};
+    const T one = fp.predict_row(row);
+    CHECK(std::memcmp(&one, &batch[r], sizeof(T)) == 0);
+    CHECK(std::memcmp(&one, &again[r], sizeof(T)) == 0);
+  }
+  CHECK(batch[0] == batch[1]);  // -50 and -3 are both below the training minimum (-1): clipped to lo
+  const auto card = io::model_card(fp);
+  CHECK(card["steps"][1]["step"] == "minmax");
+  CHECK(card["steps"][1]["columns"]["a"]["data_max"] == 7.0);
+  CHECK(io::parse_model_card(card.dump()).steps == std::vector<std::string>{"impute", "minmax"});
+}
+
 TEST_CASE("corrupt, truncated and foreign files are typed errors, never crashes") {
   const auto frame = messy_frame(300, 7);
   const auto fp = pipeline<double>().impute().standardize().fit(LinearRegression<double>{}, frame, "y");

@@ -239,6 +239,9 @@ TEST_CASE("parameters by name: steps and trainers, clear errors") {
   CHECK(message("model.C", 1.0).find("LinearRegression has no parameter 'C'; it has: alpha") != std::string::npos);
   CHECK(message("iqr#3.k", 1.0).find("has 2 'iqr' step(s)") != std::string::npos);
   CHECK(message("scaler.k", 1.0).find("unknown step 'scaler'") != std::string::npos);
+  // The step vocabulary comes from the step list (each type's names).
+  CHECK(message("scaler.k", 1.0).find("impute, iqr_filter, standardize, minmax") != std::string::npos);
+  CHECK(message("minmax.hi", 1.0).find("has 0 'minmax' step(s)") != std::string::npos);
   CHECK(message("alpha", 1.0).find("<step or model>.<parameter>") != std::string::npos);
   CHECK(message("impute.strategy", 2.0).find("takes a word") != std::string::npos);
   CHECK(message("impute.strategy", std::string("mode")).find("choose from mean, median, constant") != std::string::npos);

@@ -1,5 +1,5 @@
 // mlops - the command-line face of the library.
-//   mlops train DATA.csv --target COL [--impute mean|median] [--iqr K] [--standardize]
+//   mlops train DATA.csv --target COL [--impute mean|median] [--iqr K] [--standardize] [--minmax]
 //               [--model linear|ridge|gd|sgd|logistic|svm|rls] [--alpha A] [--forgetting F] [--delta D]
 //               [--learning-rate R] [--schedule constant|invscaling|exponential] [--adam] [--epochs N]
 //               [--batch-size B] [--tol T] [--l1 A] [--l2 A] [--validation-fraction F] [--patience P]
@@ -12,11 +12,14 @@
 //   mlops registry list [NAME] | show NAME VERSION|ALIAS | promote NAME VERSION ALIAS |
 //                  rollback NAME ALIAS | compare NAME V1 V2 | history NAME ALIAS
 //                  [--registry DIR] [--json]                  (DIR default ./models)
-//   mlops predict MODEL DATA.csv [--out FILE]
+//   mlops predict MODEL DATA.csv [--out FILE] [--id COL]...
 //   mlops evaluate MODEL DATA.csv --target COL [--json]
 //   mlops inspect MODEL [--json]
 //   mlops monitor MODEL STREAM.csv [--json] [--prometheus] [--target COL] [--window N] [--step N]
 //                 [--state FILE] [--alerts] [--fail-on-drift]
+// Columns (train, tune): [--drop COL]... [--features COL,...] [--id COL]...; --test-size 0 trains on every row.
+// Data flags (train, tune, predict, evaluate, monitor): [--delimiter C|tab] [--categorical COL]...
+//               [--datetime COL]... [--na TEXT]... [--no-header]
 // Errors: one line on stderr ("mlops: error: ..."), exit status 1 (2 for bad usage).
 #include <cstdio>
 #include <cstdlib>
@@ -81,7 +84,7 @@ std::string evaluate_text(const mlops::FittedPipeline<double>& p, const mlops::D
 struct train_args {
   std::string data, target, out, impute, model = "linear";
   std::optional<double> iqr;
-  bool standardize = false, json_out = false;
+  bool standardize = false, minmax = false, json_out = false;
   double alpha = 1.0, test_size = 0.2, forgetting = 1.0, delta = 1.0;
   // gradient descent (--model gd|sgd)
   double learning_rate = 0.01, tol = 1e-6, l1 = 0, l2 = 0, validation_fraction = 0, decay = 0.99, power = 0.25;
@@ -220,6 +223,7 @@ mlops::Pipeline<double> make_pipeline(const train_args& a, const fit_reports& re
   else if (a.impute == "median") p.impute(mlops::impute_strategy::median);
   if (a.iqr) p.drop_outliers_iqr(*a.iqr);
   if (a.standardize) p.standardize();
+  if (a.minmax) p.add(mlops::MinMaxScaler<double>{});
   if (!a.features.empty()) p.features(a.features);
   p.drift_profile(a.bins);
   p.estimator(make_estimator(a, reports));
@@ -254,6 +258,7 @@ std::map<std::string, std::string> flag_parameters(const train_args& a) {
   std::map<std::string, std::string> p{{"model", a.model}, {"target", a.target}, {"data", a.data},
                                        {"test_size", fmt::format("{}", a.test_size)}, {"seed", fmt::format("{}", a.seed)},
                                        {"standardize", a.standardize ? "true" : "false"}};
+  if (a.minmax) p["minmax"] = "true";
   if (!a.impute.empty()) p["impute"] = a.impute;
   if (a.iqr) p["iqr"] = fmt::format("{}", *a.iqr);
   if (a.model == "ridge") p["alpha"] = fmt::format("{}", a.alpha);
@@ -643,6 +648,7 @@ void add_pipeline_flags(CLI::App* cmd, train_args& a) {
   cmd->add_option("--iqr", a.iqr, "drop training rows outside Q1-K*IQR, Q3+K*IQR (clip on new data)")
       ->check(CLI::NonNegativeNumber);
   cmd->add_flag("--standardize", a.standardize, "z-score every feature");
+  cmd->add_flag("--minmax", a.minmax, "scale every feature to [0, 1] by its training range (after --standardize if both)");
   cmd->add_option("--bins", a.bins, "bins per feature of the drift reference profile saved with the model (0: none)")
       ->check(CLI::Range(0, 256));
   cmd->add_option("--model", a.model,

@@ -15,6 +15,8 @@ template <scalar T> struct IqrOutlierFilter;
 template <scalar T> class FittedIqrOutlierFilter;
 template <scalar T> struct StandardScaler;
 template <scalar T> class FittedStandardScaler;
+template <scalar T> struct MinMaxScaler;
+template <scalar T> class FittedMinMaxScaler;
 template <scalar T> struct LinearRegression;
 template <scalar T> class LinearModel;
 template <scalar T> class LeastSquaresStats;

@@ -29,23 +29,9 @@
 #include "mlops/learn/linear.hpp"
 #include "mlops/learn/online.hpp"
 #include "mlops/monitor/drift.hpp"
-#include "mlops/prep/impute.hpp"
-#include "mlops/prep/outliers.hpp"
-#include "mlops/prep/scale.hpp"
+#include "mlops/prep/steps.hpp"
 
 MLOPS_NAMESPACE_BEGIN
-
-template <scalar T>
-using Step = std::variant<SimpleImputer<T>, IqrOutlierFilter<T>, StandardScaler<T>>;
-template <scalar T>
-using FittedStep = std::variant<FittedSimpleImputer<T>, FittedIqrOutlierFilter<T>, FittedStandardScaler<T>>;
-
-/// Human-readable name of a (fitted) step.
-template <scalar T>
-std::string_view step_name(const FittedStep<T>& s) noexcept {
-  constexpr std::string_view names[] = {"impute", "iqr_filter", "standardize"};
-  return names[s.index()];
-}
 
 /// What happened while fitting: rows entering and leaving each step.
 struct FitReport {
@@ -76,9 +62,14 @@ concept trainer = requires(const E& e, const DataFrame<T>& f, const std::vector<
 template <class E, class T>
 concept linear_trainer = trainer<E, T>;
 
+/// The model types a fitted pipeline can hold (each with a stable format `tag` and an
+/// `is_classifier` trait); PipelineModel is generated from this list.
+template <scalar T>
+using model_types = detail::type_list<LinearModel<T>, LinearClassifier<T>>;
+static_assert(detail::distinct_tags(model_types<double>{}), "model format tags must be distinct and non-zero");
 /// What a fitted pipeline predicts with.
 template <scalar T>
-using PipelineModel = std::variant<LinearModel<T>, LinearClassifier<T>>;
+using PipelineModel = detail::variant_of<model_types<T>>;
 
 /// Any of the library's trainers, held by value: what `Pipeline::estimator` stores, what
 /// cross_validate and grid_search fit in each fold, and what `set_param` configures.
@@ -184,7 +175,9 @@ class FittedPipeline {
   std::size_t n_features() const noexcept { return features_.size(); }
   const std::string& target() const noexcept { return target_; }
   const std::vector<FittedStep<T>>& steps() const noexcept { return steps_; }
-  bool is_classifier() const noexcept { return model_.index() == 1; }
+  bool is_classifier() const noexcept {
+    return std::visit([](const auto& m) { return std::decay_t<decltype(m)>::is_classifier; }, model_);
+  }
   /// The regression model; argument_error when the pipeline holds a classifier.
   const LinearModel<T>& model() const {
     if (const auto* m = std::get_if<LinearModel<T>>(&model_)) return *m;
@@ -598,18 +591,7 @@ FittedPipeline<T> Pipeline<T>::fit_prepared(const E& estimator, DataFrame<T> fra
 
   for (const auto& step : steps_) {
     const std::size_t before = frame.rows();
-    FittedStep<T> fitted = std::visit(
-        [&](const auto& s) -> FittedStep<T> {
-          using S = std::decay_t<decltype(s)>;
-          if constexpr (std::is_same_v<S, IqrOutlierFilter<T>>) {
-            return s.fit_drop(frame, features, target);
-          } else {
-            auto f = s.fit(frame, features);
-            f.transform_inplace(frame);
-            return f;
-          }
-        },
-        step);
+    FittedStep<T> fitted = std::visit([&](const auto& s) -> FittedStep<T> { return s.fit_step(frame, features, target); }, step);
     fp.report_.steps.push_back({std::string(step_name<T>(fitted)), before, frame.rows()});
     if (frame.rows() == 0)
       MLOPS_THROW(data_error(errc::data_empty, fmt::format("step '{}' removed every training row; loosen it (e.g. a larger IQR k)",
@@ -639,15 +621,23 @@ std::string FittedPipeline<T>::to_bytes() const {
     detail::byte_writer w;
     w.put(static_cast<std::uint64_t>(steps_.size()));
     for (const auto& s : steps_) {
-      w.put(static_cast<std::uint8_t>(s.index() + 1));
-      std::visit([&](const auto& f) { f.save(w); }, s);
+      std::visit(
+          [&](const auto& f) {
+            w.put(static_cast<std::uint8_t>(std::decay_t<decltype(f)>::tag));
+            f.save(w);
+          },
+          s);
     }
     c.add(tag_steps, std::move(w.buffer()));
   }
   {
     detail::byte_writer w;
-    w.put(static_cast<std::uint8_t>(model_.index() + 1));  // model kind: 1 linear regressor, 2 linear classifier
-    std::visit([&](const auto& m) { m.save(w); }, model_);
+    std::visit(
+        [&](const auto& m) {
+          w.put(static_cast<std::uint8_t>(std::decay_t<decltype(m)>::tag));
+          m.save(w);
+        },
+        model_);
     c.add(tag_model, std::move(w.buffer()));
   }
   {
@@ -701,21 +691,21 @@ FittedPipeline<T> FittedPipeline<T>::from_bytes(std::string_view bytes, std::str
     const std::size_t n = r.get_count(1);
     for (std::size_t i = 0; i < n; ++i) {
       const auto kind = r.get<std::uint8_t>();
-      switch (kind) {
-        case 1: fp.steps_.emplace_back(FittedSimpleImputer<T>::load(r)); break;
-        case 2: fp.steps_.emplace_back(FittedIqrOutlierFilter<T>::load(r)); break;
-        case 3: fp.steps_.emplace_back(FittedStandardScaler<T>::load(r)); break;
-        default: r.corrupt("unknown step kind " + std::to_string(kind));
-      }
+      auto step = detail::load_step<T>(kind, r);
+      if (!step) r.corrupt("unknown step kind " + std::to_string(kind));
+      fp.steps_.push_back(std::move(*step));
     }
     done(r);
   }
   {
     detail::byte_reader r(c.get(tag_model, source), "model section");
     const auto kind = r.get<std::uint8_t>();
-    if (kind == 1) fp.model_ = LinearModel<T>::load(r);
-    else if (kind == 2) fp.model_ = LinearClassifier<T>::load(r);
-    else r.corrupt("unknown model kind " + std::to_string(kind));
+    const bool known = detail::any_of_types(model_types<T>{}, [&]<class M>(M*) {
+      if (M::tag != kind) return false;
+      fp.model_ = M::load(r);
+      return true;
+    });
+    if (!known) r.corrupt("unknown model kind " + std::to_string(kind));
     done(r);
   }
   if (c.has(tag_metrics)) {

@@ -38,66 +38,12 @@
 #include "mlops/eval/one_pass_cv.hpp"
 #include "mlops/eval/scoring.hpp"
 #include "mlops/eval/split.hpp"
+#include "mlops/params.hpp"
 #include "mlops/pipeline.hpp"
 
 MLOPS_NAMESPACE_BEGIN
 
-// ---- parameters by name --------------------------------------------------------------------
-
-/// A parameter value: a number (booleans as 0/1) or a word (an enum such as "median").
-using param_value = std::variant<double, std::string>;
-
-/// "1.5" -> 1.5, "inf" -> infinity, "median" -> "median" (the command line's grid values).
-inline param_value parse_param_value(std::string_view text) {
-  double v = 0;
-  const auto* end = text.data() + text.size();
-  const auto r = std::from_chars(text.data(), end, v);
-  if (r.ec == std::errc() && r.ptr == end && !text.empty()) return v;
-  if (text == "inf" || text == "infinity") return std::numeric_limits<double>::infinity();
-  if (text == "true") return 1.0;
-  if (text == "false") return 0.0;
-  return std::string(text);
-}
-inline std::string to_string(const param_value& v) {
-  if (const auto* d = std::get_if<double>(&v)) return fmt::format("{}", *d);
-  return std::get<std::string>(v);
-}
-
 namespace detail {
-[[noreturn]] inline void unknown_param(std::string_view owner, std::string_view name, std::string_view known) {
-  MLOPS_THROW(argument_error(errc::invalid_argument, fmt::format("{} has no parameter '{}'; it has: {}", owner, name, known)));
-}
-inline double param_number(std::string_view name, const param_value& v) {
-  if (const auto* d = std::get_if<double>(&v)) return *d;
-  MLOPS_THROW(argument_error(errc::invalid_argument, fmt::format("parameter '{}' takes a number, not '{}'", name, std::get<std::string>(v))));
-}
-inline std::size_t param_count(std::string_view name, const param_value& v) {
-  const double d = param_number(name, v);
-  if (!(d >= 0 && d <= 1e15 && d == std::floor(d)))
-    MLOPS_THROW(argument_error(errc::invalid_argument, fmt::format("parameter '{}' takes a whole number >= 0, not {}", name, d)));
-  return static_cast<std::size_t>(d);
-}
-inline bool param_bool(std::string_view name, const param_value& v) {
-  const double d = param_number(name, v);
-  if (d != 0 && d != 1)
-    MLOPS_THROW(argument_error(errc::invalid_argument, fmt::format("parameter '{}' takes true/false (1/0), not {}", name, d)));
-  return d != 0;
-}
-inline std::string_view param_word(std::string_view name, const param_value& v) {
-  if (const auto* s = std::get_if<std::string>(&v)) return *s;
-  MLOPS_THROW(argument_error(errc::invalid_argument, fmt::format("parameter '{}' takes a word, not the number {}", name, std::get<double>(v))));
-}
-template <class E>
-E param_enum(std::string_view name, const param_value& v, std::initializer_list<std::pair<std::string_view, E>> choices) {
-  const auto w = param_word(name, v);
-  std::string all;
-  for (const auto& [k, e] : choices) {
-    if (k == w) return e;
-    all += all.empty() ? std::string(k) : ", " + std::string(k);
-  }
-  MLOPS_THROW(argument_error(errc::invalid_argument, fmt::format("parameter '{}' = '{}': choose from {}", name, w, all)));
-}
-
 /// The gradient-descent options shared by GradientDescentRegressor and LinearSVM.
 /// Returns false when `name` is not one of them.
 inline bool set_gd_param(gd_options& g, std::string_view name, const param_value& v) {
@@ -195,30 +141,7 @@ void set_estimator_param(Estimator<T>& est, std::string_view name, const param_v
 
 template <scalar T>
 void set_step_param(Step<T>& step, std::string_view name, const param_value& v) {
-  std::visit(
-      [&](auto& s) {
-        using S = std::decay_t<decltype(s)>;
-        if constexpr (std::is_same_v<S, SimpleImputer<T>>) {
-          if (name == "strategy")
-            s.strategy = param_enum<impute_strategy>(name, v, {{"mean", impute_strategy::mean}, {"median", impute_strategy::median},
-                                                               {"constant", impute_strategy::constant}});
-          else if (name == "fill_value") s.fill_value = static_cast<T>(param_number(name, v));
-          else unknown_param("impute", name, "strategy, fill_value");
-        } else if constexpr (std::is_same_v<S, IqrOutlierFilter<T>>) {
-          if (name == "k") s.k = param_number(name, v);
-          else if (name == "include_target") s.include_target = param_bool(name, v);
-          else if (name == "on_new_data")
-            s.on_new_data = param_enum<outlier_action>(name, v, {{"clip", outlier_action::clip}, {"flag", outlier_action::flag},
-                                                                 {"pass", outlier_action::pass}});
-          else unknown_param("iqr", name, "k, include_target, on_new_data");
-        } else {
-          if (name == "with_mean") s.with_mean = param_bool(name, v);
-          else if (name == "with_std") s.with_std = param_bool(name, v);
-          else if (name == "ddof") s.ddof = static_cast<int>(param_count(name, v));
-          else unknown_param("standardize", name, "with_mean, with_std, ddof");
-        }
-      },
-      step);
+  std::visit([&](auto& s) { s.set_param(name, v); }, step);
 }
 }  // namespace detail
 
@@ -227,9 +150,11 @@ void set_step_param(Step<T>& step, std::string_view name, const param_value& v) 
 ///       the estimator's parameter: alpha / fit_intercept (LinearRegression); C, max_iter,
 ///       tol, ftol, threshold, class_weight, solver (LogisticRegression); learning_rate, schedule,
 ///       l2, l1, batch_size, epochs... (gradient descent, LinearSVM); forgetting, delta (RLS).
-///   "impute.<p>", "iqr.<p>", "standardize.<p>" - the first step of that kind;
-///       "iqr#2.k" the second one. Step parameters: impute strategy, fill_value; iqr k,
-///       include_target, on_new_data; standardize with_mean, with_std, ddof.
+///   "<step>.<p>" - the first step of that kind, by any of its names (impute, iqr,
+///       standardize, minmax, ...: each step type's `names`); "iqr#2.k" the second one.
+///       Step parameters (each type's set_param): impute strategy, fill_value; iqr k,
+///       include_target, on_new_data; standardize with_mean, with_std, ddof; minmax lo,
+///       hi, clip.
 /// argument_error names the valid parameters when `name` or the value does not fit.
 template <scalar T>
 void set_param(Pipeline<T>& p, std::string_view name, const param_value& value) {
@@ -253,16 +178,12 @@ void set_param(Pipeline<T>& p, std::string_view name, const param_value& value) 
       MLOPS_THROW(argument_error(errc::invalid_argument, fmt::format("parameter '{}': '#' takes a step number from 1", name)));
     owner = owner.substr(0, hash);
   }
-  std::size_t kind = 0;
-  if (owner == "impute") kind = 0;
-  else if (owner == "iqr" || owner == "iqr_filter" || owner == "drop_outliers_iqr") kind = 1;
-  else if (owner == "standardize" || owner == "scale") kind = 2;
-  else
-    MLOPS_THROW(argument_error(errc::invalid_argument,
-                               fmt::format("parameter '{}': unknown step '{}'; use impute, iqr, standardize or model", name, owner)));
+  if (!detail::is_step_name(owner))
+    MLOPS_THROW(argument_error(errc::invalid_argument, fmt::format("parameter '{}': unknown step '{}'; use model or a step: {}", name, owner,
+                                                                   detail::step_names_list())));
   std::size_t seen = 0;
   for (auto& s : p.steps())
-    if (s.index() == kind && ++seen == nth) return detail::set_step_param<T>(s, param, value);
+    if (detail::step_answers_to<T>(s, owner) && ++seen == nth) return detail::set_step_param<T>(s, param, value);
   MLOPS_THROW(argument_error(errc::invalid_argument, fmt::format("parameter '{}': the pipeline has {} '{}' step(s)", name, seen, owner)));
 }
 

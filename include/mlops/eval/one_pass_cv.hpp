@@ -100,11 +100,12 @@ inline std::optional<one_pass_steps> one_pass_match(const Pipeline<double>& p, c
       if (stage > 1 || !covers_features(q->columns, features) || !(q->k >= 0) || !std::isfinite(q->k)) return std::nullopt;
       s.iqr = q;
       stage = 2;
-    } else {
-      const auto& sc = std::get<StandardScaler<double>>(step);
-      if (stage > 2 || !covers_features(sc.columns, features) || sc.ddof < 0) return std::nullopt;
-      s.scale = &sc;
+    } else if (const auto* sc = std::get_if<StandardScaler<double>>(&step)) {
+      if (stage > 2 || !covers_features(sc->columns, features) || sc->ddof < 0) return std::nullopt;
+      s.scale = sc;
       stage = 3;
+    } else {
+      return std::nullopt;  // a step this path has no statistics for: the per-fold path
     }
   }
   return s;

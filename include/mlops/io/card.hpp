@@ -34,24 +34,17 @@ nlohmann::json model_card(const FittedPipeline<T>& p) {
   for (const auto& s : p.steps()) {
     nlohmann::json js;
     js["step"] = std::string(step_name<T>(s));
-    if (auto* imp = std::get_if<FittedSimpleImputer<T>>(&s)) {
-      js["strategy"] = std::string(to_string(imp->strategy()));
-      for (std::size_t c = 0; c < imp->columns().size(); ++c)
-        js["columns"][imp->columns()[c]] = {{"fill_value", num(imp->fill_values()[c])}, {"missing_seen", imp->missing_seen()[c]}};
-    } else if (auto* iqr = std::get_if<FittedIqrOutlierFilter<T>>(&s)) {
-      js["k"] = iqr->k();
-      js["on_new_data"] = std::string(to_string(iqr->on_new_data()));
-      js["rows_in"] = iqr->rows_in();
-      js["rows_out"] = iqr->rows_out();
-      for (const auto& f : iqr->fences())
-        js["columns"][f.name] = {{"q1", num(f.q1)}, {"q3", num(f.q3)}, {"lower", num(f.lower)}, {"upper", num(f.upper)},
-                                 {"zero_iqr", f.zero_iqr}, {"active", f.active}, {"training_only", f.training_only},
-                                 {"rows_dropped", f.dropped}};
-    } else if (auto* sc = std::get_if<FittedStandardScaler<T>>(&s)) {
-      for (std::size_t c = 0; c < sc->columns().size(); ++c)
-        js["columns"][sc->columns()[c]] = {{"mean", num(sc->mean()[c])}, {"scale", num(sc->scale()[c])},
-                                           {"constant", sc->constant_columns()[c] != 0}};
-    }
+    detail::step_card card;
+    std::visit([&](const auto& f) { f.describe(card); }, s);
+    auto value = [](const detail::card_value& v) -> nlohmann::json {
+      if (const auto* d = std::get_if<double>(&v)) return num(*d);
+      if (const auto* n = std::get_if<std::uint64_t>(&v)) return *n;
+      if (const auto* f = std::get_if<bool>(&v)) return *f;
+      return std::get<std::string>(v);
+    };
+    for (const auto& [k, v] : card.fields.items) js[k] = value(v);
+    for (const auto& [col, fields] : card.columns)
+      for (const auto& [k, v] : fields.items) js["columns"][col][k] = value(v);
     steps.push_back(std::move(js));
   }
   j["steps"] = std::move(steps);
@@ -165,7 +158,7 @@ inline ModelCard parse_model_card(std::string_view text, std::string_view source
   }
   for (const auto& st : member(j, "steps", vt::array, source)) {
     const auto& name = member(st, "step", vt::string, source).get_ref<const std::string&>();
-    if (name != "impute" && name != "iqr_filter" && name != "standardize") bad(source, fmt::format("unknown step '{}'", name));
+    if (!detail::is_fitted_step_name(name)) bad(source, fmt::format("unknown step '{}'", name));
     c.steps.push_back(name);
   }
   const auto& m = member(j, "model", vt::object, source);

@@ -25,6 +25,7 @@
 #include <algorithm>
 #include <array>
 #include <cmath>
+#include <cstdint>
 #include <limits>
 #include <memory>
 #include <optional>
@@ -63,6 +64,8 @@ inline constexpr std::size_t max_outputs = 256;
 template <scalar T>
 class LinearClassifier {
  public:
+  static constexpr std::uint8_t tag = 2;  // format tag (model section): never changes
+  static constexpr bool is_classifier = true;
   using vector_type = Eigen::Matrix<T, Eigen::Dynamic, 1>;
   using matrix_type = Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic>;
 

@@ -47,6 +47,8 @@ constexpr std::string_view to_string(linear_solver s) noexcept {
 template <scalar T>
 class LinearModel {
  public:
+  static constexpr std::uint8_t tag = 1;  // format tag (model section): never changes
+  static constexpr bool is_classifier = false;
   using vector_type = Eigen::Matrix<T, Eigen::Dynamic, 1>;
   using matrix_type = Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic>;
 

@@ -2,12 +2,18 @@
 #pragma once
 
 #include <algorithm>
+#include <concepts>
+#include <cstdint>
+#include <string_view>
 #include <span>
 #include <string>
 #include <vector>
 
+#include "mlops/detail/binary.hpp"
 #include "mlops/detail/row_program.hpp"
+#include "mlops/detail/step_card.hpp"
 #include "mlops/frame.hpp"
+#include "mlops/params.hpp"
 
 MLOPS_NAMESPACE_BEGIN
 
@@ -53,13 +59,34 @@ inline std::vector<std::size_t> feature_positions(const std::vector<std::string>
                         "the Fitted" #Name " it returns");                                                 \
   }
 
-/// A fitted column-wise step: transforms frames and compiles into the row program.
+/// A fitted step, as the pipeline's step list needs it: a stable format tag and name,
+/// the columns it reads, its frame transform, its row-program form, save/load and what
+/// it says on the model card.
 template <class F, class T>
 concept fitted_step = requires(const F& f, DataFrame<T>& frame, detail::row_program<T>& program,
-                               std::span<const std::string> features) {
+                               std::span<const std::string> features, detail::byte_writer& w, detail::byte_reader& r,
+                               detail::step_card& card) {
+  { F::tag } -> std::convertible_to<std::uint8_t>;
+  { F::name } -> std::convertible_to<std::string_view>;
   { f.columns() } -> std::convertible_to<const std::vector<std::string>&>;
   f.transform_inplace(frame);
   f.compile(features, program);
+  f.save(w);
+  { F::load(r) } -> std::same_as<F>;
+  f.describe(card);
+};
+
+/// A step's options, as the list needs them: the fitted type, the names set_param knows
+/// it by (the first is its name), fitting on a frame (transforming or cutting the frame
+/// as training does), and parameters by name.
+template <class S, class T>
+concept step_options = requires(const S& s, S& m, DataFrame<T>& frame, std::span<const std::string> features, std::string_view target,
+                                const param_value& v) {
+  typename S::fitted_type;
+  requires fitted_step<typename S::fitted_type, T>;
+  { S::names[0] } -> std::convertible_to<std::string_view>;
+  { s.fit_step(frame, features, target) } -> std::same_as<typename S::fitted_type>;
+  m.set_param(std::string_view{}, v);
 };
 
 MLOPS_NAMESPACE_END

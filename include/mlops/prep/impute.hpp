@@ -34,12 +34,31 @@ struct SimpleImputer {
 
   FittedSimpleImputer<T> fit(const DataFrame<T>& frame, std::span<const std::string> default_columns) const;
   FittedSimpleImputer<T> fit(const DataFrame<T>& frame) const { return fit(frame, frame.names()); }
+
+  using fitted_type = FittedSimpleImputer<T>;
+  static constexpr std::string_view names[] = {"impute", "imputer"};
+  /// The pipeline's fitting: learn the fill values, then fill the frame.
+  fitted_type fit_step(DataFrame<T>& frame, std::span<const std::string> features, std::string_view) const {
+    auto f = fit(frame, features);
+    f.transform_inplace(frame);
+    return f;
+  }
+  void set_param(std::string_view name, const param_value& v) {
+    if (name == "strategy")
+      strategy = detail::param_enum<impute_strategy>(
+          name, v, {{"mean", impute_strategy::mean}, {"median", impute_strategy::median}, {"constant", impute_strategy::constant}});
+    else if (name == "fill_value") fill_value = static_cast<T>(detail::param_number(name, v));
+    else detail::unknown_param("impute", name, "strategy, fill_value");
+  }
   MLOPS_UNFITTED_STEP(SimpleImputer)
 };
 
 template <scalar T>
 class FittedSimpleImputer {
  public:
+  static constexpr std::uint8_t tag = 1;  // format tag: never changes
+  static constexpr std::string_view name = "impute";
+
   FittedSimpleImputer() = default;
   FittedSimpleImputer(impute_strategy s, std::vector<std::string> cols, std::vector<T> fills, std::vector<std::size_t> missing)
       : strategy_(s), columns_(std::move(cols)), fills_(std::move(fills)), missing_seen_(std::move(missing)) {}
@@ -62,6 +81,12 @@ class FittedSimpleImputer {
     auto& op = prog.add(detail::row_op_kind::fill_missing);
     const auto pos = detail::feature_positions(columns_, features, "SimpleImputer");
     for (std::size_t c = 0; c < pos.size(); ++c) op.a[pos[c]] = fills_[c];
+  }
+
+  void describe(detail::step_card& card) const {
+    card.fields.text("strategy", std::string(to_string(strategy_)));
+    for (std::size_t c = 0; c < columns_.size(); ++c)
+      card.column(columns_[c]).num("fill_value", static_cast<double>(fills_[c])).count("missing_seen", missing_seen_[c]);
   }
 
   void save(detail::byte_writer& w) const {

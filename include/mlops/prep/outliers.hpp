@@ -64,6 +64,21 @@ struct IqrOutlierFilter {
     fitted.drop_training_rows(frame);
     return fitted;
   }
+
+  using fitted_type = FittedIqrOutlierFilter<T>;
+  static constexpr std::string_view names[] = {"iqr_filter", "iqr", "drop_outliers_iqr"};
+  /// The pipeline's fitting: learn the fences and drop the training rows outside them.
+  fitted_type fit_step(DataFrame<T>& frame, std::span<const std::string> features, std::string_view target) const {
+    return fit_drop(frame, features, target);
+  }
+  void set_param(std::string_view name, const param_value& v) {
+    if (name == "k") k = detail::param_number(name, v);
+    else if (name == "include_target") include_target = detail::param_bool(name, v);
+    else if (name == "on_new_data")
+      on_new_data = detail::param_enum<outlier_action>(
+          name, v, {{"clip", outlier_action::clip}, {"flag", outlier_action::flag}, {"pass", outlier_action::pass}});
+    else detail::unknown_param("iqr", name, "k, include_target, on_new_data");
+  }
   MLOPS_UNFITTED_STEP(IqrOutlierFilter)
 };
 
@@ -78,6 +93,9 @@ class FittedIqrOutlierFilter {
     bool training_only = false;  // the target's fence: drops training rows, never used when serving
     std::size_t dropped = 0;  // training rows outside the fences in this column
   };
+
+  static constexpr std::uint8_t tag = 2;  // format tag: never changes
+  static constexpr std::string_view name = "iqr_filter";
 
   FittedIqrOutlierFilter() = default;
   FittedIqrOutlierFilter(double k, outlier_action a, std::vector<column_fence> f) : k_(k), action_(a), fences_(std::move(f)) {
@@ -159,6 +177,20 @@ class FittedIqrOutlierFilter {
       }
       ++k;
     }
+  }
+
+  void describe(detail::step_card& card) const {
+    card.fields.num("k", k_).text("on_new_data", std::string(to_string(action_))).count("rows_in", rows_in_).count("rows_out", rows_out_);
+    for (const auto& f : fences_)
+      card.column(f.name)
+          .num("q1", static_cast<double>(f.q1))
+          .num("q3", static_cast<double>(f.q3))
+          .num("lower", static_cast<double>(f.lower))
+          .num("upper", static_cast<double>(f.upper))
+          .flag("zero_iqr", f.zero_iqr)
+          .flag("active", f.active)
+          .flag("training_only", f.training_only)
+          .count("rows_dropped", f.dropped);
   }
 
   void save(detail::byte_writer& w) const {

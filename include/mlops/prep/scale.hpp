@@ -26,12 +26,30 @@ struct StandardScaler {
 
   FittedStandardScaler<T> fit(const DataFrame<T>& frame, std::span<const std::string> default_columns) const;
   FittedStandardScaler<T> fit(const DataFrame<T>& frame) const { return fit(frame, frame.names()); }
+
+  using fitted_type = FittedStandardScaler<T>;
+  static constexpr std::string_view names[] = {"standardize", "scale", "standard_scaler"};
+  /// The pipeline's fitting: learn the moments, then scale the frame.
+  fitted_type fit_step(DataFrame<T>& frame, std::span<const std::string> features, std::string_view) const {
+    auto f = fit(frame, features);
+    f.transform_inplace(frame);
+    return f;
+  }
+  void set_param(std::string_view name, const param_value& v) {
+    if (name == "with_mean") with_mean = detail::param_bool(name, v);
+    else if (name == "with_std") with_std = detail::param_bool(name, v);
+    else if (name == "ddof") ddof = static_cast<int>(detail::param_count(name, v));
+    else detail::unknown_param("standardize", name, "with_mean, with_std, ddof");
+  }
   MLOPS_UNFITTED_STEP(StandardScaler)
 };
 
 template <scalar T>
 class FittedStandardScaler {
  public:
+  static constexpr std::uint8_t tag = 3;  // format tag: never changes
+  static constexpr std::string_view name = "standardize";
+
   FittedStandardScaler() = default;
   FittedStandardScaler(std::vector<std::string> cols, std::vector<T> mean, std::vector<T> scale, std::vector<T> var,
                        std::vector<std::uint8_t> constant)
@@ -72,6 +90,14 @@ class FittedStandardScaler {
       op.a[pos[c]] = mean_[c];
       op.b[pos[c]] = scale_[c];
     }
+  }
+
+  void describe(detail::step_card& card) const {
+    for (std::size_t c = 0; c < columns_.size(); ++c)
+      card.column(columns_[c])
+          .num("mean", static_cast<double>(mean_[c]))
+          .num("scale", static_cast<double>(scale_[c]))
+          .flag("constant", constant_[c] != 0);
   }
 
   void save(detail::byte_writer& w) const {

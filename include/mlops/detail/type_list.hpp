@@ -1,0 +1,46 @@
+// mlops/detail/type_list.hpp - the lists that steps and models are registered in, and
+// what is generated from them: the variants, tag dispatch, name lookup.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string_view>
+#include <variant>
+
+#include "mlops/config.hpp"
+
+MLOPS_NAMESPACE_BEGIN
+namespace detail {
+
+template <class... Ts>
+struct type_list {};
+
+template <class L>
+struct list_variant;
+template <class... Ts>
+struct list_variant<type_list<Ts...>> {
+  using type = std::variant<Ts...>;
+};
+/// std::variant<Ts...> of a type_list<Ts...>.
+template <class L>
+using variant_of = typename list_variant<L>::type;
+
+/// Calls fn(tag-type pointer) for each type of the list, in order, until it returns true;
+/// true if one did.
+template <class... Ts, class Fn>
+constexpr bool any_of_types(type_list<Ts...>, Fn&& fn) {
+  return (fn(static_cast<Ts*>(nullptr)) || ...);
+}
+
+/// true when every type's format tag is distinct (checked at compile time by each list).
+template <class... Ts>
+constexpr bool distinct_tags(type_list<Ts...>) {
+  constexpr std::uint8_t tags[] = {Ts::tag...};
+  for (std::size_t i = 0; i < sizeof...(Ts); ++i)
+    for (std::size_t j = i + 1; j < sizeof...(Ts); ++j)
+      if (tags[i] == tags[j] || tags[i] == 0) return false;
+  return true;
+}
+
+}  // namespace detail
+MLOPS_NAMESPACE_END

@@ -1,0 +1,168 @@
+// mlops/prep/minmax.hpp - MinMaxScaler: x -> (x - min) / (max - min) * (hi - lo) + lo.
+#pragma once
+
+#include <cmath>
+#include <cstdint>
+#include <limits>
+#include <string_view>
+
+#include "mlops/detail/binary.hpp"
+#include "mlops/prep/common.hpp"
+
+MLOPS_NAMESPACE_BEGIN
+
+template <scalar T>
+class FittedMinMaxScaler;
+
+/// Options of the min-max scaler (scikit-learn's MinMaxScaler): each column's training
+/// range [min, max] maps onto [lo, hi] (default [0, 1]). A constant column maps to lo,
+/// never to NaN or Inf. Missing values are ignored while fitting and stay missing. New
+/// data outside the training range goes outside [lo, hi] unless `clip`.
+template <scalar T>
+struct MinMaxScaler {
+  double lo = 0.0, hi = 1.0;           // the feature range
+  bool clip = false;                   // clamp transformed values to [lo, hi]
+  std::vector<std::string> columns{};  // empty: every feature column
+
+  FittedMinMaxScaler<T> fit(const DataFrame<T>& frame, std::span<const std::string> default_columns) const;
+  FittedMinMaxScaler<T> fit(const DataFrame<T>& frame) const { return fit(frame, frame.names()); }
+
+  using fitted_type = FittedMinMaxScaler<T>;
+  static constexpr std::string_view names[] = {"minmax", "min_max_scaler", "normalize"};
+  fitted_type fit_step(DataFrame<T>& frame, std::span<const std::string> features, std::string_view) const {
+    auto f = fit(frame, features);
+    f.transform_inplace(frame);
+    return f;
+  }
+  void set_param(std::string_view name, const param_value& v) {
+    if (name == "lo" || name == "min") lo = detail::param_number(name, v);
+    else if (name == "hi" || name == "max") hi = detail::param_number(name, v);
+    else if (name == "clip") clip = detail::param_bool(name, v);
+    else detail::unknown_param("minmax", name, "lo, hi, clip");
+  }
+  MLOPS_UNFITTED_STEP(MinMaxScaler)
+};
+
+/// The fitted scaler stores each column's data_min and data_max; it transforms by the
+/// row program's standardize operation, (x - offset) / divisor, with divisor = range /
+/// (hi - lo) (range 1 for a constant column) and offset = data_min - lo * divisor, so that
+/// frame and row predictions share one formula and agree bit for bit.
+template <scalar T>
+class FittedMinMaxScaler {
+ public:
+  static constexpr std::uint8_t tag = 4;  // format tag: never changes
+  static constexpr std::string_view name = "minmax";
+
+  FittedMinMaxScaler() = default;
+  FittedMinMaxScaler(double lo, double hi, bool clip, std::vector<std::string> cols, std::vector<T> dmin, std::vector<T> dmax)
+      : lo_(lo), hi_(hi), clip_(clip), columns_(std::move(cols)), min_(std::move(dmin)), max_(std::move(dmax)) {
+    derive();
+  }
+
+  const std::vector<std::string>& columns() const noexcept { return columns_; }
+  double lo() const noexcept { return lo_; }
+  double hi() const noexcept { return hi_; }
+  bool clips() const noexcept { return clip_; }
+  const std::vector<T>& data_min() const noexcept { return min_; }
+  const std::vector<T>& data_max() const noexcept { return max_; }
+
+  void transform_inplace(DataFrame<T>& frame) const {
+    const T lo = static_cast<T>(lo_), hi = static_cast<T>(hi_);
+    for (std::size_t c = 0; c < columns_.size(); ++c) {
+      const T o = offset_[c], d = divisor_[c];
+      for (T& v : frame.column(columns_[c])) {
+        v = detail::op_standardize(v, o, d);
+        if (clip_) v = detail::op_clip(v, lo, hi);
+      }
+    }
+  }
+  DataFrame<T> transform(DataFrame<T> frame) const {
+    transform_inplace(frame);
+    return frame;
+  }
+  void compile(std::span<const std::string> features, detail::row_program<T>& prog) const {
+    const auto pos = detail::feature_positions(columns_, features, "MinMaxScaler");
+    auto& op = prog.add(detail::row_op_kind::standardize);
+    for (std::size_t c = 0; c < pos.size(); ++c) op.a[pos[c]] = offset_[c], op.b[pos[c]] = divisor_[c];
+    if (!clip_) return;
+    auto& cl = prog.add(detail::row_op_kind::clip);
+    for (std::size_t c = 0; c < pos.size(); ++c) cl.a[pos[c]] = static_cast<T>(lo_), cl.b[pos[c]] = static_cast<T>(hi_);
+  }
+  void describe(detail::step_card& card) const {
+    card.fields.num("lo", lo_).num("hi", hi_).flag("clip", clip_);
+    for (std::size_t c = 0; c < columns_.size(); ++c)
+      card.column(columns_[c]).num("data_min", static_cast<double>(min_[c])).num("data_max", static_cast<double>(max_[c]));
+  }
+
+  void save(detail::byte_writer& w) const {
+    w.put(lo_);
+    w.put(hi_);
+    w.put(static_cast<std::uint8_t>(clip_));
+    w.put(static_cast<std::uint64_t>(columns_.size()));
+    for (std::size_t c = 0; c < columns_.size(); ++c) {
+      w.put_string(columns_[c]);
+      w.put(min_[c]);
+      w.put(max_[c]);
+    }
+  }
+  static FittedMinMaxScaler load(detail::byte_reader& r) {
+    const double lo = r.get<double>(), hi = r.get<double>();
+    const auto clip = r.get<std::uint8_t>();
+    if (!std::isfinite(lo) || !std::isfinite(hi) || !(lo < hi)) r.corrupt("min-max range must be finite with lo < hi");
+    if (clip > 1) r.corrupt("min-max clip flag must be 0 or 1");
+    const std::size_t n = r.get_count(8 + 2 * sizeof(T));
+    std::vector<std::string> cols(n);
+    std::vector<T> mn(n), mx(n);
+    for (std::size_t c = 0; c < n; ++c) {
+      cols[c] = r.get_string();
+      mn[c] = r.get<T>();
+      mx[c] = r.get<T>();
+      if (!std::isfinite(mn[c]) || !std::isfinite(mx[c]) || mn[c] > mx[c]) r.corrupt("min-max data range must be finite and ordered");
+    }
+    return {lo, hi, clip != 0, std::move(cols), std::move(mn), std::move(mx)};
+  }
+
+ private:
+  void derive() {
+    offset_.resize(columns_.size());
+    divisor_.resize(columns_.size());
+    for (std::size_t c = 0; c < columns_.size(); ++c) {
+      const double range = static_cast<double>(max_[c]) - static_cast<double>(min_[c]);
+      const double d = (range > 0 && std::isfinite(range) ? range : 1.0) / (hi_ - lo_);
+      divisor_[c] = static_cast<T>(d);
+      offset_[c] = static_cast<T>(static_cast<double>(min_[c]) - lo_ * d);
+      if (!(divisor_[c] > T(0)) || !std::isfinite(divisor_[c]) || !std::isfinite(offset_[c]))
+        MLOPS_THROW(data_error(errc::data_non_finite, fmt::format("MinMaxScaler: column '{}' cannot be scaled to [{}, {}] in this precision",
+                                                                  columns_[c], lo_, hi_)));
+    }
+  }
+
+  double lo_ = 0, hi_ = 1;
+  bool clip_ = false;
+  std::vector<std::string> columns_;
+  std::vector<T> min_, max_, offset_, divisor_;
+};
+
+template <scalar T>
+FittedMinMaxScaler<T> MinMaxScaler<T>::fit(const DataFrame<T>& frame, std::span<const std::string> default_columns) const {
+  if (!std::isfinite(lo) || !std::isfinite(hi) || !(lo < hi))
+    MLOPS_THROW(argument_error(errc::invalid_argument, fmt::format("MinMaxScaler: the range [{}, {}] needs finite lo < hi", lo, hi)));
+  auto cols = detail::resolve_columns(columns, default_columns);
+  std::vector<T> mn(cols.size()), mx(cols.size());
+  for (std::size_t c = 0; c < cols.size(); ++c) {
+    T a = std::numeric_limits<T>::infinity(), b = -a;
+    std::size_t seen = 0;
+    for (const T v : frame.column(cols[c])) {
+      if (std::isnan(v)) continue;
+      a = (std::min)(a, v), b = (std::max)(b, v), ++seen;
+    }
+    if (seen == 0)
+      MLOPS_THROW(data_error(errc::data_empty, fmt::format("MinMaxScaler: column '{}' has no non-missing value; impute or drop it first", cols[c])));
+    if (!std::isfinite(a) || !std::isfinite(b))
+      MLOPS_THROW(data_error(errc::data_non_finite, fmt::format("MinMaxScaler: column '{}' contains infinite values; remove or replace them first", cols[c])));
+    mn[c] = a, mx[c] = b;
+  }
+  return {lo, hi, clip, std::move(cols), std::move(mn), std::move(mx)};
+}
+
+MLOPS_NAMESPACE_END
