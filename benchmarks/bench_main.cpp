@@ -134,6 +134,53 @@ void BM_pipeline_predict_row(benchmark::State& st) {
   st.SetLabel("d=16, impute+iqr+standardize+linear");
 }
 
+// Issue 17: a mixed row (12 numeric, 4 categorical given as text, 1 date as an instant)
+// through one-hot x4 + date features + impute + standardize + linear.
+void BM_predict_row_mixed(benchmark::State& st) {
+  static const auto fp = [] {
+    mlops::detail::xoshiro256ss rng(17);
+    const std::size_t n = 20'000;
+    mlops::DataFrame<double> f;
+    std::vector<double> y(n, 0.0);
+    for (std::size_t j = 0; j < 12; ++j) {
+      std::vector<double> c(n);
+      for (std::size_t i = 0; i < n; ++i) c[i] = rng.uniform01(), y[i] += c[i] * static_cast<double>(j + 1);
+      f.add_column("x" + std::to_string(j), std::span<const double>(c));
+    }
+    for (std::size_t j = 0; j < 4; ++j) {
+      std::vector<std::string> c(n);
+      for (std::size_t i = 0; i < n; ++i) {
+        const auto l = rng.bounded(12 + 8 * j);
+        c[i] = "level_" + std::to_string(l);
+        y[i] += static_cast<double>(l % 5);
+      }
+      f.add_categorical("c" + std::to_string(j), std::span<const std::string>(c));
+    }
+    std::vector<std::int64_t> t(n);
+    for (std::size_t i = 0; i < n; ++i) t[i] = static_cast<std::int64_t>(rng.bounded(3650)) * mlops::detail::micros_per_day;
+    f.add_datetime("when", std::move(t), false);
+    f.add_column("y", std::span<const double>(y));
+    auto p = mlops::pipeline<double>();
+    p.add(mlops::OneHotEncoder<double>{});
+    p.add(mlops::DateFeatures<double>{});
+    p.impute();
+    p.standardize();
+    p.estimator(mlops::LinearRegression<double>{});
+    return p.fit(f, "y");
+  }();
+  std::vector<mlops::input_value> row;
+  for (std::size_t j = 0; j < 12; ++j) row.push_back(mlops::input_value::of(0.25 + 0.01 * static_cast<double>(j)));
+  static const std::string levels[4] = {"level_3", "level_11", "level_7", "level_30"};
+  for (const auto& l : levels) row.push_back(mlops::input_value::of(std::string_view(l)));
+  row.push_back(mlops::input_value::at(mlops::detail::parse_iso8601("2024-05-17").micros));
+  for (auto _ : st) {
+    benchmark::DoNotOptimize(row.data());
+    double y = fp.predict_row(std::span<const mlops::input_value>(row));
+    benchmark::DoNotOptimize(y);
+  }
+  st.SetLabel(fmt::format("12 numeric + 4 text (one-hot, {} columns) + 1 date (7 parts)", fp.design_columns().size()));
+}
+
 void BM_rls_update(benchmark::State& st) {
   constexpr std::size_t d = 16;
   mlops::RecursiveLeastSquares<double> rls(d, mlops::RlsOptions{0.999, 1.0, true});
@@ -427,6 +474,7 @@ BENCHMARK(BM_mean_impute)->Arg(0)->Arg(1)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_linear_fit)->Arg(0)->Arg(1)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_bare_eigen_gram_ldlt)->Arg(0)->Arg(1)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_pipeline_predict_row)->Unit(benchmark::kNanosecond);
+BENCHMARK(BM_predict_row_mixed)->Unit(benchmark::kNanosecond);
 BENCHMARK(BM_monitor_observe)->Arg(0)->Arg(1)->Unit(benchmark::kNanosecond);
 
 }  // namespace

@@ -53,7 +53,7 @@ ev=$("$mlops" evaluate m.mlops "$data" --target price --json)
 # (the full file includes the mis-keyed x8 prices, hence the modest R2)
 check "evaluate --json" python3 -c 'import json,sys; d=json.load(sys.stdin); m=d["metrics"]; assert m["n"] == 1000 and 0 < m["rmse"] and m["r2"] > 0.3, m' <<<"$ev"
 insp=$("$mlops" inspect m.mlops)
-for s in "target: price" "step impute" "step iqr_filter" "step standardize" "coef area" "intercept" "test.r2" "format 1.1"; do
+for s in "target: price" "step impute" "step iqr_filter" "step standardize" "coef area" "intercept" "test.r2" "format 1.2"; do
   check "inspect shows '$s'" grep -qF -- "$s" <<<"$insp"
 done
 check "inspect --json" python3 -c 'import json,sys; d=json.load(sys.stdin); assert set(d["features"]) == {"area","age","location_score"}' < <("$mlops" inspect m.mlops --json)
@@ -242,6 +242,23 @@ check "features exclude the id, the dropped and the index columns" python3 -c 'i
 "$mlops" train tables.csv --target price --impute median --delimiter ';' --features area,age --out t2.mlops >/dev/null; rc=$?
 check "train --delimiter ';' --features area,age" test $rc -eq 0
 check "--features picks exactly those" python3 -c 'import json,sys; assert json.load(sys.stdin)["features"] == ["area","age"]' < <("$mlops" inspect t2.mlops --json)
+ej=$("$mlops" train tables.csv --target price --impute median --encode onehot --date-features month,weekday --out enc.mlops --json); rc=$?
+check "train --encode onehot --date-features on the file as it comes ($rc)" python3 -c '
+import json,sys; d=json.load(sys.stdin); c=d["card"]
+assert c["features"] == ["Unnamed: 0","city","area","age","location_score","sold"] or c["features"] == ["city","area","age","location_score","sold"], c["features"]
+assert c["design"][:3] == ["city_Lyon","city_Nantes","city_Paris"], c["design"]
+assert "sold_month" in c["design"] and "sold_weekday" in c["design"] and d["test"]["r2"] > 0.2' <<<"$ej"
+insp=$("$mlops" inspect enc.mlops)
+check "inspect shows input kinds and the encoder's levels" grep -q "input city: categorical (3 levels)" <<<"$insp"
+check "inspect shows the levels" grep -q "Lyon, Nantes, Paris" <<<"$insp"
+{ head -1 tables.csv; sed -n 2,4p tables.csv | sed 's/;Lyon;/;Rennes;/'; } > unseen.csv
+"$mlops" predict enc.mlops unseen.csv --id city --out up.csv; rc=$?
+check "predict with a level never seen in training ($rc)" test "$(sed -n 2p up.csv | cut -d, -f1)" = "Rennes"
+oj=$("$mlops" train tables.csv --target price --impute median --encode ordinal --date-features all --drop sold --out ord.mlops --json 2>&1); rc=$?
+check "train --encode ordinal ($rc)" python3 -c 'import json,sys; d=json.load(sys.stdin); assert d["card"]["steps"][0]["step"] == "ordinal" and d["card"]["inputs"][0] == {"name": "city", "kind": "categorical", "levels": 3}, d["card"]["inputs"]' <<<"$oj"
+"$mlops" predict ord.mlops unseen.csv --id city --out op.csv; rc=$?
+check "predict through the ordinal encoder, an unseen level included ($rc)" test "$(wc -l < op.csv)" -eq 4
+expect_error "--date-features with an unknown part" "unknown date part 'week'" "$mlops" train tables.csv --target price --encode onehot --date-features week --out x.mlops
 expect_error "--delimiter must be one character" "--delimiter" "$mlops" train tables.csv --target price --delimiter ';;' --out x.mlops
 "$mlops" predict t.mlops tables.csv --id city --out tp.csv; rc=$?
 check "predict --id writes the id beside the prediction" test "$rc:$(head -1 tp.csv)" = "0:city,prediction"

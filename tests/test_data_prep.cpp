@@ -9,6 +9,7 @@
 #include <sstream>
 
 #include "golden/sklearn_golden.hpp"
+#include "golden/tables/tables_golden.hpp"
 #include "mlops/mlops.hpp"
 #include "support.hpp"
 
@@ -402,7 +403,7 @@ TEST_CASE_TEMPLATE("DataFrame typed columns: building, validation, from_matrix, 
   CHECK(data_fingerprint(f.select(f.names())) == data_fingerprint(f));
 }
 
-TEST_CASE("Pipeline: text columns are refused with what to do; ids are never default features") {
+TEST_CASE("Pipeline: text columns no step encodes are refused with what to do; ids are never default features") {
   const auto f = parse_csv<double>(
       ",name,x,y\n0,a,1,2.1\n1,b,2,3.9\n2,c,3,6.2\n3,d,4,7.8\n4,e,5,10.1\n5,f,6,12.2\n");
   const auto p = pipeline<double>().estimator(LinearRegression<double>{});
@@ -411,6 +412,7 @@ TEST_CASE("Pipeline: text columns are refused with what to do; ids are never def
   const std::string msg = e.what();
   CHECK(msg.find("'name' (categorical, 6 levels)") != std::string::npos);
   CHECK(msg.find("--drop") != std::string::npos);
+  CHECK(msg.find("--encode onehot|ordinal") != std::string::npos);
   CHECK(msg.find("Unnamed: 0") == std::string::npos);  // the pandas index is an id, not a feature
   auto g = f;
   g.set_id("name");
@@ -419,6 +421,119 @@ TEST_CASE("Pipeline: text columns are refused with what to do; ids are never def
   CHECK(std::abs(fitted.model().coef()(0) - 2.0) < 0.1);
   auto with_index = pipeline<double>().features({"Unnamed: 0", "x"}).estimator(LinearRegression<double>{});
   CHECK(with_index.fit(g, "y").features().size() == 2);  // named explicitly, an id may be a feature
+}
+
+namespace {
+/// A frame of one categorical column from texts.
+DataFrame<double> one_text_column(const std::vector<std::string>& v) {
+  DataFrame<double> f;
+  f.add_categorical("x0", std::span<const std::string>(v));
+  return f;
+}
+std::vector<std::string> repeat_levels(std::initializer_list<std::pair<const char*, int>> counts) {
+  std::vector<std::string> out;
+  for (const auto& [l, n] : counts)
+    for (int i = 0; i < n; ++i) out.emplace_back(l);
+  return out;
+}
+std::vector<std::string> output_names(const FittedOneHotEncoder<double>& e) { return e.encoded_columns()[0].outputs(); }
+}  // namespace
+
+TEST_CASE("OneHotEncoder: scikit-learn 1.2's categories, infrequent grouping and ties") {
+  // Expected values printed by scikit-learn 1.2.1 (OneHotEncoder(sparse_output=False,
+  // handle_unknown="ignore", ...).get_feature_names_out(), infrequent_categories_).
+  const auto f = one_text_column(repeat_levels({{"a", 5}, {"b", 20}, {"c", 10}, {"d", 3}, {"e", 3}}));
+  const std::vector<std::string> x0{"x0"};
+  using V = std::vector<std::string>;
+  CHECK(output_names(OneHotEncoder<double>{}.fit(f, x0)) == V{"x0_a", "x0_b", "x0_c", "x0_d", "x0_e"});
+  auto e = OneHotEncoder<double>{.min_frequency = 4}.fit(f, x0);
+  CHECK(output_names(e) == V{"x0_a", "x0_b", "x0_c", "x0_infrequent"});
+  CHECK(e.encoded_columns()[0].infrequent == V{"d", "e"});
+  e = OneHotEncoder<double>{.max_categories = 3}.fit(f, x0);
+  CHECK(output_names(e) == V{"x0_b", "x0_c", "x0_infrequent"});
+  CHECK(e.encoded_columns()[0].infrequent == V{"a", "d", "e"});
+  CHECK(output_names(OneHotEncoder<double>{.min_frequency = 0.1}.fit(f, x0)) == V{"x0_a", "x0_b", "x0_c", "x0_infrequent"});
+  CHECK(output_names(OneHotEncoder<double>{.min_frequency = 4, .max_categories = 3}.fit(f, x0)) == V{"x0_b", "x0_c", "x0_infrequent"});
+  CHECK(output_names(OneHotEncoder<double>{.max_categories = 4}.fit(f, x0)) == V{"x0_a", "x0_b", "x0_c", "x0_infrequent"});
+  // Ties: the stable order by count keeps the later of two equally frequent levels.
+  CHECK(output_names(OneHotEncoder<double>{.max_categories = 2}.fit(one_text_column({"b", "c", "a", "c", "a"}), x0)) ==
+        V{"x0_c", "x0_infrequent"});
+  CHECK(output_names(OneHotEncoder<double>{.max_categories = 2}.fit(one_text_column({"b", "c", "a", "b"}), x0)) ==
+        V{"x0_b", "x0_infrequent"});
+  CHECK_THROWS_AS((OneHotEncoder<double>{.max_categories = 1}.fit(f, x0)), argument_error);
+
+  // Transform: one 0/1 column per level, missing its own column, unseen levels all zero.
+  DataFrame<double> train;
+  const std::vector<std::string> tv{"red", "blue", "?", "red"}, na{"?"};
+  train.add_categorical("c", std::span<const std::string>(tv), std::span<const std::string>(na));
+  train.add_column("n", std::vector<double>{1, 2, 3, 4});
+  const auto oh = OneHotEncoder<double>{}.fit(train, std::vector<std::string>{"c"});
+  CHECK(output_names(oh) == V{"c_blue", "c_red", "c_nan"});
+  DataFrame<double> serve;
+  const std::vector<std::string> sv{"green", "red", "?", "blue"};
+  serve.add_categorical("c", std::span<const std::string>(sv), std::span<const std::string>(na));
+  serve.add_column("n", std::vector<double>{5, 6, 7, 8});
+  const auto t = oh.transform(serve);
+  CHECK(t.names() == V{"n", "c_blue", "c_red", "c_nan"});
+  const std::vector<std::vector<double>> want{{0, 0, 0, 1}, {0, 1, 0, 0}, {0, 0, 1, 0}};  // green: unseen -> all zero
+  for (std::size_t k = 0; k < 3; ++k)
+    CHECK(std::vector<double>(t.column(k + 1).begin(), t.column(k + 1).end()) == want[k]);
+  const auto ord = OrdinalEncoder<double>{}.fit(train, std::vector<std::string>{"c"});
+  const auto ot = ord.transform(serve);
+  const auto o = ot.column("c");
+  CHECK(o[0] == -1);  // unseen: unknown_value
+  CHECK(o[1] == 1);   // red (blue = 0, red = 1: byte order)
+  CHECK(std::isnan(o[2]));
+  CHECK(o[3] == 0);
+}
+
+TEST_CASE("DateFeatures: calendar parts of a UTC instant, missing dates as NaN") {
+  DataFrame<double> f;
+  const auto t = detail::parse_iso8601("2026-12-04T10:30:00Z").micros;
+  f.add_datetime("when", {t, missing_time, detail::parse_iso8601("1969-12-31T23:00:00Z").micros}, true);
+  const auto d = DateFeatures<double>{}.fit(f, std::vector<std::string>{"when"});
+  CHECK(d.outputs(0) == std::vector<std::string>{"when_year", "when_month", "when_day", "when_weekday", "when_yearday", "when_hour",
+                                                 "when_timestamp"});
+  const auto g = d.transform(f);
+  CHECK(g.column("when_year")[0] == 2026);
+  CHECK(g.column("when_month")[0] == 12);
+  CHECK(g.column("when_day")[0] == 4);
+  CHECK(g.column("when_weekday")[0] == 4);  // Friday
+  CHECK(g.column("when_yearday")[0] == 338);
+  CHECK(g.column("when_hour")[0] == 10);
+  CHECK(std::abs(g.column("when_timestamp")[0] - (20791 + 10.5 / 24)) < 1e-9);
+  CHECK(std::isnan(g.column("when_year")[1]));
+  CHECK(g.column("when_year")[2] == 1969);  // before the epoch
+  CHECK(g.column("when_hour")[2] == 23);
+  DataFrame<double> dates_only;
+  dates_only.add_datetime("day", {t}, false);
+  CHECK(DateFeatures<double>{}.fit(dates_only, std::vector<std::string>{"day"}).outputs(0).size() == 6);  // no hour without times
+  CHECK(DateFeatures<double>{.parts = {detail::date_part::month}}.fit(f, std::vector<std::string>{"when"}).outputs(0) ==
+        std::vector<std::string>{"when_month"});
+  CHECK_THROWS_AS(parse_date_part("week"), argument_error);
+}
+
+TEST_CASE("real-world tables (statsmodels' data files) train as they come and match scikit-learn's ColumnTransformer") {
+  // scikit-learn 1.2.1: ColumnTransformer(SimpleImputer(mean) + StandardScaler on numbers,
+  // OneHotEncoder(handle_unknown="ignore") on text) + LinearRegression / Ridge(cholesky),
+  // every 4th row held out (tests/golden/tables/make_tables_golden.py).
+  for (const auto& g : tables_golden::cases) {
+    CAPTURE(g.name);
+    const auto f = read_csv<double>(std::string(MLOPS_TEST_GOLDEN_DIR) + "/tables/" + g.file);  // inferred types, BOM, quotes
+    std::vector<std::size_t> train_rows, test_rows;
+    for (std::size_t r = 0; r < f.rows(); ++r) (r % 4 == 3 ? test_rows : train_rows).push_back(r);
+    auto train = f.take(train_rows), test = f.take(test_rows);
+    if (*g.id) train.set_id(g.id);
+    auto p = pipeline<double>();
+    if (!f.names_of(column_kind::categorical).empty()) p.add(OneHotEncoder<double>{});
+    p.impute().standardize().estimator(LinearRegression<double>{true, g.alpha});
+    const auto fp = p.fit(train, g.target);
+    const auto m = fp.evaluate(test);
+    CHECK(m.n == static_cast<std::size_t>(g.n_test));
+    CHECK(std::abs(m.r2 - g.r2) < 1e-6 * std::max(1.0, std::abs(g.r2)));
+    CHECK(std::abs(m.mse - g.mse) < 1e-6 * g.mse);
+    CHECK(std::abs(m.mae - g.mae) < 1e-6 * g.mae);
+  }
 }
 
 TEST_CASE("read_csv never crashes on arbitrary bytes") {

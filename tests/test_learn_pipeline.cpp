@@ -330,6 +330,117 @@ TEST_CASE_TEMPLATE("MinMaxScaler: scikit-learn's formula, constant columns, clip
   CHECK(io::parse_model_card(card.dump()).steps == std::vector<std::string>{"impute", "minmax"});
 }
 
+TEST_CASE_TEMPLATE("typed inputs: one-hot, ordinal and date features in the row program, saved and reloaded", T, float, double) {
+  std::string csv = "city,sold,area,price\n";
+  const char* cities[] = {"Lyon", "Paris", "Nantes", "Brest"};
+  for (int i = 0; i < 300; ++i) {
+    const int c = i % 7 == 0 ? 3 : i % 3;
+    const double area = 50 + (i * 37) % 100;
+    const double price = 10 * area + (c == 1 ? 500 : c == 2 ? 200 : 0) + (i % 12) * 10 + (i % 5);
+    csv += fmt::format("{},2021-{:02d}-{:02d}{},{},{}\n", i == 5 ? "" : cities[c], i % 12 + 1, i % 28 + 1, i % 2 ? " 06:00" : "",
+                       i == 9 ? std::string() : fmt::format("{}", area), price);
+  }
+  const auto f = parse_csv<T>(csv);
+  REQUIRE(f.kind("city") == column_kind::categorical);
+  REQUIRE(f.kind("sold") == column_kind::datetime);
+  auto p = pipeline<T>();
+  p.add(OneHotEncoder<T>{});
+  p.add(DateFeatures<T>{.parts = {detail::date_part::month, detail::date_part::weekday, detail::date_part::hour}});
+  p.impute();
+  p.standardize();
+  p.estimator(LinearRegression<T>{});
+  const auto fp = p.fit(f, "price");
+  using V = std::vector<std::string>;
+  CHECK(fp.features() == V{"city", "sold", "area"});
+  CHECK(fp.design_columns() ==
+        V{"city_Brest", "city_Lyon", "city_Nantes", "city_Paris", "city_nan", "sold_month", "sold_weekday", "sold_hour", "area"});
+  CHECK(fp.input_kind(0) == column_kind::categorical);
+  CHECK(fp.input_levels(0).size() == 4);
+  CHECK(fp.evaluate(f).r2 > 0.99);
+  // The standardize step left the one-hot indicators alone (numeric defaults only).
+  const auto& sc = std::get<FittedStandardScaler<T>>(fp.steps()[3]);
+  CHECK(sc.columns() == V{"sold_month", "sold_weekday", "sold_hour", "area"});
+
+  // The row form gives the frame's bits: codes from level_code, dates as days.
+  const auto batch = fp.predict(f);
+  const auto city = f.categorical("city");
+  const auto sold = f.datetime("sold");
+  const auto area = f.column("area");
+  for (std::size_t r = 0; r < f.rows(); r += 7) {
+    const T row[3] = {city.codes[r] < 0 ? std::numeric_limits<T>::quiet_NaN() : fp.level_code(0, city.label(r)),
+                      detail::days_of<T>(sold.values[r]), area[r]};
+    const T one = fp.predict_row(row);
+    CHECK(std::memcmp(&one, &batch[r], sizeof(T)) == 0);
+  }
+  // Saved and loaded: the same bits, the same design.
+  const auto back = FittedPipeline<T>::from_bytes(fp.to_bytes());
+  CHECK(back.design_columns() == fp.design_columns());
+  const auto again = back.predict(f);
+  for (std::size_t r = 0; r < f.rows(); ++r) CHECK(std::memcmp(&again[r], &batch[r], sizeof(T)) == 0);
+  // A level never seen in training predicts with every city column at zero, as the row
+  // form's -1 does; the frame's own level numbering does not matter.
+  const auto serve = parse_csv<T>("area,sold,city\n80,2021-03-01,Rennes\n80,2021-03-01,Paris\n");
+  const auto s = fp.predict(serve);
+  const T unseen_row[3] = {T(-1), detail::days_of<T>(detail::parse_iso8601("2021-03-01").micros), T(80)};
+  const T paris_row[3] = {fp.level_code(0, "Paris"), unseen_row[1], T(80)};
+  const T su = fp.predict_row(unseen_row), sp = fp.predict_row(paris_row);
+  CHECK(std::memcmp(&s[0], &su, sizeof(T)) == 0);
+  CHECK(std::memcmp(&s[1], &sp, sizeof(T)) == 0);
+  CHECK(su != sp);
+  CHECK(fp.level_code(0, "Rennes") == T(-1));
+  // The mixed form: the level as text, the date as an instant; the same bits.
+  const input_value mixed[3] = {input_value::of(std::string_view("Paris")), input_value::at(detail::parse_iso8601("2021-03-01").micros),
+                                input_value::of(80.0)};
+  const T sm = fp.predict_row(std::span<const input_value>(mixed));
+  CHECK(std::memcmp(&sm, &sp, sizeof(T)) == 0);
+  const input_value odd[3] = {input_value::of(std::string_view("Rennes")), mixed[1], mixed[2]};
+  const T so = fp.predict_row(std::span<const input_value>(odd));
+  CHECK(std::memcmp(&so, &su, sizeof(T)) == 0);
+  static_assert(noexcept(fp.predict_row(std::span<const input_value>{})));
+  // Predicting a row of the expanding program allocates nothing, in either form.
+  const std::size_t before = test::allocations();
+  T acc = 0;
+  for (int i = 0; i < 100; ++i) acc += fp.predict_row(paris_row) + fp.predict_row(std::span<const input_value>(mixed));
+  CHECK(test::allocations() == before);
+  CHECK(std::isfinite(acc));
+  // A column of the wrong kind at serving time is a schema error naming it.
+  const auto wrong = parse_csv<T>("area,sold,city\n80,2021-03-01,1\n");
+  CHECK(test::error_id_of([&] { (void)fp.predict(wrong); }) == "schema.column_type");
+  // The card names inputs, their kinds, the model's columns and each encoder's levels.
+  const auto card = io::model_card(fp);
+  CHECK(card["design"].size() == 9);
+  CHECK(card["inputs"][0]["kind"] == "categorical");
+  CHECK(card["inputs"][0]["levels"] == 4);
+  CHECK(card["steps"][0]["columns"]["city"]["levels"] == "Brest, Lyon, Nantes, Paris");
+  CHECK(card["model"]["coefficients"].contains("city_Paris"));
+  CHECK(io::parse_model_card(card.dump()).coefficients.size() == 9);
+
+  // Ordinal codes instead, and every date part: fewer columns, the same contract.
+  auto o = pipeline<T>();
+  o.add(OrdinalEncoder<T>{});
+  o.add(DateFeatures<T>{});
+  o.impute();
+  o.estimator(LinearRegression<T>{});
+  const auto fo = o.fit(f, "price");
+  CHECK(fo.design_columns() == V{"city", "sold_year", "sold_month", "sold_day", "sold_weekday", "sold_yearday", "sold_hour",
+                                 "sold_timestamp", "area"});
+  // An encoder that keeps its column's name (ordinal alone): inputs and model columns have
+  // equal names but not equal rows.
+  auto o2 = pipeline<T>().features({"city", "area"});
+  o2.add(OrdinalEncoder<T>{});
+  o2.impute();
+  o2.estimator(LinearRegression<T>{});
+  const auto f2 = o2.fit(f, "price");
+  CHECK(f2.design_columns() == f2.features());
+  const T r2row[2] = {f2.level_code(0, "Paris"), T(80)};
+  const auto p2 = f2.predict(serve);
+  const T r2one = f2.predict_row(r2row);
+  CHECK(std::memcmp(&p2[1], &r2one, sizeof(T)) == 0);
+  CHECK(FittedPipeline<T>::from_bytes(f2.to_bytes()).predict(serve) == p2);
+  const auto ob = FittedPipeline<T>::from_bytes(fo.to_bytes()).predict(f), oa = fo.predict(f);
+  for (std::size_t r = 0; r < f.rows(); ++r) CHECK(std::memcmp(&ob[r], &oa[r], sizeof(T)) == 0);
+}
+
 TEST_CASE("corrupt, truncated and foreign files are typed errors, never crashes") {
   const auto frame = messy_frame(300, 7);
   const auto fp = pipeline<double>().impute().standardize().fit(LinearRegression<double>{}, frame, "y");
@@ -382,7 +493,7 @@ TEST_CASE("the model card names every fitted parameter") {
   CHECK(card["steps"].size() == 3);
   CHECK(card["steps"][1]["columns"]["b"].contains("upper"));
   CHECK(card["model"]["coefficients"].contains("c"));
-  CHECK(card["format"]["version"] == "1.1");
+  CHECK(card["format"]["version"] == "1.2");
   CHECK(card["metrics"].contains("train.rmse"));
 }
 

@@ -131,7 +131,7 @@ TEST_CASE("model card: written next to the model, read back, limits enforced") {
   const auto m = small_model(2.0, 0.5);
   io::save_model_card(m, dir / "model.card.json");
   const auto card = io::load_model_card(dir / "model.card.json");
-  CHECK(card.format_version == "1.1");
+  CHECK(card.format_version == "1.2");
   CHECK(card.scalar == "double");
   CHECK(card.target == "y");
   CHECK(card.features == m.features());

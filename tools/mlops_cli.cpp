@@ -56,11 +56,12 @@ void add_data_flags(CLI::App* cmd, data_args& d) {
   cmd->add_flag("--no-header", d.no_header, "the file has no header row (columns are column_0, column_1, ...)");
 }
 
-/// Reads a table; `numeric` columns (a model's features) are read as numbers, so a bad
-/// value there is reported at its line and field.
-mlops::DataFrame<double> read_table(const std::string& path, const data_args& d, const std::vector<std::string>& numeric = {}) {
+/// Reads a table; `typed` columns (a model's inputs) are read as the kind the model
+/// knows them as, so a bad value there is reported at its line and field.
+mlops::DataFrame<double> read_table(const std::string& path, const data_args& d,
+                                    const std::map<std::string, mlops::csv_type>& typed = {}) {
   mlops::CsvOptions o;
-  for (const auto& c : numeric) o.column_types[c] = mlops::csv_type::numeric;
+  for (const auto& [c, t] : typed) o.column_types[c] = t;
   if (d.delimiter == "tab" || d.delimiter == "\\t") o.delimiter = '\t';
   else if (d.delimiter.size() == 1) o.delimiter = d.delimiter[0];
   else if (!d.delimiter.empty())
@@ -85,6 +86,11 @@ struct train_args {
   std::string data, target, out, impute, model = "linear";
   std::optional<double> iqr;
   bool standardize = false, minmax = false, json_out = false;
+  // encoders
+  std::string encode;                  // onehot | ordinal (empty: none)
+  std::size_t max_categories = 0;
+  double min_frequency = 0;
+  std::vector<std::string> date_features;  // parts, or "all"
   double alpha = 1.0, test_size = 0.2, forgetting = 1.0, delta = 1.0;
   // gradient descent (--model gd|sgd)
   double learning_rate = 0.01, tol = 1e-6, l1 = 0, l2 = 0, validation_fraction = 0, decay = 0.99, power = 0.25;
@@ -219,6 +225,16 @@ void set_baseline_from(mlops::FittedPipeline<double>& fitted, const mlops::DataF
 
 mlops::Pipeline<double> make_pipeline(const train_args& a, const fit_reports& reports) {
   auto p = mlops::pipeline<double>();
+  // Encoders first: their numeric outputs (dates, ordinal codes) are then imputed and
+  // scaled like any numeric feature; one-hot indicators are left as 0/1.
+  if (a.encode == "onehot") p.add(mlops::OneHotEncoder<double>{a.min_frequency, a.max_categories, {}});
+  else if (a.encode == "ordinal") p.add(mlops::OrdinalEncoder<double>{});
+  if (!a.date_features.empty()) {
+    mlops::DateFeatures<double> d;
+    for (const auto& part : a.date_features)
+      if (part != "all") d.parts.push_back(mlops::parse_date_part(part));
+    p.add(std::move(d));
+  }
   if (a.impute == "mean") p.impute(mlops::impute_strategy::mean);
   else if (a.impute == "median") p.impute(mlops::impute_strategy::median);
   if (a.iqr) p.drop_outliers_iqr(*a.iqr);
@@ -259,6 +275,10 @@ std::map<std::string, std::string> flag_parameters(const train_args& a) {
                                        {"test_size", fmt::format("{}", a.test_size)}, {"seed", fmt::format("{}", a.seed)},
                                        {"standardize", a.standardize ? "true" : "false"}};
   if (a.minmax) p["minmax"] = "true";
+  if (!a.encode.empty()) p["encode"] = a.encode;
+  if (a.max_categories) p["max_categories"] = fmt::format("{}", a.max_categories);
+  if (a.min_frequency > 0) p["min_frequency"] = fmt::format("{}", a.min_frequency);
+  if (!a.date_features.empty()) p["date_features"] = fmt::format("{}", fmt::join(a.date_features, ","));
   if (!a.impute.empty()) p["impute"] = a.impute;
   if (a.iqr) p["iqr"] = fmt::format("{}", *a.iqr);
   if (a.model == "ridge") p["alpha"] = fmt::format("{}", a.alpha);
@@ -544,11 +564,22 @@ int cmd_registry_history(const registry_args& r) {
   return 0;
 }
 
+/// The kind a model reads each of its inputs (and, when given, its target) as.
+std::map<std::string, mlops::csv_type> model_columns(const mlops::FittedPipeline<double>& p, const std::string& target = {}) {
+  std::map<std::string, mlops::csv_type> out;
+  for (std::size_t j = 0; j < p.features().size(); ++j)
+    out[p.features()[j]] = p.input_kind(j) == mlops::column_kind::categorical ? mlops::csv_type::categorical
+                           : p.input_kind(j) == mlops::column_kind::datetime  ? mlops::csv_type::datetime
+                                                                              : mlops::csv_type::numeric;
+  if (!target.empty()) out[target] = mlops::csv_type::numeric;
+  return out;
+}
+
 /// Writes the input's columns (or only the --id columns) beside the predictions.
 int cmd_predict(const std::string& model, const std::string& data, const std::string& out, const data_args& d,
                 const std::vector<std::string>& ids) {
   const auto p = mlops::FittedPipeline<double>::load(model);
-  auto frame = read_table(data, d, p.features());
+  auto frame = read_table(data, d, model_columns(p));
   const auto pred = p.predict(frame);
   const bool proba = p.is_classifier() && p.classifier().has_proba();
   const Eigen::MatrixXd P = proba ? p.predict_proba(frame) : Eigen::MatrixXd();
@@ -576,9 +607,7 @@ int cmd_evaluate(const std::string& model, const std::string& data, const std::s
   if (target != p.target())
     throw mlops::argument_error(mlops::errc::invalid_argument,
                                 fmt::format("--target '{}' differs from the model's target '{}'", target, p.target()));
-  auto numeric = p.features();
-  numeric.push_back(p.target());
-  const auto frame = read_table(data, d, numeric);
+  const auto frame = read_table(data, d, model_columns(p, p.target()));
   if (json_out)
     fmt::print("{}\n", json{{"model", model}, {"data", data}, {"task", p.is_classifier() ? "classification" : "regression"},
                             {"metrics", evaluate_json(p, frame)}}.dump(2));
@@ -596,6 +625,11 @@ int cmd_inspect(const std::string& model, bool json_out) {
   fmt::print("model card: {}\n  format {} (mlops {}), scalar {}\n  target: {}\n  features: {}\n", model,
              card["format"]["version"].get<std::string>(), card["mlops_version"].get<std::string>(), card["scalar"].get<std::string>(),
              p.target(), fmt::join(p.features(), ", "));
+  for (std::size_t j = 0; j < p.features().size(); ++j)
+    if (p.input_kind(j) != mlops::column_kind::numeric)
+      fmt::print("  input {}: {}{}\n", p.features()[j], mlops::kind_name(p.input_kind(j)),
+                 p.input_kind(j) == mlops::column_kind::categorical ? fmt::format(" ({} levels)", p.input_levels(j).size()) : "");
+  if (p.design_columns() != p.features()) fmt::print("  model columns: {}\n", fmt::join(p.design_columns(), ", "));
   for (const auto& s : card["steps"]) {
     fmt::print("  step {}:", s["step"].get<std::string>());
     for (auto it = s.begin(); it != s.end(); ++it)
@@ -611,16 +645,16 @@ int cmd_inspect(const std::string& model, bool json_out) {
                fmt::join(c.classes(), ", "), m["l2"].dump(), c.threshold());
     for (std::size_t k = 0; k < c.n_outputs(); ++k) {
       fmt::print("    output for class {}:\n", c.n_outputs() == 1 ? c.classes()[1] : c.classes()[k]);
-      for (std::size_t f = 0; f < p.features().size(); ++f)
-        fmt::print("      coef {:<18} {:.10g}\n", p.features()[f], c.coef()(static_cast<Eigen::Index>(f), static_cast<Eigen::Index>(k)));
+      for (std::size_t f = 0; f < p.design_columns().size(); ++f)
+        fmt::print("      coef {:<18} {:.10g}\n", p.design_columns()[f], c.coef()(static_cast<Eigen::Index>(f), static_cast<Eigen::Index>(k)));
       fmt::print("      intercept {:>23.10g}\n", c.intercept()(static_cast<Eigen::Index>(k)));
     }
     fmt::print("  metrics:\n");
   } else {
     fmt::print("  model: {} (solver {}, rank {}, l2 {})\n", m["kind"].get<std::string>(), m["solver"].get<std::string>(),
                m["rank"].dump(), m["l2"].dump());
-    for (std::size_t c = 0; c < p.features().size(); ++c)
-      fmt::print("    coef {:<20} {:.10g}\n", p.features()[c], p.model().coef()(static_cast<Eigen::Index>(c)));
+    for (std::size_t c = 0; c < p.design_columns().size(); ++c)
+      fmt::print("    coef {:<20} {:.10g}\n", p.design_columns()[c], p.model().coef()(static_cast<Eigen::Index>(c)));
     fmt::print("    intercept {:>25.10g}\n  metrics:\n", p.model().intercept());
   }
   for (const auto& [k, v] : p.metrics()) fmt::print("    {:<14} {:.6g}\n", k, v);
@@ -648,6 +682,15 @@ void add_pipeline_flags(CLI::App* cmd, train_args& a) {
   cmd->add_option("--iqr", a.iqr, "drop training rows outside Q1-K*IQR, Q3+K*IQR (clip on new data)")
       ->check(CLI::NonNegativeNumber);
   cmd->add_flag("--standardize", a.standardize, "z-score every feature");
+  cmd->add_option("--encode", a.encode, "encode text (categorical) features: onehot (one 0/1 column per level) or ordinal (level rank)")
+      ->check(CLI::IsMember({"onehot", "ordinal"}));
+  cmd->add_option("--max-categories", a.max_categories, "onehot: at most N columns per feature, rarest levels grouped as infrequent")
+      ->check(CLI::Range(std::size_t(2), std::size_t(1) << 30));
+  cmd->add_option("--min-frequency", a.min_frequency, "onehot: levels seen fewer times (a share of rows when below 1) are infrequent")
+      ->check(CLI::NonNegativeNumber);
+  cmd->add_option("--date-features", a.date_features,
+                  "turn datetime features into numbers: all, or a list of year,month,day,weekday,yearday,hour,timestamp")
+      ->delimiter(',');
   cmd->add_flag("--minmax", a.minmax, "scale every feature to [0, 1] by its training range (after --standardize if both)");
   cmd->add_option("--bins", a.bins, "bins per feature of the drift reference profile saved with the model (0: none)")
       ->check(CLI::Range(0, 256));
@@ -709,18 +752,15 @@ int cmd_monitor(const monitor_args& a) {
     throw mlops::argument_error(mlops::errc::invalid_argument,
                                 fmt::format("{} has no drift profile (trained with --bins 0 or by an older mlops); retrain it to monitor",
                                             a.model));
-  auto numeric = p.features();
-  numeric.push_back(a.target.empty() ? p.target() : a.target);
-  const auto frame = read_table(a.data, a.data_opts, numeric);
-  std::vector<std::span<const double>> cols;
+  const auto frame = read_table(a.data, a.data_opts, model_columns(p, a.target.empty() ? p.target() : a.target));
   std::vector<std::string> missing;
-  for (const auto& f : p.features()) {
-    if (const auto i = frame.find(f)) cols.push_back(frame.column(*i));
-    else missing.push_back(f);
-  }
+  for (const auto& f : p.features())
+    if (!frame.contains(f)) missing.push_back(f);
   if (!missing.empty())
     throw mlops::schema_error(mlops::errc::schema_missing_column,
                               fmt::format("{}: lacks feature column(s) '{}' the model was trained on", a.data, fmt::join(missing, "', '")));
+  const auto bound = p.bind(frame);  // the rows in the model's numeric form
+  const auto& cols = bound.columns;
   // Labels: --target, or the model's target when the stream has that column.
   std::optional<std::span<const double>> labels;
   const std::string target = a.target.empty() ? p.target() : a.target;

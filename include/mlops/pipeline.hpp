@@ -45,6 +45,22 @@ struct FitReport {
   std::size_t rows_used = 0;               // rows the estimator was fitted on
 };
 
+/// One value of a row in mixed form, for predict_row(std::span<const input_value>): a
+/// number (numeric inputs; for a categorical input, its level's index), a level's text
+/// (categorical inputs), an instant (datetime inputs: UTC microseconds since the epoch,
+/// see detail::parse_iso8601), or missing. Holds a view: the text must outlive the call.
+struct input_value {
+  enum class kind_t : std::uint8_t { missing = 0, number = 1, text = 2, instant = 3 };
+  kind_t kind = kind_t::missing;
+  double number = 0;
+  std::string_view text{};
+  std::int64_t micros = 0;
+  static constexpr input_value of(double v) noexcept { return {kind_t::number, v, {}, 0}; }
+  static constexpr input_value of(std::string_view s) noexcept { return {kind_t::text, 0, s, 0}; }
+  static constexpr input_value at(std::int64_t us) noexcept { return {kind_t::instant, 0, {}, us}; }
+  static constexpr input_value none() noexcept { return {}; }
+};
+
 /// Result of try_predict (the non-aborting row path).
 enum class predict_status : std::uint8_t { ok = 0, wrong_length = 1, non_finite = 2 };
 
@@ -168,11 +184,42 @@ class FittedPipeline {
  public:
   /// Widest row chunk run through the fused program on the stack.
   static constexpr std::size_t chunk = 64;
+  /// Widest design (or mixed input) row converted on the stack; wider rows use a
+  /// per-thread buffer, allocated on each thread's first such call.
+  static constexpr std::size_t wide_row = 512;
 
   FittedPipeline() = default;
 
+  /// The input columns, in the order predict_row takes them.
   const std::vector<std::string>& features() const noexcept { return features_; }
   std::size_t n_features() const noexcept { return features_.size(); }
+  /// What each input holds. In predict_row's numeric form a categorical input is given as
+  /// the index of its level in input_levels(j) (NaN: missing; -1 or any other number: a
+  /// level not seen in training) and a datetime input as days since 1970-01-01 UTC.
+  column_kind input_kind(std::size_t j) const noexcept { return input_kinds_[j]; }
+  /// The levels of a categorical input (empty for other inputs).
+  const std::vector<std::string>& input_levels(std::size_t j) const noexcept { return input_levels_[j]; }
+  /// The model's columns after the steps (equal to features() unless a step encodes
+  /// or expands a column): the names of the coefficients.
+  const std::vector<std::string>& design_columns() const noexcept { return design_; }
+  /// The index of `level` among the levels of categorical input j (-1: not seen in
+  /// training), for building predict_row's numeric form.
+  /// Binary search in a table built when the pipeline is fitted or loaded: no allocation.
+  T level_code(std::size_t j, std::string_view level) const noexcept {
+    const auto& l = input_levels_[j];
+    const auto& order = level_order_[j];
+    const auto it = std::lower_bound(order.begin(), order.end(), level,
+                                     [&](std::uint32_t k, std::string_view v) { return std::string_view(l[k]) < v; });
+    return it != order.end() && l[*it] == level ? static_cast<T>(*it) : T(-1);
+  }
+
+  /// The rows of `frame` in predict_row's numeric form, column by column (features()
+  /// order; numeric columns are read in place, categorical and datetime ones converted).
+  struct bound_inputs {
+    std::vector<std::span<const T>> columns;
+    std::vector<std::vector<T>> converted;
+  };
+  bound_inputs bind(const DataFrame<T>& frame) const;
   const std::string& target() const noexcept { return target_; }
   const std::vector<FittedStep<T>>& steps() const noexcept { return steps_; }
   bool is_classifier() const noexcept {
@@ -280,6 +327,38 @@ class FittedPipeline {
     bool outlier = false;
     std::array<double, max_outputs> s;
     return run(row, outlier, s.data());
+  }
+  /// Predicts one row given in mixed form (numbers, level texts or codes, instants), in
+  /// features() order. noexcept and allocation-free (level texts are found by binary
+  /// search; rows of up to `wide_row` inputs are converted on the stack). A value of the
+  /// wrong sort for its input (a text for a numeric input) counts as missing.
+  T predict_row(std::span<const input_value> row) const noexcept {
+    MLOPS_ASSERT(row.size() == features_.size(), "row length must equal n_features()");
+    std::array<T, wide_row> small;
+    T* x = small.data();
+    if (row.size() > wide_row) {
+      thread_local std::vector<T> big;
+      if (big.size() < row.size()) big.resize(row.size());
+      x = big.data();
+    }
+    const T nan = std::numeric_limits<T>::quiet_NaN();
+    for (std::size_t j = 0; j < row.size(); ++j) {
+      const auto& v = row[j];
+      switch (input_kinds_[j]) {
+        case column_kind::numeric: x[j] = v.kind == input_value::kind_t::number ? static_cast<T>(v.number) : nan; break;
+        case column_kind::categorical:
+          x[j] = v.kind == input_value::kind_t::text ? level_code(j, v.text) : v.kind == input_value::kind_t::number ? static_cast<T>(v.number) : nan;
+          break;
+        case column_kind::datetime:
+          x[j] = v.kind == input_value::kind_t::instant ? detail::days_of<T>(v.micros)
+                 : v.kind == input_value::kind_t::number ? static_cast<T>(v.number)
+                                                         : nan;
+          break;
+      }
+    }
+    bool outlier = false;
+    std::array<double, max_outputs> s;
+    return run(std::span<const T>(x, row.size()), outlier, s.data());
   }
   /// Classifier scores of one raw row into out[0 .. outputs) (one for two classes).
   /// noexcept, allocation-free; false for a regressor or a wrong length.
@@ -403,6 +482,7 @@ class FittedPipeline {
   static constexpr std::uint32_t tag_metrics = io::make_tag("METR");
   static constexpr std::uint32_t tag_report = io::make_tag("REPT");
   static constexpr std::uint32_t tag_profile = io::make_tag("DRFT");
+  static constexpr std::uint32_t tag_inputs = io::make_tag("INPT");
 
   BaselineError make_baseline(std::span<const T> y, std::span<const T> pred, std::string source) const {
     BaselineError b;
@@ -426,7 +506,8 @@ class FittedPipeline {
   void capture_profile(const DataFrame<T>& raw, std::span<const T> pred, std::size_t bins) {
     DriftProfile p;
     p.bins = bins;
-    for (const auto& f : features_) p.features.push_back(FeatureProfile::capture<T>(f, raw.column(f), bins));
+    const auto in = bind(raw);
+    for (std::size_t j = 0; j < features_.size(); ++j) p.features.push_back(FeatureProfile::capture<T>(features_[j], in.columns[j], bins));
     p.prediction = FeatureProfile::capture<T>("prediction", pred, bins);
     p.baseline = make_baseline(raw.column(target_), pred, "train");
     profile_ = std::move(p);
@@ -436,6 +517,7 @@ class FittedPipeline {
   /// the stack. Regressor: returns the prediction. Classifier: fills s[0 .. outputs) with
   /// the scores and returns the label (NaN when a score is not finite).
   T run(std::span<const T> row, bool& outlier, double* s) const noexcept {
+    if (program_.expands()) return run_expanded(row, outlier, s);
     std::array<T, chunk> buf;
     if (const auto* c = std::get_if<LinearClassifier<T>>(&model_)) {
       const std::size_t M = c->n_outputs();
@@ -461,11 +543,40 @@ class FittedPipeline {
     s[0] = static_cast<double>(sum + lm.intercept());
     return sum + lm.intercept();
   }
+  /// The row path of a pipeline whose steps change the row's width: the inputs are
+  /// expanded into the whole design row (on the stack up to `wide_row` values; beyond, in
+  /// a per-thread buffer made on that thread's first call), then the steps' operations and
+  /// the model run over it.
+  T run_expanded(std::span<const T> row, bool& outlier, double* s) const noexcept {
+    const std::size_t n = program_.n_features;
+    std::array<T, wide_row> small;
+    T* buf = small.data();
+    if (n > wide_row) {
+      thread_local std::vector<T> big;
+      if (big.size() < n) big.resize(n);
+      buf = big.data();
+    }
+    program_.run_expand(row, buf);
+    outlier |= program_.run(std::span<T>(buf, n), 0);
+    if (const auto* c = std::get_if<LinearClassifier<T>>(&model_)) {
+      const std::size_t M = c->n_outputs();
+      for (std::size_t k = 0; k < M; ++k) s[k] = static_cast<double>(c->intercept()(static_cast<Eigen::Index>(k)));
+      c->accumulate(buf, 0, n, s);
+      for (std::size_t k = 0; k < M; ++k)
+        if (!std::isfinite(s[k])) return std::numeric_limits<T>::quiet_NaN();
+      return c->label_from_scores(s);
+    }
+    const auto& lm = *std::get_if<LinearModel<T>>(&model_);
+    const T y = lm.dot(buf, 0, n) + lm.intercept();
+    s[0] = static_cast<double>(y);
+    return y;
+  }
   /// Gathers each row of `frame` (columns bound by name) and runs the fused row path:
   /// fn(row index, row, prediction, outlier flag, scores).
   template <class Fn>
   void for_each_row(const DataFrame<T>& frame, Fn&& fn) const {
-    const auto cols = bind(frame);
+    const auto bound = bind(frame);
+    const auto& cols = bound.columns;
     std::vector<T> row(features_.size());
     std::array<double, max_outputs> s;
     for (std::size_t r = 0; r < frame.rows(); ++r) {
@@ -474,19 +585,6 @@ class FittedPipeline {
       const T y = run(row, outlier, s.data());
       fn(r, row, y, outlier, s.data());
     }
-  }
-  std::vector<std::span<const T>> bind(const DataFrame<T>& frame) const {
-    std::vector<std::string> missing;
-    std::vector<std::span<const T>> cols;
-    for (const auto& f : features_) {
-      if (auto i = frame.find(f)) cols.push_back(frame.column(*i));
-      else missing.push_back(f);
-    }
-    if (!missing.empty())
-      MLOPS_THROW(schema_error(errc::schema_missing_column,
-                               fmt::format("the data lacks feature column(s) '{}' that the model was trained on; "
-                                           "expected columns: '{}'", fmt::join(missing, "', '"), fmt::join(features_, "', '"))));
-    return cols;
   }
   /// fn(the rows of `frame` that have a target): the frame itself when none is missing.
   template <class Fn>
@@ -504,15 +602,57 @@ class FittedPipeline {
                                            std::isnan(row[j]) ? "has no imputer for it" : "cannot use infinite values")));
     MLOPS_THROW(data_error(errc::data_non_finite, fmt::format("row {}: the prediction overflowed; check the input's scale", r)));
   }
+  /// Builds the row program: when the steps change the row's width, an expansion stage
+  /// (numeric inputs copied to their design place, encoded inputs expanded by their
+  /// step) first; then every step's column operations over the design row.
   void compile() {
+    level_order_.assign(features_.size(), {});
+    for (std::size_t j = 0; j < features_.size(); ++j) {
+      auto& o = level_order_[j];
+      o.resize(input_levels_[j].size());
+      for (std::size_t k = 0; k < o.size(); ++k) o[k] = static_cast<std::uint32_t>(k);
+      std::sort(o.begin(), o.end(), [&](std::uint32_t a, std::uint32_t b) { return input_levels_[j][a] < input_levels_[j][b]; });
+    }
     program_ = {};
-    program_.n_features = features_.size();
-    for (const auto& s : steps_) std::visit([&](const auto& f) { f.compile(features_, program_); }, s);
-    if (std::visit([](const auto& m) { return m.n_features(); }, model_) != features_.size())
+    program_.n_inputs = features_.size();
+    program_.n_features = design_.size();
+    // Typed inputs always take the expansion stage (an ordinal code keeps its column's
+    // name, so equal names do not mean equal rows).
+    const bool expands = design_ != features_ || std::any_of(input_kinds_.begin(), input_kinds_.end(),
+                                                             [](column_kind k) { return k != column_kind::numeric; });
+    if (expands) {
+      program_.expand.resize(features_.size());
+      for (std::size_t j = 0; j < features_.size(); ++j) {
+        const auto it = std::find(design_.begin(), design_.end(), features_[j]);
+        auto& e = program_.expand[j];
+        e.width = 0;  // claimed below: copied, or expanded by a step
+        if (it != design_.end() && input_kinds_[j] == column_kind::numeric) e.out = static_cast<std::size_t>(it - design_.begin()), e.width = 1;
+      }
+    }
+    const detail::compile_context ctx{features_, design_, input_levels_};
+    for (const auto& s : steps_) std::visit([&](const auto& f) { f.compile(ctx, program_); }, s);
+    if (expands) {  // every design column written by exactly one input
+      std::vector<std::uint8_t> written(design_.size(), 0);
+      for (std::size_t j = 0; j < features_.size(); ++j) {
+        const auto& e = program_.expand[j];
+        if (e.width == 0 || e.out + e.width > design_.size())
+          MLOPS_THROW(format_error(errc::format_corrupt, fmt::format("input '{}' reaches no model column", features_[j])));
+        for (std::size_t k = e.out; k < e.out + e.width; ++k)
+          if (written[k]++) MLOPS_THROW(format_error(errc::format_corrupt, fmt::format("model column '{}' is written twice", design_[k])));
+      }
+      if (std::find(written.begin(), written.end(), 0) != written.end())
+        MLOPS_THROW(format_error(errc::format_corrupt, "a model column is written by no input"));
+    }
+    if (std::visit([](const auto& m) { return m.n_features(); }, model_) != design_.size())
       MLOPS_THROW(format_error(errc::format_corrupt, "the model's feature count does not match the pipeline's schema"));
   }
 
   std::vector<std::string> features_;
+  std::vector<column_kind> input_kinds_;               // per input
+  std::vector<std::vector<std::string>> input_levels_;  // per input (categorical: its levels)
+  std::vector<std::uint8_t> input_has_time_;           // per input (datetime: times present)
+  std::vector<std::string> design_;                    // the model's columns
+  std::vector<std::vector<std::uint32_t>> level_order_; // per input: level indices in byte order (level_code's search)
   std::string target_;
   std::vector<FittedStep<T>> steps_;
   PipelineModel<T> model_;
@@ -524,28 +664,57 @@ class FittedPipeline {
 };
 
 template <scalar T>
+typename FittedPipeline<T>::bound_inputs FittedPipeline<T>::bind(const DataFrame<T>& frame) const {
+  std::vector<std::string> missing;
+  bound_inputs b;
+  b.converted.reserve(features_.size());  // spans point into it: no reallocation
+  for (std::size_t j = 0; j < features_.size(); ++j) {
+    const auto& f = features_[j];
+    const auto i = frame.find(f);
+    if (!i) {
+      missing.push_back(f);
+      continue;
+    }
+    const column_kind want = input_kinds_[j], have = frame.kind(*i);
+    if (have != want)
+      MLOPS_THROW(schema_error(errc::schema_column_type,
+                               fmt::format("column '{}' is {} in the data but the model was trained on it as {}; read it as {} "
+                                           "(CsvOptions::column_types, --{} {})",
+                                           f, kind_name(have), kind_name(want), kind_name(want), kind_name(want), f)));
+    if (want == column_kind::numeric) {
+      b.columns.push_back(frame.column(*i));
+      continue;
+    }
+    auto& out = b.converted.emplace_back(frame.rows());
+    if (want == column_kind::categorical) {
+      const auto v = frame.categorical(*i);
+      const auto code = detail::map_levels(*v.levels, input_levels_[j]);  // the frame's levels -> the model's
+      for (std::size_t r = 0; r < v.size(); ++r)
+        out[r] = v.codes[r] < 0 ? std::numeric_limits<T>::quiet_NaN() : static_cast<T>(code[static_cast<std::size_t>(v.codes[r])]);
+    } else {
+      const auto v = frame.datetime(*i);
+      for (std::size_t r = 0; r < v.size(); ++r) out[r] = detail::days_of<T>(v.values[r]);
+    }
+    b.columns.emplace_back(out.data(), out.size());
+  }
+  if (!missing.empty())
+    MLOPS_THROW(schema_error(errc::schema_missing_column,
+                             fmt::format("the data lacks feature column(s) '{}' that the model was trained on; "
+                                         "expected columns: '{}'", fmt::join(missing, "', '"), fmt::join(features_, "', '"))));
+  return b;
+}
+
+template <scalar T>
 std::vector<std::string> Pipeline<T>::resolve_features(const DataFrame<T>& frame, std::string_view target) const {
   (void)frame.index_of(target);
   std::vector<std::string> features = features_;
   if (features.empty())
     for (const auto& n : frame.names())
       if (n != target && !frame.is_id(n)) features.push_back(n);
-  std::vector<std::string> typed;
   for (const auto& f : features) {
+    (void)frame.index_of(f);
     if (f == target) MLOPS_THROW(argument_error(errc::invalid_argument, fmt::format("the target '{}' cannot also be a feature", target)));
-    if (frame.kind(f) != column_kind::numeric)
-      typed.push_back(fmt::format("'{}' ({}{})", f, kind_name(frame.kind(f)),
-                                  frame.kind(f) == column_kind::categorical ? fmt::format(", {} levels", frame.categorical(f).n_levels())
-                                                                            : std::string()));
   }
-  // No step of this version encodes text or dates into numbers yet: say so, and how to
-  // go on, before any fitting.
-  if (!typed.empty())
-    MLOPS_THROW(schema_error(errc::schema_column_type,
-                             fmt::format("feature column(s) {} are not numeric, and the pipeline has no step that encodes them; "
-                                         "leave them out (Pipeline::features, or --drop COL / --features on the command line) "
-                                         "or keep them beside the data as ids (DataFrame::set_id, --id COL)",
-                                         fmt::join(typed, ", "))));
   if (frame.kind(target) != column_kind::numeric)
     MLOPS_THROW(schema_error(errc::schema_column_type,
                              fmt::format("target '{}' is {}; this version needs numeric targets (classes as numbers)", target,
@@ -584,6 +753,15 @@ FittedPipeline<T> Pipeline<T>::fit_prepared(const E& estimator, DataFrame<T> fra
   FittedPipeline<T> fp;
   fp.features_ = features;
   fp.target_ = std::string(target);
+  std::vector<detail::layout_column> cols;
+  for (const auto& f : features) {
+    const auto k = frame.kind(f);
+    cols.push_back({f, k, false});
+    fp.input_kinds_.push_back(k);
+    fp.input_levels_.push_back(k == column_kind::categorical ? *frame.categorical(f).levels : std::vector<std::string>{});
+    fp.input_has_time_.push_back(k == column_kind::datetime && frame.datetime(f).has_time);
+  }
+  detail::design_layout layout(std::move(cols));
   fp.report_.rows_in = rows_in;
   fp.report_.rows_missing_target = rows_missing_target;
   if (frame.rows() == 0)
@@ -591,7 +769,7 @@ FittedPipeline<T> Pipeline<T>::fit_prepared(const E& estimator, DataFrame<T> fra
 
   for (const auto& step : steps_) {
     const std::size_t before = frame.rows();
-    FittedStep<T> fitted = std::visit([&](const auto& s) -> FittedStep<T> { return s.fit_step(frame, features, target); }, step);
+    FittedStep<T> fitted = std::visit([&](const auto& s) -> FittedStep<T> { return s.fit_step(frame, layout, target); }, step);
     fp.report_.steps.push_back({std::string(step_name<T>(fitted)), before, frame.rows()});
     if (frame.rows() == 0)
       MLOPS_THROW(data_error(errc::data_empty, fmt::format("step '{}' removed every training row; loosen it (e.g. a larger IQR k)",
@@ -599,7 +777,22 @@ FittedPipeline<T> Pipeline<T>::fit_prepared(const E& estimator, DataFrame<T> fra
     fp.steps_.push_back(std::move(fitted));
   }
   fp.report_.rows_used = frame.rows();
-  fp.model_ = estimator.fit(frame, features, target);
+  // What reaches the model must be numbers: name each column no step encoded, and how.
+  std::vector<std::string> typed;
+  for (const auto& c : layout.columns())
+    if (c.kind != column_kind::numeric)
+      typed.push_back(fmt::format("'{}' ({}{})", c.name, kind_name(c.kind),
+                                  c.kind == column_kind::categorical ? fmt::format(", {} levels", frame.categorical(c.name).n_levels())
+                                                                     : std::string()));
+  if (!typed.empty())
+    MLOPS_THROW(schema_error(
+        errc::schema_column_type,
+        fmt::format("feature column(s) {} are not numeric and no step of the pipeline encodes them: add an encoder "
+                    "(OneHotEncoder / OrdinalEncoder for text, DateFeatures for dates; --encode onehot|ordinal, --date-features), "
+                    "leave them out (Pipeline::features; --drop COL, --features) or keep them as ids (DataFrame::set_id; --id COL)",
+                    fmt::join(typed, ", "))));
+  fp.design_ = layout.names();
+  fp.model_ = estimator.fit(frame, fp.design_, target);
   fp.compile();
   const auto now = std::chrono::system_clock::now();
   fp.created_at_ = fmt::format("{}", std::chrono::duration_cast<std::chrono::seconds>(now.time_since_epoch()).count());
@@ -662,6 +855,19 @@ std::string FittedPipeline<T>::to_bytes() const {
     }
     c.add(tag_report, std::move(w.buffer()), false);
   }
+  const bool typed = design_ != features_ ||
+                     std::any_of(input_kinds_.begin(), input_kinds_.end(), [](column_kind k) { return k != column_kind::numeric; });
+  if (typed) {  // format 1.2: input kinds, levels and the model's columns (required: an older reader refuses the file)
+    detail::byte_writer w;
+    w.put(static_cast<std::uint64_t>(features_.size()));
+    for (std::size_t j = 0; j < features_.size(); ++j) {
+      w.put(static_cast<std::uint8_t>(input_kinds_[j]));
+      if (input_kinds_[j] == column_kind::categorical) detail::save_strings(w, input_levels_[j]);
+      if (input_kinds_[j] == column_kind::datetime) w.put(input_has_time_[j]);
+    }
+    detail::save_strings(w, design_);
+    c.add(tag_inputs, std::move(w.buffer()));
+  }
   if (profile_) {
     detail::byte_writer w;
     profile_->save(w);
@@ -672,7 +878,7 @@ std::string FittedPipeline<T>::to_bytes() const {
 
 template <scalar T>
 FittedPipeline<T> FittedPipeline<T>::from_bytes(std::string_view bytes, std::string_view source) {
-  static constexpr std::uint32_t known[] = {tag_schema, tag_steps, tag_model, tag_metrics, tag_report, tag_profile};
+  static constexpr std::uint32_t known[] = {tag_schema, tag_steps, tag_model, tag_metrics, tag_report, tag_profile, tag_inputs};
   const io::container c = io::parse_container(bytes, sizeof(T), source, known);
   FittedPipeline fp;
   auto done = [&](detail::byte_reader& r) {
@@ -684,6 +890,32 @@ FittedPipeline<T> FittedPipeline<T>::from_bytes(std::string_view bytes, std::str
     const std::size_t n = r.get_count(8);
     for (std::size_t i = 0; i < n; ++i) fp.features_.push_back(r.get_string());
     fp.created_at_ = r.get_string();
+    done(r);
+  }
+  fp.input_kinds_.assign(fp.features_.size(), column_kind::numeric);
+  fp.input_levels_.assign(fp.features_.size(), {});
+  fp.input_has_time_.assign(fp.features_.size(), 0);
+  fp.design_ = fp.features_;
+  if (c.has(tag_inputs)) {
+    detail::byte_reader r(c.get(tag_inputs, source), "inputs section");
+    if (r.get_count(1) != fp.features_.size()) r.corrupt("the inputs section does not match the schema's feature count");
+    for (std::size_t j = 0; j < fp.features_.size(); ++j) {
+      const auto k = r.get<std::uint8_t>();
+      if (k > 2) r.corrupt("unknown column kind " + std::to_string(k));
+      fp.input_kinds_[j] = static_cast<column_kind>(k);
+      if (fp.input_kinds_[j] == column_kind::categorical) {
+        fp.input_levels_[j] = detail::load_strings(r);
+        std::vector<std::string> sorted = fp.input_levels_[j];
+        std::sort(sorted.begin(), sorted.end());
+        if (std::adjacent_find(sorted.begin(), sorted.end()) != sorted.end()) r.corrupt("a categorical input repeats a level");
+      }
+      if (fp.input_kinds_[j] == column_kind::datetime) {
+        const auto t = r.get<std::uint8_t>();
+        if (t > 1) r.corrupt("a datetime input's time flag must be 0 or 1");
+        fp.input_has_time_[j] = t;
+      }
+    }
+    fp.design_ = detail::load_strings(r);
     done(r);
   }
   {
@@ -741,11 +973,13 @@ FittedPipeline<T> FittedPipeline<T>::from_bytes(std::string_view bytes, std::str
     if (!match)
       MLOPS_THROW(format_error(errc::format_corrupt, fmt::format("{}: the drift profile's features do not match the schema", source)));
   }
-  // Every step column must be a feature and the model width must match the schema.
+  // Every step column must be an input or a model column, and the model width must
+  // match the schema.
   for (const auto& st : fp.steps_) {
     const auto& cols = std::visit([](const auto& f) -> const std::vector<std::string>& { return f.columns(); }, st);
     for (const auto& c : cols)
-      if (std::find(fp.features_.begin(), fp.features_.end(), c) == fp.features_.end())
+      if (std::find(fp.features_.begin(), fp.features_.end(), c) == fp.features_.end() &&
+          std::find(fp.design_.begin(), fp.design_.end(), c) == fp.design_.end())
         MLOPS_THROW(format_error(errc::format_corrupt, fmt::format("{}: step '{}' names column '{}', which is not in the schema",
                                                                    source, step_name<T>(st), c)));
   }

@@ -30,6 +30,16 @@ nlohmann::json model_card(const FittedPipeline<T>& p) {
   j["created_at_unix"] = p.created_at();
   j["target"] = p.target();
   j["features"] = p.features();
+  if (p.design_columns() != p.features()) j["design"] = p.design_columns();
+  nlohmann::json inputs = nlohmann::json::array();
+  bool typed = false;
+  for (std::size_t k = 0; k < p.features().size(); ++k) {
+    nlohmann::json in = {{"name", p.features()[k]}, {"kind", std::string(kind_name(p.input_kind(k)))}};
+    if (p.input_kind(k) == column_kind::categorical) in["levels"] = p.input_levels(k).size();
+    typed |= p.input_kind(k) != column_kind::numeric;
+    inputs.push_back(std::move(in));
+  }
+  if (typed) j["inputs"] = std::move(inputs);
   nlohmann::json steps = nlohmann::json::array();
   for (const auto& s : p.steps()) {
     nlohmann::json js;
@@ -53,8 +63,8 @@ nlohmann::json model_card(const FittedPipeline<T>& p) {
     nlohmann::json outputs = nlohmann::json::array();
     for (std::size_t k = 0; k < m.n_outputs(); ++k) {
       nlohmann::json coef = nlohmann::json::object();
-      for (std::size_t c = 0; c < p.features().size(); ++c)
-        coef[p.features()[c]] = num(m.coef()(static_cast<Eigen::Index>(c), static_cast<Eigen::Index>(k)));
+      for (std::size_t c = 0; c < p.design_columns().size(); ++c)
+        coef[p.design_columns()[c]] = num(m.coef()(static_cast<Eigen::Index>(c), static_cast<Eigen::Index>(k)));
       outputs.push_back({{"class", m.n_outputs() == 1 ? num(m.classes()[1]) : num(m.classes()[k])},
                          {"intercept", num(m.intercept()(static_cast<Eigen::Index>(k)))},
                          {"coefficients", coef}});
@@ -75,7 +85,7 @@ nlohmann::json model_card(const FittedPipeline<T>& p) {
   } else {
   const auto& m = p.model();
   nlohmann::json coef = nlohmann::json::object();
-  for (std::size_t c = 0; c < p.features().size(); ++c) coef[p.features()[c]] = num(m.coef()(static_cast<Eigen::Index>(c)));
+  for (std::size_t c = 0; c < p.design_columns().size(); ++c) coef[p.design_columns()[c]] = num(m.coef()(static_cast<Eigen::Index>(c)));
   const char* kind = m.solver() == linear_solver::recursive        ? "rls"
                      : m.solver() == linear_solver::gradient_descent ? "gd"
                      : m.l2() > 0                                    ? "ridge"
@@ -169,7 +179,8 @@ inline ModelCard parse_model_card(std::string_view text, std::string_view source
     c.intercept = detail_card::number(member(m, "intercept", vt::number_float, source), source, "intercept");
     for (const auto& [f, v] : member(m, "coefficients", vt::object, source).items())
       c.coefficients[f] = detail_card::number(v, source, "coefficients." + f);
-    if (c.coefficients.size() != c.features.size()) bad(source, "one coefficient per feature expected");
+    const std::size_t width = j.contains("design") ? member(j, "design", vt::array, source).size() : c.features.size();
+    if (c.coefficients.size() != width) bad(source, "one coefficient per model column expected");
   }
   for (const auto& [k, v] : member(j, "metrics", vt::object, source).items()) c.metrics[k] = detail_card::number(v, source, "metrics." + k);
   return c;

@@ -27,7 +27,7 @@ namespace io {
 
 inline constexpr std::array<unsigned char, 8> file_magic = {0x89, 'M', 'L', 'P', '\r', '\n', 0x1A, '\n'};
 inline constexpr std::uint16_t format_major = 1;
-inline constexpr std::uint16_t format_minor = 1;  // 1.1: optional drift profile section DRFT
+inline constexpr std::uint16_t format_minor = 2;  // 1.1: optional drift profile DRFT; 1.2: typed inputs INPT, steps 4-7
 inline constexpr std::size_t header_size = 32;
 inline constexpr std::size_t section_header_size = 20;
 inline constexpr std::uint32_t section_required = 1u;

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <algorithm>
+#include <iterator>
 #include <concepts>
 #include <cstdint>
 #include <string_view>
@@ -20,6 +21,76 @@ MLOPS_NAMESPACE_BEGIN
 namespace detail {
 template <class...>
 inline constexpr bool always_false = false;
+
+/// A column of the row the steps build while fitting, from the input features to the
+/// model's columns. Encoders replace a categorical or datetime column by the numeric
+/// columns they make; one-hot's 0/1 columns are indicators.
+struct layout_column {
+  std::string name;
+  column_kind kind = column_kind::numeric;
+  bool indicator = false;
+};
+class design_layout {
+ public:
+  design_layout() = default;
+  explicit design_layout(std::vector<layout_column> cols) : cols_(std::move(cols)) {}
+  const std::vector<layout_column>& columns() const noexcept { return cols_; }
+  std::vector<std::string> names() const {
+    std::vector<std::string> out;
+    for (const auto& c : cols_) out.push_back(c.name);
+    return out;
+  }
+  /// The default columns of a numeric step: numeric columns that are not indicators.
+  std::vector<std::string> numeric() const {
+    std::vector<std::string> out;
+    for (const auto& c : cols_)
+      if (c.kind == column_kind::numeric && !c.indicator) out.push_back(c.name);
+    return out;
+  }
+  std::vector<std::string> of_kind(column_kind k) const {
+    std::vector<std::string> out;
+    for (const auto& c : cols_)
+      if (c.kind == k) out.push_back(c.name);
+    return out;
+  }
+  /// Replaces column `name` by `with` at its place; schema_error if it is absent or a new
+  /// name is taken.
+  void replace(std::string_view name, std::vector<layout_column> with, const char* step) {
+    const auto it = std::find_if(cols_.begin(), cols_.end(), [&](const layout_column& c) { return c.name == name; });
+    if (it == cols_.end())
+      MLOPS_THROW(schema_error(errc::schema_missing_column, fmt::format("{}: column '{}' is not a feature of this pipeline", step, name)));
+    for (const auto& w : with)
+      for (const auto& c : cols_)
+        if (c.name == w.name && c.name != name)
+          MLOPS_THROW(schema_error(errc::schema_mismatch, fmt::format("{}: the column '{}' it makes from '{}' already exists; rename one",
+                                                                      step, w.name, name)));
+    const auto at = it - cols_.begin();
+    cols_.erase(it);
+    cols_.insert(cols_.begin() + at, std::make_move_iterator(with.begin()), std::make_move_iterator(with.end()));
+  }
+
+ private:
+  std::vector<layout_column> cols_;
+};
+
+/// What a fitted step compiles against: the input columns (what predict_row takes, in
+/// order), the design columns (the model's), and each categorical input's level list (the
+/// row form's codes index it; empty for other inputs).
+struct compile_context {
+  std::span<const std::string> inputs;
+  std::span<const std::string> design;
+  std::span<const std::vector<std::string>> levels;
+  std::size_t input(std::string_view name, const char* step) const { return position(inputs, name, step, "an input column"); }
+  std::size_t design_at(std::string_view name, const char* step) const { return position(design, name, step, "a model column"); }
+
+ private:
+  static std::size_t position(std::span<const std::string> list, std::string_view name, const char* step, const char* what) {
+    const auto it = std::find(list.begin(), list.end(), name);
+    if (it == list.end())
+      MLOPS_THROW(schema_error(errc::schema_missing_column, fmt::format("{}: column '{}' is not {} of this pipeline", step, name, what)));
+    return static_cast<std::size_t>(it - list.begin());
+  }
+};
 
 /// The columns a step works on: its own list if given, else the defaults (all features).
 inline std::vector<std::string> resolve_columns(const std::vector<std::string>& own,
@@ -60,11 +131,11 @@ inline std::vector<std::size_t> feature_positions(const std::vector<std::string>
   }
 
 /// A fitted step, as the pipeline's step list needs it: a stable format tag and name,
-/// the columns it reads, its frame transform, its row-program form, save/load and what
-/// it says on the model card.
+/// the columns it reads, its frame transform, its row-program form (compiled against the
+/// pipeline's input and design columns), save/load and what it says on the model card.
 template <class F, class T>
 concept fitted_step = requires(const F& f, DataFrame<T>& frame, detail::row_program<T>& program,
-                               std::span<const std::string> features, detail::byte_writer& w, detail::byte_reader& r,
+                               const detail::compile_context& features, detail::byte_writer& w, detail::byte_reader& r,
                                detail::step_card& card) {
   { F::tag } -> std::convertible_to<std::uint8_t>;
   { F::name } -> std::convertible_to<std::string_view>;
@@ -78,9 +149,10 @@ concept fitted_step = requires(const F& f, DataFrame<T>& frame, detail::row_prog
 
 /// A step's options, as the list needs them: the fitted type, the names set_param knows
 /// it by (the first is its name), fitting on a frame (transforming or cutting the frame
-/// as training does), and parameters by name.
+/// as training does, and updating the layout when it changes the columns), and
+/// parameters by name.
 template <class S, class T>
-concept step_options = requires(const S& s, S& m, DataFrame<T>& frame, std::span<const std::string> features, std::string_view target,
+concept step_options = requires(const S& s, S& m, DataFrame<T>& frame, detail::design_layout& features, std::string_view target,
                                 const param_value& v) {
   typename S::fitted_type;
   requires fitted_step<typename S::fitted_type, T>;

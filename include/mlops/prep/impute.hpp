@@ -38,8 +38,8 @@ struct SimpleImputer {
   using fitted_type = FittedSimpleImputer<T>;
   static constexpr std::string_view names[] = {"impute", "imputer"};
   /// The pipeline's fitting: learn the fill values, then fill the frame.
-  fitted_type fit_step(DataFrame<T>& frame, std::span<const std::string> features, std::string_view) const {
-    auto f = fit(frame, features);
+  fitted_type fit_step(DataFrame<T>& frame, detail::design_layout& layout, std::string_view) const {
+    auto f = fit(frame, layout.numeric());
     f.transform_inplace(frame);
     return f;
   }
@@ -77,7 +77,8 @@ class FittedSimpleImputer {
     transform_inplace(frame);
     return frame;
   }
-  void compile(std::span<const std::string> features, detail::row_program<T>& prog) const {
+  void compile(const detail::compile_context& ctx, detail::row_program<T>& prog) const {
+    const auto features = ctx.design;
     auto& op = prog.add(detail::row_op_kind::fill_missing);
     const auto pos = detail::feature_positions(columns_, features, "SimpleImputer");
     for (std::size_t c = 0; c < pos.size(); ++c) op.a[pos[c]] = fills_[c];

@@ -29,8 +29,8 @@ struct MinMaxScaler {
 
   using fitted_type = FittedMinMaxScaler<T>;
   static constexpr std::string_view names[] = {"minmax", "min_max_scaler", "normalize"};
-  fitted_type fit_step(DataFrame<T>& frame, std::span<const std::string> features, std::string_view) const {
-    auto f = fit(frame, features);
+  fitted_type fit_step(DataFrame<T>& frame, detail::design_layout& layout, std::string_view) const {
+    auto f = fit(frame, layout.numeric());
     f.transform_inplace(frame);
     return f;
   }
@@ -80,7 +80,8 @@ class FittedMinMaxScaler {
     transform_inplace(frame);
     return frame;
   }
-  void compile(std::span<const std::string> features, detail::row_program<T>& prog) const {
+  void compile(const detail::compile_context& ctx, detail::row_program<T>& prog) const {
+    const auto features = ctx.design;
     const auto pos = detail::feature_positions(columns_, features, "MinMaxScaler");
     auto& op = prog.add(detail::row_op_kind::standardize);
     for (std::size_t c = 0; c < pos.size(); ++c) op.a[pos[c]] = offset_[c], op.b[pos[c]] = divisor_[c];

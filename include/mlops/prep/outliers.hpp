@@ -68,8 +68,8 @@ struct IqrOutlierFilter {
   using fitted_type = FittedIqrOutlierFilter<T>;
   static constexpr std::string_view names[] = {"iqr_filter", "iqr", "drop_outliers_iqr"};
   /// The pipeline's fitting: learn the fences and drop the training rows outside them.
-  fitted_type fit_step(DataFrame<T>& frame, std::span<const std::string> features, std::string_view target) const {
-    return fit_drop(frame, features, target);
+  fitted_type fit_step(DataFrame<T>& frame, detail::design_layout& layout, std::string_view target) const {
+    return fit_drop(frame, layout.numeric(), target);
   }
   void set_param(std::string_view name, const param_value& v) {
     if (name == "k") k = detail::param_number(name, v);
@@ -164,7 +164,8 @@ class FittedIqrOutlierFilter {
     transform_inplace(frame);
     return frame;
   }
-  void compile(std::span<const std::string> features, detail::row_program<T>& prog) const {
+  void compile(const detail::compile_context& ctx, detail::row_program<T>& prog) const {
+    const auto features = ctx.design;
     if (action_ == outlier_action::pass) return;
     auto& op = prog.add(action_ == outlier_action::clip ? detail::row_op_kind::clip : detail::row_op_kind::flag);
     const auto pos = detail::feature_positions(columns_, features, "IqrOutlierFilter");

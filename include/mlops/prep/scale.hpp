@@ -30,8 +30,8 @@ struct StandardScaler {
   using fitted_type = FittedStandardScaler<T>;
   static constexpr std::string_view names[] = {"standardize", "scale", "standard_scaler"};
   /// The pipeline's fitting: learn the moments, then scale the frame.
-  fitted_type fit_step(DataFrame<T>& frame, std::span<const std::string> features, std::string_view) const {
-    auto f = fit(frame, features);
+  fitted_type fit_step(DataFrame<T>& frame, detail::design_layout& layout, std::string_view) const {
+    auto f = fit(frame, layout.numeric());
     f.transform_inplace(frame);
     return f;
   }
@@ -83,7 +83,8 @@ class FittedStandardScaler {
     inverse_transform_inplace(frame);
     return frame;
   }
-  void compile(std::span<const std::string> features, detail::row_program<T>& prog) const {
+  void compile(const detail::compile_context& ctx, detail::row_program<T>& prog) const {
+    const auto features = ctx.design;
     auto& op = prog.add(detail::row_op_kind::standardize);
     const auto pos = detail::feature_positions(columns_, features, "StandardScaler");
     for (std::size_t c = 0; c < pos.size(); ++c) {

@@ -13,8 +13,11 @@
 #include <variant>
 
 #include "mlops/detail/type_list.hpp"
+#include "mlops/prep/dates.hpp"
 #include "mlops/prep/impute.hpp"
 #include "mlops/prep/minmax.hpp"
+#include "mlops/prep/onehot.hpp"
+#include "mlops/prep/ordinal.hpp"
 #include "mlops/prep/outliers.hpp"
 #include "mlops/prep/scale.hpp"
 
@@ -22,7 +25,8 @@ MLOPS_NAMESPACE_BEGIN
 
 /// Every step type a pipeline can hold, by its options type.
 template <scalar T>
-using step_types = detail::type_list<SimpleImputer<T>, IqrOutlierFilter<T>, StandardScaler<T>, MinMaxScaler<T>>;
+using step_types = detail::type_list<SimpleImputer<T>, IqrOutlierFilter<T>, StandardScaler<T>, MinMaxScaler<T>, OneHotEncoder<T>,
+                                    OrdinalEncoder<T>, DateFeatures<T>>;
 
 namespace detail {
 template <class L>
