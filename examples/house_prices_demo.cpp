@@ -1,8 +1,10 @@
 // The end-to-end demo: raw CSV -> impute -> IQR filter -> standardize -> linear
 // regression -> evaluate on a held-out split -> save -> reload -> predict -> watch for
-// drift, printing what happened at each step, and an actual-vs-predicted scatter plot as SVG.
+// drift, printing what happened at each step, and an actual-vs-predicted scatter plot as
+// SVG; then a table as people have it (text and date columns, pandas' index, ';'):
+// read as it comes, encoded, trained, saved, reloaded and asked about one mixed row.
 //
-//   house_prices_demo data/house_prices.csv out/
+//   house_prices_demo data/house_prices.csv out/ [data/house_sales.csv]
 #include <algorithm>
 #include <bit>
 #include <cstdio>
@@ -154,6 +156,35 @@ int run(int argc, char** argv) {
                mlops::level_name(r.features[1].level), r.prediction.psi, alerts, monitor.retrain_recommended() ? "yes" : "no");
     if (scale > 1) fmt::print("{:t}", r);
   }
+
+  // 9. A table as it comes: a pandas index, a city name, a sale date, ';' as delimiter.
+  const std::filesystem::path sales = argc > 3 ? std::filesystem::path(argv[3]) : data.parent_path() / "house_sales.csv";
+  fmt::print("\n== 9. Tables as they come: {} (delimiter sniffed, column types inferred)\n", sales.string());
+  const auto table = mlops::read_csv<double>(sales);
+  fmt::print("{:5}", table);
+  const auto [tr, te] = mlops::train_test_split(table, 0.2, 42);
+  auto sp = mlops::pipeline<double>();
+  sp.add(mlops::OneHotEncoder<double>{});
+  sp.add(mlops::DateFeatures<double>{.parts = {mlops::detail::date_part::year, mlops::detail::date_part::month}});
+  sp.impute(mlops::impute_strategy::median).standardize().estimator(mlops::LinearRegression<double>{});
+  const auto sf = sp.fit(tr, "price");
+  fmt::print("inputs: {} (the index column is an id, not a feature)\nmodel columns: {}\n", fmt::join(sf.features(), ", "),
+             fmt::join(sf.design_columns(), ", "));
+  const auto sm = sf.evaluate(te);
+  fmt::print("test:  {}\n", sm);
+  for (std::size_t c = 0; c < sf.design_columns().size(); ++c)
+    if (sf.design_columns()[c].rfind("city_", 0) == 0)
+      fmt::print("  coef {:<22} {:+.0f}\n", sf.design_columns()[c], sf.model().coef()(static_cast<Eigen::Index>(c)));
+  sf.save(out / "house_sales.mlops");
+  const auto sl = mlops::FittedPipeline<double>::load(out / "house_sales.mlops");
+  const auto a1 = sf.predict(te), a2 = sl.predict(te);
+  std::size_t same9 = 0;
+  for (std::size_t i = 0; i < a1.size(); ++i) same9 += std::bit_cast<std::uint64_t>(a1[i]) == std::bit_cast<std::uint64_t>(a2[i]);
+  fmt::print("reloaded model predicts {} of {} test rows bit-identically\n", same9, a1.size());
+  const mlops::input_value row[] = {mlops::input_value::of(std::string_view("Paris")), mlops::input_value::of(85.0),
+                                    mlops::input_value::of(3.0), mlops::input_value::at(mlops::detail::parse_iso8601("2023-07-14").micros)};
+  fmt::print("a 3-room, 85 m2 flat in Paris sold on 2023-07-14 -> predicted price {:.0f} (one mixed row: text, numbers, a date)\n",
+             sl.predict_row(std::span<const mlops::input_value>(row)));
   return 0;
 }
 

@@ -11,11 +11,21 @@ for s in "== 1. Load" "missing values per column" "IQR filter (k=1.5)" "dropped"
   grep -qF -- "$s" <<<"$log" || fail "output lacks '$s'"
 done
 grep -qE "predicts ([0-9]+) of \1 test rows bit-identically" <<<"$log" || fail "reload is not bit-identical"
-r2=$(grep -oE "test:  n=[0-9]+ .* r2=[0-9.]+" <<<"$log" | grep -oE "r2=[0-9.]+" | cut -d= -f2)
+r2=$(grep -oE "test:  n=[0-9]+ .* r2=[0-9.]+" <<<"$log" | head -1 | grep -oE "r2=[0-9.]+" | cut -d= -f2)
 awk -v r="$r2" 'BEGIN { exit !(r > 0.8) }' || fail "test R2 $r2 is too low"
 grep -qE "1000 rows, area x1: area psi 0\.0[0-9]+ \(ok\).*retrain recommended: no" <<<"$log" || fail "drift on unshifted data"
 grep -qE "1000 rows, area x1.6: area psi [0-9.]+ \(critical\), age psi [0-9.]+ \(ok\).*retrain recommended: yes" <<<"$log" \
   || fail "the shifted area was not flagged (or age was)"
+grep -qF "== 9. Tables as they come" <<<"$log" || fail "no step 9"
+grep -qE "city +area +rooms +sold +price" <<<"$log" || fail "step 9 does not show the table"
+grep -qF "categorical" <<<"$log" || fail "step 9 does not show the column kinds"
+grep -qE "model columns: city_Lille, city_Lyon, city_Nantes, city_Paris, city_Saint-Étienne, city_nan, area, rooms, sold_year, sold_month" <<<"$log" \
+  || fail "step 9's model columns"
+r9=$(grep -A1 "model columns:" <<<"$log" | grep -oE "r2=[0-9.]+" | cut -d= -f2)
+awk -v r="$r9" 'BEGIN { exit !(r > 0.85) }' || fail "step 9's test R2 $r9 is too low"
+grep -qE "predicts ([0-9]+) of \1 test rows bit-identically" <<<"$(grep -A20 'Tables as they come' <<<"$log")" || fail "step 9's reload"
+grep -qE "in Paris sold on 2023-07-14 -> predicted price [0-9]+" <<<"$log" || fail "step 9's mixed row"
+[[ -s "$out/house_sales.mlops" ]] || fail "no step 9 model file"
 [[ -s "$out/house_prices.mlops" ]] || fail "no model file"
 head -c 200 "$out/house_prices_scatter.svg" | grep -q "<svg" || fail "no SVG"
 [[ $(grep -c "<circle" "$out/house_prices_scatter.svg") -gt 100 ]] || fail "the SVG has too few points"
