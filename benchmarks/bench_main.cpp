@@ -181,6 +181,48 @@ void BM_predict_row_mixed(benchmark::State& st) {
   st.SetLabel(fmt::format("12 numeric + 4 text (one-hot, {} columns) + 1 date (7 parts)", fp.design_columns().size()));
 }
 
+// Issue 17: read_csv with type inference of the table tables_bench.py writes (12 numeric,
+// 4 text and 1 date column); the path comes from MLOPS_BENCH_TABLE.
+void BM_read_csv_typed(benchmark::State& st) {
+  const char* path = std::getenv("MLOPS_BENCH_TABLE");
+  if (!path) {
+    st.SkipWithError("set MLOPS_BENCH_TABLE to the file benchmarks/tables_bench.py writes");
+    return;
+  }
+  std::size_t rows = 0;
+  for (auto _ : st) {
+    const auto f = mlops::read_csv<double>(path);
+    rows = f.rows();
+    benchmark::DoNotOptimize(rows);
+  }
+  st.SetLabel(fmt::format("{} rows", rows));
+}
+// Issue 17: one-hot fit + transform (dense) of 4 categorical columns x 1,000,000 rows
+// with 8, 16, 32 and 64 levels.
+void BM_onehot_fit_transform(benchmark::State& st) {
+  static const auto f = [] {
+    mlops::detail::xoshiro256ss rng(5);
+    const std::size_t n = 1'000'000;
+    mlops::DataFrame<double> t;
+    const std::size_t levels[4] = {8, 16, 32, 64};
+    for (std::size_t j = 0; j < 4; ++j) {
+      std::vector<std::int32_t> codes(n);
+      std::vector<std::string> names(levels[j]);
+      for (std::size_t l = 0; l < levels[j]; ++l) names[l] = "level_" + std::to_string(l);
+      for (auto& c : codes) c = static_cast<std::int32_t>(rng.bounded(levels[j]));
+      t.add_categorical("c" + std::to_string(j), std::move(codes), std::move(names));
+    }
+    return t;
+  }();
+  for (auto _ : st) {
+    auto g = f;
+    const auto e = mlops::OneHotEncoder<double>{}.fit(g, g.names());
+    e.transform_inplace(g);
+    benchmark::DoNotOptimize(g.cols());
+  }
+  st.SetLabel("4 columns x 1e6 rows, 8/16/32/64 levels, 120 outputs");
+}
+
 void BM_rls_update(benchmark::State& st) {
   constexpr std::size_t d = 16;
   mlops::RecursiveLeastSquares<double> rls(d, mlops::RlsOptions{0.999, 1.0, true});
@@ -475,6 +517,8 @@ BENCHMARK(BM_linear_fit)->Arg(0)->Arg(1)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_bare_eigen_gram_ldlt)->Arg(0)->Arg(1)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_pipeline_predict_row)->Unit(benchmark::kNanosecond);
 BENCHMARK(BM_predict_row_mixed)->Unit(benchmark::kNanosecond);
+BENCHMARK(BM_read_csv_typed)->Unit(benchmark::kMillisecond)->Iterations(3);
+BENCHMARK(BM_onehot_fit_transform)->Unit(benchmark::kMillisecond)->Iterations(3);
 BENCHMARK(BM_monitor_observe)->Arg(0)->Arg(1)->Unit(benchmark::kNanosecond);
 
 }  // namespace

@@ -110,8 +110,8 @@ TEST_CASE("format: the golden files of every released version load and predict a
       ++files;
     }
   }
-  CHECK(versions >= 2);  // v1.0, v1.1 (drift profile)
-  CHECK(files >= 8);
+  CHECK(versions >= 3);  // v1.0, v1.1 (drift profile), v1.2 (typed inputs, encoders)
+  CHECK(files >= 14);
   // The other scalar type is a typed error, never a silent conversion.
   CHECK(error_id_of([] { (void)FittedPipeline<float>::load(fs::path(MLOPS_TEST_GOLDEN_DIR) / "format/v1.0/ridge_double.mlops"); }) ==
         "format.scalar_type");
