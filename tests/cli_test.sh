@@ -259,6 +259,21 @@ check "train --encode ordinal ($rc)" python3 -c 'import json,sys; d=json.load(sy
 "$mlops" predict ord.mlops unseen.csv --id city --out op.csv; rc=$?
 check "predict through the ordinal encoder, an unseen level included ($rc)" test "$(wc -l < op.csv)" -eq 4
 expect_error "--date-features with an unknown part" "unknown date part 'week'" "$mlops" train tables.csv --target price --encode onehot --date-features week --out x.mlops
+python3 - > penguins.csv <<'PY'
+import random
+r = random.Random(3)
+print("bill,flipper,species")
+for i in range(300):
+    k = i % 3
+    print(f"{38 + 5 * k + r.random() * 2:.2f},{190 + 10 * (k == 0) + r.random() * 3:.2f},{['Gentoo', 'Adelie', 'Chinstrap'][k]}")
+PY
+pj=$("$mlops" train penguins.csv --target species --model logistic --standardize --out peng.mlops --json); rc=$?
+check "train a classifier on a text target ($rc)" python3 -c 'import json,sys; d=json.load(sys.stdin); assert d["card"]["class_labels"] == ["Adelie","Chinstrap","Gentoo"] and d["test"]["accuracy"] > 0.9, d["test"]' <<<"$pj"
+"$mlops" predict peng.mlops penguins.csv --out pp.csv; rc=$?
+check "predict writes the labels and proba_<label> columns ($rc)" test "$(head -1 pp.csv):$(sed -n 2p pp.csv | cut -d, -f4)" = "bill,flipper,species,prediction,proba_Adelie,proba_Chinstrap,proba_Gentoo:Gentoo"
+check "evaluate on a text target" python3 -c 'import json,sys; assert json.load(sys.stdin)["metrics"]["accuracy"] > 0.9' < <("$mlops" evaluate peng.mlops penguins.csv --target species --json)
+check "inspect names the classes" grep -q "class labels: Adelie, Chinstrap, Gentoo" < <("$mlops" inspect peng.mlops)
+expect_error "a text target needs a classifier" "a regressor needs a numeric target" "$mlops" train penguins.csv --target species --out x.mlops
 expect_error "--delimiter must be one character" "--delimiter" "$mlops" train tables.csv --target price --delimiter ';;' --out x.mlops
 "$mlops" predict t.mlops tables.csv --id city --out tp.csv; rc=$?
 check "predict --id writes the id beside the prediction" test "$rc:$(head -1 tp.csv)" = "0:city,prediction"

@@ -539,3 +539,37 @@ TEST_CASE("classification accumulator: exact counts, histogram ROC AUC within it
   CHECK_FALSE(counts.metrics().roc_auc.has_value());
   CHECK(counts.metrics().accuracy == batch.accuracy);
 }
+
+TEST_CASE("a text classification target: labels kept, classes are their indices, predictions name them") {
+  std::string csv = "bill,flipper,species\n";
+  detail::xoshiro256ss rng(8);
+  const char* names[] = {"Gentoo", "Adelie", "Chinstrap"};
+  for (int i = 0; i < 240; ++i) {
+    const int k = i % 3;
+    csv += fmt::format("{},{},{}\n", 38 + 5 * k + rng.uniform01() * 2, 190 + 10 * (k == 0) + rng.uniform01() * 3,
+                       i == 7 ? "NA" : names[k]);
+  }
+  const auto f = parse_csv<double>(csv);
+  REQUIRE(f.kind("species") == column_kind::categorical);
+  const auto fp = pipeline<double>().standardize().fit(LogisticRegression<double>{}, f, "species");
+  CHECK(fp.class_labels() == std::vector<std::string>{"Adelie", "Chinstrap", "Gentoo"});  // byte order
+  CHECK(fp.classifier().classes() == std::vector<double>{0, 1, 2});
+  CHECK(fp.label_of(2) == "Gentoo");
+  CHECK(fp.label_of(7).empty());
+  const auto m = fp.evaluate_classifier(f);  // the text target is mapped onto the labels
+  CHECK(m.n == 239);                         // the row without a label is skipped
+  CHECK(m.accuracy > 0.95);
+  const auto back = FittedPipeline<double>::from_bytes(fp.to_bytes());
+  CHECK(back.class_labels() == fp.class_labels());
+  CHECK(back.predict(f) == fp.predict(f));
+  CHECK(io::model_card(fp)["class_labels"][1] == "Chinstrap");
+  const auto unknown = parse_csv<double>("bill,flipper,species\n40,190,Emperor\n");
+  CHECK(test::error_id_of([&] { (void)fp.evaluate_classifier(unknown); }) == "schema.mismatch");
+  CHECK(test::error_id_of([&] { (void)pipeline<double>().fit(LinearRegression<double>{}, f, "species"); }) == "schema.column_type");
+  auto g = f;
+  const auto labels = encode_labels(g, "species");
+  CHECK(labels == fp.class_labels());
+  CHECK(g.names() == f.names());  // the column keeps its place
+  CHECK(g.column("species")[0] == 2);  // Gentoo
+  CHECK(std::isnan(g.column("species")[7]));
+}

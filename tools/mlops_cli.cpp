@@ -116,15 +116,23 @@ struct train_args {
   std::vector<std::string> drop, features, ids;
 };
 
+bool is_classifier_model(const std::string& m);
+
 /// The training table as the column flags shape it: --drop removes columns, --id marks
 /// columns carried but never used as features, --features picks the features.
-mlops::DataFrame<double> read_training_table(const train_args& a) {
+/// A text target of a classifier is turned into class indices here (so the split can
+/// stratify by it); the labels go into the model after fitting (`labels`).
+mlops::DataFrame<double> read_training_table(const train_args& a, std::vector<std::string>& labels) {
   auto frame = read_table(a.data, a.data_opts);
-  if (frame.kind(a.target) != mlops::column_kind::numeric)
+  const auto kind = frame.kind(a.target);
+  if (kind == mlops::column_kind::categorical && is_classifier_model(a.model)) {
+    labels = mlops::encode_labels(frame, a.target);
+  } else if (kind != mlops::column_kind::numeric) {
     throw mlops::schema_error(mlops::errc::schema_column_type,
-                              fmt::format("{}: target '{}' was read as {}; this version needs a numeric target (classes as numbers): "
-                                          "fix its values or list stray texts as missing (--na TEXT)",
-                                          a.data, a.target, mlops::kind_name(frame.kind(a.target))));
+                              fmt::format("{}: target '{}' was read as {}; a regressor needs a numeric target (a text target needs "
+                                          "--model logistic or svm): fix its values or list stray texts as missing (--na TEXT)",
+                                          a.data, a.target, mlops::kind_name(kind)));
+  }
   for (const auto& c : a.drop) {
     if (c == a.target) throw mlops::argument_error(mlops::errc::invalid_argument, fmt::format("--drop '{}' is the target", c));
     (void)frame.index_of(c);
@@ -309,7 +317,8 @@ std::uint64_t register_trained(const train_args& a, const mlops::FittedPipeline<
 }
 
 int cmd_train(const train_args& a) {
-  const auto frame = read_training_table(a);
+  std::vector<std::string> labels;
+  const auto frame = read_training_table(a, labels);
   const fit_reports reports;
   const auto p = make_pipeline(a, reports);
   const auto [train, test] = split_for(a, frame);
@@ -317,6 +326,7 @@ int cmd_train(const train_args& a) {
   std::optional<mlops::CvResult> cv;
   if (a.cv > 0) cv = mlops::cross_validate(p, train, a.target, a.cv, {}, cv_options_for(a));
   mlops::FittedPipeline<double> fitted = p.fit(train, a.target);
+  if (!labels.empty()) fitted.set_class_labels(labels);
   optimizer_report opt;
   if (a.model == "gd" || a.model == "sgd") opt.take(*reports.gd);
   else if (is_classifier_model(a.model)) opt.take(*reports.classifier);
@@ -404,7 +414,8 @@ std::pair<std::string, std::vector<mlops::param_value>> parse_grid_axis(const st
 }
 
 int cmd_tune(const train_args& a) {
-  const auto frame = read_training_table(a);
+  std::vector<std::string> labels;
+  const auto frame = read_training_table(a, labels);
   const fit_reports reports;
   const auto p = make_pipeline(a, reports);
   mlops::param_grid grid;
@@ -417,6 +428,7 @@ int cmd_tune(const train_args& a) {
   static_cast<mlops::cv_options&>(o) = cv_options_for(a);
   const auto gs = mlops::grid_search(p, grid, train, a.target, a.cv == 0 ? 5 : a.cv, a.metric, {}, o);
   auto fitted = *gs.refitted;  // the best candidate refitted on the whole training part
+  if (!labels.empty()) fitted.set_class_labels(labels);
   const bool held_out = test.rows() > 0;
   const json test_j = held_out ? evaluate_json(fitted, test) : json(nullptr);
   const std::string test_t = held_out ? evaluate_text(fitted, test) : "none (--test-size 0: every row was used for training)";
@@ -571,7 +583,7 @@ std::map<std::string, mlops::csv_type> model_columns(const mlops::FittedPipeline
     out[p.features()[j]] = p.input_kind(j) == mlops::column_kind::categorical ? mlops::csv_type::categorical
                            : p.input_kind(j) == mlops::column_kind::datetime  ? mlops::csv_type::datetime
                                                                               : mlops::csv_type::numeric;
-  if (!target.empty()) out[target] = mlops::csv_type::numeric;
+  if (!target.empty()) out[target] = p.class_labels().empty() ? mlops::csv_type::numeric : mlops::csv_type::categorical;
   return out;
 }
 
@@ -588,10 +600,17 @@ int cmd_predict(const std::string& model, const std::string& data, const std::st
     frame = frame.select(ids);
   }
   if (frame.contains("prediction")) frame.drop_inplace({"prediction"});
-  frame.add_column("prediction", std::span<const double>(pred));
-  if (proba) {  // one probability column per class
+  if (p.class_labels().empty()) {
+    frame.add_column("prediction", std::span<const double>(pred));
+  } else {  // the classes' own labels
+    std::vector<std::int32_t> codes(pred.size());
+    for (std::size_t r = 0; r < pred.size(); ++r) codes[r] = static_cast<std::int32_t>(pred[r]);
+    frame.add_categorical("prediction", std::move(codes), p.class_labels());
+  }
+  if (proba) {  // one probability column per class, named after its label
     for (std::size_t k = 0; k < p.classifier().n_classes(); ++k) {
-      const auto name = fmt::format("proba_{}", p.classifier().classes()[k]);
+      const double cls = p.classifier().classes()[k];
+      const auto name = p.class_labels().empty() ? fmt::format("proba_{}", cls) : fmt::format("proba_{}", p.label_of(cls));
       if (frame.contains(name)) frame.drop_inplace({name});
       std::vector<double> col(P.col(static_cast<Eigen::Index>(k)).data(), P.col(static_cast<Eigen::Index>(k)).data() + P.rows());
       frame.add_column(name, std::span<const double>(col));
@@ -643,8 +662,11 @@ int cmd_inspect(const std::string& model, bool json_out) {
     const auto& c = p.classifier();
     fmt::print("  model: {} (solver {}, classes {}, l2 {}, threshold {})\n", m["kind"].get<std::string>(), m["solver"].get<std::string>(),
                fmt::join(c.classes(), ", "), m["l2"].dump(), c.threshold());
+    if (!p.class_labels().empty()) fmt::print("    class labels: {}\n", fmt::join(p.class_labels(), ", "));
     for (std::size_t k = 0; k < c.n_outputs(); ++k) {
-      fmt::print("    output for class {}:\n", c.n_outputs() == 1 ? c.classes()[1] : c.classes()[k]);
+      const double cls = c.n_outputs() == 1 ? c.classes()[1] : c.classes()[k];
+      if (p.class_labels().empty()) fmt::print("    output for class {}:\n", cls);
+      else fmt::print("    output for class {}:\n", p.label_of(cls));
       for (std::size_t f = 0; f < p.design_columns().size(); ++f)
         fmt::print("      coef {:<18} {:.10g}\n", p.design_columns()[f], c.coef()(static_cast<Eigen::Index>(f), static_cast<Eigen::Index>(k)));
       fmt::print("      intercept {:>23.10g}\n", c.intercept()(static_cast<Eigen::Index>(k)));
@@ -764,7 +786,11 @@ int cmd_monitor(const monitor_args& a) {
   // Labels: --target, or the model's target when the stream has that column.
   std::optional<std::span<const double>> labels;
   const std::string target = a.target.empty() ? p.target() : a.target;
-  if (const auto i = frame.find(target)) labels = frame.column(*i);
+  std::vector<double> label_values;  // a text target as the model's class indices
+  if (const auto i = frame.find(target)) {
+    if (frame.kind(*i) == mlops::column_kind::numeric) labels = frame.column(*i);
+    else label_values = p.target_values(frame), labels = std::span<const double>(label_values);
+  }
   else if (!a.target.empty())
     throw mlops::schema_error(mlops::errc::schema_missing_column, fmt::format("{}: no target column '{}'", a.data, a.target));
   mlops::DriftConfig cfg;

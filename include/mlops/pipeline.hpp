@@ -236,6 +236,45 @@ class FittedPipeline {
     MLOPS_THROW(argument_error(errc::invalid_argument, "this pipeline holds a regressor; use model()"));
   }
   const PipelineModel<T>& estimator() const noexcept { return model_; }
+  /// A classifier trained on a text target: label k names class k (empty for numeric
+  /// classes). predict gives class indices; label_of names them.
+  const std::vector<std::string>& class_labels() const noexcept { return labels_; }
+  std::string_view label_of(T class_value) const noexcept {
+    if (!(class_value >= T(0)) || !(class_value < static_cast<T>(labels_.size()))) return {};
+    return labels_[static_cast<std::size_t>(class_value)];
+  }
+  /// Names the classes (argument_error unless a classifier whose classes are indices of `labels`).
+  void set_class_labels(std::vector<std::string> labels) {
+    const auto& c = classifier();
+    for (const auto k : c.classes())
+      if (!(k >= 0) || k != std::floor(k) || !(k < static_cast<double>(labels.size())))
+        MLOPS_THROW(argument_error(errc::invalid_argument,
+                                   fmt::format("set_class_labels: class {} is not an index of the {} labels", k, labels.size())));
+    labels_ = std::move(labels);
+  }
+  /// The target column of `frame` as numbers: a text target mapped onto the class labels
+  /// (schema_error for a label never seen in training), a numeric one as it is.
+  std::vector<T> target_values(const DataFrame<T>& frame) const {
+    if (frame.kind(target_) == column_kind::numeric) return std::vector<T>(frame.column(target_).begin(), frame.column(target_).end());
+    if (labels_.empty())
+      MLOPS_THROW(schema_error(errc::schema_column_type,
+                               fmt::format("target '{}' is text in the data but the model was trained on numbers", target_)));
+    const auto v = frame.categorical(target_);
+    const auto at = detail::map_levels(*v.levels, labels_);
+    std::vector<T> out(v.size());
+    for (std::size_t r = 0; r < v.size(); ++r) {
+      if (v.codes[r] < 0) {
+        out[r] = std::numeric_limits<T>::quiet_NaN();
+        continue;
+      }
+      const auto k = at[static_cast<std::size_t>(v.codes[r])];
+      if (k < 0)
+        MLOPS_THROW(schema_error(errc::schema_mismatch, fmt::format("row {}: label '{}' of target '{}' was not seen in training; "
+                                                                    "the model knows: {}", r, v.label(r), target_, detail::join_levels(labels_))));
+      out[r] = static_cast<T>(k);
+    }
+    return out;
+  }
   /// Sets a classifier's binary decision threshold (see LinearClassifier::set_threshold).
   void set_threshold(double t) {
     auto* m = std::get_if<LinearClassifier<T>>(&model_);
@@ -587,8 +626,18 @@ class FittedPipeline {
     }
   }
   /// fn(the rows of `frame` that have a target): the frame itself when none is missing.
+  /// A text target is first mapped onto the class labels.
   template <class Fn>
   auto labelled(const DataFrame<T>& frame, Fn&& fn) const {
+    if (frame.kind(target_) == column_kind::numeric) return labelled_numeric(frame, fn);
+    const auto y = target_values(frame);
+    auto f = frame;
+    f.drop_inplace({target_});
+    f.add_column(target_, std::span<const T>(y));
+    return labelled_numeric(f, fn);
+  }
+  template <class Fn>
+  auto labelled_numeric(const DataFrame<T>& frame, Fn&& fn) const {
     const auto y = frame.column(target_);
     if (std::none_of(y.begin(), y.end(), [](T v) { return std::isnan(v); })) return fn(frame);
     return fn(frame.filter(detail::present_mask(y)));
@@ -653,6 +702,7 @@ class FittedPipeline {
   std::vector<std::uint8_t> input_has_time_;           // per input (datetime: times present)
   std::vector<std::string> design_;                    // the model's columns
   std::vector<std::vector<std::uint32_t>> level_order_; // per input: level indices in byte order (level_code's search)
+  std::vector<std::string> labels_;                     // class labels of a text target (empty: numeric)
   std::string target_;
   std::vector<FittedStep<T>> steps_;
   PipelineModel<T> model_;
@@ -717,7 +767,7 @@ std::vector<std::string> Pipeline<T>::resolve_features(const DataFrame<T>& frame
   }
   if (frame.kind(target) != column_kind::numeric)
     MLOPS_THROW(schema_error(errc::schema_column_type,
-                             fmt::format("target '{}' is {}; this version needs numeric targets (classes as numbers)", target,
+                             fmt::format("target '{}' is {}; a target must be numbers (or text, for a classifier)", target,
                                          kind_name(frame.kind(target)))));
   return features;
 }
@@ -725,6 +775,18 @@ std::vector<std::string> Pipeline<T>::resolve_features(const DataFrame<T>& frame
 template <scalar T>
 template <trainer<T> E>
 FittedPipeline<T> Pipeline<T>::fit(const E& estimator, const DataFrame<T>& train, std::string_view target) const {
+  if (train.kind(target) == column_kind::categorical) {  // a text classification target: classes are label indices
+    if constexpr (std::same_as<decltype(estimator.fit(train, std::vector<std::string>{}, target)), LinearClassifier<T>>) {
+      auto numeric = train;
+      auto labels = encode_labels(numeric, target);
+      auto fp = fit(estimator, numeric, target);
+      fp.set_class_labels(std::move(labels));
+      return fp;
+    } else {
+      MLOPS_THROW(schema_error(errc::schema_column_type, fmt::format("target '{}' is text: a regressor needs numbers (use a classifier, "
+                                                                     "or read the column as numeric)", target)));
+    }
+  }
   const std::size_t ti = train.index_of(target);
   const auto features = resolve_features(train, target);
   // Rows without a target are dropped (and counted); the fit works on a copy of the
@@ -855,7 +917,7 @@ std::string FittedPipeline<T>::to_bytes() const {
     }
     c.add(tag_report, std::move(w.buffer()), false);
   }
-  const bool typed = design_ != features_ ||
+  const bool typed = design_ != features_ || !labels_.empty() ||
                      std::any_of(input_kinds_.begin(), input_kinds_.end(), [](column_kind k) { return k != column_kind::numeric; });
   if (typed) {  // format 1.2: input kinds, levels and the model's columns (required: an older reader refuses the file)
     detail::byte_writer w;
@@ -866,6 +928,7 @@ std::string FittedPipeline<T>::to_bytes() const {
       if (input_kinds_[j] == column_kind::datetime) w.put(input_has_time_[j]);
     }
     detail::save_strings(w, design_);
+    detail::save_strings(w, labels_);
     c.add(tag_inputs, std::move(w.buffer()));
   }
   if (profile_) {
@@ -916,6 +979,7 @@ FittedPipeline<T> FittedPipeline<T>::from_bytes(std::string_view bytes, std::str
       }
     }
     fp.design_ = detail::load_strings(r);
+    fp.labels_ = detail::load_strings(r);
     done(r);
   }
   {
@@ -984,6 +1048,11 @@ FittedPipeline<T> FittedPipeline<T>::from_bytes(std::string_view bytes, std::str
                                                                    source, step_name<T>(st), c)));
   }
   fp.compile();
+  if (!fp.labels_.empty()) {
+    if (!fp.is_classifier()) MLOPS_THROW(format_error(errc::format_corrupt, fmt::format("{}: class labels on a regressor", source)));
+    auto labels = fp.labels_;
+    fp.set_class_labels(std::move(labels));
+  }
   return fp;
 }
 

@@ -40,6 +40,7 @@ nlohmann::json model_card(const FittedPipeline<T>& p) {
     inputs.push_back(std::move(in));
   }
   if (typed) j["inputs"] = std::move(inputs);
+  if (!p.class_labels().empty()) j["class_labels"] = p.class_labels();
   nlohmann::json steps = nlohmann::json::array();
   for (const auto& s : p.steps()) {
     nlohmann::json js;

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cstddef>
+#include <limits>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -77,4 +78,26 @@ inline void save_strings(byte_writer& w, const std::vector<std::string>& v) {
 }
 
 }  // namespace detail
+
+/// Replaces a categorical column by each row's class index: the rank of its level among
+/// the levels present, in byte order (missing: NaN). Returns those levels, the class
+/// labels (index k is class k). What a pipeline does with a text classification target.
+template <scalar T>
+std::vector<std::string> encode_labels(DataFrame<T>& frame, std::string_view column) {
+  const auto v = frame.categorical(column);
+  auto lc = detail::count_levels(v);
+  const auto rank = detail::map_levels(*v.levels, lc.levels);
+  auto col = detail::make_column<T>(v.size());
+  for (std::size_t r = 0; r < v.size(); ++r)
+    col.data()[r] = v.codes[r] < 0 ? std::numeric_limits<T>::quiet_NaN() : static_cast<T>(rank[static_cast<std::size_t>(v.codes[r])]);
+  const std::string name(column);
+  const bool id = frame.is_id(name);
+  std::vector<std::string> order = frame.names();
+  frame.drop_inplace({name});
+  frame.add_column(name, std::move(col));
+  frame.set_id(name, id);
+  frame = frame.select(order);  // the column keeps its place
+  return std::move(lc.levels);
+}
+
 MLOPS_NAMESPACE_END
