@@ -73,6 +73,16 @@ class design_layout {
   std::vector<layout_column> cols_;
 };
 
+/// The fit_step of a step that learns from `cols`, then transforms the frame as training
+/// does, and (an encoder) replaces its columns in the layout.
+template <class S, class T>
+auto fit_and_apply(const S& step, DataFrame<T>& frame, design_layout& layout, std::span<const std::string> cols) {
+  auto f = step.fit(frame, cols);
+  f.transform_inplace(frame);
+  if constexpr (requires { f.update_layout(layout); }) f.update_layout(layout);
+  return f;
+}
+
 /// What a fitted step compiles against: the input columns (what predict_row takes, in
 /// order), the design columns (the model's), and each categorical input's level list (the
 /// row form's codes index it; empty for other inputs).

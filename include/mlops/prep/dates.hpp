@@ -51,10 +51,7 @@ struct DateFeatures {
   using fitted_type = FittedDateFeatures<T>;
   static constexpr std::string_view names[] = {"date_features", "dates"};
   fitted_type fit_step(DataFrame<T>& frame, detail::design_layout& layout, std::string_view) const {
-    auto f = fit(frame, detail::resolve_columns(columns, layout.of_kind(column_kind::datetime)));
-    f.transform_inplace(frame);
-    f.update_layout(layout);
-    return f;
+    return detail::fit_and_apply(*this, frame, layout, detail::resolve_columns(columns, layout.of_kind(column_kind::datetime)));
   }
   void set_param(std::string_view name, const param_value&) { detail::unknown_param("date_features", name, "(none; set parts)"); }
   MLOPS_UNFITTED_STEP(DateFeatures)

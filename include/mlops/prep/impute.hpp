@@ -39,9 +39,7 @@ struct SimpleImputer {
   static constexpr std::string_view names[] = {"impute", "imputer"};
   /// The pipeline's fitting: learn the fill values, then fill the frame.
   fitted_type fit_step(DataFrame<T>& frame, detail::design_layout& layout, std::string_view) const {
-    auto f = fit(frame, layout.numeric());
-    f.transform_inplace(frame);
-    return f;
+    return detail::fit_and_apply(*this, frame, layout, layout.numeric());
   }
   void set_param(std::string_view name, const param_value& v) {
     if (name == "strategy")

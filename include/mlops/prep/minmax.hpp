@@ -30,9 +30,7 @@ struct MinMaxScaler {
   using fitted_type = FittedMinMaxScaler<T>;
   static constexpr std::string_view names[] = {"minmax", "min_max_scaler", "normalize"};
   fitted_type fit_step(DataFrame<T>& frame, detail::design_layout& layout, std::string_view) const {
-    auto f = fit(frame, layout.numeric());
-    f.transform_inplace(frame);
-    return f;
+    return detail::fit_and_apply(*this, frame, layout, layout.numeric());
   }
   void set_param(std::string_view name, const param_value& v) {
     if (name == "lo" || name == "min") lo = detail::param_number(name, v);

@@ -35,10 +35,7 @@ struct OneHotEncoder {
   using fitted_type = FittedOneHotEncoder<T>;
   static constexpr std::string_view names[] = {"onehot", "one_hot", "one_hot_encoder"};
   fitted_type fit_step(DataFrame<T>& frame, detail::design_layout& layout, std::string_view) const {
-    auto f = fit(frame, detail::resolve_columns(columns, layout.of_kind(column_kind::categorical)));
-    f.transform_inplace(frame);
-    f.update_layout(layout);
-    return f;
+    return detail::fit_and_apply(*this, frame, layout, detail::resolve_columns(columns, layout.of_kind(column_kind::categorical)));
   }
   void set_param(std::string_view name, const param_value& v) {
     if (name == "min_frequency") min_frequency = detail::param_number(name, v);

@@ -31,10 +31,7 @@ struct OrdinalEncoder {
   using fitted_type = FittedOrdinalEncoder<T>;
   static constexpr std::string_view names[] = {"ordinal", "ordinal_encoder"};
   fitted_type fit_step(DataFrame<T>& frame, detail::design_layout& layout, std::string_view) const {
-    auto f = fit(frame, detail::resolve_columns(columns, layout.of_kind(column_kind::categorical)));
-    f.transform_inplace(frame);
-    f.update_layout(layout);
-    return f;
+    return detail::fit_and_apply(*this, frame, layout, detail::resolve_columns(columns, layout.of_kind(column_kind::categorical)));
   }
   void set_param(std::string_view name, const param_value& v) {
     if (name == "unknown_value") unknown_value = detail::param_number(name, v);

@@ -31,9 +31,7 @@ struct StandardScaler {
   static constexpr std::string_view names[] = {"standardize", "scale", "standard_scaler"};
   /// The pipeline's fitting: learn the moments, then scale the frame.
   fitted_type fit_step(DataFrame<T>& frame, detail::design_layout& layout, std::string_view) const {
-    auto f = fit(frame, layout.numeric());
-    f.transform_inplace(frame);
-    return f;
+    return detail::fit_and_apply(*this, frame, layout, layout.numeric());
   }
   void set_param(std::string_view name, const param_value& v) {
     if (name == "with_mean") with_mean = detail::param_bool(name, v);
