@@ -11,7 +11,7 @@ secs=${1:-60}
 scripts/install-deps.sh --fuzz
 cmake -S . -B build/fuzz -G Ninja -DCMAKE_CXX_COMPILER=clang++ -DCMAKE_BUILD_TYPE=RelWithDebInfo -DMLOPS_BUILD_FUZZERS=ON \
       -DMLOPS_BUILD_TESTS=OFF -DMLOPS_BUILD_EXAMPLES=OFF -DMLOPS_BUILD_BENCHMARKS=OFF -DMLOPS_INSTALL=OFF >/dev/null
-cmake --build build/fuzz -j "$(nproc)"
+cmake --build build/fuzz -j "$(nproc)" --target fuzz_model fuzz_card fuzz_csv
 summary=build/fuzz/summary.txt
 : > "$summary"
 for h in model card csv; do

@@ -60,6 +60,23 @@
   (MLOPS_LIKELY(cond) ? (void)0 : ::mlops::detail::contract_violation(#cond, msg, __FILE__, __LINE__))
 #endif
 
+// The compiled mode (CMake target mlops::compiled, which defines MLOPS_COMPILED for its
+// users): the library holds explicit instantiations for float and double of the heavy
+// templates (fitting, batch prediction, loading, CSV reading ...), and the headers declare
+// them `extern template`, so a user's translation unit parses the declarations and
+// instantiates none of them. Hot paths stay inline. Without MLOPS_COMPILED (target
+// mlops::mlops) the library is header-only and the macro expands to nothing.
+// MLOPS_EXTERN_TEMPLATE(class X<float>) declares one instantiation;
+// MLOPS_EXTERN_TEMPLATE_FD(class X) declares X<float> and X<double>.
+#if defined(MLOPS_COMPILED)
+#define MLOPS_EXTERN_TEMPLATE(...) extern template __VA_ARGS__;
+#else
+#define MLOPS_EXTERN_TEMPLATE(...)
+#endif
+#define MLOPS_EXTERN_TEMPLATE_FD(kind_and_name) \
+  MLOPS_EXTERN_TEMPLATE(kind_and_name<float>)   \
+  MLOPS_EXTERN_TEMPLATE(kind_and_name<double>)
+
 MLOPS_NAMESPACE_BEGIN
 
 /// Called when a noexcept contract (MLOPS_ASSERT) is violated; must not return.

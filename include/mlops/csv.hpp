@@ -591,4 +591,10 @@ void write_csv(const DataFrame<T>& f, const std::filesystem::path& path, char de
   detail::atomic_write_file(path, to_csv(f, delimiter));
 }
 
+// The compiled mode holds these (src/frame.cpp); see MLOPS_EXTERN_TEMPLATE.
+MLOPS_EXTERN_TEMPLATE(DataFrame<float> parse_csv<float>(std::string_view, const CsvOptions&))
+MLOPS_EXTERN_TEMPLATE(DataFrame<double> parse_csv<double>(std::string_view, const CsvOptions&))
+MLOPS_EXTERN_TEMPLATE(void write_csv<float>(const DataFrame<float>&, std::ostream&, char))
+MLOPS_EXTERN_TEMPLATE(void write_csv<double>(const DataFrame<double>&, std::ostream&, char))
+
 MLOPS_NAMESPACE_END

@@ -142,14 +142,17 @@ class Pipeline {
   /// one; the IQR filter drops training rows), then the estimator. Only `train` is
   /// seen: split first, and the held-out data never leaks into the statistics.
   /// Rows whose target is missing are dropped and counted in the report.
+  /// A trainer of the Estimator list goes through fit_estimator (compiled once, in the
+  /// library, in the compiled mode); any other trainer is fitted here.
   template <trainer<T> E>
-  FittedPipeline<T> fit(const E& estimator, const DataFrame<T>& train, std::string_view target) const;
-  /// The same with the trainer set by estimator() (argument_error when none is set).
-  FittedPipeline<T> fit(const DataFrame<T>& train, std::string_view target) const {
-    if (!estimator_)
-      MLOPS_THROW(argument_error(errc::invalid_argument, "Pipeline::fit: no estimator set; call estimator(...) or pass one to fit"));
-    return std::visit([&](const auto& e) { return fit(e, train, target); }, *estimator_);
+  FittedPipeline<T> fit(const E& estimator, const DataFrame<T>& train, std::string_view target) const {
+    if constexpr (detail::variant_holds<E, Estimator<T>>) return fit_estimator(Estimator<T>(estimator), train, target);
+    else return fit_with(estimator, train, target);
   }
+  /// The same with the trainer set by estimator() (argument_error when none is set).
+  FittedPipeline<T> fit(const DataFrame<T>& train, std::string_view target) const;
+  /// The same with any trainer of the Estimator list.
+  FittedPipeline<T> fit_estimator(const Estimator<T>& estimator, const DataFrame<T>& train, std::string_view target) const;
 
   /// The feature columns this pipeline uses on `frame` (the chosen ones, or every column
   /// but the target), checked to exist and not to include the target.
@@ -160,14 +163,12 @@ class Pipeline {
   template <trainer<T> E>
   FittedPipeline<T> fit_prepared(const E& estimator, DataFrame<T> frame, const std::vector<std::string>& features,
                                  std::string_view target, std::size_t rows_in, std::size_t rows_missing_target) const;
-  FittedPipeline<T> fit_prepared(DataFrame<T> frame, const std::vector<std::string>& features, std::string_view target) const {
-    if (!estimator_)
-      MLOPS_THROW(argument_error(errc::invalid_argument, "Pipeline: no estimator set; call estimator(...) first"));
-    const std::size_t n = frame.rows();
-    return std::visit([&](const auto& e) { return fit_prepared(e, std::move(frame), features, target, n, 0); }, *estimator_);
-  }
+  FittedPipeline<T> fit_prepared(DataFrame<T> frame, const std::vector<std::string>& features, std::string_view target) const;
 
  private:
+  template <trainer<T> E>
+  FittedPipeline<T> fit_with(const E& estimator, const DataFrame<T>& train, std::string_view target) const;
+
   std::vector<Step<T>> steps_;
   std::vector<std::string> features_;
   std::optional<Estimator<T>> estimator_;
@@ -254,27 +255,7 @@ class FittedPipeline {
   }
   /// The target column of `frame` as numbers: a text target mapped onto the class labels
   /// (schema_error for a label never seen in training), a numeric one as it is.
-  std::vector<T> target_values(const DataFrame<T>& frame) const {
-    if (frame.kind(target_) == column_kind::numeric) return std::vector<T>(frame.column(target_).begin(), frame.column(target_).end());
-    if (labels_.empty())
-      MLOPS_THROW(schema_error(errc::schema_column_type,
-                               fmt::format("target '{}' is text in the data but the model was trained on numbers", target_)));
-    const auto v = frame.categorical(target_);
-    const auto at = detail::map_levels(*v.levels, labels_);
-    std::vector<T> out(v.size());
-    for (std::size_t r = 0; r < v.size(); ++r) {
-      if (v.codes[r] < 0) {
-        out[r] = std::numeric_limits<T>::quiet_NaN();
-        continue;
-      }
-      const auto k = at[static_cast<std::size_t>(v.codes[r])];
-      if (k < 0)
-        MLOPS_THROW(schema_error(errc::schema_mismatch, fmt::format("row {}: label '{}' of target '{}' was not seen in training; "
-                                                                    "the model knows: {}", r, v.label(r), target_, detail::join_levels(labels_))));
-      out[r] = static_cast<T>(k);
-    }
-    return out;
-  }
+  std::vector<T> target_values(const DataFrame<T>& frame) const;
   /// Sets a classifier's binary decision threshold (see LinearClassifier::set_threshold).
   void set_threshold(double t) {
     auto* m = std::get_if<LinearClassifier<T>>(&model_);
@@ -285,53 +266,12 @@ class FittedPipeline {
   /// Named metrics stored with the model ("train.r2", "test.rmse", ...).
   const std::map<std::string, double>& metrics() const noexcept { return metrics_; }
   void set_metric(const std::string& name, double value) { metrics_[name] = value; }
-  void set_metrics(std::string_view prefix, const RegressionMetrics& m) {
-    const std::string p(prefix);
-    metrics_[p + ".mse"] = m.mse;
-    metrics_[p + ".rmse"] = m.rmse;
-    metrics_[p + ".mae"] = m.mae;
-    metrics_[p + ".r2"] = m.r2;
-    metrics_[p + ".mape"] = m.mape;
-    metrics_[p + ".max_error"] = m.max_error;
-    metrics_[p + ".explained_variance"] = m.explained_variance;
-    metrics_[p + ".n"] = static_cast<double>(m.n);
-  }
-  void set_metrics(std::string_view prefix, const ClassificationMetrics& m) {
-    const std::string p(prefix);
-    metrics_[p + ".accuracy"] = m.accuracy;
-    metrics_[p + ".balanced_accuracy"] = m.balanced_accuracy;
-    metrics_[p + ".precision"] = m.precision;
-    metrics_[p + ".recall"] = m.recall;
-    metrics_[p + ".f1"] = m.f1;
-    metrics_[p + ".f1_macro"] = m.f1_macro;
-    if (m.roc_auc) metrics_[p + ".roc_auc"] = *m.roc_auc;
-    if (m.log_loss) metrics_[p + ".log_loss"] = *m.log_loss;
-    metrics_[p + ".n"] = static_cast<double>(m.n);
-  }
+  void set_metrics(std::string_view prefix, const RegressionMetrics& m);
+  void set_metrics(std::string_view prefix, const ClassificationMetrics& m);
   /// The regression metrics stored under `prefix` by set_metrics (e.g. "train", set by
   /// fit), if n, mse, rmse, mae and r2 are present. mape, max_error and
   /// explained_variance are NaN when the file predates them.
-  std::optional<RegressionMetrics> stored_metrics(std::string_view prefix) const {
-    const std::string p(prefix);
-    RegressionMetrics m;
-    const std::pair<const char*, double*> required[] = {{".mse", &m.mse}, {".rmse", &m.rmse}, {".mae", &m.mae}, {".r2", &m.r2}};
-    const std::pair<const char*, double*> optional[] = {
-        {".mape", &m.mape}, {".max_error", &m.max_error}, {".explained_variance", &m.explained_variance}};
-    for (const auto& [name, field] : required) {
-      const auto it = metrics_.find(p + name);
-      if (it == metrics_.end()) return std::nullopt;
-      *field = it->second;
-    }
-    for (const auto& [name, field] : optional) {
-      const auto it = metrics_.find(p + name);
-      *field = it == metrics_.end() ? std::numeric_limits<double>::quiet_NaN() : it->second;
-    }
-    const auto n = metrics_.find(p + ".n");
-    if (n == metrics_.end()) return std::nullopt;
-    m.n = static_cast<std::size_t>(n->second);
-    if (m.n < 2) m.note = detail::r2_undefined_note;
-    return m;
-  }
+  std::optional<RegressionMetrics> stored_metrics(std::string_view prefix) const;
   const std::string& created_at() const noexcept { return created_at_; }
 
   /// The reference profile captured by fit (raw training features, predictions on the
@@ -346,13 +286,7 @@ class FittedPipeline {
   /// Measures the baseline error on held-out rows (regression: absolute error;
   /// classification: misclassification) and stores it in the profile, replacing the
   /// training-rows baseline fit() recorded. Rows with a missing target are skipped.
-  void set_baseline(const DataFrame<T>& held_out) {
-    if (!profile_) (void)drift_profile();
-    const auto y = labelled(held_out, [&](const DataFrame<T>& f) {
-      return std::pair<std::vector<T>, std::vector<T>>(std::vector<T>(f.column(target_).begin(), f.column(target_).end()), predict(f));
-    });
-    profile_->baseline = make_baseline(y.first, y.second, "held-out");
-  }
+  void set_baseline(const DataFrame<T>& held_out);
   /// A drift monitor against this pipeline's profile.
   DriftMonitor<T> monitor(DriftConfig config = {}) const { return DriftMonitor<T>(drift_profile(), config); }
 
@@ -433,74 +367,20 @@ class FittedPipeline {
   /// columns do not matter); a missing feature column is a schema_error. Produces the
   /// same bits as predict_row. A row that cannot be predicted (missing value with no
   /// imputer, infinite input) is a data_error naming the row, never a silent NaN.
-  std::vector<T> predict(const DataFrame<T>& frame) const {
-    std::vector<T> out(frame.rows());
-    for_each_row(frame, [&](std::size_t r, const std::vector<T>& row, T y, bool, const double*) {
-      out[r] = y;
-      if (MLOPS_UNLIKELY(!std::isfinite(y))) explain_non_finite(row, r);
-    });
-    return out;
-  }
+  std::vector<T> predict(const DataFrame<T>& frame) const;
   /// Classifier scores of every row (rows x outputs; one column for two classes).
-  Eigen::MatrixXd decision_function(const DataFrame<T>& frame) const {
-    const auto& c = classifier();
-    Eigen::MatrixXd S(static_cast<Eigen::Index>(frame.rows()), static_cast<Eigen::Index>(c.n_outputs()));
-    for_each_row(frame, [&](std::size_t r, const std::vector<T>& row, T y, bool, const double* s) {
-      if (MLOPS_UNLIKELY(!std::isfinite(y))) explain_non_finite(row, r);
-      for (Eigen::Index k = 0; k < S.cols(); ++k) S(static_cast<Eigen::Index>(r), k) = s[k];
-    });
-    return S;
-  }
+  Eigen::MatrixXd decision_function(const DataFrame<T>& frame) const;
   /// Class probabilities of every row (rows x n_classes, columns in classes() order);
   /// argument_error for a regressor or an SVM.
-  Eigen::MatrixXd predict_proba(const DataFrame<T>& frame) const {
-    const auto& c = classifier();
-    if (!c.has_proba())
-      MLOPS_THROW(argument_error(errc::invalid_argument, "predict_proba: a hinge-loss (SVM) model has no probabilities; use decision_function"));
-    Eigen::MatrixXd P(static_cast<Eigen::Index>(frame.rows()), static_cast<Eigen::Index>(c.n_classes()));
-    std::array<double, max_outputs> p;
-    for_each_row(frame, [&](std::size_t r, const std::vector<T>& row, T y, bool, const double* s) {
-      if (MLOPS_UNLIKELY(!std::isfinite(y))) explain_non_finite(row, r);
-      c.proba_from_scores(s, p.data());
-      for (Eigen::Index k = 0; k < P.cols(); ++k) P(static_cast<Eigen::Index>(r), k) = p[static_cast<std::size_t>(k)];
-    });
-    return P;
-  }
+  Eigen::MatrixXd predict_proba(const DataFrame<T>& frame) const;
   /// Rows flagged by IQR steps in flag mode (all zero if none is in flag mode).
-  std::vector<std::uint8_t> outlier_flags(const DataFrame<T>& frame) const {
-    std::vector<std::uint8_t> out(frame.rows());
-    for_each_row(frame, [&](std::size_t r, const std::vector<T>&, T, bool outlier, const double*) { out[r] = outlier; });
-    return out;
-  }
+  std::vector<std::uint8_t> outlier_flags(const DataFrame<T>& frame) const;
   /// Predicts `frame` and scores against its target column (rows with a missing
   /// target are skipped).
   /// Regression pipelines only (argument_error for a classifier: see evaluate_classifier).
-  RegressionMetrics evaluate(const DataFrame<T>& frame) const {
-    (void)model();
-    return labelled(frame, [&](const DataFrame<T>& f) { return regression_metrics<T>(f.column(target_), predict(f)); });
-  }
+  RegressionMetrics evaluate(const DataFrame<T>& frame) const;
   /// Classifier pipelines: accuracy, precision/recall/F1, ROC AUC, log loss, confusion.
-  ClassificationMetrics evaluate_classifier(const DataFrame<T>& frame) const {
-    const auto& c = classifier();
-    return labelled(frame, [&](const DataFrame<T>& f) {
-      // One pass through the row program gives labels, scores and probabilities.
-      std::vector<T> pred(f.rows());
-      Eigen::MatrixXd S(static_cast<Eigen::Index>(f.rows()), static_cast<Eigen::Index>(c.n_outputs()));
-      Eigen::MatrixXd P = c.has_proba() ? Eigen::MatrixXd(S.rows(), static_cast<Eigen::Index>(c.n_classes())) : Eigen::MatrixXd();
-      std::array<double, max_outputs> p;
-      for_each_row(f, [&](std::size_t r, const std::vector<T>& row, T y, bool, const double* s) {
-        if (MLOPS_UNLIKELY(!std::isfinite(y))) explain_non_finite(row, r);
-        pred[r] = y;
-        const auto i = static_cast<Eigen::Index>(r);
-        for (Eigen::Index k = 0; k < S.cols(); ++k) S(i, k) = s[k];
-        if (P.size() > 0) {
-          c.proba_from_scores(s, p.data());
-          for (Eigen::Index k = 0; k < P.cols(); ++k) P(i, k) = p[static_cast<std::size_t>(k)];
-        }
-      });
-      return classification_metrics<T>(f.column(target_), pred, c.classes(), S, P);
-    });
-  }
+  ClassificationMetrics evaluate_classifier(const DataFrame<T>& frame) const;
 
   /// Writes the pipeline atomically (temporary file, fsync, rename, fsync directory).
   void save(const std::filesystem::path& path) const { detail::atomic_write_file(path, to_bytes()); }
@@ -523,34 +403,8 @@ class FittedPipeline {
   static constexpr std::uint32_t tag_profile = io::make_tag("DRFT");
   static constexpr std::uint32_t tag_inputs = io::make_tag("INPT");
 
-  BaselineError make_baseline(std::span<const T> y, std::span<const T> pred, std::string source) const {
-    BaselineError b;
-    b.kind = is_classifier() ? BaselineError::kind_t::misclassification : BaselineError::kind_t::absolute_error;
-    b.source = std::move(source);
-    double sum = 0, sq = 0;
-    for (std::size_t i = 0; i < y.size(); ++i) {
-      const double e = is_classifier() ? (y[i] != pred[i] ? 1.0 : 0.0) : std::fabs(static_cast<double>(y[i]) - static_cast<double>(pred[i]));
-      sum += e;
-      sq += e * e;
-    }
-    b.n = y.size();
-    if (b.n == 0)
-      MLOPS_THROW(data_error(errc::data_empty, "set_baseline: no rows with a target to measure the baseline error on"));
-    b.mean = sum / static_cast<double>(b.n);
-    b.std = std::sqrt((std::max)(0.0, sq / static_cast<double>(b.n) - b.mean * b.mean));
-    if (!std::isfinite(b.mean))
-      MLOPS_THROW(data_error(errc::data_non_finite, "set_baseline: the error is not finite; check the held-out data"));
-    return b;
-  }
-  void capture_profile(const DataFrame<T>& raw, std::span<const T> pred, std::size_t bins) {
-    DriftProfile p;
-    p.bins = bins;
-    const auto in = bind(raw);
-    for (std::size_t j = 0; j < features_.size(); ++j) p.features.push_back(FeatureProfile::capture<T>(features_[j], in.columns[j], bins));
-    p.prediction = FeatureProfile::capture<T>("prediction", pred, bins);
-    p.baseline = make_baseline(raw.column(target_), pred, "train");
-    profile_ = std::move(p);
-  }
+  BaselineError make_baseline(std::span<const T> y, std::span<const T> pred, std::string source) const;
+  void capture_profile(const DataFrame<T>& raw, std::span<const T> pred, std::size_t bins);
 
   /// The fused row path: every step's transformation, then the model, chunk by chunk on
   /// the stack. Regressor: returns the prediction. Classifier: fills s[0 .. outputs) with
@@ -654,7 +508,213 @@ class FittedPipeline {
   /// Builds the row program: when the steps change the row's width, an expansion stage
   /// (numeric inputs copied to their design place, encoded inputs expanded by their
   /// step) first; then every step's column operations over the design row.
-  void compile() {
+  void compile();
+
+  std::vector<std::string> features_;
+  std::vector<column_kind> input_kinds_;               // per input
+  std::vector<std::vector<std::string>> input_levels_;  // per input (categorical: its levels)
+  std::vector<std::uint8_t> input_has_time_;           // per input (datetime: times present)
+  std::vector<std::string> design_;                    // the model's columns
+  std::vector<std::vector<std::uint32_t>> level_order_; // per input: level indices in byte order (level_code's search)
+  std::vector<std::string> labels_;                     // class labels of a text target (empty: numeric)
+  std::string target_;
+  std::vector<FittedStep<T>> steps_;
+  PipelineModel<T> model_;
+  FitReport report_;
+  std::map<std::string, double> metrics_;
+  std::string created_at_;
+  std::optional<DriftProfile> profile_;
+  detail::row_program<T> program_;
+};
+
+template <scalar T>
+std::vector<T> FittedPipeline<T>::target_values(const DataFrame<T>& frame) const {
+    if (frame.kind(target_) == column_kind::numeric) return std::vector<T>(frame.column(target_).begin(), frame.column(target_).end());
+    if (labels_.empty())
+      MLOPS_THROW(schema_error(errc::schema_column_type,
+                               fmt::format("target '{}' is text in the data but the model was trained on numbers", target_)));
+    const auto v = frame.categorical(target_);
+    const auto at = detail::map_levels(*v.levels, labels_);
+    std::vector<T> out(v.size());
+    for (std::size_t r = 0; r < v.size(); ++r) {
+      if (v.codes[r] < 0) {
+        out[r] = std::numeric_limits<T>::quiet_NaN();
+        continue;
+      }
+      const auto k = at[static_cast<std::size_t>(v.codes[r])];
+      if (k < 0)
+        MLOPS_THROW(schema_error(errc::schema_mismatch, fmt::format("row {}: label '{}' of target '{}' was not seen in training; "
+                                                                    "the model knows: {}", r, v.label(r), target_, detail::join_levels(labels_))));
+      out[r] = static_cast<T>(k);
+    }
+    return out;
+  }
+
+template <scalar T>
+void FittedPipeline<T>::set_metrics(std::string_view prefix, const RegressionMetrics& m) {
+    const std::string p(prefix);
+    metrics_[p + ".mse"] = m.mse;
+    metrics_[p + ".rmse"] = m.rmse;
+    metrics_[p + ".mae"] = m.mae;
+    metrics_[p + ".r2"] = m.r2;
+    metrics_[p + ".mape"] = m.mape;
+    metrics_[p + ".max_error"] = m.max_error;
+    metrics_[p + ".explained_variance"] = m.explained_variance;
+    metrics_[p + ".n"] = static_cast<double>(m.n);
+  }
+
+template <scalar T>
+void FittedPipeline<T>::set_metrics(std::string_view prefix, const ClassificationMetrics& m) {
+    const std::string p(prefix);
+    metrics_[p + ".accuracy"] = m.accuracy;
+    metrics_[p + ".balanced_accuracy"] = m.balanced_accuracy;
+    metrics_[p + ".precision"] = m.precision;
+    metrics_[p + ".recall"] = m.recall;
+    metrics_[p + ".f1"] = m.f1;
+    metrics_[p + ".f1_macro"] = m.f1_macro;
+    if (m.roc_auc) metrics_[p + ".roc_auc"] = *m.roc_auc;
+    if (m.log_loss) metrics_[p + ".log_loss"] = *m.log_loss;
+    metrics_[p + ".n"] = static_cast<double>(m.n);
+  }
+
+template <scalar T>
+std::optional<RegressionMetrics> FittedPipeline<T>::stored_metrics(std::string_view prefix) const {
+    const std::string p(prefix);
+    RegressionMetrics m;
+    const std::pair<const char*, double*> required[] = {{".mse", &m.mse}, {".rmse", &m.rmse}, {".mae", &m.mae}, {".r2", &m.r2}};
+    const std::pair<const char*, double*> optional[] = {
+        {".mape", &m.mape}, {".max_error", &m.max_error}, {".explained_variance", &m.explained_variance}};
+    for (const auto& [name, field] : required) {
+      const auto it = metrics_.find(p + name);
+      if (it == metrics_.end()) return std::nullopt;
+      *field = it->second;
+    }
+    for (const auto& [name, field] : optional) {
+      const auto it = metrics_.find(p + name);
+      *field = it == metrics_.end() ? std::numeric_limits<double>::quiet_NaN() : it->second;
+    }
+    const auto n = metrics_.find(p + ".n");
+    if (n == metrics_.end()) return std::nullopt;
+    m.n = static_cast<std::size_t>(n->second);
+    if (m.n < 2) m.note = detail::r2_undefined_note;
+    return m;
+  }
+
+template <scalar T>
+void FittedPipeline<T>::set_baseline(const DataFrame<T>& held_out) {
+    if (!profile_) (void)drift_profile();
+    const auto y = labelled(held_out, [&](const DataFrame<T>& f) {
+      return std::pair<std::vector<T>, std::vector<T>>(std::vector<T>(f.column(target_).begin(), f.column(target_).end()), predict(f));
+    });
+    profile_->baseline = make_baseline(y.first, y.second, "held-out");
+  }
+
+template <scalar T>
+std::vector<T> FittedPipeline<T>::predict(const DataFrame<T>& frame) const {
+    std::vector<T> out(frame.rows());
+    for_each_row(frame, [&](std::size_t r, const std::vector<T>& row, T y, bool, const double*) {
+      out[r] = y;
+      if (MLOPS_UNLIKELY(!std::isfinite(y))) explain_non_finite(row, r);
+    });
+    return out;
+  }
+
+template <scalar T>
+Eigen::MatrixXd FittedPipeline<T>::decision_function(const DataFrame<T>& frame) const {
+    const auto& c = classifier();
+    Eigen::MatrixXd S(static_cast<Eigen::Index>(frame.rows()), static_cast<Eigen::Index>(c.n_outputs()));
+    for_each_row(frame, [&](std::size_t r, const std::vector<T>& row, T y, bool, const double* s) {
+      if (MLOPS_UNLIKELY(!std::isfinite(y))) explain_non_finite(row, r);
+      for (Eigen::Index k = 0; k < S.cols(); ++k) S(static_cast<Eigen::Index>(r), k) = s[k];
+    });
+    return S;
+  }
+
+template <scalar T>
+Eigen::MatrixXd FittedPipeline<T>::predict_proba(const DataFrame<T>& frame) const {
+    const auto& c = classifier();
+    if (!c.has_proba())
+      MLOPS_THROW(argument_error(errc::invalid_argument, "predict_proba: a hinge-loss (SVM) model has no probabilities; use decision_function"));
+    Eigen::MatrixXd P(static_cast<Eigen::Index>(frame.rows()), static_cast<Eigen::Index>(c.n_classes()));
+    std::array<double, max_outputs> p;
+    for_each_row(frame, [&](std::size_t r, const std::vector<T>& row, T y, bool, const double* s) {
+      if (MLOPS_UNLIKELY(!std::isfinite(y))) explain_non_finite(row, r);
+      c.proba_from_scores(s, p.data());
+      for (Eigen::Index k = 0; k < P.cols(); ++k) P(static_cast<Eigen::Index>(r), k) = p[static_cast<std::size_t>(k)];
+    });
+    return P;
+  }
+
+template <scalar T>
+std::vector<std::uint8_t> FittedPipeline<T>::outlier_flags(const DataFrame<T>& frame) const {
+    std::vector<std::uint8_t> out(frame.rows());
+    for_each_row(frame, [&](std::size_t r, const std::vector<T>&, T, bool outlier, const double*) { out[r] = outlier; });
+    return out;
+  }
+
+template <scalar T>
+RegressionMetrics FittedPipeline<T>::evaluate(const DataFrame<T>& frame) const {
+    (void)model();
+    return labelled(frame, [&](const DataFrame<T>& f) { return regression_metrics<T>(f.column(target_), predict(f)); });
+  }
+
+template <scalar T>
+ClassificationMetrics FittedPipeline<T>::evaluate_classifier(const DataFrame<T>& frame) const {
+    const auto& c = classifier();
+    return labelled(frame, [&](const DataFrame<T>& f) {
+      // One pass through the row program gives labels, scores and probabilities.
+      std::vector<T> pred(f.rows());
+      Eigen::MatrixXd S(static_cast<Eigen::Index>(f.rows()), static_cast<Eigen::Index>(c.n_outputs()));
+      Eigen::MatrixXd P = c.has_proba() ? Eigen::MatrixXd(S.rows(), static_cast<Eigen::Index>(c.n_classes())) : Eigen::MatrixXd();
+      std::array<double, max_outputs> p;
+      for_each_row(f, [&](std::size_t r, const std::vector<T>& row, T y, bool, const double* s) {
+        if (MLOPS_UNLIKELY(!std::isfinite(y))) explain_non_finite(row, r);
+        pred[r] = y;
+        const auto i = static_cast<Eigen::Index>(r);
+        for (Eigen::Index k = 0; k < S.cols(); ++k) S(i, k) = s[k];
+        if (P.size() > 0) {
+          c.proba_from_scores(s, p.data());
+          for (Eigen::Index k = 0; k < P.cols(); ++k) P(i, k) = p[static_cast<std::size_t>(k)];
+        }
+      });
+      return classification_metrics<T>(f.column(target_), pred, c.classes(), S, P);
+    });
+  }
+
+template <scalar T>
+BaselineError FittedPipeline<T>::make_baseline(std::span<const T> y, std::span<const T> pred, std::string source) const {
+    BaselineError b;
+    b.kind = is_classifier() ? BaselineError::kind_t::misclassification : BaselineError::kind_t::absolute_error;
+    b.source = std::move(source);
+    double sum = 0, sq = 0;
+    for (std::size_t i = 0; i < y.size(); ++i) {
+      const double e = is_classifier() ? (y[i] != pred[i] ? 1.0 : 0.0) : std::fabs(static_cast<double>(y[i]) - static_cast<double>(pred[i]));
+      sum += e;
+      sq += e * e;
+    }
+    b.n = y.size();
+    if (b.n == 0)
+      MLOPS_THROW(data_error(errc::data_empty, "set_baseline: no rows with a target to measure the baseline error on"));
+    b.mean = sum / static_cast<double>(b.n);
+    b.std = std::sqrt((std::max)(0.0, sq / static_cast<double>(b.n) - b.mean * b.mean));
+    if (!std::isfinite(b.mean))
+      MLOPS_THROW(data_error(errc::data_non_finite, "set_baseline: the error is not finite; check the held-out data"));
+    return b;
+  }
+
+template <scalar T>
+void FittedPipeline<T>::capture_profile(const DataFrame<T>& raw, std::span<const T> pred, std::size_t bins) {
+    DriftProfile p;
+    p.bins = bins;
+    const auto in = bind(raw);
+    for (std::size_t j = 0; j < features_.size(); ++j) p.features.push_back(FeatureProfile::capture<T>(features_[j], in.columns[j], bins));
+    p.prediction = FeatureProfile::capture<T>("prediction", pred, bins);
+    p.baseline = make_baseline(raw.column(target_), pred, "train");
+    profile_ = std::move(p);
+  }
+
+template <scalar T>
+void FittedPipeline<T>::compile() {
     level_order_.assign(features_.size(), {});
     for (std::size_t j = 0; j < features_.size(); ++j) {
       auto& o = level_order_[j];
@@ -695,23 +755,6 @@ class FittedPipeline {
     if (std::visit([](const auto& m) { return m.n_features(); }, model_) != design_.size())
       MLOPS_THROW(format_error(errc::format_corrupt, "the model's feature count does not match the pipeline's schema"));
   }
-
-  std::vector<std::string> features_;
-  std::vector<column_kind> input_kinds_;               // per input
-  std::vector<std::vector<std::string>> input_levels_;  // per input (categorical: its levels)
-  std::vector<std::uint8_t> input_has_time_;           // per input (datetime: times present)
-  std::vector<std::string> design_;                    // the model's columns
-  std::vector<std::vector<std::uint32_t>> level_order_; // per input: level indices in byte order (level_code's search)
-  std::vector<std::string> labels_;                     // class labels of a text target (empty: numeric)
-  std::string target_;
-  std::vector<FittedStep<T>> steps_;
-  PipelineModel<T> model_;
-  FitReport report_;
-  std::map<std::string, double> metrics_;
-  std::string created_at_;
-  std::optional<DriftProfile> profile_;
-  detail::row_program<T> program_;
-};
 
 template <scalar T>
 typename FittedPipeline<T>::bound_inputs FittedPipeline<T>::bind(const DataFrame<T>& frame) const {
@@ -773,13 +816,33 @@ std::vector<std::string> Pipeline<T>::resolve_features(const DataFrame<T>& frame
 }
 
 template <scalar T>
+FittedPipeline<T> Pipeline<T>::fit(const DataFrame<T>& train, std::string_view target) const {
+  if (!estimator_)
+    MLOPS_THROW(argument_error(errc::invalid_argument, "Pipeline::fit: no estimator set; call estimator(...) or pass one to fit"));
+  return fit_estimator(*estimator_, train, target);
+}
+
+template <scalar T>
+FittedPipeline<T> Pipeline<T>::fit_estimator(const Estimator<T>& estimator, const DataFrame<T>& train, std::string_view target) const {
+  return std::visit([&](const auto& e) { return fit_with(e, train, target); }, estimator);
+}
+
+template <scalar T>
+FittedPipeline<T> Pipeline<T>::fit_prepared(DataFrame<T> frame, const std::vector<std::string>& features, std::string_view target) const {
+  if (!estimator_)
+    MLOPS_THROW(argument_error(errc::invalid_argument, "Pipeline: no estimator set; call estimator(...) first"));
+  const std::size_t n = frame.rows();
+  return std::visit([&](const auto& e) { return fit_prepared(e, std::move(frame), features, target, n, 0); }, *estimator_);
+}
+
+template <scalar T>
 template <trainer<T> E>
-FittedPipeline<T> Pipeline<T>::fit(const E& estimator, const DataFrame<T>& train, std::string_view target) const {
+FittedPipeline<T> Pipeline<T>::fit_with(const E& estimator, const DataFrame<T>& train, std::string_view target) const {
   if (train.kind(target) == column_kind::categorical) {  // a text classification target: classes are label indices
     if constexpr (std::same_as<decltype(estimator.fit(train, std::vector<std::string>{}, target)), LinearClassifier<T>>) {
       auto numeric = train;
       auto labels = encode_labels(numeric, target);
-      auto fp = fit(estimator, numeric, target);
+      auto fp = fit_with(estimator, numeric, target);
       fp.set_class_labels(std::move(labels));
       return fp;
     } else {
@@ -1055,5 +1118,9 @@ FittedPipeline<T> FittedPipeline<T>::from_bytes(std::string_view bytes, std::str
   }
   return fp;
 }
+
+// The compiled mode holds these (src/pipeline.cpp); see MLOPS_EXTERN_TEMPLATE.
+MLOPS_EXTERN_TEMPLATE_FD(class Pipeline)
+MLOPS_EXTERN_TEMPLATE_FD(class FittedPipeline)
 
 MLOPS_NAMESPACE_END

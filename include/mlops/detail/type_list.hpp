@@ -5,6 +5,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <string_view>
+#include <type_traits>
 #include <variant>
 
 #include "mlops/config.hpp"
@@ -24,6 +25,14 @@ struct list_variant<type_list<Ts...>> {
 /// std::variant<Ts...> of a type_list<Ts...>.
 template <class L>
 using variant_of = typename list_variant<L>::type;
+
+template <class T, class V>
+struct variant_holds_t : std::false_type {};
+template <class T, class... Ts>
+struct variant_holds_t<T, std::variant<Ts...>> : std::bool_constant<(std::is_same_v<T, Ts> || ...)> {};
+/// true when T is one of the alternatives of the std::variant V.
+template <class T, class V>
+inline constexpr bool variant_holds = variant_holds_t<T, V>::value;
 
 /// Calls fn(tag-type pointer) for each type of the list, in order, until it returns true;
 /// true if one did.

@@ -575,6 +575,18 @@ GridSearchResult<T> grid_search(const Pipeline<T>& pipeline, const param_grid& g
   return r;
 }
 
+// The compiled mode holds these (src/select.cpp); see MLOPS_EXTERN_TEMPLATE.
+MLOPS_EXTERN_TEMPLATE(CvResult cross_validate<float>(const Pipeline<float>&, const DataFrame<float>&, std::string_view, const cv_folds&,
+                                                     std::vector<std::string>, const cv_options&))
+MLOPS_EXTERN_TEMPLATE(CvResult cross_validate<double>(const Pipeline<double>&, const DataFrame<double>&, std::string_view, const cv_folds&,
+                                                      std::vector<std::string>, const cv_options&))
+MLOPS_EXTERN_TEMPLATE(GridSearchResult<float> grid_search<float>(const Pipeline<float>&, const param_grid&, const DataFrame<float>&,
+                                                                 std::string_view, const cv_folds&, std::string, std::vector<std::string>,
+                                                                 const grid_options&))
+MLOPS_EXTERN_TEMPLATE(GridSearchResult<double> grid_search<double>(const Pipeline<double>&, const param_grid&, const DataFrame<double>&,
+                                                                   std::string_view, const cv_folds&, std::string, std::vector<std::string>,
+                                                                   const grid_options&))
+
 MLOPS_NAMESPACE_END
 
 // ---- printing ------------------------------------------------------------------------------
