@@ -1,0 +1,57 @@
+// mlops - the command-line face of the library. One source file per command
+// (tools/mlops/<command>.cpp: its options, setup and run); this file holds the command
+// table. `mlops --help` and `mlops COMMAND --help` print the usage, generated from the
+// commands' flags.
+// Errors: one line on stderr ("mlops: error: ..."), exit status 1 (2 for bad usage).
+#include <cstdio>
+#include <exception>
+#include <string>
+#include <vector>
+
+#include <CLI/CLI.hpp>
+
+#include "commands.hpp"
+#include "mlops/config.hpp"
+
+namespace {
+const mlops_cli::command commands[] = {
+    {"train", "train a pipeline on a CSV file and save it", mlops_cli::setup_train},
+    {"tune", "grid-search pipeline and trainer parameters by cross-validation", mlops_cli::setup_tune},
+    {"registry", "the model registry: versions, aliases, history", mlops_cli::setup_registry},
+    {"predict", "predict every row of a CSV file", mlops_cli::setup_predict},
+    {"evaluate", "score a model on labelled data", mlops_cli::setup_evaluate},
+    {"inspect", "print the model card", mlops_cli::setup_inspect},
+    {"monitor", "replay a CSV stream through the model's drift monitor and print the report", mlops_cli::setup_monitor},
+};
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"mlops: train, tune, evaluate, inspect and serve linear models from CSV files"};
+  app.require_subcommand(1);
+  app.set_version_flag("--version", MLOPS_VERSION_STRING);
+  struct parsed {
+    CLI::App* cmd;
+    std::function<int()> run;
+  };
+  std::vector<parsed> table;
+  for (const auto& c : commands) {
+    auto* sub = app.add_subcommand(c.name, c.about);
+    table.push_back({sub, c.setup(*sub)});
+  }
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  }
+  try {
+    for (const auto& p : table)
+      if (*p.cmd) return p.run();
+  } catch (const std::exception& e) {
+    std::string msg = e.what();
+    for (auto& c : msg)
+      if (c == '\n') c = ' ';
+    std::fprintf(stderr, "mlops: error: %s\n", msg.c_str());
+    return 1;
+  }
+  return 1;
+}

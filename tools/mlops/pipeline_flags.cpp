@@ -1,0 +1,221 @@
+// tools/mlops/pipeline_flags.cpp - the flags train and tune share, and what they build:
+// the training table, the pipeline, its trainer, the split.
+#include <unistd.h>
+
+#include "cli.hpp"
+
+namespace mlops_cli {
+
+/// The training table as the column flags shape it: --drop removes columns, --id marks
+/// columns carried but never used as features, --features picks the features.
+/// A text target of a classifier is turned into class indices here (so the split can
+/// stratify by it); the labels go into the model after fitting (`labels`).
+mlops::DataFrame<double> read_training_table(const train_args& a, std::vector<std::string>& labels) {
+  auto frame = read_table(a.data, a.data_opts);
+  const auto kind = frame.kind(a.target);
+  if (kind == mlops::column_kind::categorical && is_classifier_model(a.model)) {
+    labels = mlops::encode_labels(frame, a.target);
+  } else if (kind != mlops::column_kind::numeric) {
+    throw mlops::schema_error(mlops::errc::schema_column_type,
+                              fmt::format("{}: target '{}' was read as {}; a regressor needs a numeric target (a text target needs "
+                                          "--model logistic or svm): fix its values or list stray texts as missing (--na TEXT)",
+                                          a.data, a.target, mlops::kind_name(kind)));
+  }
+  for (const auto& c : a.drop) {
+    if (c == a.target) throw mlops::argument_error(mlops::errc::invalid_argument, fmt::format("--drop '{}' is the target", c));
+    (void)frame.index_of(c);
+  }
+  frame.drop_inplace(a.drop);
+  for (const auto& c : a.ids) {
+    if (c == a.target) throw mlops::argument_error(mlops::errc::invalid_argument, fmt::format("--id '{}' is the target", c));
+    frame.set_id(c);
+  }
+  return frame;
+}
+
+/// The gradient-descent flags onto the core's options.
+void apply_gd_flags(const train_args& a, mlops::gd_options& gd) {
+  gd.max_epochs = a.epochs;
+  gd.tol = a.tol;
+  gd.l1 = a.l1;
+  gd.l2 = a.l2;
+  gd.seed = a.seed;
+  gd.validation_fraction = a.validation_fraction;
+  gd.patience = a.patience;
+  if (a.schedule == "invscaling") gd.rate = mlops::inverse_scaling{a.learning_rate, a.power};
+  else if (a.schedule == "exponential") gd.rate = mlops::exponential_decay{a.learning_rate, a.decay};
+  else gd.rate = mlops::constant_rate{a.learning_rate};
+  if (a.adam) gd.rule = mlops::adam_step{};
+  if (::isatty(2)) {  // a progress line on an interactive terminal only
+    gd.on_epoch = [](const mlops::epoch_info& e) {
+      std::fprintf(stderr, "\repoch %zu  loss %.6g  val %.6g  |grad| %.3g  ", e.epoch, e.loss, e.validation_loss, e.gradient_norm);
+      return true;
+    };
+  }
+}
+mlops::Estimator<double> make_estimator(const train_args& a, const fit_reports& reports) {
+  if (a.model == "gd" || a.model == "sgd") {
+    mlops::GradientDescentRegressor<double> gd;
+    apply_gd_flags(a, gd);
+    gd.batch_size = a.model == "gd" ? a.batch_size : (a.batch_size == 0 ? 1 : a.batch_size);
+    gd.report_to = reports.gd;
+    return gd;
+  }
+  if (a.model == "logistic") {
+    mlops::LogisticRegression<double> lr;
+    lr.C = a.C;
+    lr.max_iter = a.max_iter;
+    if (a.gtol) lr.tol = *a.gtol;
+    if (a.ftol) lr.ftol = *a.ftol;
+    if (a.solver == "newton") lr.solver = mlops::classifier_solver::newton;
+    else if (a.solver == "lbfgs") lr.solver = mlops::classifier_solver::lbfgs;
+    else if (a.solver == "gd") lr.solver = mlops::classifier_solver::gradient_descent;
+    lr.class_weight.balanced = a.class_weight == "balanced";
+    if (std::isfinite(a.threshold)) lr.threshold = a.threshold;
+    apply_gd_flags(a, lr.gd);
+    lr.gd.batch_size = a.batch_size;
+    lr.report_to = reports.classifier;
+    return lr;
+  }
+  if (a.model == "svm") {
+    mlops::LinearSVM<double> svm;
+    if (a.gd_flags_given) {
+      apply_gd_flags(a, svm);
+      if (a.batch_size) svm.batch_size = a.batch_size;
+    }
+    svm.class_weight.balanced = a.class_weight == "balanced";
+    if (std::isfinite(a.threshold)) svm.threshold = a.threshold;
+    svm.report_to = reports.classifier;
+    return svm;
+  }
+  if (a.model == "rls") return mlops::RecursiveLeastSquaresTrainer<double>{{a.forgetting, a.delta, true}};
+  mlops::LinearRegression<double> est;
+  if (a.model == "ridge") est.l2 = a.alpha;
+  return est;
+}
+
+/// The drift profile's baseline error measured on the held-out part (when it has labels).
+void set_baseline_from(mlops::FittedPipeline<double>& fitted, const mlops::DataFrame<double>& test) {
+  if (!fitted.has_drift_profile() || test.rows() == 0) return;
+  const auto y = test.column(fitted.target());
+  if (std::any_of(y.begin(), y.end(), [](double v) { return !std::isnan(v); })) fitted.set_baseline(test);
+}
+
+mlops::Pipeline<double> make_pipeline(const train_args& a, const fit_reports& reports) {
+  auto p = mlops::pipeline<double>();
+  // Encoders first: their numeric outputs (dates, ordinal codes) are then imputed and
+  // scaled like any numeric feature; one-hot indicators are left as 0/1.
+  if (a.encode == "onehot") p.add(mlops::OneHotEncoder<double>{a.min_frequency, a.max_categories, {}});
+  else if (a.encode == "ordinal") p.add(mlops::OrdinalEncoder<double>{});
+  if (!a.date_features.empty()) {
+    mlops::DateFeatures<double> d;
+    for (const auto& part : a.date_features)
+      if (part != "all") d.parts.push_back(mlops::parse_date_part(part));
+    p.add(std::move(d));
+  }
+  if (a.impute == "mean") p.impute(mlops::impute_strategy::mean);
+  else if (a.impute == "median") p.impute(mlops::impute_strategy::median);
+  if (a.iqr) p.drop_outliers_iqr(*a.iqr);
+  if (a.standardize) p.standardize();
+  if (a.minmax) p.add(mlops::MinMaxScaler<double>{});
+  if (!a.features.empty()) p.features(a.features);
+  p.drift_profile(a.bins);
+  p.estimator(make_estimator(a, reports));
+  return p;
+}
+
+bool is_classifier_model(const std::string& m) { return m == "logistic" || m == "svm"; }
+
+/// Classifiers: a stratified split (each label keeps its share in both parts) of the
+/// rows that have a label; regressors: a plain shuffled split.
+/// --test-size 0: every row trains and the held-out part is empty.
+std::pair<mlops::DataFrame<double>, mlops::DataFrame<double>> split_for(const train_args& a, const mlops::DataFrame<double>& frame) {
+  if (a.test_size == 0) return {frame, frame.head(0)};
+  if (a.test_size >= 1)
+    throw mlops::argument_error(mlops::errc::invalid_argument,
+                                fmt::format("--test-size {}: the held-out fraction must be below 1 (0 trains on every row)", a.test_size));
+  if (is_classifier_model(a.model))
+    return mlops::stratified_train_test_split(frame.filter(mlops::detail::present_mask(frame.column(a.target))), a.target, a.test_size,
+                                              a.seed);
+  return mlops::train_test_split(frame, a.test_size, a.seed);
+}
+
+mlops::cv_options cv_options_for(const train_args& a) {
+  mlops::cv_options o;
+  o.threads = a.threads;
+  o.seed = a.seed;
+  return o;
+}
+
+/// The flags train and tune share (data, target, pipeline steps, trainer and its options, split).
+void add_pipeline_flags(CLI::App* cmd, train_args& a) {
+  cmd->add_option("data", a.data, "training data (CSV with a header row)")->required();
+  cmd->add_option("--target", a.target, "column to predict")->required();
+  cmd->add_option("--impute", a.impute, "fill missing values: mean or median")->check(CLI::IsMember({"mean", "median"}));
+  cmd->add_option("--iqr", a.iqr, "drop training rows outside Q1-K*IQR, Q3+K*IQR (clip on new data)")
+      ->check(CLI::NonNegativeNumber);
+  cmd->add_flag("--standardize", a.standardize, "z-score every feature");
+  cmd->add_option("--encode", a.encode, "encode text (categorical) features: onehot (one 0/1 column per level) or ordinal (level rank)")
+      ->check(CLI::IsMember({"onehot", "ordinal"}));
+  cmd->add_option("--max-categories", a.max_categories, "onehot: at most N columns per feature, rarest levels grouped as infrequent")
+      ->check(CLI::Range(std::size_t(2), std::size_t(1) << 30));
+  cmd->add_option("--min-frequency", a.min_frequency, "onehot: levels seen fewer times (a share of rows when below 1) are infrequent")
+      ->check(CLI::NonNegativeNumber);
+  cmd->add_option("--date-features", a.date_features,
+                  "turn datetime features into numbers: all, or a list of year,month,day,weekday,yearday,hour,timestamp")
+      ->delimiter(',');
+  cmd->add_flag("--minmax", a.minmax, "scale every feature to [0, 1] by its training range (after --standardize if both)");
+  cmd->add_option("--bins", a.bins, "bins per feature of the drift reference profile saved with the model (0: none)")
+      ->check(CLI::Range(0, 256));
+  cmd->add_option("--model", a.model,
+                    "linear, ridge, gd (full-batch gradient descent), sgd (stochastic), logistic, svm (linear, hinge) or rls")
+      ->check(CLI::IsMember({"linear", "ridge", "gd", "sgd", "logistic", "svm", "rls"}));
+  cmd->add_option("--C", a.C, "logistic: inverse L2 strength as scikit-learn's C (l2 = 1/(C n)); inf: no penalty");
+  cmd->add_option("--solver", a.solver, "logistic: auto, newton, lbfgs or gd (the gradient-descent flags apply)")
+      ->check(CLI::IsMember({"auto", "newton", "lbfgs", "gd"}));
+  cmd->add_option("--max-iter", a.max_iter, "logistic: Newton / L-BFGS iterations")->check(CLI::PositiveNumber);
+  cmd->add_option("--gtol", a.gtol, "logistic (newton, lbfgs): converged when max |gradient| of the mean objective is below this (default 1e-8)")
+      ->check(CLI::NonNegativeNumber);
+  cmd->add_option("--ftol", a.ftol,
+                  "logistic (lbfgs): also stop at this relative decrease of the objective in an iteration (default 64 eps; "
+                  "scikit-learn 1.2's lbfgs: 2.22e-9)")
+      ->check(CLI::NonNegativeNumber);
+  cmd->add_option("--class-weight", a.class_weight, "logistic/svm: balanced (n / (K * count of the class))")
+      ->check(CLI::IsMember({"balanced"}));
+  cmd->add_option("--threshold", a.threshold, "binary classifiers: logistic probability (default 0.5) or svm score (default 0)");
+  cmd->add_option("--alpha", a.alpha, "ridge penalty (with --model ridge)")->check(CLI::NonNegativeNumber);
+  cmd->add_option("--forgetting", a.forgetting, "RLS forgetting factor in (0, 1] (with --model rls)");
+  cmd->add_option("--delta", a.delta, "RLS initial P = I/delta, i.e. a ridge penalty delta (with --model rls)");
+  cmd->add_option("--learning-rate", a.learning_rate, "gd/sgd: base learning rate")->check(CLI::PositiveNumber);
+  cmd->add_option("--schedule", a.schedule, "gd/sgd: constant, invscaling (rate/(1+t)^power) or exponential (rate*decay^epoch)")
+      ->check(CLI::IsMember({"constant", "invscaling", "exponential"}));
+  cmd->add_option("--power", a.power, "gd/sgd: exponent of invscaling");
+  cmd->add_option("--decay", a.decay, "gd/sgd: factor per epoch of exponential");
+  cmd->add_flag("--adam", a.adam, "gd/sgd: Adam update rule");
+  cmd->add_option("--epochs", a.epochs, "gd/sgd: maximum epochs")->check(CLI::PositiveNumber);
+  cmd->add_option("--batch-size", a.batch_size, "gd/sgd: rows per step (gd default: all; sgd default: 1)");
+  cmd->add_option("--tol", a.tol, "gd/sgd: relative loss change that counts as converged")->check(CLI::NonNegativeNumber);
+  cmd->add_option("--l1", a.l1, "gd/sgd: L1 penalty (proximal)")->check(CLI::NonNegativeNumber);
+  cmd->add_option("--l2", a.l2, "gd/sgd: L2 penalty")->check(CLI::NonNegativeNumber);
+  cmd->add_option("--validation-fraction", a.validation_fraction, "gd/sgd: early stopping on this share of the training rows")
+      ->check(CLI::Range(0.0, 0.99));
+  cmd->add_option("--patience", a.patience, "gd/sgd: epochs without validation progress before stopping");
+  cmd->add_option("--test-size", a.test_size, "held-out fraction, in [0, 1); 0 trains on every row (no held-out metrics)")
+      ->check(CLI::Range(0.0, 1.0));
+  add_data_flags(cmd, a.data_opts);
+  cmd->add_option("--drop", a.drop, "leave this column out entirely (repeatable)");
+  cmd->add_option("--features", a.features, "use exactly these feature columns, in this order (COL,COL,...)")->delimiter(',');
+  cmd->add_option("--id", a.ids, "an id column: kept beside the data, never a feature (repeatable)");
+  cmd->add_option("--seed", a.seed, "seed of the train/test split");
+  cmd->add_option("--threads", a.threads, "cross-validation: folds fitted in parallel (0: one per hardware thread)");
+  cmd->add_flag("--json", a.json_out, "print a JSON report");
+}
+
+
+void note_gd_flags(const CLI::App& cmd, train_args& a) {
+  for (const char* f : {"--learning-rate", "--schedule", "--power", "--decay", "--adam", "--epochs", "--batch-size", "--tol", "--l1",
+                        "--l2", "--validation-fraction", "--patience"})
+    a.gd_flags_given |= cmd.count(f) > 0;
+}
+
+}  // namespace mlops_cli
