@@ -23,6 +23,8 @@
 #include <unordered_set>
 #include <vector>
 
+#include <fmt/format.h>
+
 #include "mlops/detail/atomic_file.hpp"
 #include "mlops/frame.hpp"
 

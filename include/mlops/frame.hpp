@@ -489,6 +489,9 @@ Description<T> DataFrame<T>::describe() const {
   return d;
 }
 
+// The compiled mode holds these (src/frame.cpp); see MLOPS_EXTERN_TEMPLATE.
+MLOPS_EXTERN_TEMPLATE_FD(class DataFrame)
+
 MLOPS_NAMESPACE_END
 
 template <mlops::scalar T>

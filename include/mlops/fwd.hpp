@@ -1,30 +1,161 @@
-// mlops/fwd.hpp - forward declarations only; cheap to include.
+// mlops/fwd.hpp - forward declarations of every public type (and the opaque form of every
+// public enum); cheap to include: the standard <cstdint> and <type_traits> only.
+// tests/test_headers.cpp includes it before the umbrella, so a declaration here that
+// disagrees with its definition fails to compile.
 #pragma once
 
+#include <cstdint>
 #include <type_traits>
 
 #include "mlops/config.hpp"
 
 MLOPS_NAMESPACE_BEGIN
+/// The scalar types the library computes in.
 template <class T>
 concept scalar = std::is_same_v<T, float> || std::is_same_v<T, double>;
-template <scalar T> class DataFrame;
-template <scalar T> struct SimpleImputer;
-template <scalar T> class FittedSimpleImputer;
-template <scalar T> struct IqrOutlierFilter;
-template <scalar T> class FittedIqrOutlierFilter;
-template <scalar T> struct StandardScaler;
-template <scalar T> class FittedStandardScaler;
-template <scalar T> struct MinMaxScaler;
-template <scalar T> class FittedMinMaxScaler;
-template <scalar T> struct LinearRegression;
-template <scalar T> class LinearModel;
-template <scalar T> class LeastSquaresStats;
-template <scalar T> class RecursiveLeastSquares;
-template <scalar T> struct GradientDescentRegressor;
-template <scalar T> class Pipeline;
-template <scalar T> class FittedPipeline;
+
+// csv.hpp
 struct CsvOptions;
-struct RegressionMetrics;
+enum class csv_type : std::uint8_t;
+enum class number_parse : std::uint8_t;
+// error.hpp
 class error;
+class argument_error;
+class io_error;
+class parse_error;
+class schema_error;
+class data_error;
+class training_error;
+class format_error;
+class registry_error;
+enum class errc : std::uint16_t;
+// frame.hpp
+struct CategoricalView;
+struct DatetimeView;
+template <scalar T>
+class DataFrame;
+template <scalar T>
+struct Description;
+enum class column_kind : std::uint8_t;
+// pipeline.hpp
+struct FitReport;
+template <scalar T>
+class Pipeline;
+template <scalar T>
+class FittedPipeline;
+enum class predict_status : std::uint8_t;
+// registry.hpp
+struct ModelMetadata;
+struct ModelVersion;
+struct AliasEvent;
+struct VersionComparison;
+class ModelRegistry;
+// eval/classification.hpp
+struct PrecisionRecallF1;
+struct ClassificationMetrics;
+class ClassificationAccumulator;
+enum class averaging : std::uint8_t;
+// eval/metrics.hpp
+struct RegressionMetrics;
+class RegressionAccumulator;
+enum class task_kind : std::uint8_t;
+// eval/model_selection.hpp
+struct CvFold;
+struct CvResult;
+struct GridCandidate;
+template <scalar T>
+struct GridSearchResult;
+// eval/split.hpp
+struct SplitIndices;
+struct KFold;
+struct StratifiedKFold;
+// io/card.hpp
+struct ModelCard;
+// learn/classifier.hpp
+template <scalar T>
+class LinearClassifier;
+template <scalar T>
+struct LogisticRegression;
+template <scalar T>
+struct LinearSVM;
+enum class classifier_loss : std::uint8_t;
+enum class classifier_solver : std::uint8_t;
+// learn/gd.hpp
+template <class Model>
+struct FitResult;
+template <scalar T>
+struct GradientDescentRegressor;
+enum class fit_status : std::uint8_t;
+// learn/linear.hpp
+template <scalar T>
+class LinearModel;
+template <scalar T>
+class LeastSquaresStats;
+template <scalar T>
+struct LinearRegression;
+enum class linear_solver : std::uint8_t;
+// learn/online.hpp
+struct RlsOptions;
+template <scalar T>
+class RecursiveLeastSquares;
+template <scalar T>
+struct RecursiveLeastSquaresTrainer;
+// monitor/detectors.hpp
+struct PageHinkley;
+class Adwin;
+struct Ddm;
+// monitor/drift.hpp
+struct DriftThreshold;
+struct DriftThresholds;
+struct DriftConfig;
+struct DriftAlert;
+struct ColumnDrift;
+struct DriftReport;
+template <scalar T>
+class DriftMonitor;
+enum class alert_level : std::uint8_t;
+enum class drift_statistic : std::uint8_t;
+enum class drift_scope : std::uint8_t;
+// monitor/profile.hpp
+struct FeatureProfile;
+struct BaselineError;
+struct DriftProfile;
+// prep/dates.hpp
+template <scalar T>
+struct DateFeatures;
+template <scalar T>
+class FittedDateFeatures;
+// prep/impute.hpp
+template <scalar T>
+struct SimpleImputer;
+template <scalar T>
+class FittedSimpleImputer;
+enum class impute_strategy : std::uint8_t;
+// prep/minmax.hpp
+template <scalar T>
+struct MinMaxScaler;
+template <scalar T>
+class FittedMinMaxScaler;
+// prep/onehot.hpp
+template <scalar T>
+struct OneHotEncoder;
+template <scalar T>
+class FittedOneHotEncoder;
+// prep/ordinal.hpp
+template <scalar T>
+struct OrdinalEncoder;
+template <scalar T>
+class FittedOrdinalEncoder;
+// prep/outliers.hpp
+template <scalar T>
+struct IqrOutlierFilter;
+template <scalar T>
+class FittedIqrOutlierFilter;
+enum class outlier_action : std::uint8_t;
+enum class zero_iqr_policy : std::uint8_t;
+// prep/scale.hpp
+template <scalar T>
+struct StandardScaler;
+template <scalar T>
+class FittedStandardScaler;
 MLOPS_NAMESPACE_END

@@ -21,6 +21,9 @@
 #include <variant>
 #include <vector>
 
+#include <Eigen/Core>
+#include <fmt/format.h>
+
 #include "mlops/eval/classification.hpp"
 #include "mlops/eval/metrics.hpp"
 #include "mlops/io/container.hpp"
@@ -1059,12 +1062,12 @@ FittedPipeline<T> FittedPipeline<T>::from_bytes(std::string_view bytes, std::str
   {
     detail::byte_reader r(c.get(tag_model, source), "model section");
     const auto kind = r.get<std::uint8_t>();
-    const bool known = detail::any_of_types(model_types<T>{}, [&]<class M>(M*) {
+    const bool known_kind = detail::any_of_types(model_types<T>{}, [&]<class M>(M*) {
       if (M::tag != kind) return false;
       fp.model_ = M::load(r);
       return true;
     });
-    if (!known) r.corrupt("unknown model kind " + std::to_string(kind));
+    if (!known_kind) r.corrupt("unknown model kind " + std::to_string(kind));
     done(r);
   }
   if (c.has(tag_metrics)) {
@@ -1104,11 +1107,11 @@ FittedPipeline<T> FittedPipeline<T>::from_bytes(std::string_view bytes, std::str
   // match the schema.
   for (const auto& st : fp.steps_) {
     const auto& cols = std::visit([](const auto& f) -> const std::vector<std::string>& { return f.columns(); }, st);
-    for (const auto& c : cols)
-      if (std::find(fp.features_.begin(), fp.features_.end(), c) == fp.features_.end() &&
-          std::find(fp.design_.begin(), fp.design_.end(), c) == fp.design_.end())
+    for (const auto& name : cols)
+      if (std::find(fp.features_.begin(), fp.features_.end(), name) == fp.features_.end() &&
+          std::find(fp.design_.begin(), fp.design_.end(), name) == fp.design_.end())
         MLOPS_THROW(format_error(errc::format_corrupt, fmt::format("{}: step '{}' names column '{}', which is not in the schema",
-                                                                   source, step_name<T>(st), c)));
+                                                                   source, step_name<T>(st), name)));
   }
   fp.compile();
   if (!fp.labels_.empty()) {

@@ -47,12 +47,13 @@ class xoshiro256ss {
   /// Uniform integer in [0, bound) without modulo bias (Lemire's multiply-shift with rejection).
   constexpr std::uint64_t bounded(std::uint64_t bound) noexcept {
     if (bound <= 1) return 0;
-    unsigned __int128 m = static_cast<unsigned __int128>((*this)()) * bound;
+    __extension__ using u128 = unsigned __int128;  // GCC and Clang: no -Wpedantic warning
+    u128 m = static_cast<u128>((*this)()) * bound;
     auto low = static_cast<std::uint64_t>(m);
     if (low < bound) {
       const std::uint64_t threshold = (0 - bound) % bound;
       while (low < threshold) {
-        m = static_cast<unsigned __int128>((*this)()) * bound;
+        m = static_cast<u128>((*this)()) * bound;
         low = static_cast<std::uint64_t>(m);
       }
     }
@@ -75,9 +76,10 @@ constexpr void shuffle(RandomIt first, RandomIt last, xoshiro256ss& rng) noexcep
   const auto n = static_cast<std::uint64_t>(last - first);
   std::uint64_t i = n;
   auto swap_last = [&](std::uint64_t j) {  // step i: swap positions i - 1 and j, then i - 1 is final
-    auto tmp = first[i - 1];
-    first[i - 1] = first[j];
-    first[j] = tmp;
+    const auto at = static_cast<std::ptrdiff_t>(i - 1), to = static_cast<std::ptrdiff_t>(j);
+    auto tmp = first[at];
+    first[at] = first[to];
+    first[to] = tmp;
     --i;
   };
   if constexpr (std::contiguous_iterator<RandomIt>) {

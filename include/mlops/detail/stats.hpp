@@ -84,8 +84,9 @@ namespace quantile_pass {
 template <int NB, class T>
 inline bool run(std::span<const T> data, const T* lo, const T* hi, std::size_t* below, T* const* buf,
                 std::size_t* used, std::size_t cap, std::size_t& n) noexcept {
-  std::size_t cnt = 0, bl[NB] = {}, k[NB] = {};
-  T l[NB], h[NB];
+  constexpr auto nb = static_cast<std::size_t>(NB);
+  std::size_t cnt = 0, bl[nb] = {}, k[nb] = {};
+  T l[nb], h[nb];
   for (int j = 0; j < NB; ++j) {
     l[j] = lo[j];
     h[j] = hi[j];

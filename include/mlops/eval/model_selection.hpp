@@ -551,8 +551,8 @@ GridSearchResult<T> grid_search(const Pipeline<T>& pipeline, const param_grid& g
   }
   if (!pending.empty()) plan.materialize();
   detail::parallel_tasks(pending.size(), opt.threads, [&](std::size_t t) {
-    const std::size_t task = pending[t];
-    out[task] = plan.run(configured[task / K], task % K, opt.train_scores);
+    const std::size_t job = pending[t];
+    out[job] = plan.run(configured[job / K], job % K, opt.train_scores);
   });
   for (std::size_t c = 0; c < configured.size(); ++c)
     r.candidates[c].cv = plan.result(std::vector<CvFold>(out.begin() + static_cast<std::ptrdiff_t>(c * K),

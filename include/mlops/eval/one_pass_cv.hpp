@@ -222,7 +222,7 @@ template <int NB>
 inline void column_pass(std::span<const double> x, const std::vector<SplitIndices>& splits, const double* lo, const double* hi,
                         double* const* buf, const std::size_t* off, std::size_t* cnt, double* sum, std::size_t (*below)[32],
                         std::size_t (*used)[32]) noexcept {
-  constexpr int nb = NB > 0 ? NB : 1;
+  constexpr std::size_t nb = NB > 0 ? static_cast<std::size_t>(NB) : 1;
   constexpr std::size_t chunk = 8192;
   const std::size_t K = splits.size(), n = x.size();
   std::size_t next[32] = {}, pos[nb][32] = {};
@@ -757,12 +757,12 @@ inline std::optional<std::vector<one_pass_fold>> one_pass_cross_validate(const P
   {
     constexpr std::size_t R = 256;
     double acc_row[R];
-    for (std::size_t t0 = 0; t0 < n; t0 += R) {
-      const std::size_t m = (std::min)(R, n - t0);
-      const std::uint8_t* g = fold_of.data() + t0;
+    for (std::size_t r0 = 0; r0 < n; r0 += R) {
+      const std::size_t m = (std::min)(R, n - r0);
+      const std::uint8_t* g = fold_of.data() + r0;
       std::fill(acc_row, acc_row + m, 0.0);
       for (std::size_t j = 0; j < d; ++j) {
-        const double* x = cols[j].data() + t0;
+        const double* x = cols[j].data() + r0;
         const double *fl = sv.fill.data() + j * K, *lo = sv.lo.data() + j * K, *hi = sv.hi.data() + j * K,
                      *mu = sv.mu.data() + j * K, *ws = sv.ws.data() + j * K;
         for (std::size_t i = 0; i < m; ++i) {
@@ -770,7 +770,7 @@ inline std::optional<std::vector<one_pass_fold>> one_pass_cross_validate(const P
           acc_row[i] += (op_clip(op_fill(x[i], fl[k]), lo[k], hi[k]) - mu[k]) * ws[k];
         }
       }
-      for (std::size_t i = 0; i < m; ++i) pred[t0 + i] = acc_row[i] + sv.icpt[g[i]];
+      for (std::size_t i = 0; i < m; ++i) pred[r0 + i] = acc_row[i] + sv.icpt[g[i]];
     }
   }
   const double per_fold = std::chrono::duration<double>(clock::now() - p0).count() / static_cast<double>(K);

@@ -10,6 +10,7 @@
 // export JSON does not compile nlohmann/json.
 #pragma once
 
+#include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
 #include "mlops/detail/json_limits.hpp"

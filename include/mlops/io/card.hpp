@@ -1,6 +1,8 @@
 // mlops/io/card.hpp - the human-readable model card (JSON, via nlohmann/json).
 #pragma once
 
+#include <Eigen/Core>
+#include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
 #include "mlops/detail/json_limits.hpp"

@@ -35,6 +35,7 @@
 
 #include <Eigen/Cholesky>
 #include <Eigen/Core>
+#include <fmt/format.h>
 
 #include "mlops/learn/gd.hpp"
 
@@ -861,5 +862,10 @@ struct LinearSVM : gd_options, detail::frame_trainer<LinearSVM<T>, T> {
     return res;
   }
 };
+
+// The compiled mode holds these (src/learn_*.cpp); see MLOPS_EXTERN_TEMPLATE.
+MLOPS_EXTERN_TEMPLATE_FD(class LinearClassifier)
+MLOPS_EXTERN_TEMPLATE_FD(struct LogisticRegression)
+MLOPS_EXTERN_TEMPLATE_FD(struct LinearSVM)
 
 MLOPS_NAMESPACE_END

@@ -43,6 +43,9 @@
 #include <immintrin.h>
 #endif
 
+#include <Eigen/Core>
+#include <fmt/format.h>
+
 #include "mlops/detail/buffer_cache.hpp"
 #include "mlops/detail/rng.hpp"
 #include "mlops/learn/linear.hpp"
@@ -511,7 +514,7 @@ double gd_pass(const Loss& loss, const gd_data<T>& data, const std::size_t* rows
       }
       if (G) {
         const auto dpc = dp.head(C);
-        for (std::size_t j = 0; j < d; ++j) (*G)(static_cast<Eigen::Index>(j), 0) += col(j).dot(dpc);
+        for (std::size_t f = 0; f < d; ++f) (*G)(static_cast<Eigen::Index>(f), 0) += col(f).dot(dpc);
         (*gb)(0) += dpc.sum();
       }
     }
@@ -1256,5 +1259,8 @@ template <scalar T>
 void GradientDescentRegressor<T>::partial_fit(GdResult<T>& r, const row_matrix& X, std::span<const T> y) const {
   partial(r, rows_features(X, y.size()), y);
 }
+
+// The compiled mode holds these (src/learn_*.cpp); see MLOPS_EXTERN_TEMPLATE.
+MLOPS_EXTERN_TEMPLATE_FD(struct GradientDescentRegressor)
 
 MLOPS_NAMESPACE_END

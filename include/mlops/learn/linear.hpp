@@ -22,6 +22,7 @@
 #include <Eigen/Core>
 #include <Eigen/Eigenvalues>
 #include <Eigen/QR>
+#include <fmt/format.h>
 
 #include "mlops/detail/binary.hpp"
 #include "mlops/detail/stats.hpp"
@@ -408,5 +409,10 @@ LinearModel<T> LinearRegression<T>::fit(std::span<const std::span<const T>> colu
   stats.finish(model, w, fit_intercept, l2);
   return model;
 }
+
+// The compiled mode holds these (src/learn_*.cpp); see MLOPS_EXTERN_TEMPLATE.
+MLOPS_EXTERN_TEMPLATE_FD(class LinearModel)
+MLOPS_EXTERN_TEMPLATE_FD(class LeastSquaresStats)
+MLOPS_EXTERN_TEMPLATE_FD(struct LinearRegression)
 
 MLOPS_NAMESPACE_END

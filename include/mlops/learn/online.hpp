@@ -6,6 +6,7 @@
 #include <span>
 
 #include <Eigen/Core>
+#include <fmt/format.h>
 
 #include "mlops/learn/linear.hpp"
 
@@ -127,5 +128,8 @@ struct RecursiveLeastSquaresTrainer {
     return rls.to_model();
   }
 };
+
+// The compiled mode holds these (src/learn_*.cpp); see MLOPS_EXTERN_TEMPLATE.
+MLOPS_EXTERN_TEMPLATE_FD(struct RecursiveLeastSquaresTrainer)
 
 MLOPS_NAMESPACE_END

@@ -111,12 +111,12 @@ class Adwin {
     if (n < 1 || n > rows_.size()) r.corrupt("ADWIN state has an impossible row count");
     n_rows_ = static_cast<int>(n);
     for (int i = 0; i < n_rows_; ++i) {
-      auto& row = rows_[static_cast<std::size_t>(i)];
-      row.n = r.get<std::uint8_t>();
-      if (row.n > max_buckets + 1) r.corrupt("ADWIN state has an overfull bucket row");
-      for (int k = 0; k < row.n; ++k) {
-        row.total[static_cast<std::size_t>(k)] = r.get<double>();
-        row.var[static_cast<std::size_t>(k)] = r.get<double>();
+      auto& bucket_row = rows_[static_cast<std::size_t>(i)];
+      bucket_row.n = r.get<std::uint8_t>();
+      if (bucket_row.n > max_buckets + 1) r.corrupt("ADWIN state has an overfull bucket row");
+      for (int k = 0; k < bucket_row.n; ++k) {
+        bucket_row.total[static_cast<std::size_t>(k)] = r.get<double>();
+        bucket_row.var[static_cast<std::size_t>(k)] = r.get<double>();
       }
     }
     total_ = r.get<double>();

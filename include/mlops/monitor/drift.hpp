@@ -824,6 +824,9 @@ inline std::string to_prometheus(const DriftReport& r, const std::vector<std::pa
   return out;
 }
 
+// The compiled mode holds these (src/monitor.cpp); see MLOPS_EXTERN_TEMPLATE.
+MLOPS_EXTERN_TEMPLATE_FD(class DriftMonitor)
+
 MLOPS_NAMESPACE_END
 
 /// "{}" one summary line; "{:t}" a table: one line per feature and the prediction, then

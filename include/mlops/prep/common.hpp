@@ -10,6 +10,8 @@
 #include <string>
 #include <vector>
 
+#include <fmt/format.h>
+
 #include "mlops/detail/binary.hpp"
 #include "mlops/detail/row_program.hpp"
 #include "mlops/detail/step_card.hpp"

@@ -4,6 +4,8 @@
 #include <cstdint>
 #include <string_view>
 
+#include <fmt/format.h>
+
 #include "mlops/detail/binary.hpp"
 #include "mlops/prep/common.hpp"
 
@@ -171,5 +173,9 @@ FittedDateFeatures<T> DateFeatures<T>::fit(const DataFrame<T>& frame, std::span<
   }
   return {std::move(cols), std::move(all)};
 }
+
+// The compiled mode holds these (src/prep.cpp); see MLOPS_EXTERN_TEMPLATE.
+MLOPS_EXTERN_TEMPLATE_FD(struct DateFeatures)
+MLOPS_EXTERN_TEMPLATE_FD(class FittedDateFeatures)
 
 MLOPS_NAMESPACE_END

@@ -5,6 +5,8 @@
 #include <cstdint>
 #include <string_view>
 
+#include <fmt/format.h>
+
 #include "mlops/detail/binary.hpp"
 #include "mlops/prep/common.hpp"
 
@@ -152,5 +154,9 @@ FittedSimpleImputer<T> SimpleImputer<T>::fit(const DataFrame<T>& frame, std::spa
   }
   return {strategy, std::move(cols), std::move(fills), std::move(missing)};
 }
+
+// The compiled mode holds these (src/prep.cpp); see MLOPS_EXTERN_TEMPLATE.
+MLOPS_EXTERN_TEMPLATE_FD(struct SimpleImputer)
+MLOPS_EXTERN_TEMPLATE_FD(class FittedSimpleImputer)
 
 MLOPS_NAMESPACE_END

@@ -6,6 +6,8 @@
 #include <limits>
 #include <string_view>
 
+#include <fmt/format.h>
+
 #include "mlops/detail/binary.hpp"
 #include "mlops/prep/common.hpp"
 
@@ -163,5 +165,9 @@ FittedMinMaxScaler<T> MinMaxScaler<T>::fit(const DataFrame<T>& frame, std::span<
   }
   return {lo, hi, clip, std::move(cols), std::move(mn), std::move(mx)};
 }
+
+// The compiled mode holds these (src/prep.cpp); see MLOPS_EXTERN_TEMPLATE.
+MLOPS_EXTERN_TEMPLATE_FD(struct MinMaxScaler)
+MLOPS_EXTERN_TEMPLATE_FD(class FittedMinMaxScaler)
 
 MLOPS_NAMESPACE_END

@@ -8,6 +8,8 @@
 #include <numeric>
 #include <string_view>
 
+#include <fmt/format.h>
+
 #include "mlops/detail/binary.hpp"
 #include "mlops/prep/categorical.hpp"
 #include "mlops/prep/common.hpp"
@@ -229,5 +231,9 @@ FittedOneHotEncoder<T> OneHotEncoder<T>::fit(const DataFrame<T>& frame, std::spa
   }
   return {min_frequency, max_categories, std::move(out)};
 }
+
+// The compiled mode holds these (src/prep.cpp); see MLOPS_EXTERN_TEMPLATE.
+MLOPS_EXTERN_TEMPLATE_FD(struct OneHotEncoder)
+MLOPS_EXTERN_TEMPLATE_FD(class FittedOneHotEncoder)
 
 MLOPS_NAMESPACE_END

@@ -7,6 +7,8 @@
 #include <limits>
 #include <string_view>
 
+#include <fmt/format.h>
+
 #include "mlops/detail/binary.hpp"
 #include "mlops/prep/categorical.hpp"
 #include "mlops/prep/common.hpp"
@@ -141,5 +143,9 @@ FittedOrdinalEncoder<T> OrdinalEncoder<T>::fit(const DataFrame<T>& frame, std::s
   }
   return {unknown_value, std::move(cols), std::move(levels)};
 }
+
+// The compiled mode holds these (src/prep.cpp); see MLOPS_EXTERN_TEMPLATE.
+MLOPS_EXTERN_TEMPLATE_FD(struct OrdinalEncoder)
+MLOPS_EXTERN_TEMPLATE_FD(class FittedOrdinalEncoder)
 
 MLOPS_NAMESPACE_END

@@ -20,6 +20,8 @@
 #include <limits>
 #include <string_view>
 
+#include <fmt/format.h>
+
 #include "mlops/detail/binary.hpp"
 #include "mlops/prep/common.hpp"
 
@@ -101,9 +103,9 @@ class FittedIqrOutlierFilter {
   FittedIqrOutlierFilter(double k, outlier_action a, std::vector<column_fence> f) : k_(k), action_(a), fences_(std::move(f)) {
     index_columns();
   }
-  void mark_training_only(std::string_view name) {
+  void mark_training_only(std::string_view column) {
     for (auto& c : fences_)
-      if (c.name == name) c.training_only = true;
+      if (c.name == column) c.training_only = true;
     index_columns();
   }
 
@@ -280,5 +282,9 @@ FittedIqrOutlierFilter<T> IqrOutlierFilter<T>::fit(const DataFrame<T>& frame, st
   }
   return {k, on_new_data, std::move(fences)};
 }
+
+// The compiled mode holds these (src/prep.cpp); see MLOPS_EXTERN_TEMPLATE.
+MLOPS_EXTERN_TEMPLATE_FD(struct IqrOutlierFilter)
+MLOPS_EXTERN_TEMPLATE_FD(class FittedIqrOutlierFilter)
 
 MLOPS_NAMESPACE_END

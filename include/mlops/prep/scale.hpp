@@ -5,6 +5,8 @@
 #include <cstdint>
 #include <limits>
 
+#include <fmt/format.h>
+
 #include "mlops/detail/binary.hpp"
 #include "mlops/prep/common.hpp"
 
@@ -162,5 +164,9 @@ FittedStandardScaler<T> StandardScaler<T>::fit(const DataFrame<T>& frame, std::s
   }
   return {std::move(cols), std::move(mean), std::move(scale), std::move(var), std::move(constant)};
 }
+
+// The compiled mode holds these (src/prep.cpp); see MLOPS_EXTERN_TEMPLATE.
+MLOPS_EXTERN_TEMPLATE_FD(struct StandardScaler)
+MLOPS_EXTERN_TEMPLATE_FD(class FittedStandardScaler)
 
 MLOPS_NAMESPACE_END

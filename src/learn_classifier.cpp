@@ -1,0 +1,13 @@
+// The compiled mode's learn room, part classifier: the linear classifier and its
+// trainers (logistic regression, linear SVM), for float and double (the row kernels and
+// online updates stay inline in the headers).
+#include "mlops/learn/classifier.hpp"
+
+MLOPS_NAMESPACE_BEGIN
+template class LinearClassifier<float>;
+template class LinearClassifier<double>;
+template struct LogisticRegression<float>;
+template struct LogisticRegression<double>;
+template struct LinearSVM<float>;
+template struct LinearSVM<double>;
+MLOPS_NAMESPACE_END

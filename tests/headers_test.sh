@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Every header under include/mlops compiles on its own (it includes what it uses), with
+# -Wall -Wextra and no warning: each is compiled alone with -fsyntax-only, in parallel.
+#   tests/headers_test.sh CXX INCLUDE_DIR [EXTRA_INCLUDE_DIR...]
+set -uo pipefail
+cxx=$1; shift
+inc=$1; shift
+flags=(-std=c++20 -fsyntax-only -Wall -Wextra -Werror -I"$inc")
+for d in "$@"; do flags+=(-isystem "$d"); done
+export cxx
+list=$(cd "$inc" && find mlops -name '*.hpp' | sort)
+n=$(wc -l <<<"$list")
+fail=0
+# shellcheck disable=SC2016
+out=$(xargs -P "$(nproc)" -I{} sh -c 'printf "#include <{}>\n" | "$0" "$@" -x c++ - -o /dev/null 2>&1 || echo "FAILED: {}"' \
+        "$cxx" "${flags[@]}" <<<"$list")
+if grep -q "FAILED:" <<<"$out"; then
+  echo "$out"
+  fail=1
+fi
+echo "headers: $n compiled alone, $(grep -c 'FAILED:' <<<"$out") failed"
+exit $fail
