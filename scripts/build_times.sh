@@ -3,7 +3,8 @@
 #   - a clean Release build of the default configuration (library, CLI, examples, tests,
 #     benchmarks), cmake --build -j2, ccache off;
 #   - the same build after touching include/mlops/prep/impute.hpp;
-#   - -fsyntax-only of mlops/mlops.hpp against <Eigen/Dense>;
+#   - -fsyntax-only of mlops/mlops.hpp against <Eigen/Dense>, header-only and as a user of
+#     the compiled mode sees it (-DMLOPS_COMPILED: declarations of the non-template code);
 #   - a consumer unit (read a CSV, fit a pipeline, predict a row) at -O2, header-only and
 #     against the compiled mode.
 #   scripts/build_times.sh [BUILD_DIR]     (default build/times; it is wiped first)
@@ -35,10 +36,11 @@ int main(int argc, char** argv) {
   return model.predict_row(row) > 0 ? 0 : 1;
 }
 CPP
-for f in eigen umbrella; do
+for f in eigen umbrella umbrella-compiled; do
   best=""
+  def=(); [[ $f == umbrella-compiled ]] && def=(-DMLOPS_COMPILED)
   for _ in 1 2 3; do
-    t0=$(now); g++ "${inc[@]}" -fsyntax-only "$tmp/$f.cpp"; t1=$(now)
+    t0=$(now); g++ "${inc[@]}" "${def[@]}" -fsyntax-only "$tmp/${f%-compiled}.cpp"; t1=$(now)
     s=$(secs "$t0" "$t1"); best=$(awk -v a="$s" -v b="${best:-$s}" 'BEGIN { print (a < b ? a : b) }')
   done
   echo "-fsyntax-only $f: $best s (best of 3)"

@@ -77,6 +77,24 @@
   MLOPS_EXTERN_TEMPLATE(kind_and_name<float>)   \
   MLOPS_EXTERN_TEMPLATE(kind_and_name<double>)
 
+// Non-template code that is heavy to compile (JSON, Eigen decompositions, the registry)
+// is declared with MLOPS_FUNC and defined in a section guarded by MLOPS_DEFINITIONS:
+// - header-only (no MLOPS_COMPILED): MLOPS_FUNC is `inline` and every header defines its
+//   functions, as before;
+// - compiled mode: the headers only declare them; the library defines each once, in the
+//   one source file that defines MLOPS_DEFINE_FUNCTIONS (src/functions.cpp).
+// Functions on hot paths are never MLOPS_FUNC: they stay inline for every user.
+#if !defined(MLOPS_COMPILED)
+#define MLOPS_FUNC inline
+#define MLOPS_DEFINITIONS 1
+#elif defined(MLOPS_DEFINE_FUNCTIONS)
+#define MLOPS_FUNC
+#define MLOPS_DEFINITIONS 1
+#else
+#define MLOPS_FUNC
+#define MLOPS_DEFINITIONS 0
+#endif
+
 MLOPS_NAMESPACE_BEGIN
 
 /// Called when a noexcept contract (MLOPS_ASSERT) is violated; must not return.

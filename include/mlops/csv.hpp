@@ -73,11 +73,7 @@ struct csv_field {
   std::string_view value() const noexcept { return quoted ? std::string_view(owned) : text; }
 };
 
-inline std::string quote_for_message(std::string_view s) {
-  std::string out(s.substr(0, 60));
-  if (s.size() > 60) out += "...";
-  return "'" + out + "'";
-}
+MLOPS_FUNC std::string quote_for_message(std::string_view s);
 
 inline std::string_view strip_bom(std::string_view data) noexcept {
   if (data.size() >= 3 && static_cast<unsigned char>(data[0]) == 0xEF && static_cast<unsigned char>(data[1]) == 0xBB &&
@@ -90,42 +86,7 @@ inline std::string_view strip_bom(std::string_view data) noexcept {
 /// first that occurs the same non-zero number of times, outside quotes, on each of the
 /// first lines (up to 50 records or 64 KiB); else the one most frequent on the first
 /// line; ',' when none occurs.
-inline char sniff_delimiter(std::string_view data, char quote) noexcept {
-  static constexpr char candidates[] = {',', '\t', ';', '|', ' '};
-  constexpr std::size_t max_lines = 50, max_bytes = 64 * 1024;
-  std::size_t counts[max_lines][5] = {};
-  std::size_t lines = 0;
-  bool in_quote = false, line_has_text = false;
-  const std::size_t n = (std::min)(data.size(), max_bytes);
-  const bool truncated = n < data.size();
-  for (std::size_t i = 0; i < n && lines < max_lines; ++i) {
-    const char c = data[i];
-    if (c == quote) {
-      in_quote = !in_quote;
-      line_has_text = true;
-      continue;
-    }
-    if (in_quote) continue;
-    if (c == '\n' || c == '\r') {
-      if (line_has_text) ++lines;
-      line_has_text = false;
-      continue;
-    }
-    line_has_text = true;
-    for (std::size_t k = 0; k < 5; ++k) counts[lines][k] += c == candidates[k];
-  }
-  if (line_has_text && !truncated && lines < max_lines) ++lines;  // a last line without a newline
-  if (lines == 0) return ',';
-  for (std::size_t k = 0; k < 5; ++k) {
-    bool same = counts[0][k] > 0;
-    for (std::size_t l = 1; same && l < lines; ++l) same = counts[l][k] == counts[0][k];
-    if (same) return candidates[k];
-  }
-  std::size_t best = 0;
-  for (std::size_t k = 1; k < 4; ++k)
-    if (counts[0][k] > counts[0][best]) best = k;
-  return counts[0][best] > 0 ? candidates[best] : ',';
-}
+MLOPS_FUNC char sniff_delimiter(std::string_view data, char quote) noexcept;
 
 /// Splits the buffer into records; calls on_record(fields, line) for each non-blank one.
 template <class OnRecord>
@@ -521,20 +482,7 @@ DataFrame<T> read_csv(std::istream& in, const CsvOptions& opt = {}) {
 }
 
 namespace detail {
-inline void append_csv_name(std::string& out, std::string_view s, char delim) {
-  const bool needs = s.find_first_of(std::string{delim, '"', '\n', '\r'}) != std::string_view::npos ||
-                     (!s.empty() && (s.front() == ' ' || s.back() == ' '));
-  if (!needs) {
-    out += s;
-    return;
-  }
-  out += '"';
-  for (char c : s) {
-    if (c == '"') out += '"';
-    out += c;
-  }
-  out += '"';
-}
+MLOPS_FUNC void append_csv_name(std::string& out, std::string_view s, char delim);
 template <class T>
 inline void append_number(std::string& out, T v) {
   if (std::isnan(v)) return;  // missing -> empty field
@@ -600,3 +548,70 @@ MLOPS_EXTERN_TEMPLATE(void write_csv<float>(const DataFrame<float>&, std::ostrea
 MLOPS_EXTERN_TEMPLATE(void write_csv<double>(const DataFrame<double>&, std::ostream&, char))
 
 MLOPS_NAMESPACE_END
+
+#if MLOPS_DEFINITIONS
+// ---- definitions: header-only mode, or the compiled library (config.hpp, MLOPS_FUNC) ----
+MLOPS_NAMESPACE_BEGIN
+
+namespace detail {
+MLOPS_FUNC std::string quote_for_message(std::string_view s) {
+  std::string out(s.substr(0, 60));
+  if (s.size() > 60) out += "...";
+  return "'" + out + "'";
+}
+
+MLOPS_FUNC char sniff_delimiter(std::string_view data, char quote) noexcept {
+  static constexpr char candidates[] = {',', '\t', ';', '|', ' '};
+  constexpr std::size_t max_lines = 50, max_bytes = 64 * 1024;
+  std::size_t counts[max_lines][5] = {};
+  std::size_t lines = 0;
+  bool in_quote = false, line_has_text = false;
+  const std::size_t n = (std::min)(data.size(), max_bytes);
+  const bool truncated = n < data.size();
+  for (std::size_t i = 0; i < n && lines < max_lines; ++i) {
+    const char c = data[i];
+    if (c == quote) {
+      in_quote = !in_quote;
+      line_has_text = true;
+      continue;
+    }
+    if (in_quote) continue;
+    if (c == '\n' || c == '\r') {
+      if (line_has_text) ++lines;
+      line_has_text = false;
+      continue;
+    }
+    line_has_text = true;
+    for (std::size_t k = 0; k < 5; ++k) counts[lines][k] += c == candidates[k];
+  }
+  if (line_has_text && !truncated && lines < max_lines) ++lines;  // a last line without a newline
+  if (lines == 0) return ',';
+  for (std::size_t k = 0; k < 5; ++k) {
+    bool same = counts[0][k] > 0;
+    for (std::size_t l = 1; same && l < lines; ++l) same = counts[l][k] == counts[0][k];
+    if (same) return candidates[k];
+  }
+  std::size_t best = 0;
+  for (std::size_t k = 1; k < 4; ++k)
+    if (counts[0][k] > counts[0][best]) best = k;
+  return counts[0][best] > 0 ? candidates[best] : ',';
+}
+
+MLOPS_FUNC void append_csv_name(std::string& out, std::string_view s, char delim) {
+  const bool needs = s.find_first_of(std::string{delim, '"', '\n', '\r'}) != std::string_view::npos ||
+                     (!s.empty() && (s.front() == ' ' || s.back() == ' '));
+  if (!needs) {
+    out += s;
+    return;
+  }
+  out += '"';
+  for (char c : s) {
+    if (c == '"') out += '"';
+    out += c;
+  }
+  out += '"';
+}
+}  // namespace detail
+
+MLOPS_NAMESPACE_END
+#endif  // MLOPS_DEFINITIONS

@@ -23,45 +23,17 @@ MLOPS_NAMESPACE_BEGIN
 using param_value = std::variant<double, std::string>;
 
 /// "1.5" -> 1.5, "inf" -> infinity, "median" -> "median" (the command line's grid values).
-inline param_value parse_param_value(std::string_view text) {
-  double v = 0;
-  const auto* end = text.data() + text.size();
-  const auto r = std::from_chars(text.data(), end, v);
-  if (r.ec == std::errc() && r.ptr == end && !text.empty()) return v;
-  if (text == "inf" || text == "infinity") return std::numeric_limits<double>::infinity();
-  if (text == "true") return 1.0;
-  if (text == "false") return 0.0;
-  return std::string(text);
-}
-inline std::string to_string(const param_value& v) {
-  if (const auto* d = std::get_if<double>(&v)) return fmt::format("{}", *d);
-  return std::get<std::string>(v);
-}
+MLOPS_FUNC param_value parse_param_value(std::string_view text);
+MLOPS_FUNC std::string to_string(const param_value& v);
 
 namespace detail {
 [[noreturn]] inline void unknown_param(std::string_view owner, std::string_view name, std::string_view known) {
   MLOPS_THROW(argument_error(errc::invalid_argument, fmt::format("{} has no parameter '{}'; it has: {}", owner, name, known)));
 }
-inline double param_number(std::string_view name, const param_value& v) {
-  if (const auto* d = std::get_if<double>(&v)) return *d;
-  MLOPS_THROW(argument_error(errc::invalid_argument, fmt::format("parameter '{}' takes a number, not '{}'", name, std::get<std::string>(v))));
-}
-inline std::size_t param_count(std::string_view name, const param_value& v) {
-  const double d = param_number(name, v);
-  if (!(d >= 0 && d <= 1e15 && d == std::floor(d)))
-    MLOPS_THROW(argument_error(errc::invalid_argument, fmt::format("parameter '{}' takes a whole number >= 0, not {}", name, d)));
-  return static_cast<std::size_t>(d);
-}
-inline bool param_bool(std::string_view name, const param_value& v) {
-  const double d = param_number(name, v);
-  if (d != 0 && d != 1)
-    MLOPS_THROW(argument_error(errc::invalid_argument, fmt::format("parameter '{}' takes true/false (1/0), not {}", name, d)));
-  return d != 0;
-}
-inline std::string_view param_word(std::string_view name, const param_value& v) {
-  if (const auto* s = std::get_if<std::string>(&v)) return *s;
-  MLOPS_THROW(argument_error(errc::invalid_argument, fmt::format("parameter '{}' takes a word, not the number {}", name, std::get<double>(v))));
-}
+MLOPS_FUNC double param_number(std::string_view name, const param_value& v);
+MLOPS_FUNC std::size_t param_count(std::string_view name, const param_value& v);
+MLOPS_FUNC bool param_bool(std::string_view name, const param_value& v);
+MLOPS_FUNC std::string_view param_word(std::string_view name, const param_value& v);
 template <class E>
 E param_enum(std::string_view name, const param_value& v, std::initializer_list<std::pair<std::string_view, E>> choices) {
   const auto w = param_word(name, v);
@@ -75,3 +47,52 @@ E param_enum(std::string_view name, const param_value& v, std::initializer_list<
 }  // namespace detail
 
 MLOPS_NAMESPACE_END
+
+#if MLOPS_DEFINITIONS
+// ---- definitions: header-only mode, or the compiled library (config.hpp, MLOPS_FUNC) ----
+MLOPS_NAMESPACE_BEGIN
+
+MLOPS_FUNC param_value parse_param_value(std::string_view text) {
+  double v = 0;
+  const auto* end = text.data() + text.size();
+  const auto r = std::from_chars(text.data(), end, v);
+  if (r.ec == std::errc() && r.ptr == end && !text.empty()) return v;
+  if (text == "inf" || text == "infinity") return std::numeric_limits<double>::infinity();
+  if (text == "true") return 1.0;
+  if (text == "false") return 0.0;
+  return std::string(text);
+}
+
+MLOPS_FUNC std::string to_string(const param_value& v) {
+  if (const auto* d = std::get_if<double>(&v)) return fmt::format("{}", *d);
+  return std::get<std::string>(v);
+}
+
+namespace detail {
+MLOPS_FUNC double param_number(std::string_view name, const param_value& v) {
+  if (const auto* d = std::get_if<double>(&v)) return *d;
+  MLOPS_THROW(argument_error(errc::invalid_argument, fmt::format("parameter '{}' takes a number, not '{}'", name, std::get<std::string>(v))));
+}
+
+MLOPS_FUNC std::size_t param_count(std::string_view name, const param_value& v) {
+  const double d = param_number(name, v);
+  if (!(d >= 0 && d <= 1e15 && d == std::floor(d)))
+    MLOPS_THROW(argument_error(errc::invalid_argument, fmt::format("parameter '{}' takes a whole number >= 0, not {}", name, d)));
+  return static_cast<std::size_t>(d);
+}
+
+MLOPS_FUNC bool param_bool(std::string_view name, const param_value& v) {
+  const double d = param_number(name, v);
+  if (d != 0 && d != 1)
+    MLOPS_THROW(argument_error(errc::invalid_argument, fmt::format("parameter '{}' takes true/false (1/0), not {}", name, d)));
+  return d != 0;
+}
+
+MLOPS_FUNC std::string_view param_word(std::string_view name, const param_value& v) {
+  if (const auto* s = std::get_if<std::string>(&v)) return *s;
+  MLOPS_THROW(argument_error(errc::invalid_argument, fmt::format("parameter '{}' takes a word, not the number {}", name, std::get<double>(v))));
+}
+}  // namespace detail
+
+MLOPS_NAMESPACE_END
+#endif  // MLOPS_DEFINITIONS

@@ -122,66 +122,20 @@ inline std::uint64_t hash64(const void* data, std::size_t n, std::uint64_t h = 0
   return mix(h ^ w ^ (static_cast<std::uint64_t>(n) << 56));
 }
 
-inline std::string iso_utc(std::int64_t unix_seconds) {
-  const std::time_t t = static_cast<std::time_t>(unix_seconds);
-  std::tm tm{};
-  ::gmtime_r(&t, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
-}
-inline std::int64_t unix_now() {
-  return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
-}
+MLOPS_FUNC std::string iso_utc(std::int64_t unix_seconds);
+MLOPS_FUNC std::int64_t unix_now();
 
 /// The file's bytes, or nullopt if it does not exist. Symbolic links are not followed
 /// (a link is an error), nor is anything but a regular file read.
-inline std::optional<std::string> read_file_if_exists(const std::filesystem::path& path) {
-  struct ::stat st {};
-  if (::lstat(path.c_str(), &st) != 0 && errno == ENOENT) return std::nullopt;
-  return read_file(path, false);
-}
+MLOPS_FUNC std::optional<std::string> read_file_if_exists(const std::filesystem::path& path);
 
 /// Appends one line and makes it durable (fsync; the directory too when the file is new).
-inline void append_durable(const std::filesystem::path& path, std::string_view line) {
-  auto& ops = fs_ops();
-  const bool existed = ::access(path.c_str(), F_OK) == 0;
-  const int fd = ops.open(path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0644);
-  if (fd < 0) {
-    const int e = errno;
-    MLOPS_THROW(io_error(errc::io, fmt::format("cannot open '{}' for appending: {}", path.string(), errno_text(e))));
-  }
-  if (const int e = write_all(ops, fd, line); e != 0) {
-    ops.close(fd);
-    MLOPS_THROW(io_error(errc::io, fmt::format("appending to '{}' failed: {}; the change was not recorded", path.string(), errno_text(e))));
-  }
-  if (ops.sync(fd) != 0) {  // never retried as if it had succeeded
-    const int e = errno;
-    ops.close(fd);
-    MLOPS_THROW(io_error(errc::io, fmt::format("syncing '{}' failed: {}; the change may not be durable", path.string(), errno_text(e))));
-  }
-  ops.close(fd);
-  if (!existed) sync_directory(path.parent_path());
-}
+MLOPS_FUNC void append_durable(const std::filesystem::path& path, std::string_view line);
 
-inline void truncate_durable(const std::filesystem::path& path, std::uint64_t size) {
-  auto& ops = fs_ops();
-  const int fd = ops.open(path.c_str(), O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0);
-  if (fd < 0 || ops.truncate(fd, static_cast<off_t>(size)) != 0 || ops.sync(fd) != 0) {
-    const int e = errno;
-    if (fd >= 0) ops.close(fd);
-    MLOPS_THROW(io_error(errc::io, fmt::format("cannot cut the damaged tail of '{}': {}", path.string(), errno_text(e))));
-  }
-  ops.close(fd);
-}
+MLOPS_FUNC void truncate_durable(const std::filesystem::path& path, std::uint64_t size);
 
 /// Removes a file (missing is fine); the caller syncs the directory.
-inline void remove_file(const std::filesystem::path& path) {
-  if (fs_ops().unlink(path.c_str()) != 0 && errno != ENOENT) {
-    const int e = errno;
-    MLOPS_THROW(io_error(errc::io, fmt::format("cannot remove '{}': {}", path.string(), errno_text(e))));
-  }
-}
+MLOPS_FUNC void remove_file(const std::filesystem::path& path);
 
 /// An advisory whole-registry lock (flock on DIR/.lock): exclusive for writers, shared
 /// for readers; released when destroyed (and by the kernel if the process dies).
@@ -232,15 +186,7 @@ std::vector<std::tuple<std::string, std::optional<V>, std::optional<V>>> side_by
 inline std::string version_stem(std::uint64_t v) { return fmt::format("v{:06}", v); }
 
 /// "v000012.json" -> 12 (with the extension); nullopt for any other name.
-inline std::optional<std::uint64_t> version_of(const std::string& file, std::string_view ext) {
-  if (file.size() < 2 + ext.size() || file[0] != 'v' || !file.ends_with(ext)) return std::nullopt;
-  const std::string_view digits(file.data() + 1, file.size() - 1 - ext.size());
-  if (digits.empty() || digits.size() > 18) return std::nullopt;
-  std::uint64_t v = 0;
-  const auto r = std::from_chars(digits.data(), digits.data() + digits.size(), v);
-  if (r.ec != std::errc() || r.ptr != digits.data() + digits.size() || v == 0) return std::nullopt;
-  return v;
-}
+MLOPS_FUNC std::optional<std::uint64_t> version_of(const std::string& file, std::string_view ext);
 }  // namespace detail
 
 /// A fingerprint of a frame's schema and every value (hex, 16 digits): store it with a
@@ -280,66 +226,19 @@ std::string data_fingerprint(const DataFrame<T>& frame) {
   return fmt::format("{:016x}", h);
 }
 
-inline void to_json(nlohmann::json& j, const ModelVersion& v) {
-  j = {{"name", v.name},
-       {"version", v.version},
-       {"created_at", v.created_at},
-       {"aliases", v.aliases},
-       {"task", v.task},
-       {"scalar", v.scalar},
-       {"target", v.target},
-       {"features", v.features},
-       {"parent", v.metadata.parent ? nlohmann::json(*v.metadata.parent) : nlohmann::json(nullptr)},
-       {"parameters", v.metadata.parameters},
-       {"metrics", v.metadata.metrics},
-       {"data_fingerprint", v.metadata.data_fingerprint},
-       {"tags", v.metadata.tags},
-       {"model_bytes", v.model_bytes}};
-}
-inline void to_json(nlohmann::json& j, const AliasEvent& e) {
-  j = {{"seq", e.seq},
-       {"time", e.time},
-       {"alias", e.alias},
-       {"action", e.action},
-       {"version", e.version ? nlohmann::json(*e.version) : nlohmann::json(nullptr)},
-       {"previous", e.previous ? nlohmann::json(*e.previous) : nlohmann::json(nullptr)},
-       {"who", e.who}};
-}
-inline void to_json(nlohmann::json& j, const VersionComparison& c) {
-  auto opt = [](const auto& v) { return v ? nlohmann::json(*v) : nlohmann::json(nullptr); };
-  nlohmann::json m = nlohmann::json::array(), p = nlohmann::json::array();
-  for (const auto& e : c.metrics) {
-    nlohmann::json x = {{"metric", e.key}, {"a", opt(e.a)}, {"b", opt(e.b)}};
-    x["delta"] = e.a && e.b ? nlohmann::json(*e.b - *e.a) : nlohmann::json(nullptr);
-    m.push_back(std::move(x));
-  }
-  for (const auto& e : c.parameters) p.push_back({{"parameter", e.key}, {"a", opt(e.a)}, {"b", opt(e.b)}});
-  j = {{"a", c.a}, {"b", c.b}, {"metrics", m}, {"parameters", p}, {"same_schema", c.same_schema}};
-}
+MLOPS_FUNC void to_json(nlohmann::json& j, const ModelVersion& v);
+MLOPS_FUNC void to_json(nlohmann::json& j, const AliasEvent& e);
+MLOPS_FUNC void to_json(nlohmann::json& j, const VersionComparison& c);
 
 class ModelRegistry {
  public:
   /// Opens (creating if needed) the registry directory.
-  explicit ModelRegistry(std::filesystem::path root) : root_(std::move(root)) {
-    std::error_code ec;
-    std::filesystem::create_directories(root_, ec);
-    if (!std::filesystem::is_directory(std::filesystem::symlink_status(root_)) && !std::filesystem::is_directory(root_))
-      MLOPS_THROW(io_error(errc::io, fmt::format("cannot create the registry directory '{}'{}", root_.string(),
-                                                 ec ? ": " + ec.message() : std::string())));
-  }
-  const std::filesystem::path& root() const noexcept { return root_; }
+  explicit ModelRegistry(std::filesystem::path root);
+  const std::filesystem::path& root() const noexcept;
 
   /// Names must be 1-128 characters of [A-Za-z0-9_.-], not starting with '.': no path
   /// separators, "..", NUL or absolute paths can reach outside the registry.
-  static void check_name(std::string_view name, std::string_view what = "model name") {
-    bool ok = !name.empty() && name.size() <= 128 && name.front() != '.';
-    for (const char c : name)
-      ok = ok && ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '-' || c == '.');
-    if (!ok)
-      MLOPS_THROW(registry_error(errc::registry_bad_name,
-                                 fmt::format("invalid {} '{}': use 1-128 characters of A-Z a-z 0-9 _ . - not starting with '.'", what,
-                                             std::string(name.substr(0, 200)))));
-  }
+  static void check_name(std::string_view name, std::string_view what = "model name");
 
   /// Registers a fitted pipeline as the next version of `name`; returns its number.
   template <scalar T>
@@ -384,45 +283,14 @@ class ModelRegistry {
   }
 
   /// Every model name in the registry, sorted.
-  std::vector<std::string> models() const {
-    std::vector<std::string> out;
-    for (const auto& e : std::filesystem::directory_iterator(root_)) {
-      const auto n = e.path().filename().string();
-      if (n.empty() || n[0] == '.' || !e.is_directory() || e.is_symlink()) continue;
-      out.push_back(n);
-    }
-    std::sort(out.begin(), out.end());
-    return out;
-  }
+  std::vector<std::string> models() const;
 
   /// Every live version of `name`, oldest first.
-  std::vector<ModelVersion> versions(std::string_view name) const {
-    const auto dir = model_dir(name, false);
-    detail::registry_lock lock(root_, false);
-    const auto state = read_state(name, dir);
-    std::vector<ModelVersion> out;
-    for (const auto v : scan_dir(dir).live) out.push_back(read_version(name, dir, v, state));
-    return out;
-  }
-  std::optional<std::uint64_t> latest(std::string_view name) const {
-    const auto dir = model_dir(name, false);
-    detail::registry_lock lock(root_, false);
-    const auto s = scan_dir(dir);
-    if (s.live.empty()) return std::nullopt;
-    return *s.live.rbegin();
-  }
+  std::vector<ModelVersion> versions(std::string_view name) const;
+  std::optional<std::uint64_t> latest(std::string_view name) const;
   /// A version by number ("3"), alias ("production") or "latest".
-  ModelVersion get(std::string_view name, std::string_view spec) const {
-    const auto dir = model_dir(name, false);
-    detail::registry_lock lock(root_, false);
-    const auto state = read_state(name, dir);
-    return read_version(name, dir, resolve_locked(name, dir, spec, state), state);
-  }
-  std::uint64_t resolve(std::string_view name, std::string_view spec) const {
-    const auto dir = model_dir(name, false);
-    detail::registry_lock lock(root_, false);
-    return resolve_locked(name, dir, spec, read_state(name, dir));
-  }
+  ModelVersion get(std::string_view name, std::string_view spec) const;
+  std::uint64_t resolve(std::string_view name, std::string_view spec) const;
   /// Loads the pipeline of a version (number, alias or "latest"); its bytes are checked
   /// against the checksum recorded at registration.
   template <scalar T>
@@ -443,108 +311,33 @@ class ModelRegistry {
   }
 
   /// Current aliases of `name`: alias -> version.
-  std::map<std::string, std::uint64_t> aliases(std::string_view name) const {
-    const auto dir = model_dir(name, false);
-    detail::registry_lock lock(root_, false);
-    return current_aliases(read_state(name, dir));
-  }
+  std::map<std::string, std::uint64_t> aliases(std::string_view name) const;
 
   /// Points `alias` at `version` (the previous holder is remembered for rollback).
-  void promote(std::string_view name, std::uint64_t version, std::string_view alias, std::string_view who = {}) {
-    check_name(alias, "alias");
-    if (alias == "latest" || std::all_of(alias.begin(), alias.end(), [](char c) { return c >= '0' && c <= '9'; }))
-      MLOPS_THROW(registry_error(errc::registry_bad_name, fmt::format("alias '{}' would read as a version; choose a word", alias)));
-    const auto dir = model_dir(name, false);
-    detail::registry_lock lock(root_, true);
-    if (!scan_dir(dir).live.count(version))
-      MLOPS_THROW(registry_error(errc::registry_not_found, fmt::format("'{}' has no version {}", name, version)));
-    auto state = read_state(name, dir);
-    const auto cur = current_aliases(state);
-    const auto it = cur.find(std::string(alias));
-    append_event(dir, state, std::string(alias), "promote", version, it == cur.end() ? std::nullopt : std::optional(it->second), who);
-    write_index(name, dir);
-  }
+  void promote(std::string_view name, std::uint64_t version, std::string_view alias, std::string_view who = {});
 
   /// Returns `alias` to its previous holder; returns that version. registry_error
   /// (registry.alias) when the alias has no previous holder.
-  std::uint64_t rollback(std::string_view name, std::string_view alias, std::string_view who = {}) {
-    check_name(alias, "alias");
-    const auto dir = model_dir(name, false);
-    detail::registry_lock lock(root_, true);
-    auto state = read_state(name, dir);
-    const auto& stack = state.stacks[std::string(alias)];
-    if (stack.size() < 2)
-      MLOPS_THROW(registry_error(errc::registry_alias, fmt::format("'{}' alias '{}' has {}; nothing to roll back to", name, alias,
-                                                                   stack.empty() ? "never been set" : "no previous holder")));
-    const std::uint64_t now = stack.back(), prev = stack[stack.size() - 2];
-    append_event(dir, state, std::string(alias), "rollback", prev, now, who);
-    write_index(name, dir);
-    return prev;
-  }
+  std::uint64_t rollback(std::string_view name, std::string_view alias, std::string_view who = {});
 
   /// The alias history of `name` (every alias, or one), oldest first.
-  std::vector<AliasEvent> history(std::string_view name, std::string_view alias = {}) const {
-    const auto dir = model_dir(name, false);
-    detail::registry_lock lock(root_, false);
-    std::vector<AliasEvent> out;
-    for (const auto& e : read_state(name, dir).events)
-      if (alias.empty() || e.alias == alias) out.push_back(e);
-    return out;
-  }
+  std::vector<AliasEvent> history(std::string_view name, std::string_view alias = {}) const;
 
   /// Metrics of both versions side by side, the parameters that differ, and whether the
   /// schema is the same.
-  VersionComparison compare(std::string_view name, std::string_view spec_a, std::string_view spec_b) const {
-    const auto dir = model_dir(name, false);
-    detail::registry_lock lock(root_, false);
-    const auto state = read_state(name, dir);
-    const auto va = read_version(name, dir, resolve_locked(name, dir, spec_a, state), state);
-    const auto vb = read_version(name, dir, resolve_locked(name, dir, spec_b, state), state);
-    VersionComparison c;
-    c.a = va.version, c.b = vb.version;
-    for (auto& [k, a, b] : detail::side_by_side(va.metadata.metrics, vb.metadata.metrics)) c.metrics.push_back({k, a, b});
-    for (auto& [k, a, b] : detail::side_by_side(va.metadata.parameters, vb.metadata.parameters))
-      if (a != b) c.parameters.push_back({k, a, b});
-    c.same_schema = va.target == vb.target && va.features == vb.features;
-    return c;
-  }
+  VersionComparison compare(std::string_view name, std::string_view spec_a, std::string_view spec_b) const;
 
   /// Deletes a version (its files; a tombstone keeps its number from being reused).
   /// registry_error (registry.in_use) if an alias points at it or could roll back to it.
-  void delete_version(std::string_view name, std::uint64_t version) {
-    const auto dir = model_dir(name, false);
-    detail::registry_lock lock(root_, true);
-    delete_locked(name, dir, version, read_state(name, dir));
-    write_index(name, dir);
-  }
+  void delete_version(std::string_view name, std::uint64_t version);
 
   /// Retention: keeps the newest `keep_last` versions and every version an alias holds
   /// or could roll back to; deletes the rest. Returns the deleted version numbers.
-  std::vector<std::uint64_t> apply_retention(std::string_view name, std::size_t keep_last) {
-    const auto dir = model_dir(name, false);
-    detail::registry_lock lock(root_, true);
-    const auto state = read_state(name, dir);
-    const auto protected_versions = needed_by_aliases(state);
-    const auto live = scan_dir(dir).live;
-    std::vector<std::uint64_t> deleted;
-    std::size_t rank = 0;
-    for (auto it = live.rbegin(); it != live.rend(); ++it, ++rank)
-      if (rank >= keep_last && !protected_versions.count(*it)) {
-        delete_locked(name, dir, *it, state);
-        deleted.push_back(*it);
-      }
-    std::sort(deleted.begin(), deleted.end());
-    write_index(name, dir);
-    return deleted;
-  }
+  std::vector<std::uint64_t> apply_retention(std::string_view name, std::size_t keep_last);
 
   /// Rewrites DIR/NAME/index.json from the version files and the history (what every
   /// reader does in memory when the index is missing, damaged or stale).
-  void rebuild_index(std::string_view name) {
-    const auto dir = model_dir(name, false);
-    detail::registry_lock lock(root_, true);
-    write_index(name, dir);
-  }
+  void rebuild_index(std::string_view name);
 
  private:
   struct dir_scan {
@@ -557,238 +350,533 @@ class ModelRegistry {
     std::uint64_t valid_bytes = 0, file_bytes = 0;             // of history.log
   };
 
-  std::filesystem::path model_dir(std::string_view name, bool create) const {
-    check_name(name);
-    const auto dir = root_ / std::string(name);
-    struct ::stat st {};
-    if (::lstat(dir.c_str(), &st) == 0) {
-      if (S_ISLNK(st.st_mode) || !S_ISDIR(st.st_mode))
-        MLOPS_THROW(registry_error(errc::registry_bad_name, fmt::format("'{}' in the registry is not a plain directory (symbolic links "
-                                                                        "are not followed)", std::string(name))));
-      return dir;
-    }
-    if (!create) MLOPS_THROW(registry_error(errc::registry_not_found, fmt::format("no model named '{}' in '{}'", name, root_.string())));
-    if (::mkdir(dir.c_str(), 0755) != 0 && errno != EEXIST) {
-      const int e = errno;
-      MLOPS_THROW(io_error(errc::io, fmt::format("cannot create '{}': {}", dir.string(), detail::errno_text(e))));
-    }
-    detail::sync_directory(root_);
-    return dir;
-  }
+  std::filesystem::path model_dir(std::string_view name, bool create) const;
 
   /// Under the exclusive lock no other writer is active: temporary files of interrupted
   /// writes and model files whose metadata never landed are debris. An orphan's number
   /// stays used (a tombstone replaces it), so numbers are never handed out twice.
-  static void remove_debris(const std::filesystem::path& dir) {
-    std::vector<std::filesystem::path> junk;
-    std::set<std::uint64_t> committed;
-    for (const auto& e : std::filesystem::directory_iterator(dir)) {
-      const auto f = e.path().filename().string();
-      if (f.size() > 1 && f[0] == '.' && f.find(".tmp.") != std::string::npos && e.is_regular_file() && !e.is_symlink()) junk.push_back(e.path());
-      if (const auto v = detail::version_of(f, ".json")) committed.insert(*v);
-    }
-    for (const auto& e : std::filesystem::directory_iterator(dir)) {
-      const auto f = e.path().filename().string();
-      if (const auto v = detail::version_of(f, ".mlops"); v && !committed.count(*v)) {
-        // Keep the number reserved with a tombstone before removing the orphan.
-        detail::atomic_write_file(dir / (detail::version_stem(*v) + ".deleted"), "{\"orphan\": true}\n");
-        junk.push_back(e.path());
-      }
-    }
-    for (const auto& p : junk) detail::remove_file(p);
-    if (!junk.empty()) detail::sync_directory(dir);
-  }
+  static void remove_debris(const std::filesystem::path& dir);
 
-  static dir_scan scan_dir(const std::filesystem::path& dir) {
-    dir_scan s;
-    std::set<std::uint64_t> models;
-    for (const auto& e : std::filesystem::directory_iterator(dir)) {
-      if (!e.is_regular_file() || e.is_symlink()) continue;
-      const auto f = e.path().filename().string();
-      for (const std::string_view ext : {".json", ".mlops", ".deleted"})
-        if (const auto v = detail::version_of(f, ext)) {
-          s.highest = (std::max)(s.highest, *v);
-          if (ext == ".json") s.live.insert(*v);
-        }
-    }
-    return s;
-  }
+  static dir_scan scan_dir(const std::filesystem::path& dir);
 
-  nlohmann::json read_meta_json(std::string_view name, const std::filesystem::path& dir, std::uint64_t v) const {
-    const auto path = dir / (detail::version_stem(v) + ".json");
-    const auto text = detail::read_file_if_exists(path);
-    if (!text) MLOPS_THROW(registry_error(errc::registry_not_found, fmt::format("'{}' has no version {}", name, v)));
-    auto j = detail::parse_json_limited<registry_error>(*text, path.string(), errc::registry_corrupt);
-    if (!j.is_object() || j.value("version", std::uint64_t{0}) != v || j.value("name", std::string()) != name)
-      MLOPS_THROW(registry_error(errc::registry_corrupt, fmt::format("'{}' does not describe '{}' version {}", path.string(), name, v)));
-    return j;
-  }
+  nlohmann::json read_meta_json(std::string_view name, const std::filesystem::path& dir, std::uint64_t v) const;
 
-  ModelVersion read_version(std::string_view name, const std::filesystem::path& dir, std::uint64_t v, const alias_state& state) const {
-    const auto j = read_meta_json(name, dir, v);
-    ModelVersion mv;
-    mv.name = std::string(name);
-    mv.version = v;
-#if MLOPS_HAS_EXCEPTIONS
-    try {
-#endif
-      mv.created_at = j.value("created_at", std::string());
-      mv.created_at_unix = j.value("created_at_unix", std::int64_t{0});
-      const auto& s = j.at("schema");
-      mv.target = s.at("target").get<std::string>();
-      mv.features = s.at("features").get<std::vector<std::string>>();
-      mv.task = s.at("task").get<std::string>();
-      mv.scalar = s.at("scalar").get<std::string>();
-      mv.metadata.parameters = j.value("parameters", std::map<std::string, std::string>{});
-      mv.metadata.metrics = j.value("metrics", std::map<std::string, double>{});
-      mv.metadata.tags = j.value("tags", std::map<std::string, std::string>{});
-      mv.metadata.data_fingerprint = j.value("data_fingerprint", std::string());
-      if (j.contains("parent") && j["parent"].is_number_unsigned()) mv.metadata.parent = j["parent"].get<std::uint64_t>();
-      mv.model_bytes = j.value("model_bytes", std::uint64_t{0});
-#if MLOPS_HAS_EXCEPTIONS
-    } catch (const nlohmann::json::exception& e) {
-      MLOPS_THROW(registry_error(errc::registry_corrupt, fmt::format("'{}' version {}: damaged metadata ({})", name, v, e.what())));
-    }
-#endif
-    for (const auto& [alias, holder] : current_aliases(state))
-      if (holder == v) mv.aliases.push_back(alias);
-    return mv;
-  }
+  ModelVersion read_version(std::string_view name, const std::filesystem::path& dir, std::uint64_t v, const alias_state& state) const;
 
-  std::uint64_t resolve_locked(std::string_view name, const std::filesystem::path& dir, std::string_view spec, const alias_state& state) const {
-    const auto live = scan_dir(dir).live;
-    if (spec == "latest") {
-      if (live.empty()) MLOPS_THROW(registry_error(errc::registry_not_found, fmt::format("'{}' has no versions", name)));
-      return *live.rbegin();
-    }
-    std::uint64_t v = 0;
-    const auto r = std::from_chars(spec.data(), spec.data() + spec.size(), v);
-    if (r.ec == std::errc() && r.ptr == spec.data() + spec.size() && !spec.empty()) {
-      if (!live.count(v)) MLOPS_THROW(registry_error(errc::registry_not_found, fmt::format("'{}' has no version {}", name, v)));
-      return v;
-    }
-    check_name(spec, "alias");
-    const auto cur = current_aliases(state);
-    const auto it = cur.find(std::string(spec));
-    if (it == cur.end())
-      MLOPS_THROW(registry_error(errc::registry_not_found, fmt::format("'{}' has no alias '{}'{}", name, spec,
-                                                                       cur.empty() ? "" : fmt::format(" (it has: {})", join_keys(cur)))));
-    if (!live.count(it->second))
-      MLOPS_THROW(registry_error(errc::registry_corrupt, fmt::format("'{}' alias '{}' points at version {}, which is missing", name, spec, it->second)));
-    return it->second;
-  }
+  std::uint64_t resolve_locked(std::string_view name, const std::filesystem::path& dir, std::string_view spec, const alias_state& state) const;
 
-  static std::string join_keys(const std::map<std::string, std::uint64_t>& m) {
-    std::string s;
-    for (const auto& [k, v] : m) s += (s.empty() ? "" : ", ") + k;
-    return s;
-  }
+  static std::string join_keys(const std::map<std::string, std::uint64_t>& m);
 
-  static std::map<std::string, std::uint64_t> current_aliases(const alias_state& s) {
-    std::map<std::string, std::uint64_t> out;
-    for (const auto& [alias, stack] : s.stacks)
-      if (!stack.empty()) out[alias] = stack.back();
-    return out;
-  }
-  static std::set<std::uint64_t> needed_by_aliases(const alias_state& s) {
-    std::set<std::uint64_t> out;
-    for (const auto& [alias, stack] : s.stacks) out.insert(stack.begin(), stack.end());
-    return out;
-  }
+  static std::map<std::string, std::uint64_t> current_aliases(const alias_state& s);
+  static std::set<std::uint64_t> needed_by_aliases(const alias_state& s);
 
   /// Replays history.log: valid lines up to the first torn or garbled one.
-  alias_state read_state(std::string_view name, const std::filesystem::path& dir) const {
-    (void)name;
-    alias_state s;
-    const auto text = detail::read_file_if_exists(dir / "history.log");
-    if (!text) return s;
-    s.file_bytes = text->size();
-    std::size_t pos = 0;
-    while (pos < text->size()) {
-      const auto nl = text->find('\n', pos);
-      if (nl == std::string::npos) break;  // torn last line
-      const std::string_view line(text->data() + pos, nl - pos);
-      if (line.size() < 10 || line[8] != ' ') break;
-      std::uint32_t crc = 0;
-      const auto r = std::from_chars(line.data(), line.data() + 8, crc, 16);
-      const std::string_view body = line.substr(9);
-      if (r.ec != std::errc() || r.ptr != line.data() + 8 || crc != detail::crc32c(body.data(), body.size())) break;
-      AliasEvent e;
-#if MLOPS_HAS_EXCEPTIONS
-      try {
-#endif
-        const auto j = detail::parse_json_limited<registry_error>(body, "history.log", errc::registry_corrupt);
-        e.seq = j.at("seq").get<std::uint64_t>();
-        e.time = j.at("time").get<std::string>();
-        e.alias = j.at("alias").get<std::string>();
-        e.action = j.at("action").get<std::string>();
-        e.who = j.value("who", std::string());
-        if (j.at("version").is_number_unsigned()) e.version = j["version"].get<std::uint64_t>();
-        if (j.at("previous").is_number_unsigned()) e.previous = j["previous"].get<std::uint64_t>();
-#if MLOPS_HAS_EXCEPTIONS
-      } catch (const std::exception&) {
-        break;
-      }
-#endif
-      auto& stack = s.stacks[e.alias];
-      if (e.action == "promote" && e.version) stack.push_back(*e.version);
-      else if (e.action == "rollback" && stack.size() >= 2) stack.pop_back();
-      else break;  // an event that does not apply: treat as damage from here on
-      s.events.push_back(std::move(e));
-      pos = nl + 1;
-      s.valid_bytes = pos;
-    }
-    return s;
-  }
+  alias_state read_state(std::string_view name, const std::filesystem::path& dir) const;
 
   void append_event(const std::filesystem::path& dir, alias_state& s, std::string alias, std::string_view action,
-                    std::optional<std::uint64_t> version, std::optional<std::uint64_t> previous, std::string_view who) {
-    const auto path = dir / "history.log";
-    if (s.valid_bytes != s.file_bytes) detail::truncate_durable(path, s.valid_bytes);  // drop a torn tail first
-    const auto now = detail::unix_now();
-    nlohmann::json j = {{"seq", s.events.size() + 1},
-                        {"time", detail::iso_utc(now)},
-                        {"time_unix", now},
-                        {"alias", alias},
-                        {"action", std::string(action)},
-                        {"version", version ? nlohmann::json(*version) : nlohmann::json(nullptr)},
-                        {"previous", previous ? nlohmann::json(*previous) : nlohmann::json(nullptr)},
-                        {"who", std::string(who)}};
-    const std::string body = j.dump();
-    detail::append_durable(path, fmt::format("{:08x} {}\n", detail::crc32c(body.data(), body.size()), body));
-  }
+                    std::optional<std::uint64_t> version, std::optional<std::uint64_t> previous, std::string_view who);
 
-  void delete_locked(std::string_view name, const std::filesystem::path& dir, std::uint64_t v, const alias_state& state) {
-    if (!scan_dir(dir).live.count(v)) MLOPS_THROW(registry_error(errc::registry_not_found, fmt::format("'{}' has no version {}", name, v)));
-    for (const auto& [alias, stack] : state.stacks)
-      if (std::find(stack.begin(), stack.end(), v) != stack.end())
-        MLOPS_THROW(registry_error(errc::registry_in_use,
-                                   fmt::format("'{}' version {} is {} alias '{}'; promote another version first", name, v,
-                                               stack.back() == v ? "held by" : "a rollback target of", alias)));
-    const auto stem = dir / detail::version_stem(v);
-    detail::atomic_write_file(stem.string() + ".deleted", fmt::format("{{\"deleted_at\": \"{}\"}}\n", detail::iso_utc(detail::unix_now())));
-    detail::remove_file(stem.string() + ".json");  // the version is gone from here on
-    detail::sync_directory(dir);
-    detail::remove_file(stem.string() + ".mlops");
-    detail::sync_directory(dir);
-  }
+  void delete_locked(std::string_view name, const std::filesystem::path& dir, std::uint64_t v, const alias_state& state);
 
   /// index.json: a summary readers may use; always derivable from the files.
-  void write_index(std::string_view name, const std::filesystem::path& dir) const {
-    const auto state = read_state(name, dir);
-    const auto scan = scan_dir(dir);
-    nlohmann::json j;
-    j["format"] = "mlops-registry-index";
-    j["format_version"] = 1;
-    j["name"] = std::string(name);
-    j["versions"] = scan.live;
-    j["highest_version"] = scan.highest;
-    j["aliases"] = current_aliases(state);
-    j["history_events"] = state.events.size();
-    detail::atomic_write_file(dir / "index.json", j.dump(2) + "\n");
-  }
+  void write_index(std::string_view name, const std::filesystem::path& dir) const;
 
   std::filesystem::path root_;
 };
 
 MLOPS_NAMESPACE_END
+
+#if MLOPS_DEFINITIONS
+// ---- definitions: header-only mode, or the compiled library (config.hpp, MLOPS_FUNC) ----
+MLOPS_NAMESPACE_BEGIN
+
+namespace detail {
+MLOPS_FUNC std::string iso_utc(std::int64_t unix_seconds) {
+  const std::time_t t = static_cast<std::time_t>(unix_seconds);
+  std::tm tm{};
+  ::gmtime_r(&t, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
+MLOPS_FUNC std::int64_t unix_now() {
+  return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
+
+MLOPS_FUNC std::optional<std::string> read_file_if_exists(const std::filesystem::path& path) {
+  struct ::stat st {};
+  if (::lstat(path.c_str(), &st) != 0 && errno == ENOENT) return std::nullopt;
+  return read_file(path, false);
+}
+
+MLOPS_FUNC void append_durable(const std::filesystem::path& path, std::string_view line) {
+  auto& ops = fs_ops();
+  const bool existed = ::access(path.c_str(), F_OK) == 0;
+  const int fd = ops.open(path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0644);
+  if (fd < 0) {
+    const int e = errno;
+    MLOPS_THROW(io_error(errc::io, fmt::format("cannot open '{}' for appending: {}", path.string(), errno_text(e))));
+  }
+  if (const int e = write_all(ops, fd, line); e != 0) {
+    ops.close(fd);
+    MLOPS_THROW(io_error(errc::io, fmt::format("appending to '{}' failed: {}; the change was not recorded", path.string(), errno_text(e))));
+  }
+  if (ops.sync(fd) != 0) {  // never retried as if it had succeeded
+    const int e = errno;
+    ops.close(fd);
+    MLOPS_THROW(io_error(errc::io, fmt::format("syncing '{}' failed: {}; the change may not be durable", path.string(), errno_text(e))));
+  }
+  ops.close(fd);
+  if (!existed) sync_directory(path.parent_path());
+}
+
+MLOPS_FUNC void truncate_durable(const std::filesystem::path& path, std::uint64_t size) {
+  auto& ops = fs_ops();
+  const int fd = ops.open(path.c_str(), O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0);
+  if (fd < 0 || ops.truncate(fd, static_cast<off_t>(size)) != 0 || ops.sync(fd) != 0) {
+    const int e = errno;
+    if (fd >= 0) ops.close(fd);
+    MLOPS_THROW(io_error(errc::io, fmt::format("cannot cut the damaged tail of '{}': {}", path.string(), errno_text(e))));
+  }
+  ops.close(fd);
+}
+
+MLOPS_FUNC void remove_file(const std::filesystem::path& path) {
+  if (fs_ops().unlink(path.c_str()) != 0 && errno != ENOENT) {
+    const int e = errno;
+    MLOPS_THROW(io_error(errc::io, fmt::format("cannot remove '{}': {}", path.string(), errno_text(e))));
+  }
+}
+
+MLOPS_FUNC std::optional<std::uint64_t> version_of(const std::string& file, std::string_view ext) {
+  if (file.size() < 2 + ext.size() || file[0] != 'v' || !file.ends_with(ext)) return std::nullopt;
+  const std::string_view digits(file.data() + 1, file.size() - 1 - ext.size());
+  if (digits.empty() || digits.size() > 18) return std::nullopt;
+  std::uint64_t v = 0;
+  const auto r = std::from_chars(digits.data(), digits.data() + digits.size(), v);
+  if (r.ec != std::errc() || r.ptr != digits.data() + digits.size() || v == 0) return std::nullopt;
+  return v;
+}
+}  // namespace detail
+
+MLOPS_FUNC void to_json(nlohmann::json& j, const ModelVersion& v) {
+  j = {{"name", v.name},
+       {"version", v.version},
+       {"created_at", v.created_at},
+       {"aliases", v.aliases},
+       {"task", v.task},
+       {"scalar", v.scalar},
+       {"target", v.target},
+       {"features", v.features},
+       {"parent", v.metadata.parent ? nlohmann::json(*v.metadata.parent) : nlohmann::json(nullptr)},
+       {"parameters", v.metadata.parameters},
+       {"metrics", v.metadata.metrics},
+       {"data_fingerprint", v.metadata.data_fingerprint},
+       {"tags", v.metadata.tags},
+       {"model_bytes", v.model_bytes}};
+}
+
+MLOPS_FUNC void to_json(nlohmann::json& j, const AliasEvent& e) {
+  j = {{"seq", e.seq},
+       {"time", e.time},
+       {"alias", e.alias},
+       {"action", e.action},
+       {"version", e.version ? nlohmann::json(*e.version) : nlohmann::json(nullptr)},
+       {"previous", e.previous ? nlohmann::json(*e.previous) : nlohmann::json(nullptr)},
+       {"who", e.who}};
+}
+
+MLOPS_FUNC void to_json(nlohmann::json& j, const VersionComparison& c) {
+  auto opt = [](const auto& v) { return v ? nlohmann::json(*v) : nlohmann::json(nullptr); };
+  nlohmann::json m = nlohmann::json::array(), p = nlohmann::json::array();
+  for (const auto& e : c.metrics) {
+    nlohmann::json x = {{"metric", e.key}, {"a", opt(e.a)}, {"b", opt(e.b)}};
+    x["delta"] = e.a && e.b ? nlohmann::json(*e.b - *e.a) : nlohmann::json(nullptr);
+    m.push_back(std::move(x));
+  }
+  for (const auto& e : c.parameters) p.push_back({{"parameter", e.key}, {"a", opt(e.a)}, {"b", opt(e.b)}});
+  j = {{"a", c.a}, {"b", c.b}, {"metrics", m}, {"parameters", p}, {"same_schema", c.same_schema}};
+}
+
+
+MLOPS_FUNC ModelRegistry::ModelRegistry(std::filesystem::path root) : root_(std::move(root)) {
+  std::error_code ec;
+  std::filesystem::create_directories(root_, ec);
+  if (!std::filesystem::is_directory(std::filesystem::symlink_status(root_)) && !std::filesystem::is_directory(root_))
+    MLOPS_THROW(io_error(errc::io, fmt::format("cannot create the registry directory '{}'{}", root_.string(),
+                                               ec ? ": " + ec.message() : std::string())));
+}
+
+MLOPS_FUNC const std::filesystem::path& ModelRegistry::root() const noexcept { return root_; }
+
+MLOPS_FUNC void ModelRegistry::check_name(std::string_view name, std::string_view what) {
+  bool ok = !name.empty() && name.size() <= 128 && name.front() != '.';
+  for (const char c : name)
+    ok = ok && ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '-' || c == '.');
+  if (!ok)
+    MLOPS_THROW(registry_error(errc::registry_bad_name,
+                               fmt::format("invalid {} '{}': use 1-128 characters of A-Z a-z 0-9 _ . - not starting with '.'", what,
+                                           std::string(name.substr(0, 200)))));
+}
+
+MLOPS_FUNC std::vector<std::string> ModelRegistry::models() const {
+  std::vector<std::string> out;
+  for (const auto& e : std::filesystem::directory_iterator(root_)) {
+    const auto n = e.path().filename().string();
+    if (n.empty() || n[0] == '.' || !e.is_directory() || e.is_symlink()) continue;
+    out.push_back(n);
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+MLOPS_FUNC std::vector<ModelVersion> ModelRegistry::versions(std::string_view name) const {
+  const auto dir = model_dir(name, false);
+  detail::registry_lock lock(root_, false);
+  const auto state = read_state(name, dir);
+  std::vector<ModelVersion> out;
+  for (const auto v : scan_dir(dir).live) out.push_back(read_version(name, dir, v, state));
+  return out;
+}
+
+MLOPS_FUNC std::optional<std::uint64_t> ModelRegistry::latest(std::string_view name) const {
+  const auto dir = model_dir(name, false);
+  detail::registry_lock lock(root_, false);
+  const auto s = scan_dir(dir);
+  if (s.live.empty()) return std::nullopt;
+  return *s.live.rbegin();
+}
+
+MLOPS_FUNC ModelVersion ModelRegistry::get(std::string_view name, std::string_view spec) const {
+  const auto dir = model_dir(name, false);
+  detail::registry_lock lock(root_, false);
+  const auto state = read_state(name, dir);
+  return read_version(name, dir, resolve_locked(name, dir, spec, state), state);
+}
+
+MLOPS_FUNC std::uint64_t ModelRegistry::resolve(std::string_view name, std::string_view spec) const {
+  const auto dir = model_dir(name, false);
+  detail::registry_lock lock(root_, false);
+  return resolve_locked(name, dir, spec, read_state(name, dir));
+}
+
+MLOPS_FUNC std::map<std::string, std::uint64_t> ModelRegistry::aliases(std::string_view name) const {
+  const auto dir = model_dir(name, false);
+  detail::registry_lock lock(root_, false);
+  return current_aliases(read_state(name, dir));
+}
+
+MLOPS_FUNC void ModelRegistry::promote(std::string_view name, std::uint64_t version, std::string_view alias, std::string_view who) {
+  check_name(alias, "alias");
+  if (alias == "latest" || std::all_of(alias.begin(), alias.end(), [](char c) { return c >= '0' && c <= '9'; }))
+    MLOPS_THROW(registry_error(errc::registry_bad_name, fmt::format("alias '{}' would read as a version; choose a word", alias)));
+  const auto dir = model_dir(name, false);
+  detail::registry_lock lock(root_, true);
+  if (!scan_dir(dir).live.count(version))
+    MLOPS_THROW(registry_error(errc::registry_not_found, fmt::format("'{}' has no version {}", name, version)));
+  auto state = read_state(name, dir);
+  const auto cur = current_aliases(state);
+  const auto it = cur.find(std::string(alias));
+  append_event(dir, state, std::string(alias), "promote", version, it == cur.end() ? std::nullopt : std::optional(it->second), who);
+  write_index(name, dir);
+}
+
+MLOPS_FUNC std::uint64_t ModelRegistry::rollback(std::string_view name, std::string_view alias, std::string_view who) {
+  check_name(alias, "alias");
+  const auto dir = model_dir(name, false);
+  detail::registry_lock lock(root_, true);
+  auto state = read_state(name, dir);
+  const auto& stack = state.stacks[std::string(alias)];
+  if (stack.size() < 2)
+    MLOPS_THROW(registry_error(errc::registry_alias, fmt::format("'{}' alias '{}' has {}; nothing to roll back to", name, alias,
+                                                                 stack.empty() ? "never been set" : "no previous holder")));
+  const std::uint64_t now = stack.back(), prev = stack[stack.size() - 2];
+  append_event(dir, state, std::string(alias), "rollback", prev, now, who);
+  write_index(name, dir);
+  return prev;
+}
+
+MLOPS_FUNC std::vector<AliasEvent> ModelRegistry::history(std::string_view name, std::string_view alias) const {
+  const auto dir = model_dir(name, false);
+  detail::registry_lock lock(root_, false);
+  std::vector<AliasEvent> out;
+  for (const auto& e : read_state(name, dir).events)
+    if (alias.empty() || e.alias == alias) out.push_back(e);
+  return out;
+}
+
+MLOPS_FUNC VersionComparison ModelRegistry::compare(std::string_view name, std::string_view spec_a, std::string_view spec_b) const {
+  const auto dir = model_dir(name, false);
+  detail::registry_lock lock(root_, false);
+  const auto state = read_state(name, dir);
+  const auto va = read_version(name, dir, resolve_locked(name, dir, spec_a, state), state);
+  const auto vb = read_version(name, dir, resolve_locked(name, dir, spec_b, state), state);
+  VersionComparison c;
+  c.a = va.version, c.b = vb.version;
+  for (auto& [k, a, b] : detail::side_by_side(va.metadata.metrics, vb.metadata.metrics)) c.metrics.push_back({k, a, b});
+  for (auto& [k, a, b] : detail::side_by_side(va.metadata.parameters, vb.metadata.parameters))
+    if (a != b) c.parameters.push_back({k, a, b});
+  c.same_schema = va.target == vb.target && va.features == vb.features;
+  return c;
+}
+
+MLOPS_FUNC void ModelRegistry::delete_version(std::string_view name, std::uint64_t version) {
+  const auto dir = model_dir(name, false);
+  detail::registry_lock lock(root_, true);
+  delete_locked(name, dir, version, read_state(name, dir));
+  write_index(name, dir);
+}
+
+MLOPS_FUNC std::vector<std::uint64_t> ModelRegistry::apply_retention(std::string_view name, std::size_t keep_last) {
+  const auto dir = model_dir(name, false);
+  detail::registry_lock lock(root_, true);
+  const auto state = read_state(name, dir);
+  const auto protected_versions = needed_by_aliases(state);
+  const auto live = scan_dir(dir).live;
+  std::vector<std::uint64_t> deleted;
+  std::size_t rank = 0;
+  for (auto it = live.rbegin(); it != live.rend(); ++it, ++rank)
+    if (rank >= keep_last && !protected_versions.count(*it)) {
+      delete_locked(name, dir, *it, state);
+      deleted.push_back(*it);
+    }
+  std::sort(deleted.begin(), deleted.end());
+  write_index(name, dir);
+  return deleted;
+}
+
+MLOPS_FUNC void ModelRegistry::rebuild_index(std::string_view name) {
+  const auto dir = model_dir(name, false);
+  detail::registry_lock lock(root_, true);
+  write_index(name, dir);
+}
+
+MLOPS_FUNC std::filesystem::path ModelRegistry::model_dir(std::string_view name, bool create) const {
+  check_name(name);
+  const auto dir = root_ / std::string(name);
+  struct ::stat st {};
+  if (::lstat(dir.c_str(), &st) == 0) {
+    if (S_ISLNK(st.st_mode) || !S_ISDIR(st.st_mode))
+      MLOPS_THROW(registry_error(errc::registry_bad_name, fmt::format("'{}' in the registry is not a plain directory (symbolic links "
+                                                                      "are not followed)", std::string(name))));
+    return dir;
+  }
+  if (!create) MLOPS_THROW(registry_error(errc::registry_not_found, fmt::format("no model named '{}' in '{}'", name, root_.string())));
+  if (::mkdir(dir.c_str(), 0755) != 0 && errno != EEXIST) {
+    const int e = errno;
+    MLOPS_THROW(io_error(errc::io, fmt::format("cannot create '{}': {}", dir.string(), detail::errno_text(e))));
+  }
+  detail::sync_directory(root_);
+  return dir;
+}
+
+MLOPS_FUNC void ModelRegistry::remove_debris(const std::filesystem::path& dir) {
+  std::vector<std::filesystem::path> junk;
+  std::set<std::uint64_t> committed;
+  for (const auto& e : std::filesystem::directory_iterator(dir)) {
+    const auto f = e.path().filename().string();
+    if (f.size() > 1 && f[0] == '.' && f.find(".tmp.") != std::string::npos && e.is_regular_file() && !e.is_symlink()) junk.push_back(e.path());
+    if (const auto v = detail::version_of(f, ".json")) committed.insert(*v);
+  }
+  for (const auto& e : std::filesystem::directory_iterator(dir)) {
+    const auto f = e.path().filename().string();
+    if (const auto v = detail::version_of(f, ".mlops"); v && !committed.count(*v)) {
+      // Keep the number reserved with a tombstone before removing the orphan.
+      detail::atomic_write_file(dir / (detail::version_stem(*v) + ".deleted"), "{\"orphan\": true}\n");
+      junk.push_back(e.path());
+    }
+  }
+  for (const auto& p : junk) detail::remove_file(p);
+  if (!junk.empty()) detail::sync_directory(dir);
+}
+
+MLOPS_FUNC ModelRegistry::dir_scan ModelRegistry::scan_dir(const std::filesystem::path& dir) {
+  dir_scan s;
+  std::set<std::uint64_t> models;
+  for (const auto& e : std::filesystem::directory_iterator(dir)) {
+    if (!e.is_regular_file() || e.is_symlink()) continue;
+    const auto f = e.path().filename().string();
+    for (const std::string_view ext : {".json", ".mlops", ".deleted"})
+      if (const auto v = detail::version_of(f, ext)) {
+        s.highest = (std::max)(s.highest, *v);
+        if (ext == ".json") s.live.insert(*v);
+      }
+  }
+  return s;
+}
+
+MLOPS_FUNC nlohmann::json ModelRegistry::read_meta_json(std::string_view name, const std::filesystem::path& dir, std::uint64_t v) const {
+  const auto path = dir / (detail::version_stem(v) + ".json");
+  const auto text = detail::read_file_if_exists(path);
+  if (!text) MLOPS_THROW(registry_error(errc::registry_not_found, fmt::format("'{}' has no version {}", name, v)));
+  auto j = detail::parse_json_limited<registry_error>(*text, path.string(), errc::registry_corrupt);
+  if (!j.is_object() || j.value("version", std::uint64_t{0}) != v || j.value("name", std::string()) != name)
+    MLOPS_THROW(registry_error(errc::registry_corrupt, fmt::format("'{}' does not describe '{}' version {}", path.string(), name, v)));
+  return j;
+}
+
+MLOPS_FUNC ModelVersion ModelRegistry::read_version(std::string_view name, const std::filesystem::path& dir, std::uint64_t v, const alias_state& state) const {
+  const auto j = read_meta_json(name, dir, v);
+  ModelVersion mv;
+  mv.name = std::string(name);
+  mv.version = v;
+#if MLOPS_HAS_EXCEPTIONS
+  try {
+#endif
+    mv.created_at = j.value("created_at", std::string());
+    mv.created_at_unix = j.value("created_at_unix", std::int64_t{0});
+    const auto& s = j.at("schema");
+    mv.target = s.at("target").get<std::string>();
+    mv.features = s.at("features").get<std::vector<std::string>>();
+    mv.task = s.at("task").get<std::string>();
+    mv.scalar = s.at("scalar").get<std::string>();
+    mv.metadata.parameters = j.value("parameters", std::map<std::string, std::string>{});
+    mv.metadata.metrics = j.value("metrics", std::map<std::string, double>{});
+    mv.metadata.tags = j.value("tags", std::map<std::string, std::string>{});
+    mv.metadata.data_fingerprint = j.value("data_fingerprint", std::string());
+    if (j.contains("parent") && j["parent"].is_number_unsigned()) mv.metadata.parent = j["parent"].get<std::uint64_t>();
+    mv.model_bytes = j.value("model_bytes", std::uint64_t{0});
+#if MLOPS_HAS_EXCEPTIONS
+  } catch (const nlohmann::json::exception& e) {
+    MLOPS_THROW(registry_error(errc::registry_corrupt, fmt::format("'{}' version {}: damaged metadata ({})", name, v, e.what())));
+  }
+#endif
+  for (const auto& [alias, holder] : current_aliases(state))
+    if (holder == v) mv.aliases.push_back(alias);
+  return mv;
+}
+
+MLOPS_FUNC std::uint64_t ModelRegistry::resolve_locked(std::string_view name, const std::filesystem::path& dir, std::string_view spec, const alias_state& state) const {
+  const auto live = scan_dir(dir).live;
+  if (spec == "latest") {
+    if (live.empty()) MLOPS_THROW(registry_error(errc::registry_not_found, fmt::format("'{}' has no versions", name)));
+    return *live.rbegin();
+  }
+  std::uint64_t v = 0;
+  const auto r = std::from_chars(spec.data(), spec.data() + spec.size(), v);
+  if (r.ec == std::errc() && r.ptr == spec.data() + spec.size() && !spec.empty()) {
+    if (!live.count(v)) MLOPS_THROW(registry_error(errc::registry_not_found, fmt::format("'{}' has no version {}", name, v)));
+    return v;
+  }
+  check_name(spec, "alias");
+  const auto cur = current_aliases(state);
+  const auto it = cur.find(std::string(spec));
+  if (it == cur.end())
+    MLOPS_THROW(registry_error(errc::registry_not_found, fmt::format("'{}' has no alias '{}'{}", name, spec,
+                                                                     cur.empty() ? "" : fmt::format(" (it has: {})", join_keys(cur)))));
+  if (!live.count(it->second))
+    MLOPS_THROW(registry_error(errc::registry_corrupt, fmt::format("'{}' alias '{}' points at version {}, which is missing", name, spec, it->second)));
+  return it->second;
+}
+
+MLOPS_FUNC std::string ModelRegistry::join_keys(const std::map<std::string, std::uint64_t>& m) {
+  std::string s;
+  for (const auto& [k, v] : m) s += (s.empty() ? "" : ", ") + k;
+  return s;
+}
+
+MLOPS_FUNC std::map<std::string, std::uint64_t> ModelRegistry::current_aliases(const alias_state& s) {
+  std::map<std::string, std::uint64_t> out;
+  for (const auto& [alias, stack] : s.stacks)
+    if (!stack.empty()) out[alias] = stack.back();
+  return out;
+}
+
+MLOPS_FUNC std::set<std::uint64_t> ModelRegistry::needed_by_aliases(const alias_state& s) {
+  std::set<std::uint64_t> out;
+  for (const auto& [alias, stack] : s.stacks) out.insert(stack.begin(), stack.end());
+  return out;
+}
+
+MLOPS_FUNC ModelRegistry::alias_state ModelRegistry::read_state(std::string_view name, const std::filesystem::path& dir) const {
+  (void)name;
+  alias_state s;
+  const auto text = detail::read_file_if_exists(dir / "history.log");
+  if (!text) return s;
+  s.file_bytes = text->size();
+  std::size_t pos = 0;
+  while (pos < text->size()) {
+    const auto nl = text->find('\n', pos);
+    if (nl == std::string::npos) break;  // torn last line
+    const std::string_view line(text->data() + pos, nl - pos);
+    if (line.size() < 10 || line[8] != ' ') break;
+    std::uint32_t crc = 0;
+    const auto r = std::from_chars(line.data(), line.data() + 8, crc, 16);
+    const std::string_view body = line.substr(9);
+    if (r.ec != std::errc() || r.ptr != line.data() + 8 || crc != detail::crc32c(body.data(), body.size())) break;
+    AliasEvent e;
+#if MLOPS_HAS_EXCEPTIONS
+    try {
+#endif
+      const auto j = detail::parse_json_limited<registry_error>(body, "history.log", errc::registry_corrupt);
+      e.seq = j.at("seq").get<std::uint64_t>();
+      e.time = j.at("time").get<std::string>();
+      e.alias = j.at("alias").get<std::string>();
+      e.action = j.at("action").get<std::string>();
+      e.who = j.value("who", std::string());
+      if (j.at("version").is_number_unsigned()) e.version = j["version"].get<std::uint64_t>();
+      if (j.at("previous").is_number_unsigned()) e.previous = j["previous"].get<std::uint64_t>();
+#if MLOPS_HAS_EXCEPTIONS
+    } catch (const std::exception&) {
+      break;
+    }
+#endif
+    auto& stack = s.stacks[e.alias];
+    if (e.action == "promote" && e.version) stack.push_back(*e.version);
+    else if (e.action == "rollback" && stack.size() >= 2) stack.pop_back();
+    else break;  // an event that does not apply: treat as damage from here on
+    s.events.push_back(std::move(e));
+    pos = nl + 1;
+    s.valid_bytes = pos;
+  }
+  return s;
+}
+
+MLOPS_FUNC void ModelRegistry::append_event(const std::filesystem::path& dir, alias_state& s, std::string alias, std::string_view action,
+                    std::optional<std::uint64_t> version, std::optional<std::uint64_t> previous, std::string_view who) {
+  const auto path = dir / "history.log";
+  if (s.valid_bytes != s.file_bytes) detail::truncate_durable(path, s.valid_bytes);  // drop a torn tail first
+  const auto now = detail::unix_now();
+  nlohmann::json j = {{"seq", s.events.size() + 1},
+                      {"time", detail::iso_utc(now)},
+                      {"time_unix", now},
+                      {"alias", alias},
+                      {"action", std::string(action)},
+                      {"version", version ? nlohmann::json(*version) : nlohmann::json(nullptr)},
+                      {"previous", previous ? nlohmann::json(*previous) : nlohmann::json(nullptr)},
+                      {"who", std::string(who)}};
+  const std::string body = j.dump();
+  detail::append_durable(path, fmt::format("{:08x} {}\n", detail::crc32c(body.data(), body.size()), body));
+}
+
+MLOPS_FUNC void ModelRegistry::delete_locked(std::string_view name, const std::filesystem::path& dir, std::uint64_t v, const alias_state& state) {
+  if (!scan_dir(dir).live.count(v)) MLOPS_THROW(registry_error(errc::registry_not_found, fmt::format("'{}' has no version {}", name, v)));
+  for (const auto& [alias, stack] : state.stacks)
+    if (std::find(stack.begin(), stack.end(), v) != stack.end())
+      MLOPS_THROW(registry_error(errc::registry_in_use,
+                                 fmt::format("'{}' version {} is {} alias '{}'; promote another version first", name, v,
+                                             stack.back() == v ? "held by" : "a rollback target of", alias)));
+  const auto stem = dir / detail::version_stem(v);
+  detail::atomic_write_file(stem.string() + ".deleted", fmt::format("{{\"deleted_at\": \"{}\"}}\n", detail::iso_utc(detail::unix_now())));
+  detail::remove_file(stem.string() + ".json");  // the version is gone from here on
+  detail::sync_directory(dir);
+  detail::remove_file(stem.string() + ".mlops");
+  detail::sync_directory(dir);
+}
+
+MLOPS_FUNC void ModelRegistry::write_index(std::string_view name, const std::filesystem::path& dir) const {
+  const auto state = read_state(name, dir);
+  const auto scan = scan_dir(dir);
+  nlohmann::json j;
+  j["format"] = "mlops-registry-index";
+  j["format_version"] = 1;
+  j["name"] = std::string(name);
+  j["versions"] = scan.live;
+  j["highest_version"] = scan.highest;
+  j["aliases"] = current_aliases(state);
+  j["history_events"] = state.events.size();
+  detail::atomic_write_file(dir / "index.json", j.dump(2) + "\n");
+}
+MLOPS_NAMESPACE_END
+#endif  // MLOPS_DEFINITIONS

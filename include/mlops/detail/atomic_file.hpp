@@ -51,7 +51,26 @@ inline file_ops* set_file_ops(file_ops* ops) noexcept {
   return old;
 }
 /// Writes every byte (short writes continued, EINTR retried); 0, or the errno of the failure.
-inline int write_all(file_ops& ops, int fd, std::string_view bytes) {
+MLOPS_FUNC int write_all(file_ops& ops, int fd, std::string_view bytes);
+/// fsync of a directory (makes renames, creations and removals in it durable).
+MLOPS_FUNC void sync_directory(const std::filesystem::path& dir);
+
+/// Writes `bytes` to `path` atomically. Throws io_error (the old file is untouched).
+MLOPS_FUNC void atomic_write_file(const std::filesystem::path& path, std::string_view bytes);
+
+/// Reads a whole file. Throws io_error naming the path when it cannot. With
+/// follow_links = false a symbolic link is refused (ELOOP), not followed.
+MLOPS_FUNC std::string read_file(const std::filesystem::path& path, bool follow_links = true);
+
+}  // namespace detail
+MLOPS_NAMESPACE_END
+
+#if MLOPS_DEFINITIONS
+// ---- definitions: header-only mode, or the compiled library (config.hpp, MLOPS_FUNC) ----
+MLOPS_NAMESPACE_BEGIN
+
+namespace detail {
+MLOPS_FUNC int write_all(file_ops& ops, int fd, std::string_view bytes) {
   const char* p = bytes.data();
   std::size_t left = bytes.size();
   while (left > 0) {
@@ -65,8 +84,8 @@ inline int write_all(file_ops& ops, int fd, std::string_view bytes) {
   }
   return 0;
 }
-/// fsync of a directory (makes renames, creations and removals in it durable).
-inline void sync_directory(const std::filesystem::path& dir) {
+
+MLOPS_FUNC void sync_directory(const std::filesystem::path& dir) {
   auto& ops = fs_ops();
   const int dfd = ops.open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
   if (dfd >= 0) {
@@ -75,8 +94,7 @@ inline void sync_directory(const std::filesystem::path& dir) {
   }
 }
 
-/// Writes `bytes` to `path` atomically. Throws io_error (the old file is untouched).
-inline void atomic_write_file(const std::filesystem::path& path, std::string_view bytes) {
+MLOPS_FUNC void atomic_write_file(const std::filesystem::path& path, std::string_view bytes) {
   namespace fs = std::filesystem;
   auto& ops = fs_ops();
   const fs::path dir = path.has_parent_path() ? path.parent_path() : fs::path(".");
@@ -116,9 +134,7 @@ inline void atomic_write_file(const std::filesystem::path& path, std::string_vie
   sync_directory(dir);  // make the rename itself durable
 }
 
-/// Reads a whole file. Throws io_error naming the path when it cannot. With
-/// follow_links = false a symbolic link is refused (ELOOP), not followed.
-inline std::string read_file(const std::filesystem::path& path, bool follow_links = true) {
+MLOPS_FUNC std::string read_file(const std::filesystem::path& path, bool follow_links) {
   const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | (follow_links ? 0 : O_NOFOLLOW));
   if (fd < 0) {
     const int e = errno;
@@ -148,6 +164,7 @@ inline std::string read_file(const std::filesystem::path& path, bool follow_link
   ::close(fd);
   return out;
 }
-
 }  // namespace detail
+
 MLOPS_NAMESPACE_END
+#endif  // MLOPS_DEFINITIONS

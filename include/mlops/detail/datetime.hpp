@@ -153,7 +153,17 @@ inline parsed_time parse_iso8601(std::string_view s) noexcept {
 /// ISO 8601 text of an instant: "YYYY-MM-DD" when !with_time, else
 /// "YYYY-MM-DD HH:MM:SS" with ".ffffff" when the instant has a fraction of a second.
 /// Empty for missing_time. Parsing the text gives the instant back.
-inline std::string format_iso8601(std::int64_t t, bool with_time) {
+MLOPS_FUNC std::string format_iso8601(std::int64_t t, bool with_time);
+
+}  // namespace detail
+MLOPS_NAMESPACE_END
+
+#if MLOPS_DEFINITIONS
+// ---- definitions: header-only mode, or the compiled library (config.hpp, MLOPS_FUNC) ----
+MLOPS_NAMESPACE_BEGIN
+
+namespace detail {
+MLOPS_FUNC std::string format_iso8601(std::int64_t t, bool with_time) {
   if (t == missing_time) return {};
   const civil_time c = civil_from_micros(t);
   char buf[48];
@@ -180,6 +190,7 @@ inline std::string format_iso8601(std::int64_t t, bool with_time) {
   }
   return std::string(buf, p);
 }
-
 }  // namespace detail
+
 MLOPS_NAMESPACE_END
+#endif  // MLOPS_DEFINITIONS

@@ -15,7 +15,7 @@ MLOPS_NAMESPACE_BEGIN
 namespace detail {
 
 /// A number as JSON, or null when it is not finite (JSON has no NaN or infinity).
-inline nlohmann::json finite_json(double v) { return std::isfinite(v) ? nlohmann::json(v) : nlohmann::json(nullptr); }
+MLOPS_FUNC nlohmann::json finite_json(double v);
 
 inline constexpr std::size_t max_json_depth = 32;
 inline constexpr std::size_t max_json_bytes = std::size_t{64} << 20;
@@ -49,3 +49,14 @@ nlohmann::json parse_json_limited(std::string_view text, std::string_view source
 
 }  // namespace detail
 MLOPS_NAMESPACE_END
+
+#if MLOPS_DEFINITIONS
+// ---- definitions: header-only mode, or the compiled library (config.hpp, MLOPS_FUNC) ----
+MLOPS_NAMESPACE_BEGIN
+
+namespace detail {
+MLOPS_FUNC nlohmann::json finite_json(double v) { return std::isfinite(v) ? nlohmann::json(v) : nlohmann::json(nullptr); }
+}  // namespace detail
+
+MLOPS_NAMESPACE_END
+#endif  // MLOPS_DEFINITIONS

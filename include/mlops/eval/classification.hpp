@@ -34,10 +34,7 @@ struct PrecisionRecallF1 {
 };
 
 namespace detail {
-inline void check_pair(std::string_view who, std::size_t a, std::size_t b) {
-  if (a != b) MLOPS_THROW(data_error(errc::data_shape, fmt::format("{}: y_true has {} values but y_pred {}", who, a, b)));
-  if (a == 0) MLOPS_THROW(data_error(errc::data_empty, fmt::format("{}: no rows to score", who)));
-}
+MLOPS_FUNC void check_pair(std::string_view who, std::size_t a, std::size_t b);
 template <class T>
 std::size_t label_index(std::span<const T> labels, T v) {
   const auto it = std::lower_bound(labels.begin(), labels.end(), v);
@@ -77,54 +74,10 @@ std::vector<std::vector<std::size_t>> confusion_matrix(std::span<const T> y_true
 
 /// Precision, recall and F1 from a confusion matrix C[true][pred]; pos: the positive
 /// label's index for averaging::binary (K = none: all zero).
-inline PrecisionRecallF1 precision_recall_f1_from_confusion(const std::vector<std::vector<std::size_t>>& c, averaging avg,
-                                                            std::size_t pos) {
-  const std::size_t K = c.size();
-  std::vector<double> tp(K), fp(K), fn(K), support(K);
-  for (std::size_t i = 0; i < K; ++i)
-    for (std::size_t j = 0; j < K; ++j) {
-      const auto v = static_cast<double>(c[i][j]);
-      if (i == j) tp[i] += v;
-      else fp[j] += v, fn[i] += v;
-      support[i] += v;
-    }
-  auto one = [&](std::size_t k) {
-    PrecisionRecallF1 r;
-    r.precision = detail::safe_div(tp[k], tp[k] + fp[k]);
-    r.recall = detail::safe_div(tp[k], tp[k] + fn[k]);
-    r.f1 = detail::safe_div(2 * tp[k], 2 * tp[k] + fp[k] + fn[k]);
-    return r;
-  };
-  if (avg == averaging::binary) return pos < K ? one(pos) : PrecisionRecallF1{};
-  if (avg == averaging::micro) {
-    const double TP = std::accumulate(tp.begin(), tp.end(), 0.0), FP = std::accumulate(fp.begin(), fp.end(), 0.0),
-                 FN = std::accumulate(fn.begin(), fn.end(), 0.0);
-    return {detail::safe_div(TP, TP + FP), detail::safe_div(TP, TP + FN), detail::safe_div(2 * TP, 2 * TP + FP + FN)};
-  }
-  PrecisionRecallF1 r;
-  double total = 0;
-  for (std::size_t k = 0; k < K; ++k) {
-    const auto p = one(k);
-    const double w = avg == averaging::weighted ? support[k] : 1.0;
-    r.precision += w * p.precision, r.recall += w * p.recall, r.f1 += w * p.f1;
-    total += w;
-  }
-  if (total > 0) r.precision /= total, r.recall /= total, r.f1 /= total;
-  return r;
-}
+MLOPS_FUNC PrecisionRecallF1 precision_recall_f1_from_confusion(const std::vector<std::vector<std::size_t>>& c, averaging avg,
+                                                            std::size_t pos);
 /// Mean recall over the labels present in y_true (rows of the confusion matrix with support).
-inline double balanced_accuracy_from_confusion(const std::vector<std::vector<std::size_t>>& c) {
-  double s = 0;
-  std::size_t k = 0;
-  for (std::size_t i = 0; i < c.size(); ++i) {
-    std::size_t support = 0;
-    for (const auto v : c[i]) support += v;
-    if (support == 0) continue;
-    s += static_cast<double>(c[i][i]) / static_cast<double>(support);
-    ++k;
-  }
-  return k ? s / static_cast<double>(k) : 0.0;
-}
+MLOPS_FUNC double balanced_accuracy_from_confusion(const std::vector<std::vector<std::size_t>>& c);
 
 /// Precision, recall and F1. binary: of pos_label; macro: unweighted mean over labels;
 /// micro: from the pooled counts; weighted: mean weighted by each label's support.
@@ -204,39 +157,14 @@ struct ClassificationMetrics {
   std::vector<std::vector<std::size_t>> confusion;  // [true][predicted]
 };
 
-inline std::optional<double> metric_value(const ClassificationMetrics& m, std::string_view name) {
-  (void)find_metric(name, task_kind::classification);
-  if (name == "accuracy") return m.accuracy;
-  if (name == "balanced_accuracy") return m.balanced_accuracy;
-  if (name == "precision") return m.precision;
-  if (name == "recall") return m.recall;
-  if (name == "f1") return m.f1;
-  if (name == "f1_macro") return m.f1_macro;
-  if (name == "f1_micro") return m.f1_micro;
-  if (name == "f1_weighted") return m.f1_weighted;
-  if (name == "roc_auc") return m.roc_auc;
-  if (name == "log_loss") return m.log_loss;
-  return m.brier;
-}
+MLOPS_FUNC std::optional<double> metric_value(const ClassificationMetrics& m, std::string_view name);
 
 
 namespace detail {
 /// Everything that follows from m.confusion (rows: true, columns: predicted): accuracy,
 /// balanced accuracy, precision/recall/F1 (binary: of label index pos; else macro) and
 /// the F1 averages. Shared by the batch and the streaming paths.
-inline void summarise_confusion(ClassificationMetrics& m, bool binary, std::size_t pos) {
-  std::size_t hit = 0, total = 0;
-  for (std::size_t i = 0; i < m.confusion.size(); ++i)
-    for (std::size_t j = 0; j < m.confusion.size(); ++j) total += m.confusion[i][j], hit += i == j ? m.confusion[i][j] : 0;
-  m.accuracy = total ? static_cast<double>(hit) / static_cast<double>(total) : 0.0;
-  m.balanced_accuracy = balanced_accuracy_from_confusion(m.confusion);
-  const auto mac = precision_recall_f1_from_confusion(m.confusion, averaging::macro, pos);
-  const auto chosen = binary ? precision_recall_f1_from_confusion(m.confusion, averaging::binary, pos) : mac;
-  m.precision = chosen.precision, m.recall = chosen.recall, m.f1 = chosen.f1;
-  m.f1_macro = mac.f1;
-  m.f1_micro = precision_recall_f1_from_confusion(m.confusion, averaging::micro, pos).f1;
-  m.f1_weighted = precision_recall_f1_from_confusion(m.confusion, averaging::weighted, pos).f1;
-}
+MLOPS_FUNC void summarise_confusion(ClassificationMetrics& m, bool binary, std::size_t pos);
 }  // namespace detail
 
 /// The usual set at once. classes: the model's labels (sorted); scores: n x outputs
@@ -487,3 +415,97 @@ struct fmt::formatter<mlops::ClassificationMetrics> {
                           opt(m.log_loss), opt(m.brier));
   }
 };
+
+#if MLOPS_DEFINITIONS
+// ---- definitions: header-only mode, or the compiled library (config.hpp, MLOPS_FUNC) ----
+MLOPS_NAMESPACE_BEGIN
+
+namespace detail {
+MLOPS_FUNC void check_pair(std::string_view who, std::size_t a, std::size_t b) {
+  if (a != b) MLOPS_THROW(data_error(errc::data_shape, fmt::format("{}: y_true has {} values but y_pred {}", who, a, b)));
+  if (a == 0) MLOPS_THROW(data_error(errc::data_empty, fmt::format("{}: no rows to score", who)));
+}
+}  // namespace detail
+
+MLOPS_FUNC PrecisionRecallF1 precision_recall_f1_from_confusion(const std::vector<std::vector<std::size_t>>& c, averaging avg,
+                                                            std::size_t pos) {
+  const std::size_t K = c.size();
+  std::vector<double> tp(K), fp(K), fn(K), support(K);
+  for (std::size_t i = 0; i < K; ++i)
+    for (std::size_t j = 0; j < K; ++j) {
+      const auto v = static_cast<double>(c[i][j]);
+      if (i == j) tp[i] += v;
+      else fp[j] += v, fn[i] += v;
+      support[i] += v;
+    }
+  auto one = [&](std::size_t k) {
+    PrecisionRecallF1 r;
+    r.precision = detail::safe_div(tp[k], tp[k] + fp[k]);
+    r.recall = detail::safe_div(tp[k], tp[k] + fn[k]);
+    r.f1 = detail::safe_div(2 * tp[k], 2 * tp[k] + fp[k] + fn[k]);
+    return r;
+  };
+  if (avg == averaging::binary) return pos < K ? one(pos) : PrecisionRecallF1{};
+  if (avg == averaging::micro) {
+    const double TP = std::accumulate(tp.begin(), tp.end(), 0.0), FP = std::accumulate(fp.begin(), fp.end(), 0.0),
+                 FN = std::accumulate(fn.begin(), fn.end(), 0.0);
+    return {detail::safe_div(TP, TP + FP), detail::safe_div(TP, TP + FN), detail::safe_div(2 * TP, 2 * TP + FP + FN)};
+  }
+  PrecisionRecallF1 r;
+  double total = 0;
+  for (std::size_t k = 0; k < K; ++k) {
+    const auto p = one(k);
+    const double w = avg == averaging::weighted ? support[k] : 1.0;
+    r.precision += w * p.precision, r.recall += w * p.recall, r.f1 += w * p.f1;
+    total += w;
+  }
+  if (total > 0) r.precision /= total, r.recall /= total, r.f1 /= total;
+  return r;
+}
+
+MLOPS_FUNC double balanced_accuracy_from_confusion(const std::vector<std::vector<std::size_t>>& c) {
+  double s = 0;
+  std::size_t k = 0;
+  for (std::size_t i = 0; i < c.size(); ++i) {
+    std::size_t support = 0;
+    for (const auto v : c[i]) support += v;
+    if (support == 0) continue;
+    s += static_cast<double>(c[i][i]) / static_cast<double>(support);
+    ++k;
+  }
+  return k ? s / static_cast<double>(k) : 0.0;
+}
+
+MLOPS_FUNC std::optional<double> metric_value(const ClassificationMetrics& m, std::string_view name) {
+  (void)find_metric(name, task_kind::classification);
+  if (name == "accuracy") return m.accuracy;
+  if (name == "balanced_accuracy") return m.balanced_accuracy;
+  if (name == "precision") return m.precision;
+  if (name == "recall") return m.recall;
+  if (name == "f1") return m.f1;
+  if (name == "f1_macro") return m.f1_macro;
+  if (name == "f1_micro") return m.f1_micro;
+  if (name == "f1_weighted") return m.f1_weighted;
+  if (name == "roc_auc") return m.roc_auc;
+  if (name == "log_loss") return m.log_loss;
+  return m.brier;
+}
+
+namespace detail {
+MLOPS_FUNC void summarise_confusion(ClassificationMetrics& m, bool binary, std::size_t pos) {
+  std::size_t hit = 0, total = 0;
+  for (std::size_t i = 0; i < m.confusion.size(); ++i)
+    for (std::size_t j = 0; j < m.confusion.size(); ++j) total += m.confusion[i][j], hit += i == j ? m.confusion[i][j] : 0;
+  m.accuracy = total ? static_cast<double>(hit) / static_cast<double>(total) : 0.0;
+  m.balanced_accuracy = balanced_accuracy_from_confusion(m.confusion);
+  const auto mac = precision_recall_f1_from_confusion(m.confusion, averaging::macro, pos);
+  const auto chosen = binary ? precision_recall_f1_from_confusion(m.confusion, averaging::binary, pos) : mac;
+  m.precision = chosen.precision, m.recall = chosen.recall, m.f1 = chosen.f1;
+  m.f1_macro = mac.f1;
+  m.f1_micro = precision_recall_f1_from_confusion(m.confusion, averaging::micro, pos).f1;
+  m.f1_weighted = precision_recall_f1_from_confusion(m.confusion, averaging::weighted, pos).f1;
+}
+}  // namespace detail
+
+MLOPS_NAMESPACE_END
+#endif  // MLOPS_DEFINITIONS

@@ -165,31 +165,12 @@ inline constexpr std::array<metric_info, 18> metric_table{{
 }  // namespace detail
 
 /// Every metric name of a task, in the order above.
-inline std::vector<std::string> metric_names(task_kind task) {
-  std::vector<std::string> out;
-  for (const auto& m : detail::metric_table)
-    if (m.task == task) out.emplace_back(m.name);
-  return out;
-}
+MLOPS_FUNC std::vector<std::string> metric_names(task_kind task);
 /// The metric of this name for this task; argument_error naming the valid ones otherwise.
-inline const metric_info& find_metric(std::string_view name, task_kind task) {
-  for (const auto& m : detail::metric_table)
-    if (m.name == name && m.task == task) return m;
-  MLOPS_THROW(argument_error(errc::invalid_argument, fmt::format("unknown {} metric '{}'; choose from: {}", to_string(task), name,
-                                                                 fmt::join(metric_names(task), ", "))));
-}
+MLOPS_FUNC const metric_info& find_metric(std::string_view name, task_kind task);
 
 /// The named value of a metrics record (names as above; the name must belong to the task).
-inline std::optional<double> metric_value(const RegressionMetrics& m, std::string_view name) {
-  (void)find_metric(name, task_kind::regression);
-  if (name == "mse") return m.mse;
-  if (name == "rmse") return m.rmse;
-  if (name == "mae") return m.mae;
-  if (name == "r2") return m.r2;
-  if (name == "mape") return m.mape;
-  if (name == "max_error") return m.max_error;
-  return m.explained_variance;
-}
+MLOPS_FUNC std::optional<double> metric_value(const RegressionMetrics& m, std::string_view name);
 template <class T>
 RegressionMetrics regression_metrics(std::span<const T> y_true, std::span<const T> y_pred) {
   RegressionMetrics m;
@@ -294,3 +275,35 @@ struct fmt::formatter<mlops::RegressionMetrics> {
                           "max_error", m.max_error, "explained_variance", m.explained_variance);
   }
 };
+
+#if MLOPS_DEFINITIONS
+// ---- definitions: header-only mode, or the compiled library (config.hpp, MLOPS_FUNC) ----
+MLOPS_NAMESPACE_BEGIN
+
+MLOPS_FUNC std::vector<std::string> metric_names(task_kind task) {
+  std::vector<std::string> out;
+  for (const auto& m : detail::metric_table)
+    if (m.task == task) out.emplace_back(m.name);
+  return out;
+}
+
+MLOPS_FUNC const metric_info& find_metric(std::string_view name, task_kind task) {
+  for (const auto& m : detail::metric_table)
+    if (m.name == name && m.task == task) return m;
+  MLOPS_THROW(argument_error(errc::invalid_argument, fmt::format("unknown {} metric '{}'; choose from: {}", to_string(task), name,
+                                                                 fmt::join(metric_names(task), ", "))));
+}
+
+MLOPS_FUNC std::optional<double> metric_value(const RegressionMetrics& m, std::string_view name) {
+  (void)find_metric(name, task_kind::regression);
+  if (name == "mse") return m.mse;
+  if (name == "rmse") return m.rmse;
+  if (name == "mae") return m.mae;
+  if (name == "r2") return m.r2;
+  if (name == "mape") return m.mape;
+  if (name == "max_error") return m.max_error;
+  return m.explained_variance;
+}
+
+MLOPS_NAMESPACE_END
+#endif  // MLOPS_DEFINITIONS

@@ -46,57 +46,7 @@ MLOPS_NAMESPACE_BEGIN
 namespace detail {
 /// The gradient-descent options shared by GradientDescentRegressor and LinearSVM.
 /// Returns false when `name` is not one of them.
-inline bool set_gd_param(gd_options& g, std::string_view name, const param_value& v) {
-  if (name == "learning_rate" || name == "eta0") {
-    const double eta = param_number(name, v);
-    std::visit([&](auto& r) {
-      if constexpr (requires { r.eta; }) r.eta = eta;
-      else r.eta0 = eta;
-    }, g.rate);
-  } else if (name == "power") {
-    auto* r = std::get_if<inverse_scaling>(&g.rate);
-    if (!r) MLOPS_THROW(argument_error(errc::invalid_argument, "parameter 'power' needs the inverse-scaling schedule"));
-    r->power = param_number(name, v);
-  } else if (name == "decay" || name == "gamma") {
-    auto* r = std::get_if<exponential_decay>(&g.rate);
-    if (!r) MLOPS_THROW(argument_error(errc::invalid_argument, "parameter 'decay' needs the exponential-decay schedule"));
-    r->gamma = param_number(name, v);
-  } else if (name == "schedule") {
-    const double eta = std::visit([](const auto& r) {
-      if constexpr (requires { r.eta; }) return r.eta;
-      else return r.eta0;
-    }, g.rate);
-    const auto w = param_word(name, v);
-    if (w == "constant") g.rate = constant_rate{eta};
-    else if (w == "invscaling") g.rate = inverse_scaling{eta, 0.25};
-    else if (w == "exponential") g.rate = exponential_decay{eta, 0.99};
-    else MLOPS_THROW(argument_error(errc::invalid_argument, fmt::format("parameter 'schedule' = '{}': choose from constant, invscaling, exponential", w)));
-  } else if (name == "adam") {
-    if (param_bool(name, v)) g.rule = adam_step{};
-    else g.rule = plain_step{};
-  } else if (name == "l2" || name == "alpha") {
-    g.l2 = param_number(name, v);
-  } else if (name == "l1") {
-    g.l1 = param_number(name, v);
-  } else if (name == "batch_size") {
-    g.batch_size = param_count(name, v);
-  } else if (name == "epochs" || name == "max_epochs") {
-    g.max_epochs = param_count(name, v);
-  } else if (name == "tol") {
-    g.tol = param_number(name, v);
-  } else if (name == "seed") {
-    g.seed = param_count(name, v);
-  } else if (name == "validation_fraction") {
-    g.validation_fraction = param_number(name, v);
-  } else if (name == "patience") {
-    g.patience = param_count(name, v);
-  } else if (name == "fit_intercept") {
-    g.fit_intercept = param_bool(name, v);
-  } else {
-    return false;
-  }
-  return true;
-}
+MLOPS_FUNC bool set_gd_param(gd_options& g, std::string_view name, const param_value& v);
 inline constexpr std::string_view gd_param_names =
     "learning_rate, schedule, power, decay, adam, l2 (alias alpha), l1, batch_size, epochs, tol, seed, validation_fraction, "
     "patience, fit_intercept";
@@ -279,27 +229,7 @@ struct CvResult {
 };
 
 namespace detail {
-inline std::vector<metric_summary> summarise_folds(const std::vector<std::string>& metrics, const std::vector<CvFold>& folds, bool train) {
-  std::vector<metric_summary> out(metrics.size());
-  for (std::size_t m = 0; m < metrics.size(); ++m) {
-    out[m].name = metrics[m];
-    double sum = 0;
-    for (const auto& f : folds) {
-      const auto& v = train ? f.train : f.test;
-      if (m < v.size() && v[m]) sum += *v[m], ++out[m].defined;
-    }
-    if (out[m].defined == 0) continue;
-    const double mean = sum / static_cast<double>(out[m].defined);
-    double ss = 0;
-    for (const auto& f : folds) {
-      const auto& v = train ? f.train : f.test;
-      if (m < v.size() && v[m]) ss += (*v[m] - mean) * (*v[m] - mean);
-    }
-    out[m].mean = mean;
-    out[m].std = std::sqrt(ss / static_cast<double>(out[m].defined));
-  }
-  return out;
-}
+MLOPS_FUNC std::vector<metric_summary> summarise_folds(const std::vector<std::string>& metrics, const std::vector<CvFold>& folds, bool train);
 
 template <scalar T>
 bool is_classifier_estimator(const Estimator<T>& e) noexcept {
@@ -635,3 +565,86 @@ struct fmt::formatter<mlops::GridSearchResult<T>> {
     return out;
   }
 };
+
+#if MLOPS_DEFINITIONS
+// ---- definitions: header-only mode, or the compiled library (config.hpp, MLOPS_FUNC) ----
+MLOPS_NAMESPACE_BEGIN
+
+namespace detail {
+MLOPS_FUNC bool set_gd_param(gd_options& g, std::string_view name, const param_value& v) {
+  if (name == "learning_rate" || name == "eta0") {
+    const double eta = param_number(name, v);
+    std::visit([&](auto& r) {
+      if constexpr (requires { r.eta; }) r.eta = eta;
+      else r.eta0 = eta;
+    }, g.rate);
+  } else if (name == "power") {
+    auto* r = std::get_if<inverse_scaling>(&g.rate);
+    if (!r) MLOPS_THROW(argument_error(errc::invalid_argument, "parameter 'power' needs the inverse-scaling schedule"));
+    r->power = param_number(name, v);
+  } else if (name == "decay" || name == "gamma") {
+    auto* r = std::get_if<exponential_decay>(&g.rate);
+    if (!r) MLOPS_THROW(argument_error(errc::invalid_argument, "parameter 'decay' needs the exponential-decay schedule"));
+    r->gamma = param_number(name, v);
+  } else if (name == "schedule") {
+    const double eta = std::visit([](const auto& r) {
+      if constexpr (requires { r.eta; }) return r.eta;
+      else return r.eta0;
+    }, g.rate);
+    const auto w = param_word(name, v);
+    if (w == "constant") g.rate = constant_rate{eta};
+    else if (w == "invscaling") g.rate = inverse_scaling{eta, 0.25};
+    else if (w == "exponential") g.rate = exponential_decay{eta, 0.99};
+    else MLOPS_THROW(argument_error(errc::invalid_argument, fmt::format("parameter 'schedule' = '{}': choose from constant, invscaling, exponential", w)));
+  } else if (name == "adam") {
+    if (param_bool(name, v)) g.rule = adam_step{};
+    else g.rule = plain_step{};
+  } else if (name == "l2" || name == "alpha") {
+    g.l2 = param_number(name, v);
+  } else if (name == "l1") {
+    g.l1 = param_number(name, v);
+  } else if (name == "batch_size") {
+    g.batch_size = param_count(name, v);
+  } else if (name == "epochs" || name == "max_epochs") {
+    g.max_epochs = param_count(name, v);
+  } else if (name == "tol") {
+    g.tol = param_number(name, v);
+  } else if (name == "seed") {
+    g.seed = param_count(name, v);
+  } else if (name == "validation_fraction") {
+    g.validation_fraction = param_number(name, v);
+  } else if (name == "patience") {
+    g.patience = param_count(name, v);
+  } else if (name == "fit_intercept") {
+    g.fit_intercept = param_bool(name, v);
+  } else {
+    return false;
+  }
+  return true;
+}
+
+MLOPS_FUNC std::vector<metric_summary> summarise_folds(const std::vector<std::string>& metrics, const std::vector<CvFold>& folds, bool train) {
+  std::vector<metric_summary> out(metrics.size());
+  for (std::size_t m = 0; m < metrics.size(); ++m) {
+    out[m].name = metrics[m];
+    double sum = 0;
+    for (const auto& f : folds) {
+      const auto& v = train ? f.train : f.test;
+      if (m < v.size() && v[m]) sum += *v[m], ++out[m].defined;
+    }
+    if (out[m].defined == 0) continue;
+    const double mean = sum / static_cast<double>(out[m].defined);
+    double ss = 0;
+    for (const auto& f : folds) {
+      const auto& v = train ? f.train : f.test;
+      if (m < v.size() && v[m]) ss += (*v[m] - mean) * (*v[m] - mean);
+    }
+    out[m].mean = mean;
+    out[m].std = std::sqrt(ss / static_cast<double>(out[m].defined));
+  }
+  return out;
+}
+}  // namespace detail
+
+MLOPS_NAMESPACE_END
+#endif  // MLOPS_DEFINITIONS

@@ -75,66 +75,13 @@ struct one_pass_steps {
 };
 
 /// True when `cols` (a step's column choice) means every feature: empty, or the same set.
-inline bool covers_features(const std::vector<std::string>& cols, const std::vector<std::string>& features) {
-  if (cols.empty()) return true;
-  if (cols.size() != features.size()) return false;
-  std::vector<std::string> a = cols, b = features;
-  std::sort(a.begin(), a.end());
-  std::sort(b.begin(), b.end());
-  return a == b;
-}
+MLOPS_FUNC bool covers_features(const std::vector<std::string>& cols, const std::vector<std::string>& features);
 
-inline std::optional<one_pass_steps> one_pass_match(const Pipeline<double>& p, const std::vector<std::string>& features) {
-  one_pass_steps s;
-  if (!p.estimator()) return std::nullopt;
-  s.ridge = std::get_if<LinearRegression<double>>(&*p.estimator());
-  if (!s.ridge || !(s.ridge->l2 >= 0) || !std::isfinite(s.ridge->l2)) return std::nullopt;
-  int stage = 0;  // steps must come in the order impute, iqr, standardize, each at most once
-  for (const auto& step : p.steps()) {
-    if (const auto* im = std::get_if<SimpleImputer<double>>(&step)) {
-      if (stage > 0 || !covers_features(im->columns, features)) return std::nullopt;
-      if (im->strategy == impute_strategy::constant && !std::isfinite(im->fill_value)) return std::nullopt;
-      s.impute = im;
-      stage = 1;
-    } else if (const auto* q = std::get_if<IqrOutlierFilter<double>>(&step)) {
-      if (stage > 1 || !covers_features(q->columns, features) || !(q->k >= 0) || !std::isfinite(q->k)) return std::nullopt;
-      s.iqr = q;
-      stage = 2;
-    } else if (const auto* sc = std::get_if<StandardScaler<double>>(&step)) {
-      if (stage > 2 || !covers_features(sc->columns, features) || sc->ddof < 0) return std::nullopt;
-      s.scale = sc;
-      stage = 3;
-    } else {
-      return std::nullopt;  // a step this path has no statistics for: the per-fold path
-    }
-  }
-  return s;
-}
+MLOPS_FUNC std::optional<one_pass_steps> one_pass_match(const Pipeline<double>& p, const std::vector<std::string>& features);
 
 /// fold_of[r] for folds whose validation parts partition the rows and whose training part
 /// is the rest, all index lists strictly increasing (KFold's); false otherwise.
-inline bool fold_partition(const std::vector<SplitIndices>& splits, std::size_t n, std::vector<std::uint8_t>& fold_of) {
-  const std::size_t K = splits.size();
-  if (K < 2 || K > 32) return false;
-  fold_of.assign(n, 0xff);
-  std::size_t total = 0;
-  for (std::size_t f = 0; f < K; ++f) {
-    const auto& t = splits[f].test;
-    for (std::size_t i = 0; i < t.size(); ++i) {
-      if (t[i] >= n || fold_of[t[i]] != 0xff || (i > 0 && t[i] <= t[i - 1])) return false;
-      fold_of[t[i]] = static_cast<std::uint8_t>(f);
-    }
-    total += t.size();
-  }
-  if (total != n) return false;
-  for (std::size_t f = 0; f < K; ++f) {
-    const auto& tr = splits[f].train;
-    if (tr.size() != n - splits[f].test.size()) return false;
-    for (std::size_t i = 0; i < tr.size(); ++i)
-      if (tr[i] >= n || fold_of[tr[i]] == f || (i > 0 && tr[i] <= tr[i - 1])) return false;
-  }
-  return true;
-}
+MLOPS_FUNC bool fold_partition(const std::vector<SplitIndices>& splits, std::size_t n, std::vector<std::uint8_t>& fold_of);
 
 /// One column's per-fold statistics (step 1).
 struct one_pass_column {
@@ -153,65 +100,13 @@ struct one_pass_scratch {
 /// Order statistics of fold f's training multiset "values of the blocks != f, plus
 /// `mass` copies of m", quantile p (numpy's linear rule, as nan_quantiles). From the
 /// bracket when it holds the needed ranks; false otherwise (the caller goes exact).
-inline bool bracket_quantile(double p, std::size_t total, std::size_t below_v, const std::vector<double>& buf,
+MLOPS_FUNC bool bracket_quantile(double p, std::size_t total, std::size_t below_v, const std::vector<double>& buf,
                              const std::vector<std::size_t>& off, const std::size_t* used, std::size_t f, double lo,
-                             double hi, double m, std::size_t mass, std::vector<double>& work, double& out) {
-  const double h = static_cast<double>(total - 1) * p;
-  std::size_t r = static_cast<std::size_t>(std::floor(h));
-  if (r >= total) r = total - 1;
-  const double frac = h - static_cast<double>(r);
-  const bool next = frac != 0 && r + 1 < total;
-  const std::size_t r2 = next ? r + 1 : r;
-  std::size_t used_v = 0;
-  for (std::size_t g = 0; g < off.size(); ++g)
-    if (g != f) used_v += used[g];
-  const bool mass_in = mass > 0 && m >= lo && m <= hi;
-  const std::size_t below = below_v + (mass > 0 && m < lo ? mass : 0);
-  const std::size_t inside = used_v + (mass_in ? mass : 0);
-  if (r < below || r2 >= below + inside) return false;
-  work.clear();
-  for (std::size_t g = 0; g < off.size(); ++g)
-    if (g != f) work.insert(work.end(), buf.begin() + static_cast<std::ptrdiff_t>(off[g]), buf.begin() + static_cast<std::ptrdiff_t>(off[g] + used[g]));
-  std::size_t L = 0;
-  if (mass_in)
-    for (const double v : work) L += v < m;
-  // The combined order is V[0, L), then the mass, then V[L, ...): a is element i of it,
-  // b element i + 1 (one selection; the next element is the minimum above it, or m).
-  const std::size_t i = r - below;
-  auto select = [&](std::size_t k) {
-    std::nth_element(work.begin(), work.begin() + static_cast<std::ptrdiff_t>(k), work.end());
-    return work[k];
-  };
-  auto min_above = [&](std::size_t k) { return *std::min_element(work.begin() + static_cast<std::ptrdiff_t>(k + 1), work.end()); };
-  double a, b;
-  if (!mass_in || i < L) {
-    a = select(i);
-    if (!next) b = a;
-    else if (mass_in && i + 1 == L) b = m;
-    else b = min_above(i);
-  } else if (i < L + mass) {
-    a = m;
-    b = (!next || i + 1 < L + mass) ? m : select(L);
-  } else {
-    a = select(i - mass);
-    b = next ? min_above(i - mass) : a;
-  }
-  out = frac == 0 ? a : numpy_lerp(a, b, frac);
-  return true;
-}
+                             double hi, double m, std::size_t mass, std::vector<double>& work, double& out);
 
 /// The same, exactly: the whole training multiset of fold f by selection.
-inline void exact_quantiles(std::span<const double> x, const std::vector<SplitIndices>& splits, std::size_t f, double m,
-                            std::size_t mass, std::span<const double> probs, std::span<double> out, std::vector<double>& work) {
-  work.clear();
-  for (std::size_t g = 0; g < splits.size(); ++g) {
-    if (g == f) continue;
-    for (const auto r : splits[g].test)
-      if (x[r] == x[r]) work.push_back(x[r]);
-  }
-  work.insert(work.end(), mass, m);
-  quantiles_inplace<double>(std::span<double>(work), probs, out);
-}
+MLOPS_FUNC void exact_quantiles(std::span<const double> x, const std::vector<SplitIndices>& splits, std::size_t f, double m,
+                            std::size_t mass, std::span<const double> probs, std::span<double> out, std::vector<double>& work);
 
 /// Step 1's pass over one column: per block g (the rows splits[g].test) the count and sum
 /// of present values, and for each of NB brackets the values below it (counted) and inside
@@ -276,7 +171,176 @@ inline void column_pass(std::span<const double> x, const std::vector<SplitIndice
     for (std::size_t g = 0; g < K; ++g) used[b][g] = pos[b][g] - off[g];
 }
 
-inline one_pass_column one_pass_column_stats(std::span<const double> x, const std::vector<SplitIndices>& splits, bool impute,
+MLOPS_FUNC one_pass_column one_pass_column_stats(std::span<const double> x, const std::vector<SplitIndices>& splits, bool impute,
+                                             impute_strategy strategy, double constant_fill, const IqrOutlierFilter<double>* iqr,
+                                             one_pass_scratch& sc);
+
+/// Step 3's sums for one group of rows (a block's rows kept by all its training folds, or
+/// one fold's extra rows). D = features + 1 (the target is the last coordinate of u).
+struct one_pass_sums {
+  double n = 0;
+  Eigen::VectorXd s;  // sum u
+  Eigen::MatrixXd S;  // sum u u^T (lower triangle)
+  Eigen::MatrixXd P;  // D x d: column j = sum of u over rows missing feature j
+  Eigen::MatrixXd Q;  // d x d: co-missing counts (diagonal: missing counts)
+  void init(Eigen::Index D, Eigen::Index d) {
+    n = 0;
+    s.setZero(D);
+    S.setZero(D, D);
+    P.setZero(D, d);
+    Q.setZero(d, d);
+  }
+  void add(const one_pass_sums& o) {
+    n += o.n;
+    s += o.s;
+    S.triangularView<Eigen::Lower>() += o.S;
+    P += o.P;
+    Q += o.Q;
+  }
+};
+
+/// Steps 2 and 3 over one chunk of rows [r0, r1): core sums per block, extra sums per fold.
+struct one_pass_chunk {
+  std::vector<one_pass_sums> core, extra;
+};
+
+MLOPS_FUNC void one_pass_rows(const std::vector<std::span<const double>>& cols, std::size_t d, const std::vector<std::uint8_t>& fold_of,
+                          std::size_t K, const std::vector<one_pass_column>& stats, const std::vector<std::uint8_t>& checked,
+                          std::size_t r0, std::size_t r1, one_pass_chunk& acc, std::vector<double>& buf, std::uint32_t* dropped);
+
+/// The whole one-pass cross-validation; nothing when the general path must run.
+MLOPS_FUNC std::optional<std::vector<one_pass_fold>> one_pass_cross_validate(const Pipeline<double>& p, const DataFrame<double>& base,
+                                                                         const std::vector<std::string>& features,
+                                                                         const std::string& target, const std::vector<SplitIndices>& splits,
+                                                                         std::size_t threads);
+
+}  // namespace detail
+MLOPS_NAMESPACE_END
+
+#if MLOPS_DEFINITIONS
+// ---- definitions: header-only mode, or the compiled library (config.hpp, MLOPS_FUNC) ----
+MLOPS_NAMESPACE_BEGIN
+
+namespace detail {
+MLOPS_FUNC bool covers_features(const std::vector<std::string>& cols, const std::vector<std::string>& features) {
+  if (cols.empty()) return true;
+  if (cols.size() != features.size()) return false;
+  std::vector<std::string> a = cols, b = features;
+  std::sort(a.begin(), a.end());
+  std::sort(b.begin(), b.end());
+  return a == b;
+}
+
+MLOPS_FUNC std::optional<one_pass_steps> one_pass_match(const Pipeline<double>& p, const std::vector<std::string>& features) {
+  one_pass_steps s;
+  if (!p.estimator()) return std::nullopt;
+  s.ridge = std::get_if<LinearRegression<double>>(&*p.estimator());
+  if (!s.ridge || !(s.ridge->l2 >= 0) || !std::isfinite(s.ridge->l2)) return std::nullopt;
+  int stage = 0;  // steps must come in the order impute, iqr, standardize, each at most once
+  for (const auto& step : p.steps()) {
+    if (const auto* im = std::get_if<SimpleImputer<double>>(&step)) {
+      if (stage > 0 || !covers_features(im->columns, features)) return std::nullopt;
+      if (im->strategy == impute_strategy::constant && !std::isfinite(im->fill_value)) return std::nullopt;
+      s.impute = im;
+      stage = 1;
+    } else if (const auto* q = std::get_if<IqrOutlierFilter<double>>(&step)) {
+      if (stage > 1 || !covers_features(q->columns, features) || !(q->k >= 0) || !std::isfinite(q->k)) return std::nullopt;
+      s.iqr = q;
+      stage = 2;
+    } else if (const auto* sc = std::get_if<StandardScaler<double>>(&step)) {
+      if (stage > 2 || !covers_features(sc->columns, features) || sc->ddof < 0) return std::nullopt;
+      s.scale = sc;
+      stage = 3;
+    } else {
+      return std::nullopt;  // a step this path has no statistics for: the per-fold path
+    }
+  }
+  return s;
+}
+
+MLOPS_FUNC bool fold_partition(const std::vector<SplitIndices>& splits, std::size_t n, std::vector<std::uint8_t>& fold_of) {
+  const std::size_t K = splits.size();
+  if (K < 2 || K > 32) return false;
+  fold_of.assign(n, 0xff);
+  std::size_t total = 0;
+  for (std::size_t f = 0; f < K; ++f) {
+    const auto& t = splits[f].test;
+    for (std::size_t i = 0; i < t.size(); ++i) {
+      if (t[i] >= n || fold_of[t[i]] != 0xff || (i > 0 && t[i] <= t[i - 1])) return false;
+      fold_of[t[i]] = static_cast<std::uint8_t>(f);
+    }
+    total += t.size();
+  }
+  if (total != n) return false;
+  for (std::size_t f = 0; f < K; ++f) {
+    const auto& tr = splits[f].train;
+    if (tr.size() != n - splits[f].test.size()) return false;
+    for (std::size_t i = 0; i < tr.size(); ++i)
+      if (tr[i] >= n || fold_of[tr[i]] == f || (i > 0 && tr[i] <= tr[i - 1])) return false;
+  }
+  return true;
+}
+
+MLOPS_FUNC bool bracket_quantile(double p, std::size_t total, std::size_t below_v, const std::vector<double>& buf,
+                             const std::vector<std::size_t>& off, const std::size_t* used, std::size_t f, double lo,
+                             double hi, double m, std::size_t mass, std::vector<double>& work, double& out) {
+  const double h = static_cast<double>(total - 1) * p;
+  std::size_t r = static_cast<std::size_t>(std::floor(h));
+  if (r >= total) r = total - 1;
+  const double frac = h - static_cast<double>(r);
+  const bool next = frac != 0 && r + 1 < total;
+  const std::size_t r2 = next ? r + 1 : r;
+  std::size_t used_v = 0;
+  for (std::size_t g = 0; g < off.size(); ++g)
+    if (g != f) used_v += used[g];
+  const bool mass_in = mass > 0 && m >= lo && m <= hi;
+  const std::size_t below = below_v + (mass > 0 && m < lo ? mass : 0);
+  const std::size_t inside = used_v + (mass_in ? mass : 0);
+  if (r < below || r2 >= below + inside) return false;
+  work.clear();
+  for (std::size_t g = 0; g < off.size(); ++g)
+    if (g != f) work.insert(work.end(), buf.begin() + static_cast<std::ptrdiff_t>(off[g]), buf.begin() + static_cast<std::ptrdiff_t>(off[g] + used[g]));
+  std::size_t L = 0;
+  if (mass_in)
+    for (const double v : work) L += v < m;
+  // The combined order is V[0, L), then the mass, then V[L, ...): a is element i of it,
+  // b element i + 1 (one selection; the next element is the minimum above it, or m).
+  const std::size_t i = r - below;
+  auto select = [&](std::size_t k) {
+    std::nth_element(work.begin(), work.begin() + static_cast<std::ptrdiff_t>(k), work.end());
+    return work[k];
+  };
+  auto min_above = [&](std::size_t k) { return *std::min_element(work.begin() + static_cast<std::ptrdiff_t>(k + 1), work.end()); };
+  double a, b;
+  if (!mass_in || i < L) {
+    a = select(i);
+    if (!next) b = a;
+    else if (mass_in && i + 1 == L) b = m;
+    else b = min_above(i);
+  } else if (i < L + mass) {
+    a = m;
+    b = (!next || i + 1 < L + mass) ? m : select(L);
+  } else {
+    a = select(i - mass);
+    b = next ? min_above(i - mass) : a;
+  }
+  out = frac == 0 ? a : numpy_lerp(a, b, frac);
+  return true;
+}
+
+MLOPS_FUNC void exact_quantiles(std::span<const double> x, const std::vector<SplitIndices>& splits, std::size_t f, double m,
+                            std::size_t mass, std::span<const double> probs, std::span<double> out, std::vector<double>& work) {
+  work.clear();
+  for (std::size_t g = 0; g < splits.size(); ++g) {
+    if (g == f) continue;
+    for (const auto r : splits[g].test)
+      if (x[r] == x[r]) work.push_back(x[r]);
+  }
+  work.insert(work.end(), mass, m);
+  quantiles_inplace<double>(std::span<double>(work), probs, out);
+}
+
+MLOPS_FUNC one_pass_column one_pass_column_stats(std::span<const double> x, const std::vector<SplitIndices>& splits, bool impute,
                                              impute_strategy strategy, double constant_fill, const IqrOutlierFilter<double>* iqr,
                                              one_pass_scratch& sc) {
   const std::size_t K = splits.size(), n = x.size();
@@ -424,36 +488,7 @@ inline one_pass_column one_pass_column_stats(std::span<const double> x, const st
   return out;
 }
 
-/// Step 3's sums for one group of rows (a block's rows kept by all its training folds, or
-/// one fold's extra rows). D = features + 1 (the target is the last coordinate of u).
-struct one_pass_sums {
-  double n = 0;
-  Eigen::VectorXd s;  // sum u
-  Eigen::MatrixXd S;  // sum u u^T (lower triangle)
-  Eigen::MatrixXd P;  // D x d: column j = sum of u over rows missing feature j
-  Eigen::MatrixXd Q;  // d x d: co-missing counts (diagonal: missing counts)
-  void init(Eigen::Index D, Eigen::Index d) {
-    n = 0;
-    s.setZero(D);
-    S.setZero(D, D);
-    P.setZero(D, d);
-    Q.setZero(d, d);
-  }
-  void add(const one_pass_sums& o) {
-    n += o.n;
-    s += o.s;
-    S.triangularView<Eigen::Lower>() += o.S;
-    P += o.P;
-    Q += o.Q;
-  }
-};
-
-/// Steps 2 and 3 over one chunk of rows [r0, r1): core sums per block, extra sums per fold.
-struct one_pass_chunk {
-  std::vector<one_pass_sums> core, extra;
-};
-
-inline void one_pass_rows(const std::vector<std::span<const double>>& cols, std::size_t d, const std::vector<std::uint8_t>& fold_of,
+MLOPS_FUNC void one_pass_rows(const std::vector<std::span<const double>>& cols, std::size_t d, const std::vector<std::uint8_t>& fold_of,
                           std::size_t K, const std::vector<one_pass_column>& stats, const std::vector<std::uint8_t>& checked,
                           std::size_t r0, std::size_t r1, one_pass_chunk& acc, std::vector<double>& buf, std::uint32_t* dropped) {
   constexpr std::size_t R = 2048;  // rows per tile (spread over the groups: ~R / K rows each)
@@ -590,8 +625,7 @@ inline void one_pass_rows(const std::vector<std::span<const double>>& cols, std:
   }
 }
 
-/// The whole one-pass cross-validation; nothing when the general path must run.
-inline std::optional<std::vector<one_pass_fold>> one_pass_cross_validate(const Pipeline<double>& p, const DataFrame<double>& base,
+MLOPS_FUNC std::optional<std::vector<one_pass_fold>> one_pass_cross_validate(const Pipeline<double>& p, const DataFrame<double>& base,
                                                                          const std::vector<std::string>& features,
                                                                          const std::string& target, const std::vector<SplitIndices>& splits,
                                                                          std::size_t threads) {
@@ -791,6 +825,7 @@ inline std::optional<std::vector<one_pass_fold>> one_pass_cross_validate(const P
   }
   return out;
 }
-
 }  // namespace detail
+
 MLOPS_NAMESPACE_END
+#endif  // MLOPS_DEFINITIONS

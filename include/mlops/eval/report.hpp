@@ -19,12 +19,57 @@
 MLOPS_NAMESPACE_BEGIN
 
 namespace detail {
-inline nlohmann::json opt_json(const std::optional<double>& v) {
+MLOPS_FUNC nlohmann::json opt_json(const std::optional<double>& v);
+}  // namespace detail
+
+MLOPS_FUNC void to_json(nlohmann::json& j, const RegressionMetrics& m);
+
+MLOPS_FUNC void to_json(nlohmann::json& j, const ClassificationMetrics& m);
+
+namespace detail {
+MLOPS_FUNC nlohmann::json param_json(const param_value& v);
+}  // namespace detail
+
+/// {"task", "k", "rows", "rows_missing_target", "one_pass", "metrics": [...], "mean": {metric: v},
+///  "std": {...}, "folds": [{"fold", "train_rows", "test_rows", "rows_used",
+///  "fit_seconds", "test": {metric: v}, "train": {...}}], "train_mean"/"train_std" when
+///  training scores were computed}
+MLOPS_FUNC void to_json(nlohmann::json& j, const CvResult& r);
+
+/// {"metric", "greater_is_better", "best": index, "best_params": {...},
+///  "candidates": [{"params": {...}, "rank", "mean": {...}, "std": {...}, "folds": [...]}]}
+template <scalar T>
+void to_json(nlohmann::json& j, const GridSearchResult<T>& r) {
+  auto params = [](const std::vector<std::pair<std::string, param_value>>& ps) {
+    nlohmann::json o = nlohmann::json::object();
+    for (const auto& [k, v] : ps) o[k] = detail::param_json(v);
+    return o;
+  };
+  nlohmann::json cands = nlohmann::json::array();
+  for (const auto& c : r.candidates) {
+    nlohmann::json cv = c.cv;
+    cands.push_back({{"params", params(c.params)}, {"rank", c.rank}, {"mean", cv["mean"]}, {"std", cv["std"]}, {"folds", cv["folds"]}});
+  }
+  j = {{"metric", r.metric},
+       {"greater_is_better", r.greater_is_better},
+       {"best", r.best},
+       {"best_params", params(r.best_candidate().params)},
+       {"candidates", std::move(cands)}};
+}
+
+MLOPS_NAMESPACE_END
+
+#if MLOPS_DEFINITIONS
+// ---- definitions: header-only mode, or the compiled library (config.hpp, MLOPS_FUNC) ----
+MLOPS_NAMESPACE_BEGIN
+
+namespace detail {
+MLOPS_FUNC nlohmann::json opt_json(const std::optional<double>& v) {
   return v && std::isfinite(*v) ? nlohmann::json(*v) : nlohmann::json(nullptr);
 }
 }  // namespace detail
 
-inline void to_json(nlohmann::json& j, const RegressionMetrics& m) {
+MLOPS_FUNC void to_json(nlohmann::json& j, const RegressionMetrics& m) {
   using detail::finite_json;
   j = {{"n", m.n},
        {"mse", finite_json(m.mse)},
@@ -37,7 +82,7 @@ inline void to_json(nlohmann::json& j, const RegressionMetrics& m) {
   if (!m.note.empty()) j["note"] = m.note;
 }
 
-inline void to_json(nlohmann::json& j, const ClassificationMetrics& m) {
+MLOPS_FUNC void to_json(nlohmann::json& j, const ClassificationMetrics& m) {
   using detail::opt_json;
   j = {{"n", m.n},
        {"accuracy", m.accuracy},
@@ -56,17 +101,13 @@ inline void to_json(nlohmann::json& j, const ClassificationMetrics& m) {
 }
 
 namespace detail {
-inline nlohmann::json param_json(const param_value& v) {
+MLOPS_FUNC nlohmann::json param_json(const param_value& v) {
   if (const auto* d = std::get_if<double>(&v)) return finite_json(*d);
   return std::get<std::string>(v);
 }
 }  // namespace detail
 
-/// {"task", "k", "rows", "rows_missing_target", "one_pass", "metrics": [...], "mean": {metric: v},
-///  "std": {...}, "folds": [{"fold", "train_rows", "test_rows", "rows_used",
-///  "fit_seconds", "test": {metric: v}, "train": {...}}], "train_mean"/"train_std" when
-///  training scores were computed}
-inline void to_json(nlohmann::json& j, const CvResult& r) {
+MLOPS_FUNC void to_json(nlohmann::json& j, const CvResult& r) {
   using detail::opt_json;
   auto by_metric = [&](const std::vector<metric_summary>& s, bool mean) {
     nlohmann::json o = nlohmann::json::object();
@@ -98,25 +139,5 @@ inline void to_json(nlohmann::json& j, const CvResult& r) {
   j["folds"] = std::move(folds);
 }
 
-/// {"metric", "greater_is_better", "best": index, "best_params": {...},
-///  "candidates": [{"params": {...}, "rank", "mean": {...}, "std": {...}, "folds": [...]}]}
-template <scalar T>
-void to_json(nlohmann::json& j, const GridSearchResult<T>& r) {
-  auto params = [](const std::vector<std::pair<std::string, param_value>>& ps) {
-    nlohmann::json o = nlohmann::json::object();
-    for (const auto& [k, v] : ps) o[k] = detail::param_json(v);
-    return o;
-  };
-  nlohmann::json cands = nlohmann::json::array();
-  for (const auto& c : r.candidates) {
-    nlohmann::json cv = c.cv;
-    cands.push_back({{"params", params(c.params)}, {"rank", c.rank}, {"mean", cv["mean"]}, {"std", cv["std"]}, {"folds", cv["folds"]}});
-  }
-  j = {{"metric", r.metric},
-       {"greater_is_better", r.greater_is_better},
-       {"best", r.best},
-       {"best_params", params(r.best_candidate().params)},
-       {"candidates", std::move(cands)}};
-}
-
 MLOPS_NAMESPACE_END
+#endif  // MLOPS_DEFINITIONS

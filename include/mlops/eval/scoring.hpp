@@ -28,11 +28,20 @@
 MLOPS_NAMESPACE_BEGIN
 
 /// What cross_validate reports when no metrics are named.
-inline std::vector<std::string> default_metrics(task_kind task) {
-  if (task == task_kind::regression) return {"r2", "rmse", "mae", "mse"};
-  return {"accuracy", "f1", "roc_auc", "log_loss"};
-}
+MLOPS_FUNC std::vector<std::string> default_metrics(task_kind task);
 /// What grid_search chooses by when no metric is named.
 constexpr std::string_view default_metric(task_kind task) noexcept { return task == task_kind::regression ? "r2" : "accuracy"; }
 
 MLOPS_NAMESPACE_END
+
+#if MLOPS_DEFINITIONS
+// ---- definitions: header-only mode, or the compiled library (config.hpp, MLOPS_FUNC) ----
+MLOPS_NAMESPACE_BEGIN
+
+MLOPS_FUNC std::vector<std::string> default_metrics(task_kind task) {
+  if (task == task_kind::regression) return {"r2", "rmse", "mae", "mse"};
+  return {"accuracy", "f1", "roc_auc", "log_loss"};
+}
+
+MLOPS_NAMESPACE_END
+#endif  // MLOPS_DEFINITIONS

@@ -24,23 +24,7 @@ struct SplitIndices {
 /// Row indices for a split: ceil(test_size * n) test rows (scikit-learn's rule), the
 /// rest train. shuffle = true permutes with our own xoshiro256** + Fisher-Yates, so a
 /// seed gives the same split on every platform. Both parts must be non-empty.
-inline SplitIndices train_test_split_indices(std::size_t n, double test_size, std::uint64_t seed, bool shuffle = true) {
-  if (!(test_size > 0 && test_size < 1))
-    MLOPS_THROW(argument_error(errc::invalid_argument, fmt::format("train_test_split: test_size = {} must be in (0, 1)", test_size)));
-  const auto n_test = static_cast<std::size_t>(std::ceil(test_size * static_cast<double>(n)));
-  if (n_test == 0 || n_test >= n)
-    MLOPS_THROW(data_error(errc::data_empty, fmt::format("train_test_split: {} rows with test_size {} leave an empty train or test part", n, test_size)));
-  std::vector<std::size_t> idx(n);
-  std::iota(idx.begin(), idx.end(), std::size_t{0});
-  if (shuffle) {
-    detail::xoshiro256ss rng(seed);
-    detail::shuffle(idx.begin(), idx.end(), rng);
-  }
-  SplitIndices s;
-  s.test.assign(idx.begin(), idx.begin() + static_cast<std::ptrdiff_t>(n_test));
-  s.train.assign(idx.begin() + static_cast<std::ptrdiff_t>(n_test), idx.end());
-  return s;
-}
+MLOPS_FUNC SplitIndices train_test_split_indices(std::size_t n, double test_size, std::uint64_t seed, bool shuffle = true);
 
 /// Splits a frame into {train, test}.
 template <scalar T>
@@ -67,30 +51,7 @@ std::vector<std::vector<std::size_t>> rows_by_label(std::span<const T> labels) {
 }
 /// Train/test row lists of each fold from the fold of every row: built in row order, so
 /// every list is sorted without sorting; O(n k).
-inline std::vector<SplitIndices> folds_from_assignment(const std::vector<std::size_t>& fold_of, std::size_t k) {
-  const std::size_t n = fold_of.size();
-  std::vector<std::size_t> size(k, 0);
-  for (const auto f : fold_of) ++size[f];
-  std::vector<SplitIndices> out(k);
-  for (std::size_t f = 0; f < k; ++f) {
-    // Branch-free: write every row, advance only where it belongs (one slot of slack).
-    auto& test = out[f].test;
-    auto& train = out[f].train;
-    test.resize(size[f] + 1);
-    train.resize(n - size[f] + 1);
-    std::size_t a = 0, b = 0;
-    for (std::size_t r = 0; r < n; ++r) {
-      const bool in = fold_of[r] == f;
-      test[a] = r;
-      train[b] = r;
-      a += in;
-      b += !in;
-    }
-    test.resize(a);
-    train.resize(b);
-  }
-  return out;
-}
+MLOPS_FUNC std::vector<SplitIndices> folds_from_assignment(const std::vector<std::size_t>& fold_of, std::size_t k);
 }  // namespace detail
 
 /// A split that keeps each label's share in both parts. The test part has
@@ -196,3 +157,55 @@ struct StratifiedKFold {
 };
 
 MLOPS_NAMESPACE_END
+
+#if MLOPS_DEFINITIONS
+// ---- definitions: header-only mode, or the compiled library (config.hpp, MLOPS_FUNC) ----
+MLOPS_NAMESPACE_BEGIN
+
+MLOPS_FUNC SplitIndices train_test_split_indices(std::size_t n, double test_size, std::uint64_t seed, bool shuffle) {
+  if (!(test_size > 0 && test_size < 1))
+    MLOPS_THROW(argument_error(errc::invalid_argument, fmt::format("train_test_split: test_size = {} must be in (0, 1)", test_size)));
+  const auto n_test = static_cast<std::size_t>(std::ceil(test_size * static_cast<double>(n)));
+  if (n_test == 0 || n_test >= n)
+    MLOPS_THROW(data_error(errc::data_empty, fmt::format("train_test_split: {} rows with test_size {} leave an empty train or test part", n, test_size)));
+  std::vector<std::size_t> idx(n);
+  std::iota(idx.begin(), idx.end(), std::size_t{0});
+  if (shuffle) {
+    detail::xoshiro256ss rng(seed);
+    detail::shuffle(idx.begin(), idx.end(), rng);
+  }
+  SplitIndices s;
+  s.test.assign(idx.begin(), idx.begin() + static_cast<std::ptrdiff_t>(n_test));
+  s.train.assign(idx.begin() + static_cast<std::ptrdiff_t>(n_test), idx.end());
+  return s;
+}
+
+namespace detail {
+MLOPS_FUNC std::vector<SplitIndices> folds_from_assignment(const std::vector<std::size_t>& fold_of, std::size_t k) {
+  const std::size_t n = fold_of.size();
+  std::vector<std::size_t> size(k, 0);
+  for (const auto f : fold_of) ++size[f];
+  std::vector<SplitIndices> out(k);
+  for (std::size_t f = 0; f < k; ++f) {
+    // Branch-free: write every row, advance only where it belongs (one slot of slack).
+    auto& test = out[f].test;
+    auto& train = out[f].train;
+    test.resize(size[f] + 1);
+    train.resize(n - size[f] + 1);
+    std::size_t a = 0, b = 0;
+    for (std::size_t r = 0; r < n; ++r) {
+      const bool in = fold_of[r] == f;
+      test[a] = r;
+      train[b] = r;
+      a += in;
+      b += !in;
+    }
+    test.resize(a);
+    train.resize(b);
+  }
+  return out;
+}
+}  // namespace detail
+
+MLOPS_NAMESPACE_END
+#endif  // MLOPS_DEFINITIONS

@@ -14,10 +14,7 @@ namespace io {
 
 namespace detail_card {
 // JSON has no NaN/Inf: non-finite values become strings so the card stays valid JSON.
-inline nlohmann::json num(double v) {
-  if (std::isfinite(v)) return v;
-  return std::isnan(v) ? "nan" : (v > 0 ? "inf" : "-inf");
-}
+MLOPS_FUNC nlohmann::json num(double v);
 }  // namespace detail_card
 
 /// The model card of a fitted pipeline: schema, every step with its fitted parameters,
@@ -126,7 +123,36 @@ namespace detail_card {
   MLOPS_THROW(format_error(errc::format_corrupt, fmt::format("model card '{}': {}", source, what)));
 }
 /// A number, or the strings the writer uses for non-finite values.
-inline double number(const nlohmann::json& v, std::string_view source, std::string_view field) {
+MLOPS_FUNC double number(const nlohmann::json& v, std::string_view source, std::string_view field);
+MLOPS_FUNC const nlohmann::json& member(const nlohmann::json& o, const char* key, nlohmann::json::value_t type, std::string_view source);
+}  // namespace detail_card
+
+/// Parses a card written by model_card() (at most 32 levels deep and 64 MiB; every field
+/// type checked); format_error (format.corrupt or format.version) on anything wrong.
+MLOPS_FUNC ModelCard parse_model_card(std::string_view text, std::string_view source = "<card>");
+
+/// Writes the card next to a model (atomically); reads it back.
+template <scalar T>
+void save_model_card(const FittedPipeline<T>& p, const std::filesystem::path& path) {
+  mlops::detail::atomic_write_file(path, model_card(p).dump(2) + "\n");
+}
+MLOPS_FUNC ModelCard load_model_card(const std::filesystem::path& path);
+
+}  // namespace io
+MLOPS_NAMESPACE_END
+
+#if MLOPS_DEFINITIONS
+// ---- definitions: header-only mode, or the compiled library (config.hpp, MLOPS_FUNC) ----
+MLOPS_NAMESPACE_BEGIN
+
+namespace io {
+namespace detail_card {
+MLOPS_FUNC nlohmann::json num(double v) {
+  if (std::isfinite(v)) return v;
+  return std::isnan(v) ? "nan" : (v > 0 ? "inf" : "-inf");
+}
+
+MLOPS_FUNC double number(const nlohmann::json& v, std::string_view source, std::string_view field) {
   if (v.is_number()) return v.get<double>();
   if (v.is_string()) {
     const auto& s = v.get_ref<const std::string&>();
@@ -136,7 +162,8 @@ inline double number(const nlohmann::json& v, std::string_view source, std::stri
   }
   bad(source, fmt::format("'{}' is not a number", field));
 }
-inline const nlohmann::json& member(const nlohmann::json& o, const char* key, nlohmann::json::value_t type, std::string_view source) {
+
+MLOPS_FUNC const nlohmann::json& member(const nlohmann::json& o, const char* key, nlohmann::json::value_t type, std::string_view source) {
   if (!o.is_object() || !o.contains(key)) bad(source, fmt::format("missing '{}'", key));
   const auto& v = o[key];
   const bool ok = type == nlohmann::json::value_t::number_float ? v.is_number() : v.type() == type;
@@ -145,9 +172,7 @@ inline const nlohmann::json& member(const nlohmann::json& o, const char* key, nl
 }
 }  // namespace detail_card
 
-/// Parses a card written by model_card() (at most 32 levels deep and 64 MiB; every field
-/// type checked); format_error (format.corrupt or format.version) on anything wrong.
-inline ModelCard parse_model_card(std::string_view text, std::string_view source = "<card>") {
+MLOPS_FUNC ModelCard parse_model_card(std::string_view text, std::string_view source) {
   using detail_card::bad;
   using detail_card::member;
   using vt = nlohmann::json::value_t;
@@ -189,14 +214,10 @@ inline ModelCard parse_model_card(std::string_view text, std::string_view source
   return c;
 }
 
-/// Writes the card next to a model (atomically); reads it back.
-template <scalar T>
-void save_model_card(const FittedPipeline<T>& p, const std::filesystem::path& path) {
-  mlops::detail::atomic_write_file(path, model_card(p).dump(2) + "\n");
-}
-inline ModelCard load_model_card(const std::filesystem::path& path) {
+MLOPS_FUNC ModelCard load_model_card(const std::filesystem::path& path) {
   return parse_model_card(mlops::detail::read_file(path), path.string());
 }
-
 }  // namespace io
+
 MLOPS_NAMESPACE_END
+#endif  // MLOPS_DEFINITIONS

@@ -38,14 +38,7 @@ constexpr std::uint32_t make_tag(const char (&s)[5]) noexcept {
          static_cast<std::uint32_t>(static_cast<unsigned char>(s[2])) << 16 |
          static_cast<std::uint32_t>(static_cast<unsigned char>(s[3])) << 24;
 }
-inline std::string tag_name(std::uint32_t t) {
-  std::string s(4, '?');
-  for (int i = 0; i < 4; ++i) {
-    const char c = static_cast<char>((t >> (8 * i)) & 0xFF);
-    s[static_cast<std::size_t>(i)] = (c >= 32 && c < 127) ? c : '?';
-  }
-  return s;
-}
+MLOPS_FUNC std::string tag_name(std::uint32_t t);
 
 struct section {
   std::uint32_t tag = 0;
@@ -116,7 +109,27 @@ struct container {
 
 /// Validates a file image. `known` lists the section tags this reader understands;
 /// an unknown section is skipped if optional and an error if required.
-inline container parse_container(std::string_view bytes, std::uint8_t expected_scalar_bytes, std::string_view source,
+MLOPS_FUNC container parse_container(std::string_view bytes, std::uint8_t expected_scalar_bytes, std::string_view source,
+                                 std::span<const std::uint32_t> known);
+
+}  // namespace io
+MLOPS_NAMESPACE_END
+
+#if MLOPS_DEFINITIONS
+// ---- definitions: header-only mode, or the compiled library (config.hpp, MLOPS_FUNC) ----
+MLOPS_NAMESPACE_BEGIN
+
+namespace io {
+MLOPS_FUNC std::string tag_name(std::uint32_t t) {
+  std::string s(4, '?');
+  for (int i = 0; i < 4; ++i) {
+    const char c = static_cast<char>((t >> (8 * i)) & 0xFF);
+    s[static_cast<std::size_t>(i)] = (c >= 32 && c < 127) ? c : '?';
+  }
+  return s;
+}
+
+MLOPS_FUNC container parse_container(std::string_view bytes, std::uint8_t expected_scalar_bytes, std::string_view source,
                                  std::span<const std::uint32_t> known) {
   auto fail = [&](errc code, const std::string& why) {
     MLOPS_THROW(format_error(code, fmt::format("{}: {}", source, why)));
@@ -183,6 +196,7 @@ inline container parse_container(std::string_view bytes, std::uint8_t expected_s
   if (!r.at_end()) fail(errc::format_corrupt, fmt::format("{} bytes after the last section are not covered by any section", r.remaining()));
   return c;
 }
-
 }  // namespace io
+
 MLOPS_NAMESPACE_END
+#endif  // MLOPS_DEFINITIONS

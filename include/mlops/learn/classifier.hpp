@@ -356,12 +356,7 @@ std::vector<double> class_weight_vector(std::string_view who, const class_weight
   return cw.weights;
 }
 
-inline std::vector<double> row_weights(const std::vector<double>& class_w, const std::vector<double>& index) {
-  if (class_w.empty()) return {};
-  std::vector<double> w(index.size());
-  for (std::size_t i = 0; i < index.size(); ++i) w[i] = class_w[static_cast<std::size_t>(index[i])];
-  return w;
-}
+MLOPS_FUNC std::vector<double> row_weights(const std::vector<double>& class_w, const std::vector<double>& index);
 
 /// Objective and gradient of a linear model with M outputs, parameters packed as
 /// theta = [vec(W) (d*M, column-major); b (M)]: (1/n) sum s_i loss_i + l2/2 |W|^2.
@@ -869,3 +864,19 @@ MLOPS_EXTERN_TEMPLATE_FD(struct LogisticRegression)
 MLOPS_EXTERN_TEMPLATE_FD(struct LinearSVM)
 
 MLOPS_NAMESPACE_END
+
+#if MLOPS_DEFINITIONS
+// ---- definitions: header-only mode, or the compiled library (config.hpp, MLOPS_FUNC) ----
+MLOPS_NAMESPACE_BEGIN
+
+namespace detail {
+MLOPS_FUNC std::vector<double> row_weights(const std::vector<double>& class_w, const std::vector<double>& index) {
+  if (class_w.empty()) return {};
+  std::vector<double> w(index.size());
+  for (std::size_t i = 0; i < index.size(); ++i) w[i] = class_w[static_cast<std::size_t>(index[i])];
+  return w;
+}
+}  // namespace detail
+
+MLOPS_NAMESPACE_END
+#endif  // MLOPS_DEFINITIONS

@@ -528,9 +528,7 @@ double gd_pass(const Loss& loss, const gd_data<T>& data, const std::size_t* rows
   return L;
 }
 
-inline double gd_penalty(const gd_options& o, const Eigen::MatrixXd& W) noexcept {
-  return 0.5 * o.l2 * W.squaredNorm() + (o.l1 > 0 ? o.l1 * W.template lpNorm<1>() : 0.0);
-}
+MLOPS_FUNC double gd_penalty(const gd_options& o, const Eigen::MatrixXd& W) noexcept;
 
 /// The proximal step of the L1 penalty: shrink every weight towards 0 by t, stopping at 0.
 template <class M>
@@ -545,26 +543,7 @@ auto exact_sqrt(const A& a) {
 }
 
 /// One update of the state with mean gradient (g, gb) at rate eta (penalties applied here).
-inline void gd_apply(const gd_options& o, gd_state& st, Eigen::MatrixXd& g, Eigen::VectorXd& gb, double eta) {
-  if (o.l2 > 0) g += o.l2 * st.W;
-  ++st.step;
-  if (const auto* a = std::get_if<adam_step>(&o.rule)) {
-    st.m1 = a->beta1 * st.m1 + (1 - a->beta1) * g;
-    st.m2 = a->beta2 * st.m2 + (1 - a->beta2) * g.cwiseProduct(g);
-    st.mb1 = a->beta1 * st.mb1 + (1 - a->beta1) * gb;
-    st.mb2 = a->beta2 * st.mb2 + (1 - a->beta2) * gb.cwiseProduct(gb);
-    const double c1 = 1 - std::pow(a->beta1, static_cast<double>(st.step)), c2 = 1 - std::pow(a->beta2, static_cast<double>(st.step));
-    st.W.array() -= eta * (st.m1.array() / c1) / (exact_sqrt(st.m2.array() / c2) + a->eps);
-    if (o.fit_intercept) st.b.array() -= eta * (st.mb1.array() / c1) / (exact_sqrt(st.mb2.array() / c2) + a->eps);
-  } else {
-    st.W -= eta * g;
-    if (o.fit_intercept) st.b -= eta * gb;
-  }
-  if (o.l1 > 0) {  // proximal step: soft-threshold
-    const double t = eta * o.l1;
-    soft_threshold(st.W, t);
-  }
-}
+MLOPS_FUNC void gd_apply(const gd_options& o, gd_state& st, Eigen::MatrixXd& g, Eigen::VectorXd& gb, double eta);
 
 inline double gd_rate(const gd_options& o, const gd_state& st) noexcept {
   return std::visit(
@@ -855,12 +834,7 @@ void check_features_by_gradient(const gd_data<T>& data, const Eigen::MatrixXd& G
   if (!G.allFinite() || !gb.allFinite()) check_features_finite<T>(data.who, data);
 }
 
-inline void check_gd_options(std::string_view who, const gd_options& o) {
-  if (!(o.l2 >= 0) || !(o.l1 >= 0) || !std::isfinite(o.l2) || !std::isfinite(o.l1) || !(o.tol >= 0) || o.max_epochs == 0 ||
-      !(o.validation_fraction >= 0 && o.validation_fraction < 1) || !(o.min_improvement >= 0))
-    MLOPS_THROW(argument_error(errc::invalid_argument,
-                               fmt::format("{}: need l1, l2, tol >= 0, max_epochs > 0, validation_fraction in [0, 1)", who)));
-}
+MLOPS_FUNC void check_gd_options(std::string_view who, const gd_options& o);
 
 /// The optimizer core. `st` must be initialised (weights d x m). single_pass: exactly one
 /// epoch over all rows, no validation split (partial_fit).
@@ -1264,3 +1238,44 @@ void GradientDescentRegressor<T>::partial_fit(GdResult<T>& r, const row_matrix& 
 MLOPS_EXTERN_TEMPLATE_FD(struct GradientDescentRegressor)
 
 MLOPS_NAMESPACE_END
+
+#if MLOPS_DEFINITIONS
+// ---- definitions: header-only mode, or the compiled library (config.hpp, MLOPS_FUNC) ----
+MLOPS_NAMESPACE_BEGIN
+
+namespace detail {
+MLOPS_FUNC double gd_penalty(const gd_options& o, const Eigen::MatrixXd& W) noexcept {
+  return 0.5 * o.l2 * W.squaredNorm() + (o.l1 > 0 ? o.l1 * W.template lpNorm<1>() : 0.0);
+}
+
+MLOPS_FUNC void gd_apply(const gd_options& o, gd_state& st, Eigen::MatrixXd& g, Eigen::VectorXd& gb, double eta) {
+  if (o.l2 > 0) g += o.l2 * st.W;
+  ++st.step;
+  if (const auto* a = std::get_if<adam_step>(&o.rule)) {
+    st.m1 = a->beta1 * st.m1 + (1 - a->beta1) * g;
+    st.m2 = a->beta2 * st.m2 + (1 - a->beta2) * g.cwiseProduct(g);
+    st.mb1 = a->beta1 * st.mb1 + (1 - a->beta1) * gb;
+    st.mb2 = a->beta2 * st.mb2 + (1 - a->beta2) * gb.cwiseProduct(gb);
+    const double c1 = 1 - std::pow(a->beta1, static_cast<double>(st.step)), c2 = 1 - std::pow(a->beta2, static_cast<double>(st.step));
+    st.W.array() -= eta * (st.m1.array() / c1) / (exact_sqrt(st.m2.array() / c2) + a->eps);
+    if (o.fit_intercept) st.b.array() -= eta * (st.mb1.array() / c1) / (exact_sqrt(st.mb2.array() / c2) + a->eps);
+  } else {
+    st.W -= eta * g;
+    if (o.fit_intercept) st.b -= eta * gb;
+  }
+  if (o.l1 > 0) {  // proximal step: soft-threshold
+    const double t = eta * o.l1;
+    soft_threshold(st.W, t);
+  }
+}
+
+MLOPS_FUNC void check_gd_options(std::string_view who, const gd_options& o) {
+  if (!(o.l2 >= 0) || !(o.l1 >= 0) || !std::isfinite(o.l2) || !std::isfinite(o.l1) || !(o.tol >= 0) || o.max_epochs == 0 ||
+      !(o.validation_fraction >= 0 && o.validation_fraction < 1) || !(o.min_improvement >= 0))
+    MLOPS_THROW(argument_error(errc::invalid_argument,
+                               fmt::format("{}: need l1, l2, tol >= 0, max_epochs > 0, validation_fraction in [0, 1)", who)));
+}
+}  // namespace detail
+
+MLOPS_NAMESPACE_END
+#endif  // MLOPS_DEFINITIONS

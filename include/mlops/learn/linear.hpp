@@ -142,9 +142,7 @@ class LinearModel {
 };
 
 namespace detail {
-inline std::string column_label(std::span<const std::string> names, std::size_t j) {
-  return j < names.size() ? "column '" + names[j] + "'" : "feature " + std::to_string(j);
-}
+MLOPS_FUNC std::string column_label(std::span<const std::string> names, std::size_t j);
 template <class T>
 [[noreturn]] inline void report_non_finite(std::string_view who, std::span<const T> v, const std::string& label,
                                            std::size_t row_offset = 0) {
@@ -158,19 +156,7 @@ template <class T>
 }
 /// LDLT solve of G w = b; false when LDLT fails, G is not positive, or its reciprocal
 /// condition estimate is below sqrt(epsilon) (the caller then uses a rank-revealing solver).
-inline bool ldlt_solve(const Eigen::MatrixXd& G, const Eigen::VectorXd& b, Eigen::VectorXd& w, double& rcond) {
-  if (G.rows() == 0) {
-    rcond = 1;
-    w.resize(0);
-    return true;
-  }
-  Eigen::LDLT<Eigen::MatrixXd, Eigen::Lower> ldlt(G);
-  rcond = ldlt.info() == Eigen::Success ? ldlt.rcond() : 0.0;
-  if (ldlt.info() != Eigen::Success || !ldlt.isPositive() || !(rcond >= std::sqrt(std::numeric_limits<double>::epsilon())))
-    return false;
-  w = ldlt.solve(b);
-  return w.allFinite();
-}
+MLOPS_FUNC bool ldlt_solve(const Eigen::MatrixXd& G, const Eigen::VectorXd& b, Eigen::VectorXd& w, double& rcond);
 }  // namespace detail
 
 /// Sufficient statistics of least squares, mergeable: count, means of x and y, and the
@@ -416,3 +402,30 @@ MLOPS_EXTERN_TEMPLATE_FD(class LeastSquaresStats)
 MLOPS_EXTERN_TEMPLATE_FD(struct LinearRegression)
 
 MLOPS_NAMESPACE_END
+
+#if MLOPS_DEFINITIONS
+// ---- definitions: header-only mode, or the compiled library (config.hpp, MLOPS_FUNC) ----
+MLOPS_NAMESPACE_BEGIN
+
+namespace detail {
+MLOPS_FUNC bool ldlt_solve(const Eigen::MatrixXd& G, const Eigen::VectorXd& b, Eigen::VectorXd& w, double& rcond) {
+  if (G.rows() == 0) {
+    rcond = 1;
+    w.resize(0);
+    return true;
+  }
+  Eigen::LDLT<Eigen::MatrixXd, Eigen::Lower> ldlt(G);
+  rcond = ldlt.info() == Eigen::Success ? ldlt.rcond() : 0.0;
+  if (ldlt.info() != Eigen::Success || !ldlt.isPositive() || !(rcond >= std::sqrt(std::numeric_limits<double>::epsilon())))
+    return false;
+  w = ldlt.solve(b);
+  return w.allFinite();
+}
+
+MLOPS_FUNC std::string column_label(std::span<const std::string> names, std::size_t j) {
+  return j < names.size() ? "column '" + names[j] + "'" : "feature " + std::to_string(j);
+}
+}  // namespace detail
+
+MLOPS_NAMESPACE_END
+#endif  // MLOPS_DEFINITIONS

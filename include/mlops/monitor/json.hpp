@@ -9,7 +9,23 @@
 
 MLOPS_NAMESPACE_BEGIN
 
-inline void to_json(nlohmann::json& j, const ColumnDrift& c) {
+MLOPS_FUNC void to_json(nlohmann::json& j, const ColumnDrift& c);
+
+MLOPS_FUNC void to_json(nlohmann::json& j, const DriftReport& r);
+
+MLOPS_FUNC void to_json(nlohmann::json& j, const DriftAlert& a);
+
+MLOPS_FUNC void to_json(nlohmann::json& j, const FeatureProfile& p);
+
+MLOPS_FUNC void to_json(nlohmann::json& j, const DriftProfile& p);
+
+MLOPS_NAMESPACE_END
+
+#if MLOPS_DEFINITIONS
+// ---- definitions: header-only mode, or the compiled library (config.hpp, MLOPS_FUNC) ----
+MLOPS_NAMESPACE_BEGIN
+
+MLOPS_FUNC void to_json(nlohmann::json& j, const ColumnDrift& c) {
   using detail::finite_json;
   j = {{"name", c.name},
        {"rows", c.rows},
@@ -25,7 +41,7 @@ inline void to_json(nlohmann::json& j, const ColumnDrift& c) {
        {"level", level_name(c.level)}};
 }
 
-inline void to_json(nlohmann::json& j, const DriftReport& r) {
+MLOPS_FUNC void to_json(nlohmann::json& j, const DriftReport& r) {
   using detail::finite_json;
   j = {{"scope", r.scope == drift_scope::window ? "window" : "total"},
        {"observed", r.observed},
@@ -55,7 +71,7 @@ inline void to_json(nlohmann::json& j, const DriftReport& r) {
        {"alerts", {{"fired", r.alerts_fired}, {"suppressed", r.alerts_suppressed}}}};
 }
 
-inline void to_json(nlohmann::json& j, const DriftAlert& a) {
+MLOPS_FUNC void to_json(nlohmann::json& j, const DriftAlert& a) {
   j = {{"level", level_name(a.level)},
        {"statistic", statistic_name(a.statistic)},
        {"feature", std::string(a.feature)},
@@ -64,13 +80,13 @@ inline void to_json(nlohmann::json& j, const DriftAlert& a) {
        {"window", {{"begin", a.window_begin}, {"end", a.window_end}}}};
 }
 
-inline void to_json(nlohmann::json& j, const FeatureProfile& p) {
+MLOPS_FUNC void to_json(nlohmann::json& j, const FeatureProfile& p) {
   j = {{"name", p.name},         {"edges", p.edges},   {"freq", p.freq},     {"mean", p.mean},
        {"std", p.std},           {"min", p.min},       {"max", p.max},       {"missing_rate", p.missing_rate},
        {"count", p.count},       {"rows", p.rows}};
 }
 
-inline void to_json(nlohmann::json& j, const DriftProfile& p) {
+MLOPS_FUNC void to_json(nlohmann::json& j, const DriftProfile& p) {
   const char* kinds[] = {"none", "absolute_error", "misclassification"};
   j = {{"bins", p.bins},
        {"features", p.features},
@@ -84,3 +100,4 @@ inline void to_json(nlohmann::json& j, const DriftProfile& p) {
 }
 
 MLOPS_NAMESPACE_END
+#endif  // MLOPS_DEFINITIONS

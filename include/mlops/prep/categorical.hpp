@@ -25,59 +25,18 @@ struct level_counts {
   std::size_t missing = 0;
   std::size_t rows = 0;
 };
-inline level_counts count_levels(const CategoricalView& v) {
-  std::vector<std::size_t> by_code(v.n_levels(), 0);
-  level_counts out;
-  out.rows = v.size();
-  for (const auto c : v.codes) {
-    if (c < 0) ++out.missing;
-    else ++by_code[static_cast<std::size_t>(c)];
-  }
-  std::vector<std::size_t> order;
-  for (std::size_t l = 0; l < by_code.size(); ++l)
-    if (by_code[l] > 0) order.push_back(l);
-  std::sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) { return (*v.levels)[a] < (*v.levels)[b]; });
-  for (const auto l : order) {
-    out.levels.push_back((*v.levels)[l]);
-    out.counts.push_back(by_code[l]);
-  }
-  return out;
-}
+MLOPS_FUNC level_counts count_levels(const CategoricalView& v);
 
 /// Index of each of `from`'s levels in `to` (-1 where `to` lacks it).
-inline std::vector<std::int32_t> map_levels(const std::vector<std::string>& from, const std::vector<std::string>& to) {
-  std::unordered_map<std::string_view, std::int32_t> at;
-  for (std::size_t k = 0; k < to.size(); ++k) at.emplace(to[k], static_cast<std::int32_t>(k));
-  std::vector<std::int32_t> out(from.size(), -1);
-  for (std::size_t k = 0; k < from.size(); ++k)
-    if (const auto it = at.find(from[k]); it != at.end()) out[k] = it->second;
-  return out;
-}
+MLOPS_FUNC std::vector<std::int32_t> map_levels(const std::vector<std::string>& from, const std::vector<std::string>& to);
 
 /// "a, b, c" for the card; at most 20 levels, then "... (N more)".
-inline std::string join_levels(const std::vector<std::string>& levels) {
-  std::string out;
-  for (std::size_t k = 0; k < levels.size() && k < 20; ++k) out += (k ? ", " : "") + levels[k];
-  if (levels.size() > 20) out += fmt::format(", ... ({} more)", levels.size() - 20);
-  return out;
-}
-inline bool strictly_sorted(const std::vector<std::string>& v) {
-  for (std::size_t k = 1; k < v.size(); ++k)
-    if (!(v[k - 1] < v[k])) return false;
-  return true;
-}
+MLOPS_FUNC std::string join_levels(const std::vector<std::string>& levels);
+MLOPS_FUNC bool strictly_sorted(const std::vector<std::string>& v);
 
 /// Loads a list of strings saved as a count and the strings.
-inline std::vector<std::string> load_strings(byte_reader& r) {
-  const std::size_t n = r.get_count(8);
-  std::vector<std::string> out(n);
-  for (auto& s : out) s = r.get_string();
-  return out;
-}
-inline void save_strings(byte_writer& w, const std::vector<std::string>& v) {
-  w.put(static_cast<std::uint64_t>(v.size()));
-  for (const auto& s : v) w.put_string(s);
-}
+MLOPS_FUNC std::vector<std::string> load_strings(byte_reader& r);
+MLOPS_FUNC void save_strings(byte_writer& w, const std::vector<std::string>& v);
 
 }  // namespace detail
 
@@ -103,3 +62,65 @@ std::vector<std::string> encode_labels(DataFrame<T>& frame, std::string_view col
 }
 
 MLOPS_NAMESPACE_END
+
+#if MLOPS_DEFINITIONS
+// ---- definitions: header-only mode, or the compiled library (config.hpp, MLOPS_FUNC) ----
+MLOPS_NAMESPACE_BEGIN
+
+namespace detail {
+MLOPS_FUNC level_counts count_levels(const CategoricalView& v) {
+  std::vector<std::size_t> by_code(v.n_levels(), 0);
+  level_counts out;
+  out.rows = v.size();
+  for (const auto c : v.codes) {
+    if (c < 0) ++out.missing;
+    else ++by_code[static_cast<std::size_t>(c)];
+  }
+  std::vector<std::size_t> order;
+  for (std::size_t l = 0; l < by_code.size(); ++l)
+    if (by_code[l] > 0) order.push_back(l);
+  std::sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) { return (*v.levels)[a] < (*v.levels)[b]; });
+  for (const auto l : order) {
+    out.levels.push_back((*v.levels)[l]);
+    out.counts.push_back(by_code[l]);
+  }
+  return out;
+}
+
+MLOPS_FUNC std::vector<std::int32_t> map_levels(const std::vector<std::string>& from, const std::vector<std::string>& to) {
+  std::unordered_map<std::string_view, std::int32_t> at;
+  for (std::size_t k = 0; k < to.size(); ++k) at.emplace(to[k], static_cast<std::int32_t>(k));
+  std::vector<std::int32_t> out(from.size(), -1);
+  for (std::size_t k = 0; k < from.size(); ++k)
+    if (const auto it = at.find(from[k]); it != at.end()) out[k] = it->second;
+  return out;
+}
+
+MLOPS_FUNC std::string join_levels(const std::vector<std::string>& levels) {
+  std::string out;
+  for (std::size_t k = 0; k < levels.size() && k < 20; ++k) out += (k ? ", " : "") + levels[k];
+  if (levels.size() > 20) out += fmt::format(", ... ({} more)", levels.size() - 20);
+  return out;
+}
+
+MLOPS_FUNC bool strictly_sorted(const std::vector<std::string>& v) {
+  for (std::size_t k = 1; k < v.size(); ++k)
+    if (!(v[k - 1] < v[k])) return false;
+  return true;
+}
+
+MLOPS_FUNC std::vector<std::string> load_strings(byte_reader& r) {
+  const std::size_t n = r.get_count(8);
+  std::vector<std::string> out(n);
+  for (auto& s : out) s = r.get_string();
+  return out;
+}
+
+MLOPS_FUNC void save_strings(byte_writer& w, const std::vector<std::string>& v) {
+  w.put(static_cast<std::uint64_t>(v.size()));
+  for (const auto& s : v) w.put_string(s);
+}
+}  // namespace detail
+
+MLOPS_NAMESPACE_END
+#endif  // MLOPS_DEFINITIONS

@@ -105,26 +105,12 @@ struct compile_context {
 };
 
 /// The columns a step works on: its own list if given, else the defaults (all features).
-inline std::vector<std::string> resolve_columns(const std::vector<std::string>& own,
-                                                std::span<const std::string> defaults) {
-  return own.empty() ? std::vector<std::string>(defaults.begin(), defaults.end()) : own;
-}
+MLOPS_FUNC std::vector<std::string> resolve_columns(const std::vector<std::string>& own,
+                                                std::span<const std::string> defaults);
 
 /// Position of each step column in the pipeline's feature list (schema_error if absent).
-inline std::vector<std::size_t> feature_positions(const std::vector<std::string>& columns,
-                                                  std::span<const std::string> features, const char* step) {
-  std::vector<std::size_t> pos;
-  pos.reserve(columns.size());
-  for (const auto& c : columns) {
-    const auto it = std::find(features.begin(), features.end(), c);
-    if (it == features.end())
-      MLOPS_THROW(schema_error(errc::schema_missing_column,
-                               fmt::format("{}: column '{}' is not a feature of this pipeline; choose among the feature columns",
-                                           step, c)));
-    pos.push_back(static_cast<std::size_t>(it - features.begin()));
-  }
-  return pos;
-}
+MLOPS_FUNC std::vector<std::size_t> feature_positions(const std::vector<std::string>& columns,
+                                                  std::span<const std::string> features, const char* step);
 }  // namespace detail
 
 /// Holds options only. Calling transform on it is a compile-time error that says why.
@@ -174,3 +160,32 @@ concept step_options = requires(const S& s, S& m, DataFrame<T>& frame, detail::d
 };
 
 MLOPS_NAMESPACE_END
+
+#if MLOPS_DEFINITIONS
+// ---- definitions: header-only mode, or the compiled library (config.hpp, MLOPS_FUNC) ----
+MLOPS_NAMESPACE_BEGIN
+
+namespace detail {
+MLOPS_FUNC std::vector<std::string> resolve_columns(const std::vector<std::string>& own,
+                                                std::span<const std::string> defaults) {
+  return own.empty() ? std::vector<std::string>(defaults.begin(), defaults.end()) : own;
+}
+
+MLOPS_FUNC std::vector<std::size_t> feature_positions(const std::vector<std::string>& columns,
+                                                  std::span<const std::string> features, const char* step) {
+  std::vector<std::size_t> pos;
+  pos.reserve(columns.size());
+  for (const auto& c : columns) {
+    const auto it = std::find(features.begin(), features.end(), c);
+    if (it == features.end())
+      MLOPS_THROW(schema_error(errc::schema_missing_column,
+                               fmt::format("{}: column '{}' is not a feature of this pipeline; choose among the feature columns",
+                                           step, c)));
+    pos.push_back(static_cast<std::size_t>(it - features.begin()));
+  }
+  return pos;
+}
+}  // namespace detail
+
+MLOPS_NAMESPACE_END
+#endif  // MLOPS_DEFINITIONS

@@ -29,12 +29,7 @@ inline std::string_view to_string(detail::date_part p) noexcept {
   return "?";
 }
 /// "year" -> date_part::year; argument_error naming the parts otherwise.
-inline detail::date_part parse_date_part(std::string_view s) {
-  for (const auto& d : date_parts)
-    if (d.name == s) return d.part;
-  MLOPS_THROW(argument_error(errc::invalid_argument,
-                             fmt::format("unknown date part '{}'; choose from year, month, day, weekday, yearday, hour, timestamp", s)));
-}
+MLOPS_FUNC detail::date_part parse_date_part(std::string_view s);
 
 /// Options of the date-features step. Each datetime column (UTC) becomes, in this order
 /// of `parts`: year, month (1-12), day (1-31), weekday (0 = Monday ... 6 = Sunday),
@@ -179,3 +174,17 @@ MLOPS_EXTERN_TEMPLATE_FD(struct DateFeatures)
 MLOPS_EXTERN_TEMPLATE_FD(class FittedDateFeatures)
 
 MLOPS_NAMESPACE_END
+
+#if MLOPS_DEFINITIONS
+// ---- definitions: header-only mode, or the compiled library (config.hpp, MLOPS_FUNC) ----
+MLOPS_NAMESPACE_BEGIN
+
+MLOPS_FUNC detail::date_part parse_date_part(std::string_view s) {
+  for (const auto& d : date_parts)
+    if (d.name == s) return d.part;
+  MLOPS_THROW(argument_error(errc::invalid_argument,
+                             fmt::format("unknown date part '{}'; choose from year, month, day, weekday, yearday, hour, timestamp", s)));
+}
+
+MLOPS_NAMESPACE_END
+#endif  // MLOPS_DEFINITIONS
