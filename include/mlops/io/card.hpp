@@ -138,6 +138,12 @@ void save_model_card(const FittedPipeline<T>& p, const std::filesystem::path& pa
 }
 MLOPS_FUNC ModelCard load_model_card(const std::filesystem::path& path);
 
+// The compiled mode holds these (src/io.cpp); see MLOPS_EXTERN_TEMPLATE.
+MLOPS_EXTERN_TEMPLATE(nlohmann::json model_card<float>(const FittedPipeline<float>&))
+MLOPS_EXTERN_TEMPLATE(nlohmann::json model_card<double>(const FittedPipeline<double>&))
+MLOPS_EXTERN_TEMPLATE(void save_model_card<float>(const FittedPipeline<float>&, const std::filesystem::path&))
+MLOPS_EXTERN_TEMPLATE(void save_model_card<double>(const FittedPipeline<double>&, const std::filesystem::path&))
+
 }  // namespace io
 MLOPS_NAMESPACE_END
 

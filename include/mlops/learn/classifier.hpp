@@ -807,56 +807,63 @@ struct LinearSVM : gd_options, detail::frame_trainer<LinearSVM<T>, T> {
   using detail::frame_trainer<LinearSVM<T>, T>::fit_detailed;  // (frame, features, target); fit() for the pipeline
   /// One pass over a new batch continuing from `r` (a previous fit or partial_fit): the
   /// classes are those of the first fit; a label outside them is `data.labels`.
-  void partial_fit(ClassifierResult<T>& r, std::span<const std::span<const T>> columns, std::span<const T> y) const {
-    if (r.model.n_classes() < 2)
-      MLOPS_THROW(argument_error(errc::invalid_argument, "LinearSVM::partial_fit: start from a fit_detailed result (it fixes the classes)"));
-    r = run(columns, y, &r);
-  }
+  void partial_fit(ClassifierResult<T>& r, std::span<const std::span<const T>> columns, std::span<const T> y) const;
 
  private:
   ClassifierResult<T> run(std::span<const std::span<const T>> columns, std::span<const T> y, const ClassifierResult<T>* from,
-                          std::span<const std::string> names = {}) const {
-    constexpr std::string_view who = "LinearSVM";
-    const std::size_t n = y.size(), d = columns.size();
-    if (n == 0) MLOPS_THROW(data_error(errc::data_empty, "LinearSVM: no rows to fit on (n = 0)"));
-    detail::check_gd_options(who, *this);
-    detail::check_finite<T>(who, columns, y, names);
-    const auto labels = from ? detail::encode_labels<T>(who, y, max_classes, std::span<const T>(from->model.classes_))
-                             : detail::encode_labels<T>(who, y, max_classes);
-    const auto cw = detail::class_weight_vector<T>(who, class_weight, labels);
-    const auto sw = detail::row_weights(cw, labels.index);
-    const std::size_t K = labels.classes.size(), M = K == 2 ? 1 : K;
-    gd_state st;
-    if (from && from->state.ready) st = from->state;
-    const LinearClassifier<T>* start = from ? &from->model : (warm_start ? &*warm_start : nullptr);
-    if (!st.ready) {
-      st.init(d, M);
-      if (start) {
-        if (start->n_features() != d || start->n_outputs() != M)
-          MLOPS_THROW(argument_error(errc::invalid_argument, "LinearSVM: the starting model has a different shape"));
-        st.W = start->coef().template cast<double>();
-        st.b = start->intercept().template cast<double>();
-      }
-    }
-    if (static_cast<std::size_t>(st.W.rows()) != d)
-      MLOPS_THROW(argument_error(errc::invalid_argument, fmt::format("LinearSVM: the model has {} features but the data {}", st.W.rows(), d)));
-    const detail::gd_data<T> data{columns, labels.index, sw};
-    const auto out = detail::gd_train(*this, hinge_loss{}, data, st, from != nullptr);
-    ClassifierResult<T> res;
-    res.status = out.status, res.epochs = from ? st.epochs : out.epochs, res.loss = out.loss, res.validation_loss = out.validation_loss;
-    res.message = out.message;
-    res.model.assign(st.W, st.b, labels.classes, n);
-    res.model.loss_ = classifier_loss::hinge;
-    res.model.solver_ = classifier_solver::gradient_descent;
-    res.model.fit_intercept_ = fit_intercept;
-    res.model.l2_ = l2;
-    res.model.threshold_ = threshold;
-    res.model.n_iter_ = st.epochs;
-    res.model.class_weights_ = cw;
-    res.state = std::move(st);
-    return res;
-  }
+                          std::span<const std::string> names = {}) const;
 };
+
+template <scalar T>
+void LinearSVM<T>::partial_fit(ClassifierResult<T>& r, std::span<const std::span<const T>> columns, std::span<const T> y) const {
+  if (r.model.n_classes() < 2)
+    MLOPS_THROW(argument_error(errc::invalid_argument, "LinearSVM::partial_fit: start from a fit_detailed result (it fixes the classes)"));
+  r = run(columns, y, &r);
+}
+
+template <scalar T>
+ClassifierResult<T> LinearSVM<T>::run(std::span<const std::span<const T>> columns, std::span<const T> y, const ClassifierResult<T>* from,
+                                      std::span<const std::string> names) const {
+  constexpr std::string_view who = "LinearSVM";
+  const std::size_t n = y.size(), d = columns.size();
+  if (n == 0) MLOPS_THROW(data_error(errc::data_empty, "LinearSVM: no rows to fit on (n = 0)"));
+  detail::check_gd_options(who, *this);
+  detail::check_finite<T>(who, columns, y, names);
+  const auto labels = from ? detail::encode_labels<T>(who, y, max_classes, std::span<const T>(from->model.classes_))
+                           : detail::encode_labels<T>(who, y, max_classes);
+  const auto cw = detail::class_weight_vector<T>(who, class_weight, labels);
+  const auto sw = detail::row_weights(cw, labels.index);
+  const std::size_t K = labels.classes.size(), M = K == 2 ? 1 : K;
+  gd_state st;
+  if (from && from->state.ready) st = from->state;
+  const LinearClassifier<T>* start = from ? &from->model : (warm_start ? &*warm_start : nullptr);
+  if (!st.ready) {
+    st.init(d, M);
+    if (start) {
+      if (start->n_features() != d || start->n_outputs() != M)
+        MLOPS_THROW(argument_error(errc::invalid_argument, "LinearSVM: the starting model has a different shape"));
+      st.W = start->coef().template cast<double>();
+      st.b = start->intercept().template cast<double>();
+    }
+  }
+  if (static_cast<std::size_t>(st.W.rows()) != d)
+    MLOPS_THROW(argument_error(errc::invalid_argument, fmt::format("LinearSVM: the model has {} features but the data {}", st.W.rows(), d)));
+  const detail::gd_data<T> data{columns, labels.index, sw};
+  const auto out = detail::gd_train(*this, hinge_loss{}, data, st, from != nullptr);
+  ClassifierResult<T> res;
+  res.status = out.status, res.epochs = from ? st.epochs : out.epochs, res.loss = out.loss, res.validation_loss = out.validation_loss;
+  res.message = out.message;
+  res.model.assign(st.W, st.b, labels.classes, n);
+  res.model.loss_ = classifier_loss::hinge;
+  res.model.solver_ = classifier_solver::gradient_descent;
+  res.model.fit_intercept_ = fit_intercept;
+  res.model.l2_ = l2;
+  res.model.threshold_ = threshold;
+  res.model.n_iter_ = st.epochs;
+  res.model.class_weights_ = cw;
+  res.state = std::move(st);
+  return res;
+}
 
 // The compiled mode holds these (src/learn_*.cpp); see MLOPS_EXTERN_TEMPLATE.
 MLOPS_EXTERN_TEMPLATE_FD(class LinearClassifier)
