@@ -341,8 +341,15 @@ TEST_CASE("metrics reports: tables and JSON") {
   CHECK(fmt::format("{}", gs).find("chosen by r2") != std::string::npos);
 }
 
-TEST_CASE("column buffer cache: bounded, reused, can be turned off") {
+TEST_CASE("column buffer cache: off by default, bounded and reused when on, can be turned off") {
   const std::size_t before = buffer_cache_limit();
+  CHECK(before == 0);  // opt-in: nothing in the unit suite turns it on before this test
+  {
+    auto f = synthetic(200'000, 2, 1);
+    auto g = f.take(std::vector<std::size_t>{0, 1, 2});
+  }
+  CHECK(buffer_cache_bytes() == 0);  // off: freed columns went back to the system
+  set_buffer_cache_limit(recommended_buffer_cache_limit);
   release_buffer_cache();
   CHECK(buffer_cache_bytes() == 0);
   {

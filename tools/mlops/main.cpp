@@ -12,6 +12,7 @@
 
 #include "commands.hpp"
 #include "mlops/config.hpp"
+#include "mlops/detail/buffer_cache.hpp"
 
 namespace {
 const mlops_cli::command commands[] = {
@@ -26,6 +27,9 @@ const mlops_cli::command commands[] = {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // One short-lived run that repeats work on large frames (splits, folds, grid search):
+  // it opts in to the column buffer cache (detail/buffer_cache.hpp).
+  mlops::set_buffer_cache_limit(mlops::recommended_buffer_cache_limit);
   CLI::App app{"mlops: train, tune, evaluate, inspect and serve linear models from CSV files"};
   app.require_subcommand(1);
   app.set_version_flag("--version", MLOPS_VERSION_STRING);

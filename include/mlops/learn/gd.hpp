@@ -319,8 +319,7 @@ class big_buffer {
 };
 
 /// Rows per chunk: about 128 KiB of double features (half of L2: the fused pass reads each
-/// chunk twice; 256 KiB chunks measured 1.3x of a bare Eigen pass on the 2026-12-01
-/// machine, 128 KiB 1.16x), within [64, 8192].
+/// chunk twice), within [64, 8192]. Measurements: benchmarks/RESULTS.md.
 inline std::size_t gd_chunk_rows(std::size_t d) noexcept {
   return std::clamp<std::size_t>(16384 / (std::max<std::size_t>)(d, 1), 64, 8192);
 }
@@ -331,9 +330,8 @@ inline std::size_t gd_chunk_rows(std::size_t d) noexcept {
 /// Random rows are fetched in two stages: into L2 far ahead (gd_prefetch_far rows), into
 /// L1 shortly before use (gd_prefetch_near). A prefetch into L1 holds one of the core's
 /// few L1 fill buffers until the line arrives, so prefetching into L1 alone keeps only
-/// about eight 128-byte rows in flight; the L2 stage keeps many more. Measured on 1e6
-/// random 16-double rows (2026-12-02): 21 ms with one L1 stage 32 rows ahead, 14 ms with
-/// the two stages.
+/// about eight 128-byte rows in flight; the L2 stage keeps many more (measurements:
+/// benchmarks/RESULTS.md).
 template <int Locality = 3>
 inline void prefetch_row(const void* p, std::size_t bytes) noexcept {
 #if defined(__GNUC__)
@@ -642,9 +640,7 @@ inline void sgd_gather(const T* __restrict R, std::size_t stride, std::size_t ws
 /// gather loop is a few instructions per row, so the core's out-of-order window holds
 /// the reads of many rows at once; inside the long update loop it held only a few,
 /// and software prefetches, which must wait for a free miss buffer, did not make up for
-/// it (1e6 x 16 row-major rows, 2026-12-02, AMD EPYC, both kernels alternating in one
-/// process: 43.6 ms per epoch with the two-stage prefetches, 30.9 ms gathered in blocks;
-/// see benchmarks/RESULTS.md). The block's last row looks two rows ahead: those two rows
+/// it (measurements: benchmarks/RESULTS.md). The block's last row looks two rows ahead: those two rows
 /// are gathered with it and again as the next block's first.
 ///
 /// Compute: the chain dot -> loss -> update -> next dot. Without L1 the chain is cut by
@@ -869,8 +865,7 @@ gd_outcome gd_train(const gd_options& o, const Loss& loss, const gd_data<T>& dat
   // are the input's. Otherwise one row-major copy of the training rows (row k = training
   // row k), each row padded with zeros to `stride` values (see gd_pack). Either way the
   // rows are visited in a fresh Fisher-Yates order every epoch. Every large buffer is a
-  // big_buffer from the buffer cache: a fresh 8 MB std::vector costs ~14 ms of page
-  // faults here.
+  // big_buffer (buffer cache, huge pages), not a std::vector.
   const bool in_place = data.rows != nullptr;
   const std::size_t stride = in_place ? data.row_stride : gd_row_stride(d);
   const std::size_t width = in_place ? d : stride;  // values the kernels read per row
