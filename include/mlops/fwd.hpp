@@ -80,7 +80,7 @@ template <scalar T>
 struct LinearSVM;
 enum class classifier_loss : std::uint8_t;
 enum class classifier_solver : std::uint8_t;
-// learn/gd.hpp
+// learn/gd_options.hpp, learn/gd.hpp
 template <class Model>
 struct FitResult;
 template <scalar T>

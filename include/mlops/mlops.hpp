@@ -26,4 +26,5 @@
 #include "mlops/pipeline.hpp"
 #include "mlops/eval/model_selection.hpp"
 #include "mlops/eval/report.hpp"
+#include "mlops/io/fingerprint.hpp"
 #include "mlops/registry.hpp"

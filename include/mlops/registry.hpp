@@ -50,8 +50,10 @@
 #include <nlohmann/json.hpp>
 
 #include "mlops/detail/atomic_file.hpp"
+#include "mlops/detail/durable_file.hpp"
 #include "mlops/detail/crc32c.hpp"
 #include "mlops/detail/json_limits.hpp"
+#include "mlops/io/fingerprint.hpp"
 #include "mlops/pipeline.hpp"
 
 MLOPS_NAMESPACE_BEGIN
@@ -102,69 +104,9 @@ struct VersionComparison {
 
 namespace detail {
 
-/// A 64-bit, platform-independent hash of bytes (little-endian words, multiply-xorshift).
-inline std::uint64_t hash64(const void* data, std::size_t n, std::uint64_t h = 0x9E3779B97F4A7C15ull) noexcept {
-  const auto* p = static_cast<const unsigned char*>(data);
-  auto mix = [](std::uint64_t x) {
-    x ^= x >> 32;
-    x *= 0xD6E8FEB86659FD93ull;
-    x ^= x >> 32;
-    return x;
-  };
-  std::size_t i = 0;
-  for (; i + 8 <= n; i += 8) {
-    std::uint64_t w = 0;
-    for (int k = 0; k < 8; ++k) w |= static_cast<std::uint64_t>(p[i + static_cast<std::size_t>(k)]) << (8 * k);
-    h = mix(h ^ w) * 0x9E3779B97F4A7C15ull;
-  }
-  std::uint64_t w = 0;
-  for (std::size_t k = 0; k < 8 && i + k < n; ++k) w |= static_cast<std::uint64_t>(p[i + k]) << (8 * k);
-  return mix(h ^ w ^ (static_cast<std::uint64_t>(n) << 56));
-}
-
+/// Timestamps of versions and alias events: ISO 8601 UTC, and now as Unix seconds.
 MLOPS_FUNC std::string iso_utc(std::int64_t unix_seconds);
 MLOPS_FUNC std::int64_t unix_now();
-
-/// The file's bytes, or nullopt if it does not exist. Symbolic links are not followed
-/// (a link is an error), nor is anything but a regular file read.
-MLOPS_FUNC std::optional<std::string> read_file_if_exists(const std::filesystem::path& path);
-
-/// Appends one line and makes it durable (fsync; the directory too when the file is new).
-MLOPS_FUNC void append_durable(const std::filesystem::path& path, std::string_view line);
-
-MLOPS_FUNC void truncate_durable(const std::filesystem::path& path, std::uint64_t size);
-
-/// Removes a file (missing is fine); the caller syncs the directory.
-MLOPS_FUNC void remove_file(const std::filesystem::path& path);
-
-/// An advisory whole-registry lock (flock on DIR/.lock): exclusive for writers, shared
-/// for readers; released when destroyed (and by the kernel if the process dies).
-class registry_lock {
- public:
-  registry_lock(const std::filesystem::path& root, bool exclusive) {
-    const auto path = root / ".lock";
-    fd_ = ::open(path.c_str(), O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0644);
-    if (fd_ < 0) {
-      const int e = errno;
-      MLOPS_THROW(io_error(errc::io, fmt::format("cannot open the registry lock '{}': {}", path.string(), errno_text(e))));
-    }
-    while (::flock(fd_, exclusive ? LOCK_EX : LOCK_SH) != 0) {
-      if (errno == EINTR) continue;
-      const int e = errno;
-      ::close(fd_);
-      MLOPS_THROW(io_error(errc::io, fmt::format("cannot lock the registry '{}': {}", root.string(), errno_text(e))));
-    }
-  }
-  registry_lock(const registry_lock&) = delete;
-  registry_lock& operator=(const registry_lock&) = delete;
-  ~registry_lock() {
-    ::flock(fd_, LOCK_UN);
-    ::close(fd_);
-  }
-
- private:
-  int fd_ = -1;
-};
 
 /// Every key of either map with its value in each (sorted by key).
 template <class V>
@@ -188,43 +130,6 @@ inline std::string version_stem(std::uint64_t v) { return fmt::format("v{:06}", 
 /// "v000012.json" -> 12 (with the extension); nullopt for any other name.
 MLOPS_FUNC std::optional<std::uint64_t> version_of(const std::string& file, std::string_view ext);
 }  // namespace detail
-
-/// A fingerprint of a frame's schema and every value (hex, 16 digits): store it with a
-/// version to know which data trained it.
-template <scalar T>
-std::string data_fingerprint(const DataFrame<T>& frame) {
-  std::uint64_t h = detail::hash64("mlops-data", 10);
-  const std::uint64_t shape[2] = {frame.rows(), frame.cols()};
-  h = detail::hash64(shape, sizeof shape, h);
-  for (std::size_t c = 0; c < frame.cols(); ++c) {
-    h = detail::hash64(frame.names()[c].data(), frame.names()[c].size(), h);
-    switch (frame.kind(c)) {  // numeric columns hash as before typed columns existed
-      case column_kind::numeric: {
-        const auto col = frame.column(c);
-        h = detail::hash64(col.data(), col.size() * sizeof(T), h);
-        break;
-      }
-      case column_kind::categorical: {  // the texts row by row: independent of level order
-        const auto col = frame.categorical(c);
-        for (std::size_t r = 0; r < col.size(); ++r) {
-          const auto v = col.label(r);
-          const std::uint64_t head[2] = {1, col.codes[r] < 0 ? ~std::uint64_t(0) : v.size()};
-          h = detail::hash64(head, sizeof head, h);
-          h = detail::hash64(v.data(), v.size(), h);
-        }
-        break;
-      }
-      case column_kind::datetime: {
-        const auto col = frame.datetime(c);
-        const std::uint64_t head = 2;
-        h = detail::hash64(&head, sizeof head, h);
-        h = detail::hash64(col.values.data(), col.values.size() * sizeof(std::int64_t), h);
-        break;
-      }
-    }
-  }
-  return fmt::format("{:016x}", h);
-}
 
 MLOPS_FUNC void to_json(nlohmann::json& j, const ModelVersion& v);
 MLOPS_FUNC void to_json(nlohmann::json& j, const AliasEvent& e);
@@ -402,51 +307,6 @@ MLOPS_FUNC std::string iso_utc(std::int64_t unix_seconds) {
 
 MLOPS_FUNC std::int64_t unix_now() {
   return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
-}
-
-MLOPS_FUNC std::optional<std::string> read_file_if_exists(const std::filesystem::path& path) {
-  struct ::stat st {};
-  if (::lstat(path.c_str(), &st) != 0 && errno == ENOENT) return std::nullopt;
-  return read_file(path, false);
-}
-
-MLOPS_FUNC void append_durable(const std::filesystem::path& path, std::string_view line) {
-  auto& ops = fs_ops();
-  const bool existed = ::access(path.c_str(), F_OK) == 0;
-  const int fd = ops.open(path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0644);
-  if (fd < 0) {
-    const int e = errno;
-    MLOPS_THROW(io_error(errc::io, fmt::format("cannot open '{}' for appending: {}", path.string(), errno_text(e))));
-  }
-  if (const int e = write_all(ops, fd, line); e != 0) {
-    ops.close(fd);
-    MLOPS_THROW(io_error(errc::io, fmt::format("appending to '{}' failed: {}; the change was not recorded", path.string(), errno_text(e))));
-  }
-  if (ops.sync(fd) != 0) {  // never retried as if it had succeeded
-    const int e = errno;
-    ops.close(fd);
-    MLOPS_THROW(io_error(errc::io, fmt::format("syncing '{}' failed: {}; the change may not be durable", path.string(), errno_text(e))));
-  }
-  ops.close(fd);
-  if (!existed) sync_directory(path.parent_path());
-}
-
-MLOPS_FUNC void truncate_durable(const std::filesystem::path& path, std::uint64_t size) {
-  auto& ops = fs_ops();
-  const int fd = ops.open(path.c_str(), O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0);
-  if (fd < 0 || ops.truncate(fd, static_cast<off_t>(size)) != 0 || ops.sync(fd) != 0) {
-    const int e = errno;
-    if (fd >= 0) ops.close(fd);
-    MLOPS_THROW(io_error(errc::io, fmt::format("cannot cut the damaged tail of '{}': {}", path.string(), errno_text(e))));
-  }
-  ops.close(fd);
-}
-
-MLOPS_FUNC void remove_file(const std::filesystem::path& path) {
-  if (fs_ops().unlink(path.c_str()) != 0 && errno != ENOENT) {
-    const int e = errno;
-    MLOPS_THROW(io_error(errc::io, fmt::format("cannot remove '{}': {}", path.string(), errno_text(e))));
-  }
 }
 
 MLOPS_FUNC std::optional<std::uint64_t> version_of(const std::string& file, std::string_view ext) {

@@ -1,0 +1,123 @@
+// mlops/detail/durable_file.hpp - files that survive crashes: reading without following
+// links, appending a line durably, truncating, removing, and the advisory directory lock
+// the registry serialises writers on. (Whole-file atomic writes: detail/atomic_file.hpp.)
+#pragma once
+
+#include <cerrno>
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include <fcntl.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <fmt/format.h>
+
+#include "mlops/config.hpp"
+#include "mlops/detail/atomic_file.hpp"
+#include "mlops/error.hpp"
+
+MLOPS_NAMESPACE_BEGIN
+namespace detail {
+
+/// The file's bytes, or nullopt if it does not exist. Symbolic links are not followed
+/// (a link is an error), nor is anything but a regular file read.
+MLOPS_FUNC std::optional<std::string> read_file_if_exists(const std::filesystem::path& path);
+
+/// Appends one line and makes it durable (fsync; the directory too when the file is new).
+MLOPS_FUNC void append_durable(const std::filesystem::path& path, std::string_view line);
+
+MLOPS_FUNC void truncate_durable(const std::filesystem::path& path, std::uint64_t size);
+
+/// Removes a file (missing is fine); the caller syncs the directory.
+MLOPS_FUNC void remove_file(const std::filesystem::path& path);
+
+/// An advisory whole-registry lock (flock on DIR/.lock): exclusive for writers, shared
+/// for readers; released when destroyed (and by the kernel if the process dies).
+class registry_lock {
+ public:
+  registry_lock(const std::filesystem::path& root, bool exclusive) {
+    const auto path = root / ".lock";
+    fd_ = ::open(path.c_str(), O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0644);
+    if (fd_ < 0) {
+      const int e = errno;
+      MLOPS_THROW(io_error(errc::io, fmt::format("cannot open the registry lock '{}': {}", path.string(), errno_text(e))));
+    }
+    while (::flock(fd_, exclusive ? LOCK_EX : LOCK_SH) != 0) {
+      if (errno == EINTR) continue;
+      const int e = errno;
+      ::close(fd_);
+      MLOPS_THROW(io_error(errc::io, fmt::format("cannot lock the registry '{}': {}", root.string(), errno_text(e))));
+    }
+  }
+  registry_lock(const registry_lock&) = delete;
+  registry_lock& operator=(const registry_lock&) = delete;
+  ~registry_lock() {
+    ::flock(fd_, LOCK_UN);
+    ::close(fd_);
+  }
+
+ private:
+  int fd_ = -1;
+};
+
+}  // namespace detail
+MLOPS_NAMESPACE_END
+
+#if MLOPS_DEFINITIONS
+// ---- definitions: header-only mode, or the compiled library (config.hpp, MLOPS_FUNC) ----
+MLOPS_NAMESPACE_BEGIN
+namespace detail {
+
+MLOPS_FUNC std::optional<std::string> read_file_if_exists(const std::filesystem::path& path) {
+  struct ::stat st {};
+  if (::lstat(path.c_str(), &st) != 0 && errno == ENOENT) return std::nullopt;
+  return read_file(path, false);
+}
+
+MLOPS_FUNC void append_durable(const std::filesystem::path& path, std::string_view line) {
+  auto& ops = fs_ops();
+  const bool existed = ::access(path.c_str(), F_OK) == 0;
+  const int fd = ops.open(path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0644);
+  if (fd < 0) {
+    const int e = errno;
+    MLOPS_THROW(io_error(errc::io, fmt::format("cannot open '{}' for appending: {}", path.string(), errno_text(e))));
+  }
+  if (const int e = write_all(ops, fd, line); e != 0) {
+    ops.close(fd);
+    MLOPS_THROW(io_error(errc::io, fmt::format("appending to '{}' failed: {}; the change was not recorded", path.string(), errno_text(e))));
+  }
+  if (ops.sync(fd) != 0) {  // never retried as if it had succeeded
+    const int e = errno;
+    ops.close(fd);
+    MLOPS_THROW(io_error(errc::io, fmt::format("syncing '{}' failed: {}; the change may not be durable", path.string(), errno_text(e))));
+  }
+  ops.close(fd);
+  if (!existed) sync_directory(path.parent_path());
+}
+
+MLOPS_FUNC void truncate_durable(const std::filesystem::path& path, std::uint64_t size) {
+  auto& ops = fs_ops();
+  const int fd = ops.open(path.c_str(), O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0);
+  if (fd < 0 || ops.truncate(fd, static_cast<off_t>(size)) != 0 || ops.sync(fd) != 0) {
+    const int e = errno;
+    if (fd >= 0) ops.close(fd);
+    MLOPS_THROW(io_error(errc::io, fmt::format("cannot cut the damaged tail of '{}': {}", path.string(), errno_text(e))));
+  }
+  ops.close(fd);
+}
+
+MLOPS_FUNC void remove_file(const std::filesystem::path& path) {
+  if (fs_ops().unlink(path.c_str()) != 0 && errno != ENOENT) {
+    const int e = errno;
+    MLOPS_THROW(io_error(errc::io, fmt::format("cannot remove '{}': {}", path.string(), errno_text(e))));
+  }
+}
+
+}  // namespace detail
+MLOPS_NAMESPACE_END
+#endif  // MLOPS_DEFINITIONS
