@@ -11,7 +11,8 @@ cmake -S . -B build/test -G Ninja -DCMAKE_BUILD_TYPE=Release -DMLOPS_BUILD_BENCH
 cmake --build build/test -j "$jobs"
 (cd build/test && ctest --output-on-failure -j "$jobs")
 cmake -S . -B build/asan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DMLOPS_BUILD_BENCHMARKS=OFF -DMLOPS_SANITIZE=ON >/dev/null
-cmake --build build/asan -j "$jobs"
+# Only what the sanitize-labelled tests run.
+cmake --build build/asan -j "$jobs" --target mlops_tests mlops_fuzz_regress mlops_cli house_prices_demo
 (cd build/asan && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
    ctest --output-on-failure -j "$jobs" -L sanitize)
 # ThreadSanitizer: the drift monitor's concurrency test (per-thread monitors merged
