@@ -158,4 +158,27 @@ template <scalar T>
 struct StandardScaler;
 template <scalar T>
 class FittedStandardScaler;
+// serve/challenger.hpp
+struct SequentialTestConfig;
+class PairedSequentialTest;
+struct FeedbackRecord;
+class FeedbackStore;
+enum class ab_recommendation : std::int8_t;
+// serve/metrics.hpp
+struct ServingCounters;
+struct ServingSnapshot;
+struct AliasState;
+struct VersionQuality;
+class ServingMetrics;
+enum class endpoint : std::uint8_t;
+enum class serve_error : std::uint8_t;
+// serve/served_model.hpp
+struct ServeEvent;
+template <scalar T>
+class ServedModel;
+// serve/service.hpp
+struct ServiceConfig;
+struct AliasStatus;
+template <scalar T>
+class ModelService;
 MLOPS_NAMESPACE_END

@@ -30,3 +30,7 @@
 #include "mlops/eval/report.hpp"
 #include "mlops/io/fingerprint.hpp"
 #include "mlops/registry.hpp"
+#include "mlops/serve/metrics.hpp"
+#include "mlops/serve/challenger.hpp"
+#include "mlops/serve/served_model.hpp"
+#include "mlops/serve/service.hpp"

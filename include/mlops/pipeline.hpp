@@ -317,24 +317,30 @@ class FittedPipeline {
       if (big.size() < row.size()) big.resize(row.size());
       x = big.data();
     }
+    numeric_row(row, std::span<T>(x, row.size()));
+    bool outlier = false;
+    std::array<double, max_outputs> s;
+    return run(std::span<const T>(x, row.size()), outlier, s.data());
+  }
+  /// A mixed-form row in predict_row's numeric form (what the drift monitor observes):
+  /// out[j] for input j; out must hold n_features() values. noexcept, allocation-free.
+  void numeric_row(std::span<const input_value> row, std::span<T> out) const noexcept {
+    MLOPS_ASSERT(row.size() == features_.size() && out.size() >= row.size(), "row length must equal n_features()");
     const T nan = std::numeric_limits<T>::quiet_NaN();
     for (std::size_t j = 0; j < row.size(); ++j) {
       const auto& v = row[j];
       switch (input_kinds_[j]) {
-        case column_kind::numeric: x[j] = v.kind == input_value::kind_t::number ? static_cast<T>(v.number) : nan; break;
+        case column_kind::numeric: out[j] = v.kind == input_value::kind_t::number ? static_cast<T>(v.number) : nan; break;
         case column_kind::categorical:
-          x[j] = v.kind == input_value::kind_t::text ? level_code(j, v.text) : v.kind == input_value::kind_t::number ? static_cast<T>(v.number) : nan;
+          out[j] = v.kind == input_value::kind_t::text ? level_code(j, v.text) : v.kind == input_value::kind_t::number ? static_cast<T>(v.number) : nan;
           break;
         case column_kind::datetime:
-          x[j] = v.kind == input_value::kind_t::instant ? detail::days_of<T>(v.micros)
-                 : v.kind == input_value::kind_t::number ? static_cast<T>(v.number)
-                                                         : nan;
+          out[j] = v.kind == input_value::kind_t::instant ? detail::days_of<T>(v.micros)
+                   : v.kind == input_value::kind_t::number ? static_cast<T>(v.number)
+                                                           : nan;
           break;
       }
     }
-    bool outlier = false;
-    std::array<double, max_outputs> s;
-    return run(std::span<const T>(x, row.size()), outlier, s.data());
   }
   /// Classifier scores of one raw row into out[0 .. outputs) (one for two classes).
   /// noexcept, allocation-free; false for a regressor or a wrong length.
