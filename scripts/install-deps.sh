@@ -5,7 +5,9 @@
 #   scripts/install-deps.sh --fuzz     also clang (libFuzzer) for scripts/fuzz.sh
 set -euo pipefail
 pkgs=(g++ cmake ninja-build libeigen3-dev xtl-dev xtensor-dev libfmt-dev nlohmann-json3-dev
-      libcli11-dev doctest-dev libbenchmark-dev python3 ccache pkg-config)
+      libcli11-dev doctest-dev libbenchmark-dev python3 ccache pkg-config
+      libcpp-httplib-dev prometheus)  # `mlops serve` (cpp-httplib), its scrape test and promtool
+[[ "${1:-}" == "--bench" ]] && pkgs+=(wrk python3-flask)
 [[ "${1:-}" == "--bench" ]] && pkgs+=(python3-sklearn python3-pandas python3-numpy)
 [[ "${1:-}" == "--fuzz" ]] && pkgs+=(clang libclang-rt-14-dev)
 missing=()

@@ -27,5 +27,8 @@ std::function<int()> setup_predict(CLI::App& cmd);
 std::function<int()> setup_evaluate(CLI::App& cmd);
 std::function<int()> setup_inspect(CLI::App& cmd);
 std::function<int()> setup_monitor(CLI::App& cmd);
+#ifdef MLOPS_CLI_SERVE
+std::function<int()> setup_serve(CLI::App& cmd);
+#endif
 
 }  // namespace mlops_cli

@@ -23,6 +23,9 @@ const mlops_cli::command commands[] = {
     {"evaluate", "score a model on labelled data", mlops_cli::setup_evaluate},
     {"inspect", "print the model card", mlops_cli::setup_inspect},
     {"monitor", "replay a CSV stream through the model's drift monitor and print the report", mlops_cli::setup_monitor},
+#ifdef MLOPS_CLI_SERVE
+    {"serve", "serve a model over HTTP: registry aliases, hot reload, champion/challenger, /metrics", mlops_cli::setup_serve},
+#endif
 };
 }  // namespace
 

@@ -151,6 +151,9 @@ class ServingMetrics {
     const double ns = seconds > 0 && std::isfinite(seconds) ? seconds * 1e9 : 0.0;
     add(s.latency_nanos, ns < 1.8e19 ? static_cast<std::uint64_t>(ns) : 0);
   }
+  /// Rows answered by a request (counted apart from record(), which the HTTP layer's
+  /// logger calls once the response is written).
+  void predicted(std::uint64_t rows) noexcept { add(local().rows, rows); }
   void error(serve_error k) noexcept { add(local().errors[static_cast<std::size_t>(k)], 1); }
   void challenger(std::uint64_t rows, bool answered) noexcept {
     auto& s = local();

@@ -261,6 +261,16 @@ class ModelService {
     return a;
   }
 
+  /// Class probabilities of one row (as predict_row takes it) from the champion, or from
+  /// the challenger when `challenger` (the version that answered); false for a regressor,
+  /// an SVM or a wrong width. noexcept, allocation-free like predict_row.
+  bool probabilities(const binding& b, std::span<const input_value> values, bool challenger, std::span<double> out) const noexcept {
+    if (values.size() != b.width || (challenger && !b.challenger)) return false;
+    const auto& h = challenger ? b.challenger : b.champion;
+    return with_numeric_row(h->pipeline, challenger ? b.challenger_cols : b.champion_cols, values,
+                            [&](std::span<const T> x) { return h->pipeline.predict_proba_row(x, out); });
+  }
+
   /// The label of the request `request_id`: scores the versions that predicted it, feeds
   /// the champion's monitor (concept drift) and the champion/challenger test. False when
   /// the id is unknown (never predicted, already labelled, or overwritten: see
@@ -394,8 +404,11 @@ class ModelService {
     DriftMonitor<T> mon;
   };
 
-  predict_status run_one(const FittedPipeline<T>& p, const std::vector<std::size_t>& cols, std::span<const input_value> values, T& out,
-                         bool observe, std::uint64_t version) noexcept {
+  // Gathers a request row into `p`'s feature order and numeric form, then calls
+  // f(std::span<const T>) on it. Rows of up to wide_row features stay on the stack.
+  template <class F>
+  static auto with_numeric_row(const FittedPipeline<T>& p, const std::vector<std::size_t>& cols, std::span<const input_value> values,
+                               F&& f) noexcept {
     const std::size_t d = p.n_features();
     std::array<input_value, FittedPipeline<T>::wide_row> small_in;
     std::array<T, FittedPipeline<T>::wide_row> small_x;
@@ -413,14 +426,21 @@ class ModelService {
     }
     for (std::size_t j = 0; j < d; ++j) in[j] = values[cols[j]];
     p.numeric_row(std::span<const input_value>(in, d), std::span<T>(x, d));
-    const auto st = p.try_predict(std::span<const T>(x, d), out);
-    if (observe && st == predict_status::ok) {
-      if (auto box = monitor_.load(std::memory_order_acquire); box && box->version == version) {
-        std::lock_guard lock(box->m);
-        box->mon.observe(std::span<const T>(x, d), out);
+    return f(std::span<const T>(x, d));
+  }
+
+  predict_status run_one(const FittedPipeline<T>& p, const std::vector<std::size_t>& cols, std::span<const input_value> values, T& out,
+                         bool observe, std::uint64_t version) noexcept {
+    return with_numeric_row(p, cols, values, [&](std::span<const T> x) {
+      const auto st = p.try_predict(x, out);
+      if (observe && st == predict_status::ok) {
+        if (auto box = monitor_.load(std::memory_order_acquire); box && box->version == version) {
+          std::lock_guard lock(box->m);
+          box->mon.observe(x, out);
+        }
       }
-    }
-    return st;
+      return st;
+    });
   }
 
   void add_quality(std::string_view role, std::uint64_t version, double loss) {
