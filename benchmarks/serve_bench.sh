@@ -3,7 +3,8 @@
 # shadow challenger), the limit of the HTTP layer (mlops_serve_constant: cpp-httplib
 # answering a constant), and the same model in scikit-learn behind Flask
 # (benchmarks/serve_flask.py). One single-row JSON prediction per request, keep-alive
-# connections, the server on 2 worker threads. Each row: the median of RUNS runs with
+# connections, each server with 32 worker threads (cpp-httplib holds one per open
+# connection). Each row: the median of RUNS runs with
 # its min..max. Prints a Markdown table for benchmarks/RESULTS.md.
 #   benchmarks/serve_bench.sh [BUILD_DIR] [SECONDS] [RUNS]
 # Needs wrk and python3-flask (scripts/install-deps.sh --bench).
@@ -56,17 +57,17 @@ print(f"{fmt(rps, 0)} | {fmt(p50, 0)} | {fmt(p99, 0)}")
 PY
 }
 row() {  # LABEL PORT
-  echo "| $1, 32 connections | $(measure "$2" 32) |"
+  echo "| $1, 16 connections | $(measure "$2" 16) |"
   echo "| $1, 1 connection | $(measure "$2" 1) |"
 }
 
 echo "| server | requests/s | p50 us | p99 us |"
 echo "|---|---|---|---|"
-"$mlops" serve --registry "$work/reg" --model house --port 18181 --threads 2 2>/dev/null & wait_port 18181
+"$mlops" serve --registry "$work/reg" --model house --port 18181 --threads 32 2>/dev/null & wait_port 18181
 row "mlops serve" 18181; kill %1; wait %1 2>/dev/null || true
-"$mlops" serve --registry "$work/reg" --model house --challenger staging --shadow --port 18182 --threads 2 2>/dev/null & wait_port 18182
+"$mlops" serve --registry "$work/reg" --model house --challenger staging --shadow --port 18182 --threads 32 2>/dev/null & wait_port 18182
 row "mlops serve + shadow challenger" 18182; kill %1; wait %1 2>/dev/null || true
-"$constant" 18183 2 & wait_port 18183
+"$constant" 18183 32 & wait_port 18183
 row "cpp-httplib constant" 18183; kill %1; wait %1 2>/dev/null || true
 /usr/bin/python3 benchmarks/serve_flask.py data/house_prices.csv 18184 2>/dev/null & wait_port 18184
 row "Flask + scikit-learn" 18184; kill %1; wait %1 2>/dev/null || true

@@ -13,6 +13,7 @@ int main(int argc, char** argv) {
   const std::size_t threads = static_cast<std::size_t>(std::atoi(argv[2]));
   httplib::Server s;
   s.new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
+  s.set_tcp_nodelay(true);
   s.Post(R"(/v1/models/([A-Za-z0-9_.\-]+):predict)", [](const httplib::Request&, httplib::Response& res) {
     res.set_content(R"({"predictions":[267796.2190179674],"model_version":"1","request_id":"x"})", "application/json");
   });

@@ -241,9 +241,12 @@ class server {
     svc_.start();
     if (!svc_.ready()) log(fmt::format("no version of '{}' is loaded yet; /readyz answers 503 until one is", a_.name));
     httplib::Server http;
-    const std::size_t threads = a_.threads ? a_.threads : std::max<std::size_t>(2, std::thread::hardware_concurrency());
+    // cpp-httplib gives each open connection a worker thread for as long as it is kept
+    // alive: the default covers 32 concurrent clients (idle threads cost only memory).
+    const std::size_t threads = a_.threads ? a_.threads : std::max<std::size_t>(32, 4 * std::thread::hardware_concurrency());
     http.new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
     http.set_payload_max_length(a_.max_body);
+    http.set_tcp_nodelay(true);  // else a small answer waits for the client's delayed ACK (40 ms)
     const auto secs = static_cast<time_t>(a_.timeout);
     const auto usecs = static_cast<time_t>((a_.timeout - static_cast<double>(secs)) * 1e6);
     http.set_read_timeout(secs, usecs);
@@ -635,7 +638,7 @@ std::function<int()> setup_serve(CLI::App& cmd) {
   cmd.add_option("--host", a->host, "address to listen on (loopback by default)")->capture_default_str();
   cmd.add_option("--port", a->port, "port to listen on (0: any free port)")->capture_default_str()->check(CLI::Range(0, 65535));
   cmd.add_option("--port-file", a->port_file, "write the port listened on to this file once ready");
-  cmd.add_option("--threads", a->threads, "worker threads (default: the cores, at least 2)");
+  cmd.add_option("--threads", a->threads, "worker threads; each open keep-alive connection holds one (default: 4 per core, at least 32)");
   cmd.add_option("--max-body", a->max_body, "largest request body in bytes (413 above)")->capture_default_str();
   cmd.add_option("--max-rows", a->max_rows, "most rows per request (413 above)")->capture_default_str();
   cmd.add_option("--timeout", a->timeout, "seconds to receive a request or send a response")->capture_default_str()->check(CLI::PositiveNumber);
