@@ -152,6 +152,33 @@ for what, method, path, body, headers, status, kind in bad:
     s2, _ = srv.request("POST", P, {"instances": [row]})
     check(f"served after '{what}'", s2 == 200)
 
+# A flood of malformed requests leaves the server's memory bounded.
+def rss_kib(pid):
+    for line in open(f"/proc/{pid}/status"):
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    return 0
+
+
+flood = ['{"instances": [', '{"instances": [[1, "x", null]]}', '{"inputs": {"area": [1, 2], "age": [1]}}', "not json at all",
+         '{"instances": [' + ",".join(['{"area": 1}'] * 50) + "]}"]
+conn = http.client.HTTPConnection("127.0.0.1", srv.port, timeout=10)
+for i in range(400):  # warm-up: thread stacks, allocator pools
+    conn.request("POST", P, body=flood[i % len(flood)])
+    conn.getresponse().read()
+rss0 = rss_kib(srv.p.pid)
+statuses = set()
+for i in range(4000):
+    conn.request("POST", P, body=flood[i % len(flood)])
+    r = conn.getresponse()
+    r.read()
+    statuses.add(r.status)
+conn.close()
+rss1 = rss_kib(srv.p.pid)
+check("a flood of malformed requests gets 4xx only", statuses <= {400, 413}, statuses)
+check("RSS stays bounded under 4000 malformed requests", rss1 - rss0 < 8 * 1024, f"{rss0} -> {rss1} KiB")
+check("served after the flood", srv.request("POST", P, {"instances": [row]})[0] == 200)
+
 # A slow client (sends half a request, then stalls) is cut off after --timeout; others are served.
 sock = socket.create_connection(("127.0.0.1", srv.port))
 sock.sendall(b"POST /v1/models/house:predict HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{\"inst")
