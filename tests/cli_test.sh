@@ -215,6 +215,15 @@ assert d["observed"] == 1000 and d["window"]["rows"] == 500' <<<"$mj"
 mp=$("$mlops" monitor mon.mlops drifted.csv --window 500 --prometheus)
 check "monitor --prometheus: gauges per feature" grep -q '^mlops_drift_psi{model="mon",feature="area"} [0-9.]*$' <<<"$mp"
 check "monitor --prometheus: TYPE lines" grep -q '^# TYPE mlops_drift_retrain_recommended gauge$' <<<"$mp"
+"$mlops" monitor mon.mlops drifted.csv --window 500 --on-alert 'cat >> hooks.jsonl' >/dev/null; rc=$?
+check "monitor --on-alert exits 0" test $rc -eq 0
+check "monitor --on-alert: one JSON line per alert" python3 -c '
+import json
+lines = [json.loads(l) for l in open("hooks.jsonl")]
+assert lines and all(l["event"] == "alert" and l["model"] == "mon" and l["level"] in ("warning", "critical") for l in lines), lines'
+err=$("$mlops" monitor mon.mlops drifted.csv --window 500 --on-alert 'exit 7' 2>&1 >/dev/null); rc=$?
+check "a failing --on-alert command does not change the exit status" test $rc -eq 0
+check "a failing --on-alert command is reported ($err)" grep -q "exited with status 7" <<<"$err"
 "$mlops" monitor mon.mlops drifted.csv --window 500 --fail-on-drift >/dev/null; rc=$?
 check "monitor --fail-on-drift exits 3 on drift" test $rc -eq 3
 "$mlops" monitor mon.mlops "$data" --window 500 --state st.bin >/dev/null

@@ -108,4 +108,8 @@ void set_baseline_from(mlops::FittedPipeline<double>& fitted, const mlops::DataF
 std::pair<mlops::DataFrame<double>, mlops::DataFrame<double>> split_for(const train_args& a, const mlops::DataFrame<double>& frame);
 mlops::cv_options cv_options_for(const train_args& a);
 
+/// --on-alert: runs `sh -c cmd` with `payload` and a newline on its stdin and returns
+/// its exit status (128 + signal when killed; -1 when it could not be started).
+int run_hook(const std::string& cmd, const std::string& payload);
+
 }  // namespace mlops_cli

@@ -1,4 +1,9 @@
 // tools/mlops/common.cpp - the data flags and table reading every command shares.
+#include <csignal>
+#include <cstdio>
+
+#include <sys/wait.h>
+
 #include "cli.hpp"
 
 namespace mlops_cli {
@@ -47,5 +52,21 @@ std::map<std::string, mlops::csv_type> model_columns(const mlops::FittedPipeline
   return out;
 }
 
+
+int run_hook(const std::string& cmd, const std::string& payload) {
+  // A command that does not read its stdin must not kill us with SIGPIPE.
+  const auto old = std::signal(SIGPIPE, SIG_IGN);
+  FILE* p = ::popen(cmd.c_str(), "w");
+  int rc = -1;
+  if (p) {
+    std::fwrite(payload.data(), 1, payload.size(), p);
+    std::fputc('\n', p);
+    rc = ::pclose(p);
+    if (rc != -1 && WIFEXITED(rc)) rc = WEXITSTATUS(rc);
+    else if (rc != -1) rc = 128 + WTERMSIG(rc);
+  }
+  std::signal(SIGPIPE, old);
+  return rc;
+}
 
 }  // namespace mlops_cli

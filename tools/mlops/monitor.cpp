@@ -8,7 +8,7 @@ namespace mlops_cli {
 namespace {
 
 struct monitor_args {
-  std::string model, data, target, state;
+  std::string model, data, target, state, on_alert;
   data_args data_opts;
   std::size_t window = 1000, step = 0;
   bool json_out = false, prometheus = false, alerts = false, fail_on_drift = false;
@@ -45,8 +45,15 @@ int cmd_monitor(const monitor_args& a) {
   cfg.step = a.step;
   auto mon = p.monitor(cfg);
   if (!a.state.empty() && std::filesystem::exists(a.state)) mon.load_state(a.state);
-  json alerts = json::array();
+  json alerts = json::array(), hooks = json::array();
+  const std::string model_name = std::filesystem::path(a.model).stem().string();
   mon.on_alert([&](const mlops::DriftAlert& al) {
+    if (!a.on_alert.empty()) {
+      json h = al;
+      h["event"] = "alert";
+      h["model"] = model_name;
+      hooks.push_back(std::move(h));
+    }
     if (!a.alerts) return;
     if (a.json_out) alerts.push_back(al);
     else
@@ -66,7 +73,7 @@ int cmd_monitor(const monitor_args& a) {
   if (!a.state.empty()) mon.save_state(a.state);
   const auto rep = mon.report();
   if (a.prometheus) {
-    fmt::print("{}", mlops::to_prometheus(rep, {{"model", std::filesystem::path(a.model).stem().string()}}));
+    fmt::print("{}", mlops::to_prometheus(rep, {{"model", model_name}}));
   } else if (a.json_out) {
     json j = rep;
     j["model"] = a.model;
@@ -74,6 +81,14 @@ int cmd_monitor(const monitor_args& a) {
     fmt::print("{}\n", j.dump(2));
   } else {
     fmt::print("{:t}", rep);
+  }
+  // --on-alert: each alert, in the order fired, once the report is printed.
+  for (const auto& h : hooks) {
+    std::fflush(stdout);
+    const int rc = run_hook(a.on_alert, h.dump());
+    if (rc != 0)
+      std::fprintf(stderr, "mlops: warning: --on-alert '%s' %s\n", a.on_alert.c_str(),
+                   rc < 0 ? "could not be started" : fmt::format("exited with status {}", rc).c_str());
   }
   return a.fail_on_drift && rep.retrain_recommended ? 3 : 0;
 }
@@ -92,6 +107,7 @@ std::function<int()> setup_monitor(CLI::App& cmd) {
   cmd.add_option("--step", ma->step, "rows between evaluations: a divisor of the window (sliding); default the window (tumbling)");
   cmd.add_option("--state", ma->state, "resume from this monitor state file if it exists, and save the state there afterwards");
   cmd.add_flag("--alerts", ma->alerts, "print each alert as it fires (stderr; with --json in the report)");
+  cmd.add_option("--on-alert", ma->on_alert, "run this shell command once per alert, with the alert as JSON on stdin");
   cmd.add_flag("--fail-on-drift", ma->fail_on_drift, "exit with status 3 when retraining is recommended");
   cmd.get_option("--prometheus")->excludes("--json");
   return [ma] { return cmd_monitor(*ma); };

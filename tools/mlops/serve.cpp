@@ -324,19 +324,12 @@ class server {
     }
   }
 
-  /// --on-alert CMD: runs `sh -c CMD` with the event as one JSON line on stdin, detached
-  /// from the request (a slow or failing command never delays serving).
+  /// --on-alert CMD: runs the command with the event as one JSON line on stdin, on its own
+  /// thread (a slow or failing command never delays serving).
   void run_on_alert(const std::string& cmd, std::string payload) {
     std::thread([this, cmd, payload = std::move(payload)] {
-      FILE* p = ::popen(cmd.c_str(), "w");
-      if (!p) {
-        log(fmt::format("--on-alert: cannot run '{}'", cmd));
-        return;
-      }
-      std::fwrite(payload.data(), 1, payload.size(), p);
-      std::fputc('\n', p);
-      const int rc = ::pclose(p);
-      if (rc != 0) log(fmt::format("--on-alert: '{}' exited with status {}", cmd, rc));
+      const int rc = run_hook(cmd, payload);
+      if (rc != 0) log(fmt::format("--on-alert: '{}' {}", cmd, rc < 0 ? "could not be started" : fmt::format("exited with status {}", rc)));
     }).detach();
   }
 
