@@ -4,6 +4,7 @@
 // concurrent processes, SIGKILL.
 #include <doctest/doctest.h>
 
+#include <chrono>
 #include <csignal>
 #include <filesystem>
 #include <fstream>
@@ -11,6 +12,7 @@
 #include <set>
 #include <string>
 
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -683,4 +685,117 @@ TEST_CASE("crash safety: a crash at any write, sync, rename or unlink of save, r
       [](const fs::path& d) { small_model(2.0).save(d / "model.mlops"); }, [](const fs::path& d) { return observe_file(d / "model.mlops"); });
   CHECK(crashes >= 60);
   MESSAGE("simulated crashes: " << crashes);
+}
+
+// ---- issue 19: nothing lost, nothing silent ----
+
+TEST_CASE("atomic save: only a regular file (or nothing) is replaced; links, FIFOs and directories are refused") {
+  const auto dir = fresh_dir("nonregular");
+  const auto m = small_model(2.0);
+  m.save(dir / "plain.mlops");
+  m.save(dir / "plain.mlops");  // replacing a regular file is the normal case
+  CHECK(FittedPipeline<double>::load(dir / "plain.mlops").to_bytes() == m.to_bytes());
+
+  write_text(dir / "target.txt", "keep me");
+  fs::create_symlink(dir / "target.txt", dir / "link.mlops");
+  CHECK_THROWS_WITH_AS(m.save(dir / "link.mlops"), doctest::Contains("symbolic link"), io_error);
+  CHECK(fs::is_symlink(dir / "link.mlops"));
+  CHECK(detail::read_file(dir / "target.txt") == "keep me");
+
+  REQUIRE(::mkfifo((dir / "fifo.mlops").c_str(), 0644) == 0);
+  CHECK_THROWS_WITH_AS(m.save(dir / "fifo.mlops"), doctest::Contains("FIFO"), io_error);
+  CHECK(fs::is_fifo(dir / "fifo.mlops"));
+
+  fs::create_directory(dir / "adir.mlops");
+  CHECK_THROWS_WITH_AS(m.save(dir / "adir.mlops"), doctest::Contains("directory"), io_error);
+  CHECK(fs::is_directory(dir / "adir.mlops"));
+  // Nothing was left behind by the refusals.
+  for (const auto& e : fs::directory_iterator(dir)) CHECK(e.path().filename().string().find(".tmp.") == std::string::npos);
+}
+
+namespace {
+// Fails fsync of directories (what `strace -e inject=fsync:error=EIO` did to the rename's
+// directory sync); files sync normally.
+struct dir_sync_fails : detail::file_ops {
+  int dir_syncs = 0;
+  int sync(int fd) override {
+    struct ::stat st {};
+    if (::fstat(fd, &st) == 0 && S_ISDIR(st.st_mode)) {
+      ++dir_syncs;
+      errno = EIO;
+      return -1;
+    }
+    return ::fsync(fd);
+  }
+};
+}  // namespace
+
+TEST_CASE("atomic save: a failed directory fsync is reported, and says the new file is in place") {
+  const auto dir = fresh_dir("dirsync");
+  const auto a = small_model(2.0), b = small_model(3.0);
+  a.save(dir / "m.mlops");
+  dir_sync_fails inj;
+  detail::set_file_ops(&inj);
+  std::string msg;
+  try {
+    b.save(dir / "m.mlops");
+  } catch (const io_error& e) {
+    msg = e.what();
+  }
+  detail::set_file_ops(nullptr);
+  CHECK(inj.dir_syncs == 1);
+  CHECK(msg.find("was written") != std::string::npos);
+  CHECK(msg.find("in effect") != std::string::npos);
+  CHECK(msg.find("Input/output error") != std::string::npos);
+  CHECK(FittedPipeline<double>::load(dir / "m.mlops").to_bytes() == b.to_bytes());  // the rename happened
+}
+
+TEST_CASE("atomic save: temporary files of an interrupted save are removed by the next one") {
+  const auto dir = fresh_dir("stale");
+  write_text(dir / ".m.mlops.tmp.abc123", "half a model");
+  write_text(dir / ".m.mlops.tmp.def456", "a save in progress");
+  write_text(dir / ".other.mlops.tmp.abc123", "another file's");
+  const auto old = fs::file_time_type::clock::now() - std::chrono::minutes(5);
+  fs::last_write_time(dir / ".m.mlops.tmp.abc123", old);
+  fs::last_write_time(dir / ".other.mlops.tmp.abc123", old);
+  small_model(2.0).save(dir / "m.mlops");
+  CHECK(!fs::exists(dir / ".m.mlops.tmp.abc123"));
+  CHECK(fs::exists(dir / ".m.mlops.tmp.def456"));      // young: may belong to a save in progress
+  CHECK(fs::exists(dir / ".other.mlops.tmp.abc123"));  // another target's
+}
+
+TEST_CASE("registry: version numbers are bounded; a stray huge number is not a version") {
+  const auto dir = fresh_dir("bounded");
+  ModelRegistry reg(dir);
+  CHECK(reg.register_model("m", small_model(2.0)) == 1);
+  write_text(dir / "m" / "v999999999999999999.deleted", "{}\n");
+  write_text(dir / "m" / "v1000000000.json", "{}\n");
+  CHECK(reg.register_model("m", small_model(3.0)) == 2);
+  CHECK(reg.register_model("m", small_model(4.0)) == 3);
+  CHECK(reg.versions("m").size() == 3);
+  CHECK(reg.load<double>("m", "3").to_bytes() == small_model(4.0).to_bytes());
+  CHECK(!detail::version_of("v1000000000.mlops", ".mlops"));
+  CHECK(*detail::version_of("v999999999.mlops", ".mlops") == detail::max_version);
+  // At the bound, registering is refused rather than wrapping or overwriting.
+  write_text(dir / "m" / "v999999999.deleted", "{}\n");
+  CHECK(error_id_of([&] { reg.register_model("m", small_model(5.0)); }) == "registry.corrupt");
+  CHECK(reg.versions("m").size() == 3);
+}
+
+TEST_CASE("registry: promote and rollback remove the debris of interrupted writers") {
+  const auto dir = fresh_dir("debris");
+  ModelRegistry reg(dir);
+  reg.register_model("m", small_model(2.0));
+  reg.register_model("m", small_model(3.0));
+  const auto old = fs::file_time_type::clock::now() - std::chrono::minutes(5);
+  write_text(dir / "m" / ".index.json.tmp.Zx81Qa", "{");
+  fs::last_write_time(dir / "m" / ".index.json.tmp.Zx81Qa", old);
+  reg.promote("m", 1, "production");
+  CHECK(!fs::exists(dir / "m" / ".index.json.tmp.Zx81Qa"));
+  write_text(dir / "m" / ".index.json.tmp.Zx81Qb", "{");
+  fs::last_write_time(dir / "m" / ".index.json.tmp.Zx81Qb", old);
+  reg.promote("m", 2, "production");
+  reg.rollback("m", "production");
+  CHECK(!fs::exists(dir / "m" / ".index.json.tmp.Zx81Qb"));
+  CHECK(reg.resolve("m", "production") == 1);
 }

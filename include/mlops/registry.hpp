@@ -126,6 +126,9 @@ std::vector<std::tuple<std::string, std::optional<V>, std::optional<V>>> side_by
 }
 
 inline std::string version_stem(std::uint64_t v) { return fmt::format("v{:06}", v); }
+/// The largest version number: a file named with a larger one is not a version (ignored
+/// as foreign), and registering past it is refused.
+inline constexpr std::uint64_t max_version = 999'999'999;
 
 /// "v000012.json" -> 12 (with the extension); nullopt for any other name.
 MLOPS_FUNC std::optional<std::uint64_t> version_of(const std::string& file, std::string_view ext);
@@ -153,6 +156,9 @@ class ModelRegistry {
     detail::registry_lock lock(root_, true);
     remove_debris(dir);
     const auto scan = scan_dir(dir);
+    if (scan.highest >= detail::max_version)
+      MLOPS_THROW(registry_error(errc::registry_corrupt, fmt::format("'{}' has used every version number up to {}; register under "
+                                                                     "another name", name, detail::max_version)));
     const std::uint64_t v = scan.highest + 1;
     if (!meta.parent && !scan.live.empty()) meta.parent = *scan.live.rbegin();
     const std::string bytes = pipeline.to_bytes();
@@ -315,7 +321,7 @@ MLOPS_FUNC std::optional<std::uint64_t> version_of(const std::string& file, std:
   if (digits.empty() || digits.size() > 18) return std::nullopt;
   std::uint64_t v = 0;
   const auto r = std::from_chars(digits.data(), digits.data() + digits.size(), v);
-  if (r.ec != std::errc() || r.ptr != digits.data() + digits.size() || v == 0) return std::nullopt;
+  if (r.ec != std::errc() || r.ptr != digits.data() + digits.size() || v == 0 || v > max_version) return std::nullopt;
   return v;
 }
 }  // namespace detail
@@ -433,6 +439,7 @@ MLOPS_FUNC void ModelRegistry::promote(std::string_view name, std::uint64_t vers
     MLOPS_THROW(registry_error(errc::registry_bad_name, fmt::format("alias '{}' would read as a version; choose a word", alias)));
   const auto dir = model_dir(name, false);
   detail::registry_lock lock(root_, true);
+  remove_debris(dir);
   if (!scan_dir(dir).live.count(version))
     MLOPS_THROW(registry_error(errc::registry_not_found, fmt::format("'{}' has no version {}", name, version)));
   auto state = read_state(name, dir);
@@ -446,6 +453,7 @@ MLOPS_FUNC std::uint64_t ModelRegistry::rollback(std::string_view name, std::str
   check_name(alias, "alias");
   const auto dir = model_dir(name, false);
   detail::registry_lock lock(root_, true);
+  remove_debris(dir);
   auto state = read_state(name, dir);
   const auto& stack = state.stacks[std::string(alias)];
   if (stack.size() < 2)
@@ -527,7 +535,7 @@ MLOPS_FUNC std::filesystem::path ModelRegistry::model_dir(std::string_view name,
     const int e = errno;
     MLOPS_THROW(io_error(errc::io, fmt::format("cannot create '{}': {}", dir.string(), detail::errno_text(e))));
   }
-  detail::sync_directory(root_);
+  detail::sync_directory(root_, fmt::format("the model directory '{}' was created", dir.string()));
   return dir;
 }
 
@@ -548,7 +556,7 @@ MLOPS_FUNC void ModelRegistry::remove_debris(const std::filesystem::path& dir) {
     }
   }
   for (const auto& p : junk) detail::remove_file(p);
-  if (!junk.empty()) detail::sync_directory(dir);
+  if (!junk.empty()) detail::sync_directory(dir, "debris of an interrupted write was removed");
 }
 
 MLOPS_FUNC ModelRegistry::dir_scan ModelRegistry::scan_dir(const std::filesystem::path& dir) {
@@ -720,9 +728,10 @@ MLOPS_FUNC void ModelRegistry::delete_locked(std::string_view name, const std::f
   const auto stem = dir / detail::version_stem(v);
   detail::atomic_write_file(stem.string() + ".deleted", fmt::format("{{\"deleted_at\": \"{}\"}}\n", detail::iso_utc(detail::unix_now())));
   detail::remove_file(stem.string() + ".json");  // the version is gone from here on
-  detail::sync_directory(dir);
+  const std::string done = fmt::format("'{}' version {} was deleted", name, v);
+  detail::sync_directory(dir, done);
   detail::remove_file(stem.string() + ".mlops");
-  detail::sync_directory(dir);
+  detail::sync_directory(dir, done);
 }
 
 MLOPS_FUNC void ModelRegistry::write_index(std::string_view name, const std::filesystem::path& dir) const {

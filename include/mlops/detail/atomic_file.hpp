@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cerrno>
+#include <chrono>
 #include <cstring>
 #include <filesystem>
 #include <string>
@@ -52,10 +53,17 @@ inline file_ops* set_file_ops(file_ops* ops) noexcept {
 }
 /// Writes every byte (short writes continued, EINTR retried); 0, or the errno of the failure.
 MLOPS_FUNC int write_all(file_ops& ops, int fd, std::string_view bytes);
-/// fsync of a directory (makes renames, creations and removals in it durable).
-MLOPS_FUNC void sync_directory(const std::filesystem::path& dir);
+/// fsync of a directory (makes renames, creations and removals in it durable). A failure
+/// is an io_error saying that `done` (what the caller changed: "'m.mlops' was written") is
+/// in effect but may not survive a power loss; EINVAL (a file system that cannot sync
+/// directories) is not a failure.
+MLOPS_FUNC void sync_directory(const std::filesystem::path& dir, std::string_view done = "the change");
 
-/// Writes `bytes` to `path` atomically. Throws io_error (the old file is untouched).
+/// Writes `bytes` to `path` atomically. Throws io_error: before the rename, the old file is
+/// untouched; after it (the directory's fsync failed), the message says the new file is in
+/// place. Only a regular file (or nothing) is replaced: a symbolic link, FIFO, device,
+/// socket or directory at `path` is refused, untouched. A temporary file of an earlier,
+/// interrupted save of the same path (".NAME.tmp.XXXXXX", over a minute old) is removed.
 MLOPS_FUNC void atomic_write_file(const std::filesystem::path& path, std::string_view bytes);
 
 /// Reads a whole file. Throws io_error naming the path when it cannot. With
@@ -85,19 +93,52 @@ MLOPS_FUNC int write_all(file_ops& ops, int fd, std::string_view bytes) {
   return 0;
 }
 
-MLOPS_FUNC void sync_directory(const std::filesystem::path& dir) {
+MLOPS_FUNC void sync_directory(const std::filesystem::path& dir, std::string_view done) {
   auto& ops = fs_ops();
   const int dfd = ops.open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
+  int e = dfd < 0 ? errno : 0;
   if (dfd >= 0) {
-    ops.sync(dfd);
+    if (ops.sync(dfd) != 0) e = errno;
     ops.close(dfd);
   }
+  if (e != 0 && e != EINVAL)
+    MLOPS_THROW(io_error(errc::io, std::string(done) + ", but syncing the directory '" + dir.string() + "' failed: " + errno_text(e) +
+                                       "; the change is in effect but may not survive a power loss"));
 }
+
+namespace detail_atomic {
+/// What stands at `path` (lstat: a link is not followed): 0 nothing, else its st_mode.
+inline ::mode_t kind_at(const std::filesystem::path& path) noexcept {
+  struct ::stat st {};
+  return ::lstat(path.c_str(), &st) == 0 ? st.st_mode : 0;
+}
+inline const char* kind_name(::mode_t m) noexcept {
+  return S_ISLNK(m) ? "a symbolic link" : S_ISFIFO(m) ? "a FIFO" : S_ISCHR(m) || S_ISBLK(m) ? "a device" : S_ISSOCK(m) ? "a socket"
+       : S_ISDIR(m) ? "a directory" : "not a regular file";
+}
+/// Removes ".NAME.tmp.XXXXXX" siblings of `path` older than a minute: debris of an
+/// interrupted save (a younger one may belong to a save in progress).
+inline void remove_stale_temps(const std::filesystem::path& dir, const std::string& name) noexcept {
+  std::error_code ec;
+  const std::string prefix = "." + name + ".tmp.";
+  const auto now = std::filesystem::file_time_type::clock::now();
+  for (std::filesystem::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
+    const auto f = it->path().filename().string();
+    if (f.size() != prefix.size() + 6 || !f.starts_with(prefix) || !it->is_regular_file(ec) || it->is_symlink(ec)) continue;
+    const auto t = std::filesystem::last_write_time(it->path(), ec);
+    if (!ec && now - t > std::chrono::minutes(1)) std::filesystem::remove(it->path(), ec);
+  }
+}
+}  // namespace detail_atomic
 
 MLOPS_FUNC void atomic_write_file(const std::filesystem::path& path, std::string_view bytes) {
   namespace fs = std::filesystem;
   auto& ops = fs_ops();
   const fs::path dir = path.has_parent_path() ? path.parent_path() : fs::path(".");
+  if (const ::mode_t m = detail_atomic::kind_at(path); m != 0 && !S_ISREG(m))
+    MLOPS_THROW(io_error(errc::io, "'" + path.string() + "' is " + detail_atomic::kind_name(m) +
+                                       "; mlops replaces only regular files: remove it or write to another path"));
+  detail_atomic::remove_stale_temps(dir, path.filename().string());
   std::string tmpl = (dir / ("." + path.filename().string() + ".tmp.XXXXXX")).string();
   const int fd = ops.make_temp(tmpl.data());
   if (fd < 0) {
@@ -131,7 +172,7 @@ MLOPS_FUNC void atomic_write_file(const std::filesystem::path& path, std::string
     MLOPS_THROW(io_error(errc::io, "renaming onto '" + path.string() + "' failed: " + errno_text(e) +
                                        "; the previous file, if any, is unchanged"));
   }
-  sync_directory(dir);  // make the rename itself durable
+  sync_directory(dir, "'" + path.string() + "' was written");  // make the rename itself durable
 }
 
 MLOPS_FUNC std::string read_file(const std::filesystem::path& path, bool follow_links) {

@@ -97,7 +97,7 @@ MLOPS_FUNC void append_durable(const std::filesystem::path& path, std::string_vi
     MLOPS_THROW(io_error(errc::io, fmt::format("syncing '{}' failed: {}; the change may not be durable", path.string(), errno_text(e))));
   }
   ops.close(fd);
-  if (!existed) sync_directory(path.parent_path());
+  if (!existed) sync_directory(path.parent_path(), fmt::format("'{}' was created and appended to", path.string()));
 }
 
 MLOPS_FUNC void truncate_durable(const std::filesystem::path& path, std::uint64_t size) {
