@@ -306,5 +306,16 @@ check "inspect shows the minmax step" grep -q "step minmax: clip=false hi=1.0 lo
 tj=$("$mlops" tune "$data" --target price --impute median --minmax --grid minmax.hi=1,10 --cv 3 --json); rc=$?
 check "tune --grid minmax.hi ($rc)" python3 -c 'import json,sys; d=json.load(sys.stdin); assert len(d["search"]["candidates"]) == 2' <<<"$tj"
 
+# Standard output is checked: writing to a full device is an error, never exit 0.
+if [[ -w /dev/full ]]; then
+  for cmdline in "inspect m.mlops" "inspect m.mlops --json" "predict m.mlops $data" "evaluate m.mlops $data --target price" \
+                 "monitor mon.mlops drifted.csv --json" "registry list --registry reg"; do
+    # shellcheck disable=SC2086
+    err=$("$mlops" $cmdline 2>&1 >/dev/full); rc=$?
+    if [[ $rc -eq 1 && "$err" == *"writing to standard output failed"* ]]; then ok; else bad "'mlops $cmdline > /dev/full' exits 1 naming the failure (rc=$rc: $err)"; fi
+  done
+else
+  echo "SKIP: /dev/full is not writable here"
+fi
 echo "$passed passed, $failed failed"
 [[ $failed -eq 0 ]]

@@ -3,8 +3,13 @@
 // table. `mlops --help` and `mlops COMMAND --help` print the usage, generated from the
 // commands' flags.
 // Errors: one line on stderr ("mlops: error: ..."), exit status 1 (2 for bad usage).
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <exception>
+#include <iostream>
+#include <string_view>
+#include <system_error>
 #include <string>
 #include <vector>
 
@@ -29,6 +34,20 @@ const mlops_cli::command commands[] = {
 };
 }  // namespace
 
+/// Standard output is checked like any file: output that did not all reach it (a full
+/// disk, /dev/full, an I/O error) is an error, exit 1 (or the command's own non-zero status).
+int finish(int rc) {
+  std::cout.flush();
+  const bool cout_ok = static_cast<bool>(std::cout);
+  errno = 0;
+  const bool flushed = std::fflush(stdout) == 0;
+  const int e = errno;
+  if (flushed && cout_ok && !std::ferror(stdout)) return rc;
+  std::fprintf(stderr, "mlops: error: writing to standard output failed%s%s; the output is incomplete\n", e ? ": " : "",
+               e ? std::strerror(e) : "");
+  return rc == 0 ? 1 : rc;
+}
+
 int main(int argc, char** argv) {
   // One short-lived run that repeats work on large frames (splits, folds, grid search):
   // it opts in to the column buffer cache (detail/buffer_cache.hpp).
@@ -52,7 +71,15 @@ int main(int argc, char** argv) {
   }
   try {
     for (const auto& p : table)
-      if (*p.cmd) return p.run();
+      if (*p.cmd) return finish(p.run());
+  } catch (const std::system_error& e) {
+    // fmt::print reports a failed write to standard output by throwing.
+    if (std::string_view(e.what()).starts_with("cannot write to file")) {
+      std::fprintf(stderr, "mlops: error: writing to standard output failed: %s; the output is incomplete\n", e.code().message().c_str());
+      return 1;
+    }
+    std::fprintf(stderr, "mlops: error: %s\n", e.what());
+    return 1;
   } catch (const std::exception& e) {
     std::string msg = e.what();
     for (auto& c : msg)
