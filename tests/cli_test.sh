@@ -165,6 +165,27 @@ expect_error "unknown version" "has no version 9" "$mlops" registry promote pric
 expect_error "a name that escapes" "[registry.bad_name]" "$mlops" train "$data" --target price --impute mean --register ../escape --registry reg
 check "nothing written outside the registry" test ! -e escape
 expect_error "train needs --out or --register" "--out MODEL, --register NAME" "$mlops" train "$data" --target price --impute mean
+# history.log: a torn last record is cut by the next writer, with a warning; damage in the
+# middle is an error naming the line, and nothing is changed.
+cp reg/price/history.log history.good
+printf '0badc0de {"seq": 4, "al' >> reg/price/history.log
+err=$("$mlops" registry promote price 2 production --registry reg 2>&1 >/dev/null); rc=$?
+check "a torn history record: promote succeeds ($rc)" test $rc -eq 0
+check "a torn history record: the cut is reported ($err)" grep -q "warning: .*cut a torn last record" <<<"$err"
+cp history.good reg/price/history.log
+python3 - reg/price/history.log <<'PY'
+import sys
+p = sys.argv[1]
+b = bytearray(open(p, "rb").read())
+second = b.index(b"\n") + 1
+b[second + 30] ^= 0x04          # one bit, in the middle of line 2 of 3
+open(p, "wb").write(bytes(b))
+PY
+cp reg/price/history.log history.damaged
+expect_error "mid-log damage: show names the line" "history.log line 2" "$mlops" registry show price production --registry reg
+expect_error "mid-log damage: promote refuses" "[registry.corrupt]" "$mlops" registry promote price 1 production --registry reg
+check "mid-log damage: nothing dropped or appended" cmp -s reg/price/history.log history.damaged
+cp history.good reg/price/history.log
 (mkdir -p defreg && cd defreg && "$mlops" train "$data" --target price --impute mean --register p >/dev/null && test -s models/p/v000001.json)
 check "the default registry is ./models" test $? -eq 0
 

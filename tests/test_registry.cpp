@@ -799,3 +799,47 @@ TEST_CASE("registry: promote and rollback remove the debris of interrupted write
   CHECK(!fs::exists(dir / "m" / ".index.json.tmp.Zx81Qb"));
   CHECK(reg.resolve("m", "production") == 1);
 }
+
+TEST_CASE("registry: mid-log damage in history.log is reported with its line, never cut; a torn tail is cut and reported") {
+  const auto dir = fresh_dir("midlog");
+  ModelRegistry reg(dir);
+  reg.register_model("m", small_model(2.0));
+  reg.register_model("m", small_model(3.0));
+  for (int i = 0; i < 8; ++i) reg.promote("m", 1 + (i % 2), "production");
+  CHECK(reg.resolve("m", "production") == 2);
+  const auto log = dir / "m" / "history.log";
+  const std::string good = detail::read_file(log);
+  // One bit flipped in the middle of line 3.
+  std::string damaged = good;
+  std::size_t line3 = 0;
+  for (int k = 0; k < 2; ++k) line3 = damaged.find('\n', line3) + 1;
+  damaged[line3 + 30] = static_cast<char>(damaged[line3 + 30] ^ 0x04);
+  write_text(log, damaged);
+  CHECK_THROWS_WITH_AS((void)reg.resolve("m", "production"), doctest::Contains("history.log line 3"), registry_error);
+  CHECK(error_id_of([&] { (void)reg.resolve("m", "production"); }) == "registry.corrupt");
+  CHECK(error_id_of([&] { reg.promote("m", 1, "production"); }) == "registry.corrupt");
+  CHECK(error_id_of([&] { (void)reg.rollback("m", "production"); }) == "registry.corrupt");
+  CHECK(detail::read_file(log) == damaged);  // nothing dropped, nothing appended
+  // Restored: everything is there.
+  write_text(log, good);
+  CHECK(reg.history("m").size() == 8);
+
+  // A torn last record (a crash while appending): readers ignore it, the next writer cuts
+  // it and says so.
+  std::vector<std::string> warnings;
+  reg.on_warning([&](std::string_view w) { warnings.emplace_back(w); });
+  write_text(log, good + "0badc0de {\"seq\": 9, \"ali");
+  CHECK(reg.resolve("m", "production") == 2);
+  reg.promote("m", 1, "production");
+  REQUIRE(warnings.size() == 1);
+  CHECK(warnings[0].find("cut a torn last record") != std::string::npos);
+  CHECK(reg.history("m").size() == 9);
+  CHECK(reg.resolve("m", "production") == 1);
+  // A garbled but complete last line is the same case.
+  const std::string nine = detail::read_file(log);
+  write_text(log, nine + "00000000 garbage\n");
+  CHECK(reg.resolve("m", "production") == 1);
+  reg.promote("m", 2, "production");
+  CHECK(warnings.size() == 2);
+  CHECK(reg.history("m").size() == 10);
+}

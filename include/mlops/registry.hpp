@@ -33,6 +33,7 @@
 #include <cstring>
 #include <ctime>
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <optional>
 #include <set>
@@ -143,6 +144,10 @@ class ModelRegistry {
   /// Opens (creating if needed) the registry directory.
   explicit ModelRegistry(std::filesystem::path root);
   const std::filesystem::path& root() const noexcept;
+  /// Receives what a writer repaired on its way (a torn last history record cut after an
+  /// interrupted write), one line each. Never called for a change the caller asked for.
+  using warning_callback = std::function<void(std::string_view)>;
+  void on_warning(warning_callback fn) { warn_ = std::move(fn); }
 
   /// Names must be 1-128 characters of [A-Za-z0-9_.-], not starting with '.': no path
   /// separators, "..", NUL or absolute paths can reach outside the registry.
@@ -293,6 +298,7 @@ class ModelRegistry {
   void write_index(std::string_view name, const std::filesystem::path& dir) const;
 
   std::filesystem::path root_;
+  warning_callback warn_;
 };
 
 MLOPS_NAMESPACE_END
@@ -658,21 +664,45 @@ MLOPS_FUNC std::set<std::uint64_t> ModelRegistry::needed_by_aliases(const alias_
 }
 
 MLOPS_FUNC ModelRegistry::alias_state ModelRegistry::read_state(std::string_view name, const std::filesystem::path& dir) const {
-  (void)name;
   alias_state s;
   const auto text = detail::read_file_if_exists(dir / "history.log");
   if (!text) return s;
   s.file_bytes = text->size();
-  std::size_t pos = 0;
+  std::size_t pos = 0, line_no = 0;
+  // A record whose checksum holds: "crc32c json\n".
+  auto sound = [](std::string_view line) {
+    std::uint32_t crc = 0;
+    if (line.size() < 10 || line[8] != ' ') return false;
+    const auto r = std::from_chars(line.data(), line.data() + 8, crc, 16);
+    const std::string_view body = line.substr(9);
+    return r.ec == std::errc() && r.ptr == line.data() + 8 && crc == detail::crc32c(body.data(), body.size());
+  };
+  // A bad record is a torn tail only when no sound record follows it (an interrupted
+  // append leaves garbage at the end, and the next writer cuts it before appending);
+  // anything else is damage, reported with its line and never cut.
+  // A sound record that is not an alias event, or does not apply, is damage wherever it is.
+  auto bad = [&](std::size_t nl, std::string_view why, bool sound_record = false) {
+    bool damage = sound_record;
+    for (std::size_t p = nl + 1, q; !damage && p < text->size() && (q = text->find('\n', p)) != std::string::npos; p = q + 1)
+      damage = sound(std::string_view(text->data() + p, q - p));
+    if (damage)
+      MLOPS_THROW(registry_error(errc::registry_corrupt,
+                                 fmt::format("'{}' history.log line {}: {}{}: the aliases cannot be trusted and nothing was "
+                                             "changed; restore {} from a backup, or move it aside and promote the aliases again "
+                                             "(mlops registry promote)",
+                                             name, line_no, why, sound_record ? "" : ", and sound records follow it",
+                                             (dir / "history.log").string())));
+  };
   while (pos < text->size()) {
     const auto nl = text->find('\n', pos);
     if (nl == std::string::npos) break;  // torn last line
+    ++line_no;
     const std::string_view line(text->data() + pos, nl - pos);
-    if (line.size() < 10 || line[8] != ' ') break;
-    std::uint32_t crc = 0;
-    const auto r = std::from_chars(line.data(), line.data() + 8, crc, 16);
+    if (!sound(line)) {
+      bad(nl, "the record does not match its checksum");
+      break;
+    }
     const std::string_view body = line.substr(9);
-    if (r.ec != std::errc() || r.ptr != line.data() + 8 || crc != detail::crc32c(body.data(), body.size())) break;
     AliasEvent e;
 #if MLOPS_HAS_EXCEPTIONS
     try {
@@ -686,14 +716,20 @@ MLOPS_FUNC ModelRegistry::alias_state ModelRegistry::read_state(std::string_view
       if (j.at("version").is_number_unsigned()) e.version = j["version"].get<std::uint64_t>();
       if (j.at("previous").is_number_unsigned()) e.previous = j["previous"].get<std::uint64_t>();
 #if MLOPS_HAS_EXCEPTIONS
+    } catch (const registry_error&) {
+      throw;
     } catch (const std::exception&) {
+      bad(nl, "the record is not an alias event", true);
       break;
     }
 #endif
     auto& stack = s.stacks[e.alias];
     if (e.action == "promote" && e.version) stack.push_back(*e.version);
     else if (e.action == "rollback" && stack.size() >= 2) stack.pop_back();
-    else break;  // an event that does not apply: treat as damage from here on
+    else {
+      bad(nl, "the event does not apply to the aliases before it", true);
+      break;
+    }
     s.events.push_back(std::move(e));
     pos = nl + 1;
     s.valid_bytes = pos;
@@ -704,7 +740,12 @@ MLOPS_FUNC ModelRegistry::alias_state ModelRegistry::read_state(std::string_view
 MLOPS_FUNC void ModelRegistry::append_event(const std::filesystem::path& dir, alias_state& s, std::string alias, std::string_view action,
                     std::optional<std::uint64_t> version, std::optional<std::uint64_t> previous, std::string_view who) {
   const auto path = dir / "history.log";
-  if (s.valid_bytes != s.file_bytes) detail::truncate_durable(path, s.valid_bytes);  // drop a torn tail first
+  if (s.valid_bytes != s.file_bytes) {  // drop a torn tail first (read_state refuses mid-log damage)
+    detail::truncate_durable(path, s.valid_bytes);
+    if (warn_)
+      warn_(fmt::format("'{}': cut a torn last record of history.log ({} bytes at byte {}), left by an interrupted write",
+                        dir.filename().string(), s.file_bytes - s.valid_bytes, s.valid_bytes));
+  }
   const auto now = detail::unix_now();
   nlohmann::json j = {{"seq", s.events.size() + 1},
                       {"time", detail::iso_utc(now)},

@@ -112,4 +112,7 @@ mlops::cv_options cv_options_for(const train_args& a);
 /// its exit status (128 + signal when killed; -1 when it could not be started).
 int run_hook(const std::string& cmd, const std::string& payload);
 
+/// The registry at `dir`, its warnings (repairs made on the way) printed on stderr.
+mlops::ModelRegistry open_registry(const std::string& dir);
+
 }  // namespace mlops_cli

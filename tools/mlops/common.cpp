@@ -69,4 +69,10 @@ int run_hook(const std::string& cmd, const std::string& payload) {
   return rc;
 }
 
+mlops::ModelRegistry open_registry(const std::string& dir) {
+  mlops::ModelRegistry reg(dir);
+  reg.on_warning([](std::string_view w) { std::fprintf(stderr, "mlops: warning: %.*s\n", static_cast<int>(w.size()), w.data()); });
+  return reg;
+}
+
 }  // namespace mlops_cli

@@ -25,7 +25,7 @@ std::string metrics_line(const std::map<std::string, double>& m) {
 }
 
 int cmd_registry_list(const registry_args& r) {
-  mlops::ModelRegistry reg(r.dir);
+  auto reg = open_registry(r.dir);
   if (r.name.empty()) {
     json out = json::array();
     for (const auto& n : reg.models()) {
@@ -53,7 +53,7 @@ int cmd_registry_list(const registry_args& r) {
 }
 
 int cmd_registry_show(const registry_args& r) {
-  const mlops::ModelRegistry reg(r.dir);
+  const auto reg = open_registry(r.dir);
   const auto v = reg.get(r.name, r.spec);
   if (r.json_out) {
     fmt::print("{}\n", json(v).dump(2));
@@ -72,7 +72,7 @@ int cmd_registry_show(const registry_args& r) {
 }
 
 int cmd_registry_promote(const registry_args& r) {
-  mlops::ModelRegistry reg(r.dir);
+  auto reg = open_registry(r.dir);
   const auto before = reg.aliases(r.name);
   reg.promote(r.name, r.version, r.alias, who());
   const auto it = before.find(r.alias);
@@ -84,7 +84,7 @@ int cmd_registry_promote(const registry_args& r) {
 }
 
 int cmd_registry_rollback(const registry_args& r) {
-  mlops::ModelRegistry reg(r.dir);
+  auto reg = open_registry(r.dir);
   const auto before = reg.aliases(r.name).at(r.alias);
   const auto now = reg.rollback(r.name, r.alias, who());
   if (r.json_out)
@@ -94,7 +94,7 @@ int cmd_registry_rollback(const registry_args& r) {
 }
 
 int cmd_registry_compare(const registry_args& r) {
-  const mlops::ModelRegistry reg(r.dir);
+  const auto reg = open_registry(r.dir);
   const auto c = reg.compare(r.name, r.spec, r.spec2);
   if (r.json_out) {
     fmt::print("{}\n", json(c).dump(2));
@@ -111,7 +111,7 @@ int cmd_registry_compare(const registry_args& r) {
 }
 
 int cmd_registry_history(const registry_args& r) {
-  const mlops::ModelRegistry reg(r.dir);
+  const auto reg = open_registry(r.dir);
   const auto h = reg.history(r.name, r.alias);
   if (r.json_out) {
     fmt::print("{}\n", json(h).dump(2));

@@ -38,7 +38,7 @@ std::map<std::string, std::string> flag_parameters(const train_args& a) {
 }
 
 std::uint64_t register_trained(const train_args& a, const mlops::FittedPipeline<double>& fitted, const mlops::DataFrame<double>& data) {
-  mlops::ModelRegistry reg(a.registry);
+  auto reg = open_registry(a.registry);
   mlops::ModelMetadata meta;
   meta.parameters = flag_parameters(a);
   meta.data_fingerprint = mlops::data_fingerprint(data);

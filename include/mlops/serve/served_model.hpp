@@ -42,6 +42,7 @@ struct ServeEvent {
     rolled_back = 3,   // the champion alias was rolled back (critical concept drift)
     recommendation = 4,// the champion/challenger test reached a decision
     alert = 5,         // the champion's drift monitor raised or cleared an alert
+    warning = 6,       // a repair made on the way (a torn registry record cut)
   };
   kind_t kind = kind_t::loaded;
   std::string alias;                        // "production", "staging", "file"
@@ -49,7 +50,7 @@ struct ServeEvent {
   std::string message;                      // one line, for a log
 };
 constexpr std::string_view event_name(ServeEvent::kind_t k) noexcept {
-  constexpr std::string_view n[] = {"loaded", "reloaded", "load_failed", "rolled_back", "recommendation", "alert"};
+  constexpr std::string_view n[] = {"loaded", "reloaded", "load_failed", "rolled_back", "recommendation", "alert", "warning"};
   return n[static_cast<int>(k)];
 }
 

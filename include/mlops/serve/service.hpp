@@ -496,6 +496,13 @@ class ModelService {
     if (!std::filesystem::is_directory(c_.registry, ec))
       MLOPS_THROW(io_error(errc::io, fmt::format("'{}' is not a registry directory", c_.registry.string())));
     ModelRegistry reg(c_.registry);
+    reg.on_warning([this](std::string_view w) {
+      ServeEvent e;
+      e.kind = ServeEvent::kind_t::warning;
+      e.alias = c_.alias;
+      e.message = fmt::format("{}: {}", c_.name, w);
+      emit(e);
+    });
     bool changed = false;
     // A critical concept-drift alert on the serving champion: roll its alias back once.
     const std::uint64_t bad = rollback_version_.exchange(0, std::memory_order_relaxed);
