@@ -367,6 +367,16 @@ TEST_CASE("registry: processes registering at once get distinct numbers and leav
   const auto dir = fresh_dir("concurrent");
   const auto model = small_model(1.5);
   constexpr int procs = 4, each = 8;
+  // A fifth process deletes and recreates DIR/.lock all along: the lock must not depend on
+  // a file that can be swapped under it (issue 19: 10 duplicate numbers with a lock file).
+  const pid_t deleter = ::fork();
+  REQUIRE(deleter >= 0);
+  if (deleter == 0) {
+    for (;;) {
+      ::unlink((dir / ".lock").c_str());
+      write_text(dir / ".lock", "");
+    }
+  }
   std::vector<pid_t> kids;
   for (int p = 0; p < procs; ++p) {
     const pid_t pid = ::fork();
@@ -394,6 +404,8 @@ TEST_CASE("registry: processes registering at once get distinct numbers and leav
     CHECK(WIFEXITED(status));
     CHECK(WEXITSTATUS(status) == 0);
   }
+  ::kill(deleter, SIGKILL);
+  ::waitpid(deleter, nullptr, 0);
   ModelRegistry reg(dir);
   const auto vs = reg.versions("shared");
   REQUIRE(vs.size() == procs * each);
@@ -842,4 +854,46 @@ TEST_CASE("registry: mid-log damage in history.log is reported with its line, ne
   reg.promote("m", 2, "production");
   CHECK(warnings.size() == 2);
   CHECK(reg.history("m").size() == 10);
+}
+
+TEST_CASE("registry: a hard-linked history.log is refused, the file outside untouched") {
+  const auto dir = fresh_dir("hardlink");
+  const auto outside = fresh_dir("hardlink_outside") / "precious.txt";
+  ModelRegistry reg(dir);
+  reg.register_model("m", small_model(2.0));
+  reg.register_model("m", small_model(3.0));
+  reg.promote("m", 1, "production");
+  const auto log = dir / "m" / "history.log";
+  const std::string before = detail::read_file(log);
+  fs::copy_file(log, outside);
+  fs::remove(log);
+  fs::create_hard_link(outside, log);  // history.log is now also a name of a file outside
+  CHECK_THROWS_WITH_AS(reg.promote("m", 2, "production"), doctest::Contains("hard links"), registry_error);
+  CHECK(detail::read_file(outside) == before);
+  // A torn tail to cut: the truncation is refused the same way.
+  write_text(outside, before + "0badc0de {\"se");
+  CHECK_THROWS_WITH_AS(reg.promote("m", 2, "production"), doctest::Contains("hard links"), registry_error);
+  CHECK(detail::read_file(outside) == before + "0badc0de {\"se");
+  // Readers still read it (reading through a link changes nothing).
+  CHECK(reg.resolve("m", "production") == 1);
+}
+
+TEST_CASE("registry: readers create and write nothing") {
+  const auto dir = fresh_dir("readers");
+  {
+    ModelRegistry reg(dir);
+    reg.register_model("m", small_model(2.0));
+  }
+  fs::remove(dir / ".lock");
+  const auto listing = [&] {
+    std::set<std::string> names;
+    for (const auto& e : fs::recursive_directory_iterator(dir)) names.insert(e.path().string());
+    return names;
+  };
+  const auto files = listing();
+  ModelRegistry reg(dir);
+  CHECK(reg.versions("m").size() == 1);
+  CHECK(reg.models().size() == 1);
+  (void)reg.history("m");
+  CHECK(listing() == files);
 }

@@ -36,27 +36,36 @@ MLOPS_FUNC void truncate_durable(const std::filesystem::path& path, std::uint64_
 /// Removes a file (missing is fine); the caller syncs the directory.
 MLOPS_FUNC void remove_file(const std::filesystem::path& path);
 
-/// An advisory whole-registry lock (flock on DIR/.lock): exclusive for writers, shared
-/// for readers; released when destroyed (and by the kernel if the process dies).
+/// Why writing through `fd` is refused, or empty: it must be a regular file with exactly
+/// one name, since a hard link would carry the write to a file outside the registry
+/// (O_NOFOLLOW stops only symbolic links). Callers close `fd` and throw registry_error.
+MLOPS_FUNC std::string link_problem(int fd, const std::filesystem::path& path);
+
+/// An advisory whole-registry lock: flock on the registry directory itself, exclusive
+/// for writers, shared for readers; released when destroyed (and by the kernel if the
+/// process dies). Not a lock file: a file can be deleted or replaced under its holder
+/// (two writers would then lock different files), the directory cannot while the
+/// registry is in it; and readers create and write nothing, so a read-only registry reads.
 class registry_lock {
  public:
   registry_lock(const std::filesystem::path& root, bool exclusive) {
-    const auto path = root / ".lock";
-    fd_ = ::open(path.c_str(), O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0644);
+    fd_ = ::open(root.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (fd_ < 0) {
       const int e = errno;
-      MLOPS_THROW(io_error(errc::io, fmt::format("cannot open the registry lock '{}': {}", path.string(), errno_text(e))));
+      MLOPS_THROW(io_error(errc::io, fmt::format("cannot open the registry directory '{}' to lock it: {}", root.string(), errno_text(e))));
     }
     while (::flock(fd_, exclusive ? LOCK_EX : LOCK_SH) != 0) {
       if (errno == EINTR) continue;
       const int e = errno;
       ::close(fd_);
+      fd_ = -1;
       MLOPS_THROW(io_error(errc::io, fmt::format("cannot lock the registry '{}': {}", root.string(), errno_text(e))));
     }
   }
   registry_lock(const registry_lock&) = delete;
   registry_lock& operator=(const registry_lock&) = delete;
   ~registry_lock() {
+    if (fd_ < 0) return;
     ::flock(fd_, LOCK_UN);
     ::close(fd_);
   }
@@ -79,6 +88,17 @@ MLOPS_FUNC std::optional<std::string> read_file_if_exists(const std::filesystem:
   return read_file(path, false);
 }
 
+MLOPS_FUNC std::string link_problem(int fd, const std::filesystem::path& path) {
+  struct ::stat st {};
+  if (::fstat(fd, &st) != 0) return fmt::format("cannot inspect '{}': {}", path.string(), errno_text(errno));
+  if (!S_ISREG(st.st_mode)) return fmt::format("'{}' is not a regular file; nothing was changed", path.string());
+  if (st.st_nlink != 1)
+    return fmt::format("'{}' has {} hard links: writing to it would change a file outside the registry, so nothing was "
+                       "changed; replace it by a copy of its own (cp --remove-destination)",
+                       path.string(), st.st_nlink);
+  return {};
+}
+
 MLOPS_FUNC void append_durable(const std::filesystem::path& path, std::string_view line) {
   auto& ops = fs_ops();
   const bool existed = ::access(path.c_str(), F_OK) == 0;
@@ -86,6 +106,10 @@ MLOPS_FUNC void append_durable(const std::filesystem::path& path, std::string_vi
   if (fd < 0) {
     const int e = errno;
     MLOPS_THROW(io_error(errc::io, fmt::format("cannot open '{}' for appending: {}", path.string(), errno_text(e))));
+  }
+  if (auto why = link_problem(fd, path); !why.empty()) {
+    ops.close(fd);
+    MLOPS_THROW(registry_error(errc::registry_corrupt, std::move(why)));
   }
   if (const int e = write_all(ops, fd, line); e != 0) {
     ops.close(fd);
@@ -103,6 +127,12 @@ MLOPS_FUNC void append_durable(const std::filesystem::path& path, std::string_vi
 MLOPS_FUNC void truncate_durable(const std::filesystem::path& path, std::uint64_t size) {
   auto& ops = fs_ops();
   const int fd = ops.open(path.c_str(), O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0);
+  if (fd >= 0) {
+    if (auto why = link_problem(fd, path); !why.empty()) {
+      ops.close(fd);
+      MLOPS_THROW(registry_error(errc::registry_corrupt, std::move(why)));
+    }
+  }
   if (fd < 0 || ops.truncate(fd, static_cast<off_t>(size)) != 0 || ops.sync(fd) != 0) {
     const int e = errno;
     if (fd >= 0) ops.close(fd);
