@@ -5,6 +5,8 @@
 
 #include <atomic>
 #include <cmath>
+#include <cstring>
+#include <limits>
 #include <filesystem>
 #include <mutex>
 #include <regex>
@@ -581,4 +583,74 @@ TEST_CASE("pipeline: the drift profile is captured at fit, saved, and round-trip
   // A format 1.0 file (no profile section) loads without one.
   const auto old = FittedPipeline<double>::load(fs::path(MLOPS_TEST_GOLDEN_DIR) / "format/v1.0/ridge_double.mlops");
   CHECK(!old.has_drift_profile());
+}
+
+namespace {
+// Rewrites the payload of a container's first section with `edit` and recomputes both
+// checksums: what an attacker (or a buggy tool) can produce, and checksums cannot catch.
+template <class Edit>
+std::string resealed(std::string bytes, Edit edit) {
+  auto u32 = [&](std::size_t at) {
+    std::uint32_t v = 0;
+    std::memcpy(&v, bytes.data() + at, 4);
+    return v;
+  };
+  auto put32 = [&](std::size_t at, std::uint32_t v) { std::memcpy(bytes.data() + at, &v, 4); };
+  std::uint64_t len = 0;
+  std::memcpy(&len, bytes.data() + 32 + 8, 8);
+  const std::size_t payload = 32 + 20;
+  std::string p = bytes.substr(payload, len);
+  edit(p);
+  REQUIRE(p.size() == len);
+  bytes.replace(payload, len, p);
+  put32(32 + 16, detail::crc32c(p.data(), p.size()));
+  put32(bytes.size() - 4, detail::crc32c(bytes.data(), bytes.size() - 4));
+  (void)u32;
+  return bytes;
+}
+}  // namespace
+
+TEST_CASE("monitor state: semantic ranges are checked after the checksums (issue 19)") {
+  const auto p = normal_profile(2, 4000, 5);
+  DriftMonitor<double> a(p, cfg(1000));
+  for (int i = 0; i < 3; ++i) {
+    const double row[] = {1.25, -0.5};
+    a.observe(row, 0.75);
+  }
+  const auto good = a.save_state();
+  DriftMonitor<double> b(p, cfg(1000));
+  b.restore_state(good);  // the untouched state loads
+  auto replace_double = [](double from, double to) {
+    return [=](std::string& s) {
+      std::string f(8, '\0'), t(8, '\0');
+      std::memcpy(f.data(), &from, 8);
+      std::memcpy(t.data(), &to, 8);
+      const auto at = s.find(f);
+      REQUIRE(at != std::string::npos);
+      s.replace(at, 8, t);
+    };
+  };
+  // Column 0's sum in the current pane (3 x 1.25) made NaN.
+  CHECK(error_id_of([&] { b.restore_state(resealed(good, replace_double(3.75, std::nan("")))); }) == "format.corrupt");
+  // Counts that no longer add up: the first u64 3 followed by a 0 after the header fields
+  // (a bin of column 0, which holds the 3 rows) made 4.
+  CHECK(error_id_of([&] {
+          b.restore_state(resealed(good, [](std::string& s) {
+            std::string f(16, '\0');
+            const std::uint64_t three = 3, zero = 0, four = 4;
+            std::memcpy(f.data(), &three, 8);
+            std::memcpy(f.data() + 8, &zero, 8);
+            auto at = s.find(f, 4 + 8 * 4 + 8 * 10 + 8);  // after the header fields and counters
+            REQUIRE(at != std::string::npos);
+            std::memcpy(s.data() + at, &four, 8);
+          }));
+        }) == "format.corrupt");
+}
+
+TEST_CASE("imputer: a fill value that is not finite is refused on load (issue 19)") {
+  FittedSimpleImputer<double> bad(impute_strategy::constant, {"a"}, {std::numeric_limits<double>::infinity()}, {0});
+  detail::byte_writer w;
+  bad.save(w);
+  detail::byte_reader r(w.buffer(), "steps section");
+  CHECK_THROWS_WITH_AS((void)FittedSimpleImputer<double>::load(r), doctest::Contains("not finite"), format_error);
 }

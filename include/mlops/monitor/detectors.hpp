@@ -117,6 +117,9 @@ class Adwin {
       for (int k = 0; k < bucket_row.n; ++k) {
         bucket_row.total[static_cast<std::size_t>(k)] = r.get<double>();
         bucket_row.var[static_cast<std::size_t>(k)] = r.get<double>();
+        if (!std::isfinite(bucket_row.total[static_cast<std::size_t>(k)]) || !(bucket_row.var[static_cast<std::size_t>(k)] >= 0) ||
+            !std::isfinite(bucket_row.var[static_cast<std::size_t>(k)]))
+          r.corrupt("ADWIN bucket is not finite");
       }
     }
     total_ = r.get<double>();

@@ -422,7 +422,22 @@ class DriftMonitor {
       rows = r.get<std::uint64_t>();
       labels = r.get<std::uint64_t>();
       err_sum = r.get<double>();
-      if (!std::isfinite(err_sum)) r.corrupt("error sum is not finite");
+      if (!std::isfinite(err_sum) || err_sum < 0) r.corrupt("error sum is not finite and non-negative");
+      // Every row lands in exactly one bin or the missing count of every column (an
+      // infinite value in an outer bin as well as in `infinite`); sums are finite.
+      const std::size_t cols = sum.size(), stride = cols ? counts.size() / cols : 0;
+      for (std::size_t c = 0; c < cols; ++c) {
+        if (!std::isfinite(sum[c])) r.corrupt("a column sum is not finite");
+        std::uint64_t seen = missing[c];
+        if (seen > rows) r.corrupt("a column has more missing values than rows");
+        for (std::size_t b = 0; b < stride; ++b) {
+          const std::uint64_t v = counts[c * stride + b];
+          if (v > rows - seen) r.corrupt("a column's bin counts exceed its rows");
+          seen += v;
+        }
+        if (seen != rows) r.corrupt("a column's bin and missing counts do not add up to its rows");
+        if (infinite[c] > rows - missing[c]) r.corrupt("a column has more infinite values than binned ones");
+      }
     }
   };
 

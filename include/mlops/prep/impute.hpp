@@ -110,7 +110,7 @@ class FittedSimpleImputer {
       cols[c] = r.get_string();
       fills[c] = r.get<T>();
       miss[c] = static_cast<std::size_t>(r.get<std::uint64_t>());
-      if (std::isnan(fills[c])) r.corrupt("imputer fill value is NaN");
+      if (!std::isfinite(fills[c])) r.corrupt("imputer fill value is not finite");
     }
     return {static_cast<impute_strategy>(s), std::move(cols), std::move(fills), std::move(miss)};
   }
