@@ -897,3 +897,38 @@ TEST_CASE("registry: readers create and write nothing") {
   (void)reg.history("m");
   CHECK(listing() == files);
 }
+
+namespace {
+// Fails creating the index's temporary file: the disk filled up after the commit point.
+struct index_write_fails : detail::file_ops {
+  int make_temp(char* tmpl) override {
+    if (std::string_view(tmpl).find("index.json") != std::string_view::npos) {
+      errno = ENOSPC;
+      return -1;
+    }
+    return ::mkstemp(tmpl);
+  }
+};
+}  // namespace
+
+TEST_CASE("registry: a failure after the commit point reports the change as in effect, never as failed") {
+  const auto dir = fresh_dir("aftercommit");
+  ModelRegistry reg(dir);
+  std::vector<std::string> warnings;
+  reg.on_warning([&](std::string_view w) { warnings.emplace_back(w); });
+  reg.register_model("m", small_model(2.0));
+  index_write_fails inj;
+  detail::set_file_ops(&inj);
+  std::uint64_t v = 0;
+  CHECK_NOTHROW(v = reg.register_model("m", small_model(3.0)));  // committed: no error a script would retry
+  CHECK_NOTHROW(reg.promote("m", 2, "production"));
+  detail::set_file_ops(nullptr);
+  CHECK(v == 2);
+  REQUIRE(warnings.size() == 2);
+  CHECK(warnings[0].find("version 2 is registered (in effect)") != std::string::npos);
+  CHECK(warnings[0].find("No space left") != std::string::npos);
+  CHECK(warnings[1].find("production -> version 2 (in effect)") != std::string::npos);
+  // Readers see the committed state (the stale index is rebuilt in memory).
+  CHECK(reg.versions("m").size() == 2);
+  CHECK(reg.resolve("m", "production") == 2);
+}

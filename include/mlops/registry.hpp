@@ -194,7 +194,7 @@ class ModelRegistry {
     j["model_bytes"] = bytes.size();
     j["model_crc32c"] = fmt::format("{:08x}", detail::crc32c(bytes.data(), bytes.size()));
     detail::atomic_write_file(dir / (detail::version_stem(v) + ".json"), j.dump(2) + "\n");  // the commit point
-    write_index(name, dir);
+    refresh_index(name, dir, fmt::format("'{}' version {} is registered", name, v));
     return v;
   }
 
@@ -296,6 +296,10 @@ class ModelRegistry {
 
   /// index.json: a summary readers may use; always derivable from the files.
   void write_index(std::string_view name, const std::filesystem::path& dir) const;
+  /// write_index after a commit point: the change (`done`) is in effect whatever happens
+  /// here, so a failure to rewrite the index (a cache readers rebuild from the files) is a
+  /// warning, never an error that would make a caller retry a committed change.
+  void refresh_index(std::string_view name, const std::filesystem::path& dir, std::string_view done) const;
 
   std::filesystem::path root_;
   warning_callback warn_;
@@ -452,7 +456,7 @@ MLOPS_FUNC void ModelRegistry::promote(std::string_view name, std::uint64_t vers
   const auto cur = current_aliases(state);
   const auto it = cur.find(std::string(alias));
   append_event(dir, state, std::string(alias), "promote", version, it == cur.end() ? std::nullopt : std::optional(it->second), who);
-  write_index(name, dir);
+  refresh_index(name, dir, fmt::format("'{}' {} -> version {}", name, alias, version));
 }
 
 MLOPS_FUNC std::uint64_t ModelRegistry::rollback(std::string_view name, std::string_view alias, std::string_view who) {
@@ -467,7 +471,7 @@ MLOPS_FUNC std::uint64_t ModelRegistry::rollback(std::string_view name, std::str
                                                                  stack.empty() ? "never been set" : "no previous holder")));
   const std::uint64_t now = stack.back(), prev = stack[stack.size() - 2];
   append_event(dir, state, std::string(alias), "rollback", prev, now, who);
-  write_index(name, dir);
+  refresh_index(name, dir, fmt::format("'{}' {} rolled back to version {}", name, alias, prev));
   return prev;
 }
 
@@ -499,7 +503,7 @@ MLOPS_FUNC void ModelRegistry::delete_version(std::string_view name, std::uint64
   const auto dir = model_dir(name, false);
   detail::registry_lock lock(root_, true);
   delete_locked(name, dir, version, read_state(name, dir));
-  write_index(name, dir);
+  refresh_index(name, dir, fmt::format("'{}' version {} is deleted", name, version));
 }
 
 MLOPS_FUNC std::vector<std::uint64_t> ModelRegistry::apply_retention(std::string_view name, std::size_t keep_last) {
@@ -516,7 +520,7 @@ MLOPS_FUNC std::vector<std::uint64_t> ModelRegistry::apply_retention(std::string
       deleted.push_back(*it);
     }
   std::sort(deleted.begin(), deleted.end());
-  write_index(name, dir);
+  refresh_index(name, dir, fmt::format("'{}': retention deleted {} version(s)", name, deleted.size()));
   return deleted;
 }
 
@@ -773,6 +777,18 @@ MLOPS_FUNC void ModelRegistry::delete_locked(std::string_view name, const std::f
   detail::sync_directory(dir, done);
   detail::remove_file(stem.string() + ".mlops");
   detail::sync_directory(dir, done);
+}
+
+MLOPS_FUNC void ModelRegistry::refresh_index(std::string_view name, const std::filesystem::path& dir, std::string_view done) const {
+#if MLOPS_HAS_EXCEPTIONS
+  try {
+    write_index(name, dir);
+  } catch (const std::exception& e) {
+    if (warn_) warn_(fmt::format("{} (in effect), but index.json could not be rewritten: {}; readers rebuild it from the files", done, e.what()));
+  }
+#else
+  write_index(name, dir);
+#endif
 }
 
 MLOPS_FUNC void ModelRegistry::write_index(std::string_view name, const std::filesystem::path& dir) const {
