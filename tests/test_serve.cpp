@@ -68,6 +68,20 @@ struct event_log {
 };
 
 const std::vector<std::string_view> ab_columns = {"a", "b"};
+
+/// A registry holding versions 1 and 2 of "m" (models of the two slopes), with
+/// `aliases` promoted in order, and a service configuration serving it.
+ServiceConfig registry_with(const fs::path& dir, double slope1, double slope2,
+                            std::initializer_list<std::pair<std::uint64_t, const char*>> aliases) {
+  ModelRegistry reg(dir);
+  reg.register_model("m", model(slope1));
+  reg.register_model("m", model(slope2));
+  for (const auto& [v, alias] : aliases) reg.promote("m", v, alias);
+  ServiceConfig c;
+  c.name = "m";
+  c.registry = dir;
+  return c;
+}
 }  // namespace
 
 TEST_CASE("ServedModel: publish, a failed load keeps the working version, handles outlive swaps") {
@@ -190,13 +204,8 @@ TEST_CASE("ModelService: follows the registry alias, reports reloads and failure
 
 TEST_CASE("ModelService: the watcher thread reloads within the polling period") {
   const auto dir = fresh_dir("watch");
+  auto c = registry_with(dir, 2.0, 3.0, {{1, "production"}});
   ModelRegistry reg(dir);
-  reg.register_model("m", model(2.0));
-  reg.register_model("m", model(3.0));
-  reg.promote("m", 1, "production");
-  ServiceConfig c;
-  c.name = "m";
-  c.registry = dir;
   c.poll_period = std::chrono::milliseconds(20);
   ModelService<double> svc(c);
   svc.start();
@@ -285,14 +294,9 @@ TEST_CASE("sequential test: promotes a better challenger quickly, rarely a no-be
 
 TEST_CASE("ModelService: shadow challenger, feedback pairs labels by request id, the test recommends") {
   const auto dir = fresh_dir("ab");
+  // Version 1 has the slope of the truth below; version 2, the champion, is worse.
+  auto c = registry_with(dir, 2.0, 2.6, {{2, "production"}, {1, "staging"}});
   ModelRegistry reg(dir);
-  reg.register_model("m", model(2.0));                                   // the truth below
-  reg.register_model("m", model(2.6));                                   // worse
-  reg.promote("m", 2, "production");
-  reg.promote("m", 1, "staging");
-  ServiceConfig c;
-  c.name = "m";
-  c.registry = dir;
   c.challenger = "staging";
   ModelService<double> svc(c);
   event_log log;
@@ -336,14 +340,8 @@ TEST_CASE("ModelService: shadow challenger, feedback pairs labels by request id,
 
 TEST_CASE("ModelService: a traffic share answers from the challenger for the routed keys") {
   const auto dir = fresh_dir("traffic");
+  auto c = registry_with(dir, 2.0, 3.0, {{1, "production"}, {2, "canary"}});
   ModelRegistry reg(dir);
-  reg.register_model("m", model(2.0));
-  reg.register_model("m", model(3.0));
-  reg.promote("m", 1, "production");
-  reg.promote("m", 2, "canary");
-  ServiceConfig c;
-  c.name = "m";
-  c.registry = dir;
   c.challenger = "canary";
   c.traffic = 0.25;
   ModelService<double> svc(c);
@@ -371,14 +369,8 @@ TEST_CASE("ModelService: a traffic share answers from the challenger for the rou
 
 TEST_CASE("ModelService: a served row allocates nothing") {
   const auto dir = fresh_dir("alloc");
+  auto c = registry_with(dir, 2.0, 3.0, {{1, "production"}, {2, "staging"}});
   ModelRegistry reg(dir);
-  reg.register_model("m", model(2.0));
-  reg.register_model("m", model(3.0));
-  reg.promote("m", 1, "production");
-  reg.promote("m", 2, "staging");
-  ServiceConfig c;
-  c.name = "m";
-  c.registry = dir;
   c.challenger = "staging";
   ModelService<double> svc(c);
   REQUIRE(svc.poll());
@@ -399,14 +391,8 @@ TEST_CASE("ModelService: a served row allocates nothing") {
 
 TEST_CASE("ModelService: critical concept drift rolls the champion alias back once") {
   const auto dir = fresh_dir("rollback");
+  auto c = registry_with(dir, 2.0, 2.0, {{1, "production"}, {2, "production"}});
   ModelRegistry reg(dir);
-  reg.register_model("m", model(2.0));
-  reg.register_model("m", model(2.0));
-  reg.promote("m", 1, "production");
-  reg.promote("m", 2, "production");
-  ServiceConfig c;
-  c.name = "m";
-  c.registry = dir;
   c.auto_rollback = true;
   c.drift.window = 100;
   c.drift.min_labels = 20;
