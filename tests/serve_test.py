@@ -176,7 +176,12 @@ for i in range(4000):
 conn.close()
 rss1 = rss_kib(srv.p.pid)
 check("a flood of malformed requests gets 4xx only", statuses <= {400, 413}, statuses)
-check("RSS stays bounded under 4000 malformed requests", rss1 - rss0 < 8 * 1024, f"{rss0} -> {rss1} KiB")
+if "ASAN_OPTIONS" in os.environ:
+    # AddressSanitizer keeps freed memory in quarantine (256 MiB by default): RSS grows
+    # by design there, so the bound is checked in the Release stage only.
+    print(f"SKIP: RSS bound under AddressSanitizer ({rss0} -> {rss1} KiB)")
+else:
+    check("RSS stays bounded under 4000 malformed requests", rss1 - rss0 < 8 * 1024, f"{rss0} -> {rss1} KiB")
 check("served after the flood", srv.request("POST", P, {"instances": [row]})[0] == 200)
 
 # A slow client (sends half a request, then stalls) is cut off after --timeout; others are served.
