@@ -397,6 +397,13 @@ TEST_CASE_TEMPLATE("typed inputs: one-hot, ordinal and date features in the row 
   const T so = fp.predict_row(std::span<const input_value>(odd));
   CHECK(std::memcmp(&so, &su, sizeof(T)) == 0);
   static_assert(noexcept(fp.predict_row(std::span<const input_value>{})));
+  // One value at a time: a level's code, an instant's days, a wrong sort is missing.
+  CHECK(fp.numeric_value(0, mixed[0]) == fp.level_code(0, "Paris"));
+  CHECK(fp.numeric_value(1, mixed[1]) == unseen_row[1]);
+  CHECK(fp.numeric_value(2, mixed[2]) == T(80));
+  CHECK(std::isnan(fp.numeric_value(2, mixed[0])));
+  CHECK(std::isnan(fp.numeric_value(1, input_value::of(std::string_view("2021-03-01")))));
+  CHECK(std::isnan(fp.numeric_value(0, input_value::none())));
   // Predicting a row of the expanding program allocates nothing, in either form.
   const std::size_t before = test::allocations();
   T acc = 0;

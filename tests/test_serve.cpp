@@ -165,12 +165,28 @@ TEST_CASE("ModelService: follows the registry alias, reports reloads and failure
   CHECK(svc.champion().version() == 1);
   CHECK(!svc.poll());  // nothing moved
 
+  // A request pins its versions before it is parsed: a reload in between changes neither
+  // the schema it is mapped to nor the model that answers it.
+  auto pinned = svc.pin();
   ModelRegistry reg(dir);
   reg.promote("price", 2, "production");
   CHECK(svc.poll());
   CHECK(svc.champion().version() == 2);
   CHECK(log.last().kind == ServeEvent::kind_t::reloaded);
   CHECK(log.last().message.find("1 -> 2") != std::string::npos);
+  const std::vector<std::string_view> ba = {"b", "a"};
+  svc.map_columns(pinned, ba);
+  CHECK(pinned.champion->version == 1);
+  CHECK(pinned.champion_cols == std::vector<std::size_t>{1, 0});
+  {
+    const input_value row[] = {input_value::of(4.0), input_value::of(3.0)};
+    const double ab[] = {3.0, 4.0};
+    const auto a = svc.predict_row(pinned, row, "k", {});
+    REQUIRE(a.status == predict_status::ok);
+    CHECK(a.version == 1);
+    CHECK(a.value == model(2.0).predict_row(std::span<const double>(ab)));
+    CHECK(svc.bind(ba).champion->version == 2);
+  }
 
   // A damaged version never replaces the working one; the failure is reported once.
   reg.register_model("price", model(4.0));

@@ -326,21 +326,23 @@ class FittedPipeline {
   /// out[j] for input j; out must hold n_features() values. noexcept, allocation-free.
   void numeric_row(std::span<const input_value> row, std::span<T> out) const noexcept {
     MLOPS_ASSERT(row.size() == features_.size() && out.size() >= row.size(), "row length must equal n_features()");
+    for (std::size_t j = 0; j < row.size(); ++j) out[j] = numeric_value(j, row[j]);
+  }
+  /// One value of input j in numeric form: a number as is, a level text as its code, an
+  /// instant as days; a value of the wrong sort for its input is NaN (missing).
+  T numeric_value(std::size_t j, const input_value& v) const noexcept {
+    MLOPS_ASSERT(j < features_.size(), "input index out of range");
     const T nan = std::numeric_limits<T>::quiet_NaN();
-    for (std::size_t j = 0; j < row.size(); ++j) {
-      const auto& v = row[j];
-      switch (input_kinds_[j]) {
-        case column_kind::numeric: out[j] = v.kind == input_value::kind_t::number ? static_cast<T>(v.number) : nan; break;
-        case column_kind::categorical:
-          out[j] = v.kind == input_value::kind_t::text ? level_code(j, v.text) : v.kind == input_value::kind_t::number ? static_cast<T>(v.number) : nan;
-          break;
-        case column_kind::datetime:
-          out[j] = v.kind == input_value::kind_t::instant ? detail::days_of<T>(v.micros)
-                   : v.kind == input_value::kind_t::number ? static_cast<T>(v.number)
-                                                           : nan;
-          break;
-      }
+    switch (input_kinds_[j]) {
+      case column_kind::numeric: return v.kind == input_value::kind_t::number ? static_cast<T>(v.number) : nan;
+      case column_kind::categorical:
+        return v.kind == input_value::kind_t::text ? level_code(j, v.text) : v.kind == input_value::kind_t::number ? static_cast<T>(v.number) : nan;
+      case column_kind::datetime:
+        return v.kind == input_value::kind_t::instant ? detail::days_of<T>(v.micros)
+               : v.kind == input_value::kind_t::number ? static_cast<T>(v.number)
+                                                       : nan;
     }
+    return nan;
   }
   /// Classifier scores of one raw row into out[0 .. outputs) (one for two classes).
   /// noexcept, allocation-free; false for a regressor or a wrong length.

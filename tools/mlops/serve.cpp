@@ -394,8 +394,10 @@ class server {
     const bool csv = ctype.starts_with("text/csv");
     // text/csv is read as CSV; any other type as JSON (as TensorFlow Serving does: curl -d
     // sends application/x-www-form-urlencoded).
-    const auto champion = svc_.champion().current();
-    if (!champion) fail(503, mlops::serve_error::unavailable, fmt::format("model '{}' has no version loaded yet", a_.name));
+    // The versions are pinned once: the request is parsed against them and predicted by
+    // them, whatever reloads happen meanwhile.
+    auto b = svc_.pin();  // argument_error before the first load: 503
+    const auto& champion = b.champion;
 
     request_rows rows;
     json doc;
@@ -406,8 +408,7 @@ class server {
       parse_csv_rows(req.body, champion->pipeline, a_.max_rows, frame, rows);
     } else {
       doc = json::parse(req.body);
-      const auto challenger = svc_.has_challenger() ? svc_.challenger().current() : nullptr;
-      const mlops::FittedPipeline<double>* versions[] = {&champion->pipeline, challenger ? &challenger->pipeline : nullptr};
+      const mlops::FittedPipeline<double>* versions[] = {&champion->pipeline, b.challenger ? &b.challenger->pipeline : nullptr};
       parse_json_rows(doc, versions, a_.max_rows, rows);
       if (const auto it = doc.find("request_id"); it != doc.end() && it->is_string()) request_id = it->get<std::string>();
       if (const auto it = doc.find("key"); it != doc.end() && it->is_string()) key = it->get<std::string>();
@@ -416,7 +417,7 @@ class server {
     if (request_id.size() > 256) fail(400, mlops::serve_error::malformed, "request_id: at most 256 characters");
     if (key.empty()) key = request_id;
 
-    const auto b = svc_.bind(rows.columns);
+    svc_.map_columns(b, rows.columns);
     // A version or label in the URL must name what is being served.
     bool force_challenger = false;
     if (!selector.empty()) {

@@ -10,6 +10,7 @@
 //   svc.on_event([](const mlops::ServeEvent& e) { log(e.message); }); // thread-safe callback
 //   svc.start();                                  // loads, then polls the registry every poll_period
 //   auto b = svc.bind(columns);                   // per request: pins the versions, maps the columns
+//                                                 // (or pin(), parse against b.champion, map_columns(b, columns))
 //   auto a = svc.predict_row(b, values, key, id); // per row: noexcept, no allocation
 //   svc.feedback(id, label);                      // later: scores both versions, feeds the test
 //
@@ -181,15 +182,20 @@ class ModelService {
     std::vector<std::size_t> champion_cols, challenger_cols;
     std::size_t width = 0;  // values per row in the request
   };
-  /// Pins the versions serving now and maps `columns` (the request's column names) to
-  /// each version's features; an empty `columns` means rows in the champion's feature
-  /// order. schema_error naming the first missing feature; argument_error (unavailable)
-  /// before the first load. Extra columns are ignored.
-  binding bind(std::span<const std::string_view> columns) const {
+  /// Pins the versions serving now (a request's view before its columns are known):
+  /// what the request is parsed against and then predicted by, whatever reloads happen
+  /// meanwhile. argument_error (unavailable) before the first load.
+  binding pin() const {
     binding b;
     b.champion = champion_.current();
     if (!b.champion) MLOPS_THROW(argument_error(errc::invalid_argument, fmt::format("model '{}' has no version loaded yet", c_.name)));
     if (has_challenger()) b.challenger = challenger_.current();
+    return b;
+  }
+  /// Maps `columns` (the request's column names) to the features of each version `b`
+  /// pinned; an empty `columns` means rows in the champion's feature order. schema_error
+  /// naming the first missing feature. Extra columns are ignored.
+  void map_columns(binding& b, std::span<const std::string_view> columns) const {
     const auto& cf = b.champion->pipeline.features();
     std::vector<std::string_view> own;
     if (columns.empty()) {
@@ -212,6 +218,11 @@ class ModelService {
     };
     map(b.champion->pipeline, b.champion_cols, "champion");
     if (b.challenger) map(b.challenger->pipeline, b.challenger_cols, "challenger");
+  }
+  /// pin() then map_columns(): the versions serving now, with `columns` mapped.
+  binding bind(std::span<const std::string_view> columns) const {
+    binding b = pin();
+    map_columns(b, columns);
     return b;
   }
 
@@ -410,22 +421,14 @@ class ModelService {
   static auto with_numeric_row(const FittedPipeline<T>& p, const std::vector<std::size_t>& cols, std::span<const input_value> values,
                                F&& f) noexcept {
     const std::size_t d = p.n_features();
-    std::array<input_value, FittedPipeline<T>::wide_row> small_in;
-    std::array<T, FittedPipeline<T>::wide_row> small_x;
-    input_value* in = small_in.data();
+    std::array<T, FittedPipeline<T>::wide_row> small_x;  // not initialised: every used slot is written below
     T* x = small_x.data();
     if (d > FittedPipeline<T>::wide_row) {
-      thread_local std::vector<input_value> big_in;
       thread_local std::vector<T> big_x;
-      if (big_in.size() < d) {
-        big_in.resize(d);
-        big_x.resize(d);
-      }
-      in = big_in.data();
+      if (big_x.size() < d) big_x.resize(d);
       x = big_x.data();
     }
-    for (std::size_t j = 0; j < d; ++j) in[j] = values[cols[j]];
-    p.numeric_row(std::span<const input_value>(in, d), std::span<T>(x, d));
+    for (std::size_t j = 0; j < d; ++j) x[j] = p.numeric_value(j, values[cols[j]]);
     return f(std::span<const T>(x, d));
   }
 
