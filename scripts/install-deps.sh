@@ -6,7 +6,8 @@
 set -euo pipefail
 pkgs=(g++ cmake ninja-build libeigen3-dev xtl-dev xtensor-dev libfmt-dev nlohmann-json3-dev
       libcli11-dev doctest-dev libbenchmark-dev python3 ccache pkg-config
-      libcpp-httplib-dev prometheus)  # `mlops serve` (cpp-httplib), its scrape test and promtool
+      libcpp-httplib-dev prometheus   # `mlops serve` (cpp-httplib), its scrape test and promtool
+      libsodium-dev)                  # model signing (mlops/io/signing.hpp, `mlops sign`)
 [[ "${1:-}" == "--bench" ]] && pkgs+=(wrk python3-flask)
 [[ "${1:-}" == "--bench" ]] && pkgs+=(python3-sklearn python3-pandas python3-numpy)
 [[ "${1:-}" == "--fuzz" ]] && pkgs+=(clang libclang-rt-14-dev)

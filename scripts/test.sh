@@ -16,10 +16,11 @@ cmake --build build/asan -j "$jobs" --target mlops_tests mlops_fuzz_regress mlop
 (cd build/asan && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
    ctest --output-on-failure -j "$jobs" -L sanitize)
 # ThreadSanitizer: the drift monitor's concurrency test (per-thread monitors merged
-# while observing continues) in a small dedicated build.
+# while observing continues) and serving's threads (publication, the watcher, metrics)
+# in a small dedicated build.
 cmake -S . -B build/tsan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DMLOPS_BUILD_BENCHMARKS=OFF -DMLOPS_BUILD_EXAMPLES=OFF \
       -DMLOPS_INSTALL=OFF -DMLOPS_TSAN=ON >/dev/null
-cmake --build build/tsan -j "$jobs" --target mlops_monitor_tsan
+cmake --build build/tsan -j "$jobs" --target mlops_monitor_tsan mlops_serve_tsan
 (cd build/tsan && ctest --output-on-failure -L tsan)
 # Fuzzing (clang + libFuzzer): the model loader, the card loader and the CSV reader,
 # 60 s each in CI (CI=true), 10 s otherwise; MLOPS_FUZZ_SECONDS overrides (0 skips).

@@ -9,6 +9,11 @@ flags=(-std=c++20 -fsyntax-only -Wall -Wextra -Werror -I"$inc")
 for d in "$@"; do flags+=(-isystem "$d"); done
 export cxx
 list=$(cd "$inc" && find mlops -name '*.hpp' | sort)
+# mlops/io/signing.hpp needs libsodium's header (libsodium-dev); without it, it is left out.
+if ! printf '#include <sodium.h>\n' | "$cxx" -fsyntax-only -x c++ - -o /dev/null 2>/dev/null; then
+  echo "headers: sodium.h not found (libsodium-dev): mlops/io/signing.hpp not checked"
+  list=$(grep -v '^mlops/io/signing.hpp$' <<<"$list")
+fi
 n=$(wc -l <<<"$list")
 fail=0
 # shellcheck disable=SC2016

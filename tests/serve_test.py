@@ -349,5 +349,56 @@ while time.time() - t0 < 5:
 check("a rewritten model file is reloaded", s == 200 and b["model_version"] == "2", b)
 check("file server: SIGTERM exit 0", f.stop() == 0)
 
+# --- signed models: only versions signed by a trusted key serve; an unsigned or tampered
+# version never replaces the one serving; a version signed after its promotion is taken.
+if "keygen" in subprocess.run([mlops, "--help"], capture_output=True, text=True).stdout:
+    run("keygen", "release")
+    run("keygen", "other")
+    run("sign", "--registry", "reg", "--model", "house", "--version", "1", "--key", "release.key")
+    out = run("verify", "--registry", "reg", "--model", "house", "--version", "1", "--trusted-key", "release.pub")
+    check("verify names the version and the key", "version 1" in out and "signed by key" in out, out)
+    r = subprocess.run([mlops, "verify", "--registry", "reg", "--model", "house", "--version", "2", "--trusted-key", "release.pub"],
+                       capture_output=True, text=True, timeout=60)
+    check("verify of an unsigned version fails with signature.missing", r.returncode != 0 and "signature.missing" in r.stderr, r.stderr)
+    run("registry", "promote", "house", "1", "production", "--registry", "reg")
+    g = Server("--registry", "reg", "--model", "house", "--poll", "0.2", "--trusted-key", "release.pub")
+    s, b = g.request("POST", P, {"instances": [row]})
+    check("signed: version 1 serves", s == 200 and b["model_version"] == "1", b)
+    run("registry", "promote", "house", "2", "production", "--registry", "reg")  # unsigned
+    time.sleep(1.0)
+    s, b = g.request("POST", P, {"instances": [row]})
+    check("an unsigned version never replaces the signed one", s == 200 and b["model_version"] == "1", b)
+    s, b = g.request("GET", "/v1/models/house")
+    err = b["model_version_status"][0]["status"]["error_message"] if s == 200 else ""
+    check("the status names the refusal", "not signed" in err, b)
+    run("sign", "--registry", "reg", "--model", "house", "--version", "2", "--key", "other.key")  # an untrusted key
+    time.sleep(1.0)
+    s, b = g.request("POST", P, {"instances": [row]})
+    check("a version signed by an untrusted key is refused", s == 200 and b["model_version"] == "1", b)
+    run("sign", "--registry", "reg", "--model", "house", "--version", "2", "--key", "release.key")
+    t0 = time.time()
+    while time.time() - t0 < 5:
+        s, b = g.request("POST", P, {"instances": [row]})
+        if s == 200 and b["model_version"] == "2":
+            break
+        time.sleep(0.1)
+    check("signed after its promotion: version 2 serves", s == 200 and b["model_version"] == "2", b)
+    check("signed server: SIGTERM exit 0", g.stop() == 0)
+    log = open("serve.err").read()
+    check("the log names the untrusted key", "not trusted" in log, log[-1500:])
+    # A signed model file; tampering after signing is refused.
+    run("sign", "file.mlops", "--key", "release.key")
+    out = run("verify", "file.mlops", "--trusted-key", "release.pub")
+    check("verify a model file", "verified 'file.mlops'" in out, out)
+    with open("file.mlops", "r+b") as fh:
+        fh.seek(60)
+        c = fh.read(1)
+        fh.seek(60)
+        fh.write(bytes([c[0] ^ 1]))
+    r = subprocess.run([mlops, "verify", "file.mlops", "--trusted-key", "release.pub"], capture_output=True, text=True, timeout=60)
+    check("a tampered model file fails verification", r.returncode != 0 and "signature.invalid" in r.stderr, r.stderr)
+else:
+    print("SKIP: this mlops was built without libsodium (libsodium-dev): the signing tests did not run")
+
 print(f"serve: {passed} passed, {len(failures)} failed")
 sys.exit(1 if failures else 0)

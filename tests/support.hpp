@@ -20,6 +20,16 @@ std::string error_id_of(F&& f) {
   }
   return "none";
 }
+/// The what() of the mlops::error that f() throws, or "none".
+template <class F>
+std::string error_text_of(F&& f) {
+  try {
+    f();
+  } catch (const mlops::error& e) {
+    return e.what();
+  }
+  return "none";
+}
 
 template <class T>
 constexpr double tol = std::is_same_v<T, float> ? 1e-4 : 1e-12;

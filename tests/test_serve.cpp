@@ -237,6 +237,43 @@ TEST_CASE("ModelService: the watcher thread reloads within the polling period") 
   CHECK(svc.champion().version() == 2);  // stopped: no more polling
 }
 
+TEST_CASE("ModelService: file notification reloads at once, long before the polling period") {
+  const auto dir = fresh_dir("notify");
+  auto c = registry_with(dir, 2.0, 3.0, {{1, "production"}});
+  ModelRegistry reg(dir);
+  c.poll_period = std::chrono::hours(1);  // only a notification can wake the watcher in time
+  ModelService<double> svc(c);
+  svc.start();
+  CHECK(svc.champion().version() == 1);
+  const auto wait_for = [&](std::uint64_t v) {
+    const auto t0 = std::chrono::steady_clock::now();
+    while (svc.champion().version() != v && std::chrono::steady_clock::now() - t0 < std::chrono::seconds(10))
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    return svc.champion().version() == v;
+  };
+  // The watcher sets its watches once running.
+  for (int i = 0; i < 200 && !svc.notifying(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+#if defined(__linux__)
+  REQUIRE(svc.notifying());
+#endif
+  if (svc.notifying()) {
+    // Idle: the service's own reads wake nothing.
+    const auto idle = svc.checks();
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    CHECK(svc.checks() == idle);
+    reg.promote("m", 2, "production");
+    CHECK(wait_for(2));
+    reg.rollback("m", "production");
+    CHECK(wait_for(1));
+    const auto settled = svc.checks();
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    CHECK(svc.checks() == settled);
+  }
+  const auto t0 = std::chrono::steady_clock::now();
+  svc.stop();  // wakes the watcher: stops at once, not after the period
+  CHECK(std::chrono::steady_clock::now() - t0 < std::chrono::seconds(30));
+}
+
 TEST_CASE("ModelService: serves a model file and reloads it when the file changes") {
   const auto dir = fresh_dir("file");
   model(2.0).save(dir / "m.mlops");

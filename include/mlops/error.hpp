@@ -46,6 +46,9 @@ enum class errc : std::uint16_t {
   registry_alias = 62,     // "registry.alias"
   registry_in_use = 63,    // "registry.in_use"
   registry_corrupt = 64,   // "registry.corrupt"
+  signature_missing = 70,  // "signature.missing"
+  signature_invalid = 71,  // "signature.invalid"
+  signature_key = 72,      // "signature.key"
 };
 
 /// The stable, dotted string id of a code (what scripts and logs should match on).
@@ -82,6 +85,9 @@ constexpr std::string_view error_id(errc c) noexcept {
     case errc::registry_alias: return "registry.alias";
     case errc::registry_in_use: return "registry.in_use";
     case errc::registry_corrupt: return "registry.corrupt";
+    case errc::signature_missing: return "signature.missing";
+    case errc::signature_invalid: return "signature.invalid";
+    case errc::signature_key: return "signature.key";
   }
   return "unknown";
 }
@@ -158,6 +164,13 @@ class format_error : public error {
 /// The model registry: unknown name/version/alias, an invalid name, an alias without a
 /// previous holder, a version an alias still needs, a damaged registry file.
 class registry_error : public error {
+ public:
+  using error::error;
+};
+
+/// Model signing (mlops/io/signing.hpp): a version or file without a signature where one
+/// is required, a signature that does not verify with a trusted key, a damaged key file.
+class signature_error : public error {
  public:
   using error::error;
 };

@@ -28,6 +28,7 @@ class data_error;
 class training_error;
 class format_error;
 class registry_error;
+class signature_error;
 enum class errc : std::uint16_t;
 // frame.hpp
 struct CategoricalView;
@@ -47,6 +48,7 @@ enum class predict_status : std::uint8_t;
 // registry.hpp
 struct ModelMetadata;
 struct ModelVersion;
+struct VersionFiles;
 struct AliasEvent;
 struct VersionComparison;
 class ModelRegistry;

@@ -10,6 +10,7 @@
 //   DIR/.lock                     advisory lock (flock): writers exclusive, readers shared
 //   DIR/NAME/v000001.mlops        the pipeline file (the format of docs/file-format.md)
 //   DIR/NAME/v000001.json         its metadata; its presence is the version's commit point
+//   DIR/NAME/v000001.sig          its signature, when signed (mlops/io/signing.hpp)
 //   DIR/NAME/v000001.deleted      tombstone of a deleted version (numbers are never reused)
 //   DIR/NAME/history.log          append-only alias history, one checksummed line per change
 //   DIR/NAME/index.json           a summary rewritten after every change; readers never
@@ -80,6 +81,22 @@ struct ModelVersion {
   std::uint64_t model_bytes = 0;
 };
 
+/// The exact bytes of one version as stored: what a signature covers and a load check
+/// sees. For a model file outside a registry, `name` is the file's path, `version` 0,
+/// `metadata_bytes` empty and `signature` its sidecar (MODEL.mlops.sig).
+struct VersionFiles {
+  std::string name;
+  std::uint64_t version = 0;
+  std::string model_bytes;
+  std::string metadata_bytes;
+  std::optional<std::string> signature;
+};
+
+/// A model file outside a registry as a load check sees it: its bytes and its signature
+/// from the sidecar MODEL.mlops.sig (model_file_signature_path).
+inline std::filesystem::path model_file_signature_path(const std::filesystem::path& model) { return model.string() + ".sig"; }
+MLOPS_FUNC VersionFiles read_model_file(const std::filesystem::path& model);
+
 /// One alias change: promote pushes a version, rollback returns to the previous holder.
 struct AliasEvent {
   std::uint64_t seq = 0;
@@ -148,6 +165,11 @@ class ModelRegistry {
   /// interrupted write), one line each. Never called for a change the caller asked for.
   using warning_callback = std::function<void(std::string_view)>;
   void on_warning(warning_callback fn) { warn_ = std::move(fn); }
+  /// A check every load() runs on the version's bytes (after the registration checksum,
+  /// before the model is parsed); it throws to refuse the version. Signing installs one
+  /// that requires a trusted signature (signing::require_signed_by).
+  using load_check = std::function<void(const VersionFiles&)>;
+  void set_load_check(load_check fn) { check_ = std::move(fn); }
 
   /// Names must be 1-128 characters of [A-Za-z0-9_.-], not starting with '.': no path
   /// separators, "..", NUL or absolute paths can reach outside the registry.
@@ -211,20 +233,18 @@ class ModelRegistry {
   /// against the checksum recorded at registration.
   template <scalar T>
   FittedPipeline<T> load(std::string_view name, std::string_view spec) const {
-    const auto dir = model_dir(name, false);
-    detail::registry_lock lock(root_, false);
-    const auto state = read_state(name, dir);
-    const auto v = resolve_locked(name, dir, spec, state);
-    const auto meta = read_meta_json(name, dir, v);
-    const auto file = dir / (detail::version_stem(v) + ".mlops");
-    const auto bytes = detail::read_file_if_exists(file);
-    if (!bytes)
-      MLOPS_THROW(registry_error(errc::registry_corrupt, fmt::format("'{}' version {}: its model file is missing", name, v)));
-    if (fmt::format("{:08x}", detail::crc32c(bytes->data(), bytes->size())) != meta.value("model_crc32c", std::string()))
-      MLOPS_THROW(registry_error(errc::registry_corrupt, fmt::format("'{}' version {}: the model file does not match the checksum recorded "
-                                                                     "at registration", name, v)));
-    return FittedPipeline<T>::from_bytes(*bytes, file.string());
+    const auto f = files(name, spec);
+    if (check_) check_(f);
+    return FittedPipeline<T>::from_bytes(f.model_bytes, (model_dir(name, false) / (detail::version_stem(f.version) + ".mlops")).string());
   }
+  /// The stored bytes of a version (number, alias or "latest"): the model file, checked
+  /// against the checksum recorded at registration, its metadata file, its signature.
+  VersionFiles files(std::string_view name, std::string_view spec) const;
+  /// Stores `signature` beside a version (replacing one stored before). The registry
+  /// never interprets it; mlops/io/signing.hpp makes and checks it.
+  void attach_signature(std::string_view name, std::uint64_t version, std::string_view signature);
+  /// The signature stored beside a version, if any.
+  std::optional<std::string> signature(std::string_view name, std::uint64_t version) const;
 
   /// Current aliases of `name`: alias -> version.
   std::map<std::string, std::uint64_t> aliases(std::string_view name) const;
@@ -275,7 +295,8 @@ class ModelRegistry {
 
   static dir_scan scan_dir(const std::filesystem::path& dir);
 
-  nlohmann::json read_meta_json(std::string_view name, const std::filesystem::path& dir, std::uint64_t v) const;
+  /// The metadata of version v, parsed and checked to describe it; its bytes into `bytes`.
+  nlohmann::json read_meta_json(std::string_view name, const std::filesystem::path& dir, std::uint64_t v, std::string* bytes = nullptr) const;
 
   ModelVersion read_version(std::string_view name, const std::filesystem::path& dir, std::uint64_t v, const alias_state& state) const;
 
@@ -303,6 +324,7 @@ class ModelRegistry {
 
   std::filesystem::path root_;
   warning_callback warn_;
+  load_check check_;
 };
 
 MLOPS_NAMESPACE_END
@@ -564,6 +586,8 @@ MLOPS_FUNC void ModelRegistry::remove_debris(const std::filesystem::path& dir) {
       detail::atomic_write_file(dir / (detail::version_stem(*v) + ".deleted"), "{\"orphan\": true}\n");
       junk.push_back(e.path());
     }
+    if (const auto v = detail::version_of(f, ".sig"); v && !committed.count(*v) && e.is_regular_file() && !e.is_symlink())
+      junk.push_back(e.path());  // the signature of a deleted or never committed version
   }
   for (const auto& p : junk) detail::remove_file(p);
   if (!junk.empty()) detail::sync_directory(dir, "debris of an interrupted write was removed");
@@ -584,11 +608,13 @@ MLOPS_FUNC ModelRegistry::dir_scan ModelRegistry::scan_dir(const std::filesystem
   return s;
 }
 
-MLOPS_FUNC nlohmann::json ModelRegistry::read_meta_json(std::string_view name, const std::filesystem::path& dir, std::uint64_t v) const {
+MLOPS_FUNC nlohmann::json ModelRegistry::read_meta_json(std::string_view name, const std::filesystem::path& dir, std::uint64_t v,
+                                                        std::string* bytes) const {
   const auto path = dir / (detail::version_stem(v) + ".json");
   const auto text = detail::read_file_if_exists(path);
   if (!text) MLOPS_THROW(registry_error(errc::registry_not_found, fmt::format("'{}' has no version {}", name, v)));
   auto j = detail::parse_json_limited<registry_error>(*text, path.string(), errc::registry_corrupt);
+  if (bytes) *bytes = *text;
   if (!j.is_object() || j.value("version", std::uint64_t{0}) != v || j.value("name", std::string()) != name)
     MLOPS_THROW(registry_error(errc::registry_corrupt, fmt::format("'{}' does not describe '{}' version {}", path.string(), name, v)));
   return j;
@@ -776,7 +802,50 @@ MLOPS_FUNC void ModelRegistry::delete_locked(std::string_view name, const std::f
   const std::string done = fmt::format("'{}' version {} was deleted", name, v);
   detail::sync_directory(dir, done);
   detail::remove_file(stem.string() + ".mlops");
+  detail::remove_file(stem.string() + ".sig");
   detail::sync_directory(dir, done);
+}
+
+MLOPS_FUNC VersionFiles ModelRegistry::files(std::string_view name, std::string_view spec) const {
+  const auto dir = model_dir(name, false);
+  detail::registry_lock lock(root_, false);
+  const auto state = read_state(name, dir);
+  VersionFiles f;
+  f.name = std::string(name);
+  f.version = resolve_locked(name, dir, spec, state);
+  const auto v = f.version;
+  const auto meta = read_meta_json(name, dir, v, &f.metadata_bytes);
+  auto bytes = detail::read_file_if_exists(dir / (detail::version_stem(v) + ".mlops"));
+  if (!bytes) MLOPS_THROW(registry_error(errc::registry_corrupt, fmt::format("'{}' version {}: its model file is missing", name, v)));
+  if (fmt::format("{:08x}", detail::crc32c(bytes->data(), bytes->size())) != meta.value("model_crc32c", std::string()))
+    MLOPS_THROW(registry_error(errc::registry_corrupt, fmt::format("'{}' version {}: the model file does not match the checksum recorded "
+                                                                   "at registration", name, v)));
+  f.model_bytes = std::move(*bytes);
+  f.signature = detail::read_file_if_exists(dir / (detail::version_stem(v) + ".sig"));
+  return f;
+}
+
+MLOPS_FUNC std::optional<std::string> ModelRegistry::signature(std::string_view name, std::uint64_t version) const {
+  const auto dir = model_dir(name, false);
+  detail::registry_lock lock(root_, false);
+  return detail::read_file_if_exists(dir / (detail::version_stem(version) + ".sig"));
+}
+
+MLOPS_FUNC VersionFiles read_model_file(const std::filesystem::path& model) {
+  VersionFiles f;
+  f.name = model.string();
+  f.model_bytes = detail::read_file(model);
+  f.signature = detail::read_file_if_exists(model_file_signature_path(model));
+  return f;
+}
+
+MLOPS_FUNC void ModelRegistry::attach_signature(std::string_view name, std::uint64_t version, std::string_view signature) {
+  check_name(name);
+  const auto dir = model_dir(name, false);
+  detail::registry_lock lock(root_, true);
+  if (!scan_dir(dir).live.count(version))
+    MLOPS_THROW(registry_error(errc::registry_not_found, fmt::format("'{}' has no version {}", name, version)));
+  detail::atomic_write_file(dir / (detail::version_stem(version) + ".sig"), signature);
 }
 
 MLOPS_FUNC void ModelRegistry::refresh_index(std::string_view name, const std::filesystem::path& dir, std::string_view done) const {

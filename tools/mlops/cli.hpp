@@ -115,4 +115,10 @@ int run_hook(const std::string& cmd, const std::string& payload);
 /// The registry at `dir`, its warnings (repairs made on the way) printed on stderr.
 mlops::ModelRegistry open_registry(const std::string& dir);
 
+#ifdef MLOPS_CLI_SIGN
+/// A load check requiring a signature by one of the keys in these public key files
+/// (sign.cpp; built with libsodium).
+mlops::ModelRegistry::load_check require_signatures(const std::vector<std::string>& public_key_files);
+#endif
+
 }  // namespace mlops_cli

@@ -30,5 +30,10 @@ std::function<int()> setup_monitor(CLI::App& cmd);
 #ifdef MLOPS_CLI_SERVE
 std::function<int()> setup_serve(CLI::App& cmd);
 #endif
+#ifdef MLOPS_CLI_SIGN
+std::function<int()> setup_keygen(CLI::App& cmd);
+std::function<int()> setup_sign(CLI::App& cmd);
+std::function<int()> setup_verify(CLI::App& cmd);
+#endif
 
 }  // namespace mlops_cli

@@ -31,6 +31,11 @@ const mlops_cli::command commands[] = {
 #ifdef MLOPS_CLI_SERVE
     {"serve", "serve a model over HTTP: registry aliases, hot reload, champion/challenger, /metrics", mlops_cli::setup_serve},
 #endif
+#ifdef MLOPS_CLI_SIGN
+    {"keygen", "make an Ed25519 key pair for signing models", mlops_cli::setup_keygen},
+    {"sign", "sign a model file or a registry version (Ed25519)", mlops_cli::setup_sign},
+    {"verify", "check a model file's or a registry version's signature against trusted keys", mlops_cli::setup_verify},
+#endif
 };
 }  // namespace
 

@@ -29,7 +29,8 @@ namespace {
 
 struct serve_args {
   std::string model_file, registry, name, alias = "production", challenger;
-  bool shadow = false, auto_rollback = false;
+  bool shadow = false, auto_rollback = false, no_notify = false;
+  std::vector<std::string> trusted_keys;
   double traffic = 0;
   std::string host = "127.0.0.1";
   int port = 8080;
@@ -299,6 +300,13 @@ class server {
     c.name = a.name;
     c.registry = a.registry;
     c.file = a.model_file;
+    if (!a.trusted_keys.empty()) {
+#ifdef MLOPS_CLI_SIGN
+      c.verify = require_signatures(a.trusted_keys);
+#else
+      throw mlops::argument_error(mlops::errc::invalid_argument, "serve: --trusted-key needs an mlops built with libsodium (libsodium-dev)");
+#endif
+    }
     c.alias = a.alias;
     c.challenger = a.challenger;
     c.traffic = a.traffic;
@@ -306,6 +314,7 @@ class server {
     c.drift.window = a.window;
     c.feedback_capacity = a.feedback_capacity;
     c.poll_period = std::chrono::milliseconds(static_cast<std::int64_t>(a.poll * 1000));
+    c.notify = !a.no_notify;
     return c;
   }
 
@@ -636,10 +645,15 @@ std::function<int()> setup_serve(CLI::App& cmd) {
   cmd.add_option("--max-body", a->max_body, "largest request body in bytes (413 above)")->capture_default_str();
   cmd.add_option("--max-rows", a->max_rows, "most rows per request (413 above)")->capture_default_str();
   cmd.add_option("--timeout", a->timeout, "seconds to receive a request or send a response")->capture_default_str()->check(CLI::PositiveNumber);
-  cmd.add_option("--poll", a->poll, "seconds between checks of the registry aliases (or the model file)")->capture_default_str()->check(CLI::PositiveNumber);
+  cmd.add_option("--poll", a->poll, "seconds between checks of the registry aliases (or the model file); a change also triggers a check at once "
+                                    "where file notification (inotify) is available")->capture_default_str()->check(CLI::PositiveNumber);
+  cmd.add_flag("--no-notify", a->no_notify, "check every --poll seconds only (no file notification: e.g. a registry on NFS)");
   cmd.add_option("--window", a->window, "rows per drift-monitor window")->capture_default_str();
   cmd.add_option("--feedback-capacity", a->feedback_capacity, "predictions kept for labels fed back later")->capture_default_str();
   cmd.add_option("--on-alert", a->on_alert, "run this shell command with each alert, rollback or load failure as JSON on stdin");
+  cmd.add_option("--trusted-key", a->trusted_keys,
+                 "serve only versions signed by this public key (repeatable; mlops keygen/sign); others never replace the one serving")
+      ->check(CLI::ExistingFile);
   return [a, &cmd]() -> int {
     if (a->model_file.empty() == a->registry.empty()) throw mlops::argument_error(mlops::errc::invalid_argument, "serve: give a model file or --registry DIR --model NAME");
     if (!a->registry.empty() && a->name.empty()) throw mlops::argument_error(mlops::errc::invalid_argument, "serve: --registry needs --model NAME");

@@ -64,7 +64,7 @@ MLOPS_FUNC void sync_directory(const std::filesystem::path& dir, std::string_vie
 /// place. Only a regular file (or nothing) is replaced: a symbolic link, FIFO, device,
 /// socket or directory at `path` is refused, untouched. A temporary file of an earlier,
 /// interrupted save of the same path (".NAME.tmp.XXXXXX", over a minute old) is removed.
-MLOPS_FUNC void atomic_write_file(const std::filesystem::path& path, std::string_view bytes);
+MLOPS_FUNC void atomic_write_file(const std::filesystem::path& path, std::string_view bytes, unsigned mode = 0644);
 
 /// Reads a whole file. Throws io_error naming the path when it cannot. With
 /// follow_links = false a symbolic link is refused (ELOOP), not followed.
@@ -131,7 +131,7 @@ inline void remove_stale_temps(const std::filesystem::path& dir, const std::stri
 }
 }  // namespace detail_atomic
 
-MLOPS_FUNC void atomic_write_file(const std::filesystem::path& path, std::string_view bytes) {
+MLOPS_FUNC void atomic_write_file(const std::filesystem::path& path, std::string_view bytes, unsigned mode) {
   namespace fs = std::filesystem;
   auto& ops = fs_ops();
   const fs::path dir = path.has_parent_path() ? path.parent_path() : fs::path(".");
@@ -156,7 +156,7 @@ MLOPS_FUNC void atomic_write_file(const std::filesystem::path& path, std::string
     fail("writing", e);
     return;
   }
-  ::fchmod(fd, 0644);
+  ::fchmod(fd, static_cast<::mode_t>(mode));
   if (ops.sync(fd) != 0) {  // never retried: a failed fsync may have dropped data
     fail("syncing", errno);
     return;

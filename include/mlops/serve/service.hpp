@@ -8,7 +8,7 @@
 //   c.name = "price"; c.registry = "reg"; c.challenger = "staging";   // shadow
 //   mlops::ModelService<double> svc(c);
 //   svc.on_event([](const mlops::ServeEvent& e) { log(e.message); }); // thread-safe callback
-//   svc.start();                                  // loads, then polls the registry every poll_period
+//   svc.start();                                  // loads, then checks on file changes and every poll_period
 //   auto b = svc.bind(columns);                   // per request: pins the versions, maps the columns
 //                                                 // (or pin(), parse against b.champion, map_columns(b, columns))
 //   auto a = svc.predict_row(b, values, key, id); // per row: noexcept, no allocation
@@ -21,7 +21,6 @@
 
 #include <atomic>
 #include <chrono>
-#include <condition_variable>
 #include <cstddef>
 #include <cstdint>
 #include <filesystem>
@@ -41,6 +40,7 @@
 #include <fmt/format.h>
 
 #include "mlops/config.hpp"
+#include "mlops/detail/change_waiter.hpp"
 #include "mlops/error.hpp"
 #include "mlops/monitor/drift.hpp"
 #include "mlops/monitor/prometheus.hpp"
@@ -65,6 +65,11 @@ struct ServiceConfig {
   DriftConfig drift{};
   std::size_t feedback_capacity = std::size_t{1} << 16;
   std::chrono::milliseconds poll_period{1000};
+  bool notify = true;                // also check when the files change (inotify, where available)
+  /// Run on every version before it may serve (after its checksum, before parsing); it
+  /// throws to refuse it, and the working version keeps serving. Empty: none. With
+  /// mlops/io/signing.hpp: `signing::require_signed_by(keys)` serves signed versions only.
+  ModelRegistry::load_check verify;
 };
 
 /// One alias as the status endpoint reports it.
@@ -133,6 +138,7 @@ class ModelService {
   /// failures are events (and counted), and the working versions keep serving.
   bool poll() {
     std::lock_guard lock(poll_mutex_);
+    checks_.fetch_add(1, std::memory_order_relaxed);
 #if MLOPS_HAS_EXCEPTIONS
     try {
       return c_.registry.empty() ? poll_file() : poll_registry();
@@ -150,30 +156,52 @@ class ModelService {
     return c_.registry.empty() ? poll_file() : poll_registry();
 #endif
   }
-  /// poll() now, then every poll_period on a background thread until stop().
+  /// poll() now, then on a background thread until stop(): whenever the registry's model
+  /// directory (or the model file's directory) changes, where file notification is
+  /// available (Linux inotify) and `notify` is on, and every poll_period in any case.
   void start() {
     stop();
     poll();
-    stop_flag_ = false;
+    stop_flag_.store(false);
     watcher_ = std::thread([this] {
-      std::unique_lock lock(wait_mutex_);
-      while (!stop_flag_) {
-        wake_.wait_for(lock, c_.poll_period, [this] { return stop_flag_; });
-        if (stop_flag_) break;
-        lock.unlock();
-        poll();
-        lock.lock();
+      auto waiter = std::make_unique<detail::change_waiter>();
+      {
+        std::lock_guard lock(waiter_mutex_);
+        waiter_ = waiter.get();
       }
+      bool model_dir_watched = false;
+      while (!stop_flag_.load()) {
+        if (c_.notify && waiter->notifying() && !model_dir_watched) {
+          if (c_.registry.empty()) {
+            model_dir_watched = waiter->watch(c_.file.has_parent_path() ? c_.file.parent_path() : std::filesystem::path("."));
+          } else {
+            // The root only for the model's directory appearing (the service opens the
+            // root's lock file itself); then the model's directory, whose files it only reads.
+            (void)waiter->watch(c_.registry, false);
+            model_dir_watched = waiter->watch(c_.registry / c_.name);
+          }
+          notifying_.store(model_dir_watched, std::memory_order_relaxed);
+        }
+        (void)waiter->wait(c_.poll_period);
+        if (stop_flag_.load()) break;
+        poll();
+      }
+      std::lock_guard lock(waiter_mutex_);
+      waiter_ = nullptr;
     });
   }
   void stop() {
+    stop_flag_.store(true);
     {
-      std::lock_guard lock(wait_mutex_);
-      stop_flag_ = true;
+      std::lock_guard lock(waiter_mutex_);
+      if (waiter_) waiter_->wake();
     }
-    wake_.notify_all();
     if (watcher_.joinable()) watcher_.join();
   }
+  /// True while the watcher thread is woken by file notification (not only by the period).
+  bool notifying() const noexcept { return notifying_.load(std::memory_order_relaxed); }
+  /// How many times the registry (or the file) was checked.
+  std::uint64_t checks() const noexcept { return checks_.load(std::memory_order_relaxed); }
 
   /// A request's view: the versions it pinned and where each of their features is in
   /// the request's columns.
@@ -499,6 +527,7 @@ class ModelService {
     if (!std::filesystem::is_directory(c_.registry, ec))
       MLOPS_THROW(io_error(errc::io, fmt::format("'{}' is not a registry directory", c_.registry.string())));
     ModelRegistry reg(c_.registry);
+    reg.set_load_check(c_.verify);
     reg.on_warning([this](std::string_view w) {
       ServeEvent e;
       e.kind = ServeEvent::kind_t::warning;
@@ -534,11 +563,11 @@ class ModelService {
       emit(e);
     }
     const auto aliases = reg.aliases(c_.name);
-    auto follow = [&](ServedModel<T>& served, const std::string& alias, std::uint64_t& failed) {
+    auto follow = [&](ServedModel<T>& served, const std::string& alias, failure& failed) {
       const auto it = aliases.find(alias);
       if (it == aliases.end()) {
-        if (failed != no_alias) {
-          failed = no_alias;
+        if (failed.version != no_alias) {
+          failed = {no_alias, std::nullopt};
           ServeEvent e;
           e.kind = ServeEvent::kind_t::load_failed;
           e.alias = alias;
@@ -552,20 +581,24 @@ class ModelService {
       }
       const std::uint64_t v = it->second;
       if (v == served.version()) {
-        if (failed) {  // the alias moved back to the version serving: the failure is over
-          failed = 0;
+        if (failed.version) {  // the alias moved back to the version serving: the failure is over
+          failed = {};
           std::lock_guard lock(error_mutex_);
           (&served == &champion_ ? champion_error_ : challenger_error_).clear();
         }
         return;
       }
-      if (v == failed) return;
+      // A failed version is tried again when the alias moves or, with a load check, when
+      // its signature changes (signed after it was promoted).
+      std::optional<std::string> sig;
+      if (c_.verify) sig = reg.signature(c_.name, v);
+      if (v == failed.version && sig == failed.signature) return;
       if (served.load([&] { return reg.load<T>(c_.name, std::to_string(v)); }, v, fmt::format("registry:{}@{}", c_.name, v))) {
-        failed = 0;
+        failed = {};
         changed = true;
         if (&served == &champion_) champion_changed();
       } else {
-        failed = v;  // tried once; tried again when the alias moves
+        failed = {v, std::move(sig)};
       }
     };
     follow(champion_, c_.alias, champion_failed_);
@@ -578,12 +611,26 @@ class ModelService {
     const auto st = std::filesystem::status(c_.file, ec);
     if (ec || !std::filesystem::is_regular_file(st))
       MLOPS_THROW(io_error(errc::io, fmt::format("'{}' is not a readable model file", c_.file.string())));
-    const auto stamp = std::pair{std::filesystem::last_write_time(c_.file).time_since_epoch().count(),
-                                 static_cast<std::int64_t>(std::filesystem::file_size(c_.file))};
+    // The file's stamp, and its signature's when a load check may need it: a file signed
+    // after it was placed is tried again.
+    auto stamp_of = [](const std::filesystem::path& p) {
+      std::error_code e;
+      const auto t = std::filesystem::last_write_time(p, e);
+      const auto n = std::filesystem::file_size(p, e);
+      return e ? std::pair<std::int64_t, std::int64_t>{-1, -1}
+               : std::pair<std::int64_t, std::int64_t>{t.time_since_epoch().count(), static_cast<std::int64_t>(n)};
+    };
+    const auto stamp = std::pair{stamp_of(c_.file), c_.verify ? stamp_of(model_file_signature_path(c_.file)) : std::pair<std::int64_t, std::int64_t>{}};
     if (file_loads_ && stamp == file_stamp_) return false;
     file_stamp_ = stamp;
     const std::uint64_t v = file_loads_ + 1;  // the n-th distinct content seen at the path
-    if (!champion_.load([&] { return FittedPipeline<T>::load(c_.file); }, v, c_.file.string())) return false;
+    auto load = [&] {
+      if (!c_.verify) return FittedPipeline<T>::load(c_.file);
+      const auto f = read_model_file(c_.file);
+      c_.verify(f);
+      return FittedPipeline<T>::from_bytes(f.model_bytes, c_.file.string());
+    };
+    if (!champion_.load(load, v, c_.file.string())) return false;
     file_loads_ = v;
     champion_changed();
     return true;
@@ -611,13 +658,18 @@ class ModelService {
   std::string champion_error_, challenger_error_;
 
   std::mutex poll_mutex_;  // one poll at a time
-  std::uint64_t champion_failed_ = 0, challenger_failed_ = 0;
-  std::pair<std::int64_t, std::int64_t> file_stamp_{0, 0};
+  struct failure {
+    std::uint64_t version = 0;             // the alias's version that failed (no_alias: no alias)
+    std::optional<std::string> signature;  // its signature then (with a load check)
+  };
+  failure champion_failed_, challenger_failed_;
+  std::pair<std::pair<std::int64_t, std::int64_t>, std::pair<std::int64_t, std::int64_t>> file_stamp_{};
   std::uint64_t file_loads_ = 0;
 
-  std::mutex wait_mutex_;
-  std::condition_variable wake_;
-  bool stop_flag_ = true;
+  std::atomic<bool> stop_flag_{true}, notifying_{false};
+  std::atomic<std::uint64_t> checks_{0};
+  std::mutex waiter_mutex_;
+  detail::change_waiter* waiter_ = nullptr;  // the watcher thread's, while it runs
   std::thread watcher_;
 };
 
