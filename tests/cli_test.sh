@@ -338,5 +338,35 @@ if [[ -w /dev/full ]]; then
 else
   echo "SKIP: /dev/full is not writable here"
 fi
+
+# Unix conventions: "-" is standard input (data) and standard output (--out); pipes and
+# process substitution work as inputs; `mlops` alone prints the usage; an unknown command
+# is named; --json errors are JSON; error text never carries raw control characters.
+p_file=$("$mlops" predict m.mlops "$data" --id area | md5sum)
+p_stdin=$("$mlops" predict m.mlops - --id area < "$data" | md5sum)
+check "predict reads - as standard input" test "$p_file" = "$p_stdin"
+p_subst=$("$mlops" predict m.mlops <(cat "$data") --id area | md5sum)
+check "predict reads a process substitution (a pipe)" test "$p_subst" = "$p_file"
+p_dash=$("$mlops" predict m.mlops "$data" --id area --out - | md5sum)
+check "predict --out - is standard output" test "$p_dash" = "$p_file"
+cat "$data" | "$mlops" train - --target price --impute median --standardize --out - > piped.mlops 2> piped.err; rc=$?
+check "train - --out -: exits 0 ($rc)" test $rc -eq 0
+"$mlops" inspect piped.mlops >/dev/null; rc=$?
+check "train --out -: the model on stdout ($rc)" test $rc -eq 0
+check "train --out -: the report on stderr" grep -q "wrote the model to standard output" piped.err
+check "no file named -" test ! -e ./-
+"$mlops" > usage.out 2> usage.err; rc=$?
+check "mlops alone prints the usage and exits 2 ($rc)" bash -c "[[ $rc -eq 2 ]] && grep -q 'Subcommands' usage.out"
+expect_error "an unknown command is named" "unknown command 'bogus'" "$mlops" bogus
+err=$("$mlops" inspect nonexistent.mlops --json 2>&1 >/dev/null); rc=$?
+check "--json: the error is a JSON object ($rc: $err)" python3 -c 'import json,sys; d=json.load(sys.stdin)["error"]; assert d["id"] == "io.failed" and "nonexistent.mlops" in d["message"], d' <<<"$err"
+err=$("$mlops" train "$data" --target nope --out x.mlops --json 2>&1 >/dev/null)
+check "--json: a data error too" python3 -c 'import json,sys; d=json.load(sys.stdin)["error"]; assert d["id"] == "schema.missing_column", d' <<<"$err"
+err=$("$mlops" train "$data" --target price --bogus-flag --json 2>&1 >/dev/null); rc=$?
+check "--json: a usage error too ($rc)" python3 -c 'import json,sys; d=json.load(sys.stdin)["error"]; assert d["id"] == "argument.invalid", d' <<<"$err"
+printf 'a,b\r\n1,2\r\n3,x\x1b[2J\r\n' > ctrl.csv
+err=$("$mlops" train ctrl.csv --target b --out x.mlops 2>&1 >/dev/null)
+check "error text carries no raw control characters" python3 -c 'import sys; t=sys.stdin.read().rstrip("\n"); assert t and all(c >= " " and c != "\x7f" for c in t), repr(t)' <<<"$err"
+
 echo "$passed passed, $failed failed"
 [[ $failed -eq 0 ]]

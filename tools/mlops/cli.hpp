@@ -4,6 +4,7 @@
 
 #include <cmath>
 #include <cstdint>
+#include <cstdio>
 #include <functional>
 #include <map>
 #include <memory>
@@ -111,6 +112,12 @@ mlops::cv_options cv_options_for(const train_args& a);
 /// --on-alert: runs `sh -c cmd` with `payload` and a newline on its stdin and returns
 /// its exit status (128 + signal when killed; -1 when it could not be started).
 int run_hook(const std::string& cmd, const std::string& payload);
+
+/// Writes a model to `out`: a file (saved atomically), or standard output for "-".
+void save_model(const mlops::FittedPipeline<double>& p, const std::string& out);
+/// Where a command's report goes: standard error when the model itself goes to standard
+/// output (`--out -`), else standard output.
+std::FILE* report_stream(const std::string& out);
 
 /// The registry at `dir`, its warnings (repairs made on the way) printed on stderr.
 mlops::ModelRegistry open_registry(const std::string& dir);

@@ -1,6 +1,7 @@
 // tools/mlops/common.cpp - the data flags and table reading every command shares.
 #include <csignal>
 #include <cstdio>
+#include <iostream>
 
 #include <sys/wait.h>
 
@@ -30,8 +31,24 @@ mlops::DataFrame<double> read_table(const std::string& path, const data_args& d,
   for (const auto& c : d.datetime) o.column_types[c] = mlops::csv_type::datetime;
   for (const auto& v : d.na) o.na_values.push_back(v);
   o.header = !d.no_header;
+  if (path == "-") {  // standard input
+    o.source = "<stdin>";
+    return mlops::read_csv<double>(std::cin, o);
+  }
   return mlops::read_csv<double>(path, o);
 }
+
+void save_model(const mlops::FittedPipeline<double>& p, const std::string& out) {
+  if (out != "-") {
+    p.save(out);
+    return;
+  }
+  const std::string bytes = p.to_bytes();
+  std::cout.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+  std::cout.flush();  // main's finish() reports a failed write
+}
+
+std::FILE* report_stream(const std::string& out) { return out == "-" ? stderr : stdout; }
 
 /// The metrics that fit the task of a fitted pipeline, as JSON and as one text line.
 json evaluate_json(const mlops::FittedPipeline<double>& p, const mlops::DataFrame<double>& f) {

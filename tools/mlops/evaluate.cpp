@@ -28,7 +28,7 @@ struct evaluate_args {
 std::function<int()> setup_evaluate(CLI::App& cmd) {
   auto a = std::make_shared<evaluate_args>();
   cmd.add_option("model", a->model, "model file")->required();
-  cmd.add_option("data", a->data, "CSV with features and target")->required();
+  cmd.add_option("data", a->data, "CSV with features and target (- for standard input)")->required();
   cmd.add_option("--target", a->target, "target column")->required();
   cmd.add_flag("--json", a->json_out, "print JSON");
   add_data_flags(&cmd, a->data_opts);

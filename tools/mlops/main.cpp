@@ -2,7 +2,8 @@
 // (tools/mlops/<command>.cpp: its options, setup and run); this file holds the command
 // table. `mlops --help` and `mlops COMMAND --help` print the usage, generated from the
 // commands' flags.
-// Errors: one line on stderr ("mlops: error: ..."), exit status 1 (2 for bad usage).
+// Errors: one line on stderr ("mlops: error: [id] ...", or a JSON object with --json), exit
+// status 1 (2 for bad usage).
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -14,10 +15,13 @@
 #include <vector>
 
 #include <CLI/CLI.hpp>
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
 
 #include "commands.hpp"
 #include "mlops/config.hpp"
 #include "mlops/detail/buffer_cache.hpp"
+#include "mlops/error.hpp"
 
 namespace {
 const mlops_cli::command commands[] = {
@@ -53,6 +57,42 @@ int finish(int rc) {
   return rc == 0 ? 1 : rc;
 }
 
+namespace {
+/// Error text fit for a terminal: a newline becomes a space, other control characters
+/// (a CR from a CRLF field, escape sequences) are shown escaped, never sent raw.
+std::string printable(std::string_view s) {
+  std::string out;
+  out.reserve(s.size());
+  for (const char ch : s) {
+    const auto c = static_cast<unsigned char>(ch);
+    if (c == '\n') out += ' ';
+    else if (c == '\r') out += "\\r";
+    else if (c == '\t') out += "\\t";
+    else if (c < 0x20 || c == 0x7f) out += fmt::format("\\x{:02x}", c);
+    else out += ch;
+  }
+  return out;
+}
+
+/// One error on stderr: "mlops: error: [id] message", or with --json the object
+/// {"error": {"id": ..., "message": ...}} (invalid UTF-8 replaced, so it always prints).
+void print_error(bool as_json, std::string_view id, std::string_view message) {
+  if (as_json) {
+    const nlohmann::json j{{"error", {{"id", id}, {"message", message}}}};
+    std::fprintf(stderr, "%s\n", j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace).c_str());
+  } else {
+    std::fprintf(stderr, "mlops: error: [%s] %s\n", printable(id).c_str(), printable(message).c_str());
+  }
+}
+/// An mlops::error's message without its "[id] " prefix.
+std::string_view message_of(const mlops::error& e) {
+  std::string_view w = e.what();
+  const std::string prefix = "[" + std::string(e.id()) + "] ";
+  if (w.starts_with(prefix)) w.remove_prefix(prefix.size());
+  return w;
+}
+}  // namespace
+
 int main(int argc, char** argv) {
   // One short-lived run that repeats work on large frames (splits, folds, grid search):
   // it opts in to the column buffer cache (detail/buffer_cache.hpp).
@@ -69,10 +109,38 @@ int main(int argc, char** argv) {
     auto* sub = app.add_subcommand(c.name, c.about);
     table.push_back({sub, c.setup(*sub)});
   }
+  bool as_json = false;
+  for (int i = 1; i < argc; ++i) as_json = as_json || std::string_view(argv[i]) == "--json";
+  // `mlops` alone: the usage, on standard output, exit 2 (nothing was done).
+  if (argc < 2) {
+    std::fputs(app.help().c_str(), stdout);
+    return finish(2);
+  }
+  // An unknown command is named (CLI11 would only say that a command is required).
+  if (const std::string_view first = argv[1]; !first.starts_with("-")) {
+    bool known = false;
+    std::string names;
+    for (const auto& c : commands) {
+      known = known || first == c.name;
+      names += names.empty() ? c.name : std::string(", ") + c.name;
+    }
+    if (!known) {
+      print_error(as_json, "argument.invalid", fmt::format("unknown command '{}'; the commands are {} (mlops --help)", first, names));
+      return 2;
+    }
+  }
   try {
     app.parse(argc, argv);
-  } catch (const CLI::ParseError& e) {
+  } catch (const CLI::CallForHelp& e) {
     return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForVersion& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    if (!as_json) return app.exit(e);
+    print_error(true, "argument.invalid", e.what());
+    return e.get_exit_code();
   }
   try {
     for (const auto& p : table)
@@ -80,16 +148,16 @@ int main(int argc, char** argv) {
   } catch (const std::system_error& e) {
     // fmt::print reports a failed write to standard output by throwing.
     if (std::string_view(e.what()).starts_with("cannot write to file")) {
-      std::fprintf(stderr, "mlops: error: writing to standard output failed: %s; the output is incomplete\n", e.code().message().c_str());
+      print_error(as_json, "io.failed", fmt::format("writing to standard output failed: {}; the output is incomplete", e.code().message()));
       return 1;
     }
-    std::fprintf(stderr, "mlops: error: %s\n", e.what());
+    print_error(as_json, "io.failed", e.what());
+    return 1;
+  } catch (const mlops::error& e) {
+    print_error(as_json, e.id(), message_of(e));
     return 1;
   } catch (const std::exception& e) {
-    std::string msg = e.what();
-    for (auto& c : msg)
-      if (c == '\n') c = ' ';
-    std::fprintf(stderr, "mlops: error: %s\n", msg.c_str());
+    print_error(as_json, "internal", e.what());
     return 1;
   }
   return 1;

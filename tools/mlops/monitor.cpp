@@ -98,7 +98,7 @@ int cmd_monitor(const monitor_args& a) {
 std::function<int()> setup_monitor(CLI::App& cmd) {
   auto ma = std::make_shared<monitor_args>();
   cmd.add_option("model", ma->model, "model file (with a drift profile)")->required();
-  cmd.add_option("stream", ma->data, "CSV with the model's feature columns (and the target, for concept drift)")->required();
+  cmd.add_option("stream", ma->data, "CSV with the model's feature columns (and the target, for concept drift; - for standard input)")->required();
   cmd.add_flag("--json", ma->json_out, "print the report as JSON");
   add_data_flags(&cmd, ma->data_opts);
   cmd.add_flag("--prometheus", ma->prometheus, "print the report in the Prometheus text exposition format");

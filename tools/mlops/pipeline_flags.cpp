@@ -149,7 +149,7 @@ mlops::cv_options cv_options_for(const train_args& a) {
 
 /// The flags train and tune share (data, target, pipeline steps, trainer and its options, split).
 void add_pipeline_flags(CLI::App* cmd, train_args& a) {
-  cmd->add_option("data", a.data, "training data (CSV with a header row)")->required();
+  cmd->add_option("data", a.data, "training data (CSV with a header row; - for standard input)")->required();
   cmd->add_option("--target", a.target, "column to predict")->required();
   cmd->add_option("--impute", a.impute, "fill missing values: mean or median")->check(CLI::IsMember({"mean", "median"}));
   cmd->add_option("--iqr", a.iqr, "drop training rows outside Q1-K*IQR, Q3+K*IQR (clip on new data)")

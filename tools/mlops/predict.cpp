@@ -51,8 +51,8 @@ struct predict_args {
 std::function<int()> setup_predict(CLI::App& cmd) {
   auto a = std::make_shared<predict_args>();
   cmd.add_option("model", a->model, "model file")->required();
-  cmd.add_option("data", a->data, "CSV with the model's feature columns")->required();
-  cmd.add_option("--out", a->out, "output CSV (default: standard output)");
+  cmd.add_option("data", a->data, "CSV with the model's feature columns (- for standard input)")->required();
+  cmd.add_option("--out", a->out, "output CSV (default, or -: standard output)");
   cmd.add_option("--id", a->ids, "write only this column (repeatable) beside the predictions, instead of every input column");
   add_data_flags(&cmd, a->data_opts);
   return [a] { return cmd_predict(a->model, a->data, a->out, a->data_opts, a->ids); };

@@ -91,7 +91,8 @@ int cmd_train(const train_args& a) {
   set_baseline_from(fitted, test);
   fitted.set_metric("split.seed", static_cast<double>(a.seed));
   fitted.set_metric("split.test_size", a.test_size);
-  if (!a.out.empty()) fitted.save(a.out);
+  if (!a.out.empty()) save_model(fitted, a.out);
+  std::FILE* const rep = report_stream(a.out);  // stderr when the model goes to stdout
   std::optional<std::uint64_t> registered;
   if (!a.register_name.empty()) registered = register_trained(a, fitted, frame);
   if (a.json_out) {
@@ -109,17 +110,17 @@ int cmd_train(const train_args& a) {
       j["optimizer"] = {{"status", std::string(mlops::to_string(opt.status))}, {"epochs", opt.epochs},
                         {"loss", std::isfinite(opt.loss) ? json(opt.loss) : json(nullptr)},
                         {"validation_loss", std::isfinite(opt.validation_loss) ? json(opt.validation_loss) : json(nullptr)}};
-    fmt::print("{}\n", j.dump(2));
+    fmt::print(rep, "{}\n", j.dump(2));
   } else {
-    fmt::print("trained {} on {} rows ({} after cleaning), held out {}\n", a.model, train.rows(), fitted.report().rows_used, test.rows());
+    fmt::print(rep, "trained {} on {} rows ({} after cleaning), held out {}\n", a.model, train.rows(), fitted.report().rows_used, test.rows());
     if (opt.present)
-      fmt::print("optimizer: {} after {} {}, loss {:.6g}\n", mlops::to_string(opt.status), opt.epochs,
+      fmt::print(rep, "optimizer: {} after {} {}, loss {:.6g}\n", mlops::to_string(opt.status), opt.epochs,
                  a.model == "logistic" && a.solver != "gd" ? "iterations" : "epochs", opt.loss);
-    for (const auto& s : fitted.report().steps) fmt::print("  {:<12} {} -> {} rows\n", s.step, s.rows_in, s.rows_out);
-    if (cv) fmt::print("{}", *cv);
-    fmt::print("train: {}\ntest:  {}\n", train_t, test_t);
-    if (!a.out.empty()) fmt::print("wrote {}\n", a.out);
-    if (registered) fmt::print("registered {} version {} in {}\n", a.register_name, *registered, a.registry);
+    for (const auto& s : fitted.report().steps) fmt::print(rep, "  {:<12} {} -> {} rows\n", s.step, s.rows_in, s.rows_out);
+    if (cv) fmt::print(rep, "{}", *cv);
+    fmt::print(rep, "train: {}\ntest:  {}\n", train_t, test_t);
+    if (!a.out.empty()) fmt::print(rep, "wrote {}\n", a.out == "-" ? "the model to standard output" : a.out);
+    if (registered) fmt::print(rep, "registered {} version {} in {}\n", a.register_name, *registered, a.registry);
   }
   return 0;
 }
@@ -131,7 +132,7 @@ std::function<int()> setup_train(CLI::App& cmd) {
   add_pipeline_flags(&cmd, *a);
   cmd.add_option("--cv", a->cv, "also cross-validate with K folds on the training part (per-fold and mean/std metrics)")
       ->check(CLI::Range(2, 1000));
-  cmd.add_option("--out", a->out, "where to write the model (required unless --register)");
+  cmd.add_option("--out", a->out, "where to write the model (required unless --register; -: standard output, the report then goes to standard error)");
   cmd.add_option("--register", a->register_name, "also register the model under this name in the registry");
   cmd.add_option("--registry", a->registry, "registry directory (default ./models)");
   return [a, &cmd] {

@@ -49,7 +49,8 @@ int cmd_tune(const train_args& a) {
     else fitted.set_metrics("test", fitted.evaluate(test));
   }
   set_baseline_from(fitted, test);
-  if (!a.out.empty()) fitted.save(a.out);
+  if (!a.out.empty()) save_model(fitted, a.out);
+  std::FILE* const rep = report_stream(a.out);  // stderr when the model goes to stdout
   if (a.json_out) {
     json j = {{"trainer", a.model},
               {"task", fitted.is_classifier() ? "classification" : "regression"},
@@ -58,13 +59,13 @@ int cmd_tune(const train_args& a) {
               {"search", gs},
               {"test", test_j},
               {"model", a.out.empty() ? json(nullptr) : json(a.out)}};
-    fmt::print("{}\n", j.dump(2));
+    fmt::print(rep, "{}\n", j.dump(2));
   } else {
-    fmt::print("{}", gs);
+    fmt::print(rep, "{}", gs);
     std::string best;
     for (const auto& [k, v] : gs.best_candidate().params) best += (best.empty() ? "" : " ") + k + "=" + mlops::to_string(v);
-    fmt::print("best: {}\ntest:  {}\n", best.empty() ? "(as given)" : best, test_t);
-    if (!a.out.empty()) fmt::print("wrote {}\n", a.out);
+    fmt::print(rep, "best: {}\ntest:  {}\n", best.empty() ? "(as given)" : best, test_t);
+    if (!a.out.empty()) fmt::print(rep, "wrote {}\n", a.out == "-" ? "the model to standard output" : a.out);
   }
   return 0;
 }
@@ -78,7 +79,7 @@ std::function<int()> setup_tune(CLI::App& cmd) {
       ->required();
   cmd.add_option("--cv", a->cv, "folds (default 5)")->check(CLI::Range(2, 1000));
   cmd.add_option("--metric", a->metric, "choose by this metric (default r2 / accuracy); lower-is-better metrics are minimised");
-  cmd.add_option("--out", a->out, "write the best pipeline, refitted on the training part");
+  cmd.add_option("--out", a->out, "write the best pipeline, refitted on the training part (-: standard output, the report then goes to standard error)");
   return [a, &cmd] {
     note_gd_flags(cmd, *a);
     return cmd_tune(*a);

@@ -67,7 +67,9 @@ MLOPS_FUNC void sync_directory(const std::filesystem::path& dir, std::string_vie
 MLOPS_FUNC void atomic_write_file(const std::filesystem::path& path, std::string_view bytes, unsigned mode = 0644);
 
 /// Reads a whole file. Throws io_error naming the path when it cannot. With
-/// follow_links = false a symbolic link is refused (ELOOP), not followed.
+/// follow_links = false a symbolic link is refused (ELOOP), not followed, and only a
+/// regular file is read (never blocking on a FIFO); with follow_links = true a pipe or
+/// character device (process substitution, /dev/stdin) is also read, to its end.
 MLOPS_FUNC std::string read_file(const std::filesystem::path& path, bool follow_links = true);
 
 }  // namespace detail
@@ -176,21 +178,31 @@ MLOPS_FUNC void atomic_write_file(const std::filesystem::path& path, std::string
 }
 
 MLOPS_FUNC std::string read_file(const std::filesystem::path& path, bool follow_links) {
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | (follow_links ? 0 : O_NOFOLLOW));
+  // Without following links (the registry's own files) the open never blocks: a FIFO
+  // planted there is refused below instead of waiting for a writer.
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | (follow_links ? 0 : O_NOFOLLOW | O_NONBLOCK));
   if (fd < 0) {
     const int e = errno;
     MLOPS_THROW(io_error(errc::io, "cannot open '" + path.string() + "': " + errno_text(e) +
                                        (e == ELOOP && !follow_links ? " (symbolic links are not followed here)" : "")));
   }
   struct ::stat st {};
-  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+  const bool ok = ::fstat(fd, &st) == 0;
+  // A pipe or a terminal (process substitution, /dev/stdin) is read to its end when
+  // links are followed (a path the user gave); a regular file is read at its size.
+  const bool stream = ok && follow_links && (S_ISFIFO(st.st_mode) || S_ISCHR(st.st_mode) || S_ISSOCK(st.st_mode));
+  if (!ok || (!S_ISREG(st.st_mode) && !stream)) {
     ::close(fd);
     MLOPS_THROW(io_error(errc::io, "'" + path.string() + "' is not a regular file"));
   }
   std::string out;
-  out.resize(static_cast<std::size_t>(st.st_size));
+  out.resize(stream ? std::size_t{1} << 16 : static_cast<std::size_t>(st.st_size));
   std::size_t got = 0;
-  while (got < out.size()) {
+  for (;;) {
+    if (got == out.size()) {
+      if (!stream) break;
+      out.resize(out.size() * 2);
+    }
     const ::ssize_t r = ::read(fd, out.data() + got, out.size() - got);
     if (r < 0) {
       if (errno == EINTR) continue;
@@ -198,7 +210,7 @@ MLOPS_FUNC std::string read_file(const std::filesystem::path& path, bool follow_
       ::close(fd);
       MLOPS_THROW(io_error(errc::io, "reading '" + path.string() + "' failed: " + errno_text(e)));
     }
-    if (r == 0) break;  // file shrank while reading
+    if (r == 0) break;  // the end (or a regular file that shrank while reading)
     got += static_cast<std::size_t>(r);
   }
   out.resize(got);
