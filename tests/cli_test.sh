@@ -368,5 +368,13 @@ printf 'a,b\r\n1,2\r\n3,x\x1b[2J\r\n' > ctrl.csv
 err=$("$mlops" train ctrl.csv --target b --out x.mlops 2>&1 >/dev/null)
 check "error text carries no raw control characters" python3 -c 'import sys; t=sys.stdin.read().rstrip("\n"); assert t and all(c >= " " and c != "\x7f" for c in t), repr(t)' <<<"$err"
 
+# Names that could not be written as JSON are refused where they enter, before anything
+# is written (no orphan model file in the registry).
+printf 'area,pr\xe9is\n1,2\n3,4\n5,7\n' > latin1.csv
+expect_error "a column name in Latin-1 is refused at the boundary" "[csv.bad_name]" "$mlops" train latin1.csv --target area --register lat --registry latreg
+check "nothing was registered" test ! -e latreg/lat/v000001.mlops
+printf 'price\n1\n2\n3\n4\n' > only_target.csv
+expect_error "a table of only the target is refused" "no feature columns" "$mlops" train only_target.csv --target price --out x.mlops
+
 echo "$passed passed, $failed failed"
 [[ $failed -eq 0 ]]

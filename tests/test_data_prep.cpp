@@ -211,6 +211,19 @@ TEST_CASE("read_csv: every kind of bad input is a typed error with file, line an
   CHECK_THROWS_AS(read_csv<double>("/nonexistent/file.csv"), io_error);
   // Every error is an mlops::error with a stable id.
   CHECK(text.id() == "csv.bad_number");
+
+  // Names are checked where they enter: invalid UTF-8 or an absurd length is a typed
+  // error naming the field (never a failure later, when a card or the registry writes it).
+  const auto latin1 = catch_error<parse_error>([&] { parse_csv<double>("area,pr\xE9is\n1,2\n", o); });
+  CHECK(latin1.code() == errc::csv_bad_name);
+  CHECK(latin1.column() == 2);
+  CHECK(std::string(latin1.what()).find("0xe9") != std::string::npos);
+  CHECK(catch_error<parse_error>([&] { parse_csv<double>("a,\xED\xA0\x80\n1,2\n", o); }).code() == errc::csv_bad_name);  // a surrogate
+  CHECK(catch_error<parse_error>([&] { parse_csv<double>("a,\xC0\xAF\n1,2\n", o); }).code() == errc::csv_bad_name);  // overlong
+  CHECK(catch_error<parse_error>([&] { parse_csv<double>(std::string(5000, 'n') + "\n1\n", o); }).code() == errc::csv_bad_name);
+  CHECK(parse_csv<double>("\xC3\xA9t\xC3\xA9,\xE2\x82\xAC,\xF0\x9F\x8F\xA0\n1,2,3\n", o).names()[2] == "\xF0\x9F\x8F\xA0");
+  // Every leading byte-order mark goes (a file converted twice has two).
+  CHECK(parse_csv<double>("\xEF\xBB\xBF\xEF\xBB\xBF" "area,price\n1,2\n", o).names()[0] == "area");
 }
 
 TEST_CASE("read_csv infers numeric, categorical and datetime columns; to_csv writes them back") {

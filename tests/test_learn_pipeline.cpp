@@ -214,6 +214,10 @@ TEST_CASE("pipeline without an imputer: a missing value is a clear error, never 
   CHECK(fp2.report().rows_missing_target == 1);
   CHECK_THROWS_AS(pipeline<double>().fit(LinearRegression<double>{}, t, "nope"), schema_error);
   CHECK_THROWS_AS(pipeline<double>().features({"a", "y"}).fit(LinearRegression<double>{}, t, "y"), argument_error);
+  // A table holding only the target has nothing to learn from: refused, never a model of
+  // no features.
+  const auto only = DataFrame<double>::from_columns({"y"}, {std::vector<double>{1, 2, 3, 4}});
+  CHECK(test::error_id_of([&] { (void)pipeline<double>().fit(LinearRegression<double>{}, only, "y"); }) == "schema.missing_column");
 }
 
 TEST_CASE("predicting one row is noexcept and allocates nothing") {

@@ -26,6 +26,7 @@
 #include <fmt/format.h>
 
 #include "mlops/detail/atomic_file.hpp"
+#include "mlops/detail/utf8.hpp"
 #include "mlops/frame.hpp"
 
 MLOPS_NAMESPACE_BEGIN
@@ -75,12 +76,17 @@ struct csv_field {
 
 MLOPS_FUNC std::string quote_for_message(std::string_view s);
 
+/// `data` without its leading byte-order marks (every one: a file converted to UTF-8
+/// twice carries two, and the second would otherwise start the first column's name).
 inline std::string_view strip_bom(std::string_view data) noexcept {
-  if (data.size() >= 3 && static_cast<unsigned char>(data[0]) == 0xEF && static_cast<unsigned char>(data[1]) == 0xBB &&
-      static_cast<unsigned char>(data[2]) == 0xBF)
+  while (data.size() >= 3 && static_cast<unsigned char>(data[0]) == 0xEF && static_cast<unsigned char>(data[1]) == 0xBB &&
+         static_cast<unsigned char>(data[2]) == 0xBF)
     data.remove_prefix(3);
   return data;
 }
+
+/// The longest column name read from a header, in bytes.
+inline constexpr std::size_t csv_max_name_bytes = 4096;
 
 /// The delimiter of `data`: among , tab ; | and space (in that order of preference), the
 /// first that occurs the same non-zero number of times, outside quotes, on each of the
@@ -349,6 +355,19 @@ DataFrame<T> parse_csv(std::string_view text, const CsvOptions& options = {}) {
     std::size_t numeric_names = 0;
     for (std::size_t k = 0; k < fields.size(); ++k) {
       std::string name = opt.header ? std::string(detail::trim_spaces(fields[k].value())) : "column_" + std::to_string(k);
+      // Names are checked here, where they enter: everything downstream (model files,
+      // cards, the registry's JSON) can then write them.
+      if (name.size() > detail::csv_max_name_bytes)
+        MLOPS_THROW(parse_error(errc::csv_bad_name,
+                                fmt::format("{}:{}:{}: the column name is {} bytes long; the limit is {} (is the first row really a header?)",
+                                            opt.source, line, k + 1, name.size(), detail::csv_max_name_bytes),
+                                opt.source, line, k + 1));
+      if (const auto at = detail::utf8_error_at(name); at != name.size())
+        MLOPS_THROW(parse_error(errc::csv_bad_name,
+                                fmt::format("{}:{}:{}: the column name is not valid UTF-8 (byte {} of it is 0x{:02x}); re-encode the file "
+                                            "as UTF-8 (e.g. iconv -f latin1 -t utf-8)",
+                                            opt.source, line, k + 1, at + 1, static_cast<unsigned char>(name[at])),
+                                opt.source, line, k + 1));
       if (name.empty()) name = "Unnamed: " + std::to_string(k);
       if (opt.header) {
         T x;

@@ -25,6 +25,7 @@ enum class errc : std::uint16_t {
   csv_bad_quote = 15,     // "csv.bad_quote"
   csv_header_is_data = 16, // "csv.header_is_data"
   csv_bad_datetime = 17,  // "csv.bad_datetime"
+  csv_bad_name = 18,      // "csv.bad_name"
   schema_missing_column = 20, // "schema.missing_column"
   schema_mismatch = 21,   // "schema.mismatch"
   schema_column_type = 22, // "schema.column_type"
@@ -64,6 +65,7 @@ constexpr std::string_view error_id(errc c) noexcept {
     case errc::csv_bad_quote: return "csv.bad_quote";
     case errc::csv_header_is_data: return "csv.header_is_data";
     case errc::csv_bad_datetime: return "csv.bad_datetime";
+    case errc::csv_bad_name: return "csv.bad_name";
     case errc::schema_missing_column: return "schema.missing_column";
     case errc::schema_mismatch: return "schema.mismatch";
     case errc::schema_column_type: return "schema.column_type";

@@ -819,6 +819,10 @@ std::vector<std::string> Pipeline<T>::resolve_features(const DataFrame<T>& frame
     (void)frame.index_of(f);
     if (f == target) MLOPS_THROW(argument_error(errc::invalid_argument, fmt::format("the target '{}' cannot also be a feature", target)));
   }
+  if (features.empty())
+    MLOPS_THROW(schema_error(errc::schema_missing_column,
+                             fmt::format("no feature columns: the table has only the target '{}'{}; a model needs at least one feature",
+                                         target, frame.cols() > 1 ? " and id columns" : "")));
   if (frame.kind(target) != column_kind::numeric)
     MLOPS_THROW(schema_error(errc::schema_column_type,
                              fmt::format("target '{}' is {}; a target must be numbers (or text, for a classifier)", target,

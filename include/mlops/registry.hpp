@@ -189,7 +189,6 @@ class ModelRegistry {
     const std::uint64_t v = scan.highest + 1;
     if (!meta.parent && !scan.live.empty()) meta.parent = *scan.live.rbegin();
     const std::string bytes = pipeline.to_bytes();
-    detail::atomic_write_file(dir / (detail::version_stem(v) + ".mlops"), bytes);
     nlohmann::json j;
     const auto now = detail::unix_now();
     j["format"] = "mlops-registry-version";
@@ -215,7 +214,12 @@ class ModelRegistry {
     j["model_file"] = detail::version_stem(v) + ".mlops";
     j["model_bytes"] = bytes.size();
     j["model_crc32c"] = fmt::format("{:08x}", detail::crc32c(bytes.data(), bytes.size()));
-    detail::atomic_write_file(dir / (detail::version_stem(v) + ".json"), j.dump(2) + "\n");  // the commit point
+    // The metadata is made before anything is written, and cannot fail to print: a name
+    // that is not valid UTF-8 (possible through the C++ API) has its bad bytes replaced
+    // by U+FFFD here, while the model file keeps them exactly.
+    const std::string meta_text = j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
+    detail::atomic_write_file(dir / (detail::version_stem(v) + ".mlops"), bytes);
+    detail::atomic_write_file(dir / (detail::version_stem(v) + ".json"), meta_text);  // the commit point
     refresh_index(name, dir, fmt::format("'{}' version {} is registered", name, v));
     return v;
   }

@@ -12,7 +12,7 @@ int cmd_evaluate(const std::string& model, const std::string& data, const std::s
   const auto frame = read_table(data, d, model_columns(p, p.target()));
   if (json_out)
     fmt::print("{}\n", json{{"model", model}, {"data", data}, {"task", p.is_classifier() ? "classification" : "regression"},
-                            {"metrics", evaluate_json(p, frame)}}.dump(2));
+                            {"metrics", evaluate_json(p, frame)}}.dump(2, ' ', false, json::error_handler_t::replace));
   else fmt::print("{}\n", evaluate_text(p, frame));
   return 0;
 }

@@ -48,7 +48,7 @@ struct http_error {
 [[noreturn]] void fail(int status, mlops::serve_error kind, std::string message) { throw http_error{status, kind, std::move(message)}; }
 
 std::string error_body(std::string_view message, mlops::serve_error kind) {
-  return json{{"error", message}, {"kind", mlops::serve_error_name(kind)}}.dump();
+  return json{{"error", message}, {"kind", mlops::serve_error_name(kind)}}.dump(-1, ' ', false, json::error_handler_t::replace);
 }
 
 /// A request's rows in the service's form. Texts are views into `doc` or `owned`.
@@ -70,7 +70,7 @@ mlops::input_value to_input(const json& v, std::optional<mlops::column_kind> rea
     const double x = v.get<double>();
     if (!std::isfinite(x)) fail(400, mlops::serve_error::bad_value, fmt::format("{}: not a finite number", where()));
     if (kind == mlops::column_kind::categorical) {  // a level written as a number: its text
-      out.owned.push_back(v.is_number_float() ? fmt::format("{}", x) : v.dump());
+      out.owned.push_back(v.is_number_float() ? fmt::format("{}", x) : v.dump(-1, ' ', false, json::error_handler_t::replace));
       return input_value::of(std::string_view(out.owned.back()));
     }
     return input_value::of(x);
@@ -329,7 +329,7 @@ class server {
                                  e.kind == mlops::ServeEvent::kind_t::load_failed)) {
       const json j{{"event", mlops::event_name(e.kind)}, {"model", a_.name}, {"alias", e.alias},
                    {"from_version", e.from_version}, {"to_version", e.to_version}, {"message", e.message}};
-      run_on_alert(a_.on_alert, j.dump());
+      run_on_alert(a_.on_alert, j.dump(-1, ' ', false, json::error_handler_t::replace));
     }
   }
 
@@ -481,7 +481,7 @@ class server {
       out["probabilities"] = std::move(probs);
     }
     res.set_header("X-Request-Id", request_id);
-    res.set_content(out.dump(), "application/json");
+    res.set_content(out.dump(-1, ' ', false, json::error_handler_t::replace), "application/json");
   }
 
   void feedback(const httplib::Request& req, httplib::Response& res) {
@@ -523,7 +523,7 @@ class server {
       out["error"] = "no label matched a request id: never predicted here, already labelled, or too old (see --feedback-capacity)";
       out["kind"] = mlops::serve_error_name(mlops::serve_error::not_found);
     }
-    res.set_content(out.dump(), "application/json");
+    res.set_content(out.dump(-1, ' ', false, json::error_handler_t::replace), "application/json");
   }
 
   json status_json() const {
@@ -598,13 +598,13 @@ class server {
     http.Get(model, [this](const httplib::Request& req, httplib::Response& res) {
       guarded(res, [&] {
         check_model(req.matches[1]);
-        res.set_content(status_json().dump(), "application/json");
+        res.set_content(status_json().dump(-1, ' ', false, json::error_handler_t::replace), "application/json");
       });
     });
     http.Get(model + "/metadata", [this](const httplib::Request& req, httplib::Response& res) {
       guarded(res, [&] {
         check_model(req.matches[1]);
-        res.set_content(metadata_json().dump(), "application/json");
+        res.set_content(metadata_json().dump(-1, ' ', false, json::error_handler_t::replace), "application/json");
       });
     });
     http.Get("/metrics", [this](const httplib::Request&, httplib::Response& res) {
@@ -614,7 +614,7 @@ class server {
     http.Get("/readyz", [this](const httplib::Request&, httplib::Response& res) {
       const bool ready = svc_.ready();
       res.status = ready ? 200 : 503;
-      res.set_content(json{{"ready", ready}, {"version", svc_.champion().version()}}.dump(), "application/json");
+      res.set_content(json{{"ready", ready}, {"version", svc_.champion().version()}}.dump(-1, ' ', false, json::error_handler_t::replace), "application/json");
     });
   }
 
