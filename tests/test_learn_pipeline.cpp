@@ -6,6 +6,9 @@
 #include <filesystem>
 #include <fstream>
 
+#include <sys/resource.h>
+#include <unistd.h>
+
 #include "golden/sklearn_golden.hpp"
 #include "mlops/mlops.hpp"
 #include "support.hpp"
@@ -474,6 +477,22 @@ TEST_CASE("corrupt, truncated and foreign files are typed errors, never crashes"
   std::string future = bytes;
   future[8] = 2;  // major version 2
   CHECK_THROWS_AS(FittedPipeline<double>::from_bytes(future), format_error);
+
+  // A sound header followed by a 1 GiB sparse hole: refused from the header, without
+  // reading (or allocating for) the body.
+  const auto sparse = std::filesystem::temp_directory_path() / ("mlops_sparse_" + std::to_string(::getpid()) + ".mlops");
+  {
+    std::ofstream(sparse, std::ios::binary) << bytes;
+  }
+  std::filesystem::resize_file(sparse, std::uint64_t{1} << 30);
+  ::rusage before{}, after{};
+  ::getrusage(RUSAGE_SELF, &before);
+  CHECK(test::error_id_of([&] { (void)FittedPipeline<double>::load(sparse); }) == "format.truncated");
+  std::filesystem::resize_file(sparse, (std::uint64_t{1} << 30) + 4096);  // over the 1 GiB limit: refused by its size
+  CHECK(test::error_id_of([&] { (void)FittedPipeline<double>::load(sparse); }) == "format.corrupt");
+  ::getrusage(RUSAGE_SELF, &after);
+  CHECK(after.ru_maxrss - before.ru_maxrss < 64 * 1024);  // KiB: far below the file's size
+  std::filesystem::remove(sparse);
   CHECK_THROWS_AS(FittedPipeline<double>::load("/nonexistent/model.mlops"), io_error);
 }
 

@@ -361,6 +361,17 @@ TEST_CASE("registry: damaged index, torn history tail, deep JSON, tampered model
   bytes[bytes.size() / 2] ^= 0x10;
   write_text(dir / "m" / "v000002.mlops", bytes);
   CHECK(error_id_of([&] { (void)reg.load<double>("m", "2"); }) == "registry.corrupt");
+
+  // Sparse giants: memory is never sized by a damaged file. A model file grown past the
+  // size recorded at registration, metadata past the JSON limit, a history past its
+  // limit: each refused by its size, unread.
+  (void)reg.register_model("m", small_model(3.0), {});
+  fs::resize_file(dir / "m" / "v000003.mlops", std::uint64_t{1} << 30);
+  CHECK(error_id_of([&] { (void)reg.load<double>("m", "3"); }) == "io.failed");
+  fs::resize_file(dir / "m" / "v000003.json", std::uint64_t{1} << 30);
+  CHECK(test::error_text_of([&] { (void)reg.get("m", "3"); }).find("limit") != std::string::npos);
+  fs::resize_file(dir / "m" / "history.log", std::uint64_t{1} << 30);
+  CHECK(test::error_text_of([&] { (void)reg.aliases("m"); }).find("limit") != std::string::npos);
 }
 
 TEST_CASE("registry: processes registering at once get distinct numbers and leave a consistent registry") {

@@ -398,7 +398,7 @@ class FittedPipeline {
   std::string to_bytes() const;
   /// Loads and validates a file written by save(); format_error on anything wrong.
   static FittedPipeline load(const std::filesystem::path& path) {
-    return from_bytes(detail::read_file(path), path.string());
+    return from_bytes(io::read_container_file(path), path.string());
   }
   static FittedPipeline from_bytes(std::string_view bytes, std::string_view source = "<memory>");
 

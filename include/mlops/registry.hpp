@@ -147,6 +147,9 @@ inline std::string version_stem(std::uint64_t v) { return fmt::format("v{:06}", 
 /// The largest version number: a file named with a larger one is not a version (ignored
 /// as foreign), and registering past it is refused.
 inline constexpr std::uint64_t max_version = 999'999'999;
+/// The largest history.log read (about a million alias changes): beyond it the registry
+/// refuses to read rather than size memory by a damaged (or sparse) file.
+inline constexpr std::uint64_t max_history_bytes = std::uint64_t{256} << 20;
 
 /// "v000012.json" -> 12 (with the extension); nullopt for any other name.
 MLOPS_FUNC std::optional<std::uint64_t> version_of(const std::string& file, std::string_view ext);
@@ -615,7 +618,7 @@ MLOPS_FUNC ModelRegistry::dir_scan ModelRegistry::scan_dir(const std::filesystem
 MLOPS_FUNC nlohmann::json ModelRegistry::read_meta_json(std::string_view name, const std::filesystem::path& dir, std::uint64_t v,
                                                         std::string* bytes) const {
   const auto path = dir / (detail::version_stem(v) + ".json");
-  const auto text = detail::read_file_if_exists(path);
+  const auto text = detail::read_file_if_exists(path, detail::max_json_bytes);
   if (!text) MLOPS_THROW(registry_error(errc::registry_not_found, fmt::format("'{}' has no version {}", name, v)));
   auto j = detail::parse_json_limited<registry_error>(*text, path.string(), errc::registry_corrupt);
   if (bytes) *bytes = *text;
@@ -699,7 +702,7 @@ MLOPS_FUNC std::set<std::uint64_t> ModelRegistry::needed_by_aliases(const alias_
 
 MLOPS_FUNC ModelRegistry::alias_state ModelRegistry::read_state(std::string_view name, const std::filesystem::path& dir) const {
   alias_state s;
-  const auto text = detail::read_file_if_exists(dir / "history.log");
+  const auto text = detail::read_file_if_exists(dir / "history.log", detail::max_history_bytes);
   if (!text) return s;
   s.file_bytes = text->size();
   std::size_t pos = 0, line_no = 0;
@@ -819,27 +822,28 @@ MLOPS_FUNC VersionFiles ModelRegistry::files(std::string_view name, std::string_
   f.version = resolve_locked(name, dir, spec, state);
   const auto v = f.version;
   const auto meta = read_meta_json(name, dir, v, &f.metadata_bytes);
-  auto bytes = detail::read_file_if_exists(dir / (detail::version_stem(v) + ".mlops"));
+  // At most the size recorded at registration: a file grown since is refused unread.
+  auto bytes = detail::read_file_if_exists(dir / (detail::version_stem(v) + ".mlops"), meta.value("model_bytes", io::max_file_bytes));
   if (!bytes) MLOPS_THROW(registry_error(errc::registry_corrupt, fmt::format("'{}' version {}: its model file is missing", name, v)));
   if (fmt::format("{:08x}", detail::crc32c(bytes->data(), bytes->size())) != meta.value("model_crc32c", std::string()))
     MLOPS_THROW(registry_error(errc::registry_corrupt, fmt::format("'{}' version {}: the model file does not match the checksum recorded "
                                                                    "at registration", name, v)));
   f.model_bytes = std::move(*bytes);
-  f.signature = detail::read_file_if_exists(dir / (detail::version_stem(v) + ".sig"));
+  f.signature = detail::read_file_if_exists(dir / (detail::version_stem(v) + ".sig"), detail::max_json_bytes);
   return f;
 }
 
 MLOPS_FUNC std::optional<std::string> ModelRegistry::signature(std::string_view name, std::uint64_t version) const {
   const auto dir = model_dir(name, false);
   detail::registry_lock lock(root_, false);
-  return detail::read_file_if_exists(dir / (detail::version_stem(version) + ".sig"));
+  return detail::read_file_if_exists(dir / (detail::version_stem(version) + ".sig"), detail::max_json_bytes);
 }
 
 MLOPS_FUNC VersionFiles read_model_file(const std::filesystem::path& model) {
   VersionFiles f;
   f.name = model.string();
-  f.model_bytes = detail::read_file(model);
-  f.signature = detail::read_file_if_exists(model_file_signature_path(model));
+  f.model_bytes = io::read_container_file(model);
+  f.signature = detail::read_file_if_exists(model_file_signature_path(model), detail::max_json_bytes);
   return f;
 }
 

@@ -5,7 +5,9 @@
 
 #include <cerrno>
 #include <chrono>
+#include <cstdint>
 #include <cstring>
+#include <new>
 #include <filesystem>
 #include <string>
 #include <string_view>
@@ -70,7 +72,9 @@ MLOPS_FUNC void atomic_write_file(const std::filesystem::path& path, std::string
 /// follow_links = false a symbolic link is refused (ELOOP), not followed, and only a
 /// regular file is read (never blocking on a FIFO); with follow_links = true a pipe or
 /// character device (process substitution, /dev/stdin) is also read, to its end.
-MLOPS_FUNC std::string read_file(const std::filesystem::path& path, bool follow_links = true);
+/// A file over `max_bytes` (by its size, or as read from a stream) is an io_error before
+/// more than that is read; running out of memory while reading is one too.
+MLOPS_FUNC std::string read_file(const std::filesystem::path& path, bool follow_links = true, std::uint64_t max_bytes = ~std::uint64_t{0});
 
 }  // namespace detail
 MLOPS_NAMESPACE_END
@@ -177,7 +181,7 @@ MLOPS_FUNC void atomic_write_file(const std::filesystem::path& path, std::string
   sync_directory(dir, "'" + path.string() + "' was written");  // make the rename itself durable
 }
 
-MLOPS_FUNC std::string read_file(const std::filesystem::path& path, bool follow_links) {
+MLOPS_FUNC std::string read_file(const std::filesystem::path& path, bool follow_links, std::uint64_t max_bytes) {
   // Without following links (the registry's own files) the open never blocks: a FIFO
   // planted there is refused below instead of waiting for a writer.
   const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | (follow_links ? 0 : O_NOFOLLOW | O_NONBLOCK));
@@ -195,13 +199,33 @@ MLOPS_FUNC std::string read_file(const std::filesystem::path& path, bool follow_
     ::close(fd);
     MLOPS_THROW(io_error(errc::io, "'" + path.string() + "' is not a regular file"));
   }
+  auto too_big = [&](std::uint64_t n) {
+    ::close(fd);
+    MLOPS_THROW(io_error(errc::io, "'" + path.string() + "' is " + (stream ? "over " : "") + std::to_string(n) + " bytes, over the " +
+                                       std::to_string(max_bytes) + "-byte limit for this file; it is damaged or not what its name says"));
+  };
+  if (!stream && static_cast<std::uint64_t>(st.st_size) > max_bytes) too_big(static_cast<std::uint64_t>(st.st_size));
   std::string out;
-  out.resize(stream ? std::size_t{1} << 16 : static_cast<std::size_t>(st.st_size));
+  // Sizes the buffer; running out of memory is an io_error naming the file.
+  auto grow = [&](std::size_t n) {
+#if MLOPS_HAS_EXCEPTIONS
+    try {
+      out.resize(n);
+    } catch (const std::bad_alloc&) {
+      ::close(fd);
+      MLOPS_THROW(io_error(errc::io, "not enough memory to read '" + path.string() + "' (" + std::to_string(n) + " bytes)"));
+    }
+#else
+    out.resize(n);
+#endif
+  };
+  grow(stream ? std::size_t{1} << 16 : static_cast<std::size_t>(st.st_size));
   std::size_t got = 0;
   for (;;) {
     if (got == out.size()) {
       if (!stream) break;
-      out.resize(out.size() * 2);
+      if (got > max_bytes) too_big(got);
+      grow(out.size() * 2);
     }
     const ::ssize_t r = ::read(fd, out.data() + got, out.size() - got);
     if (r < 0) {
@@ -213,6 +237,7 @@ MLOPS_FUNC std::string read_file(const std::filesystem::path& path, bool follow_
     if (r == 0) break;  // the end (or a regular file that shrank while reading)
     got += static_cast<std::size_t>(r);
   }
+  if (got > max_bytes) too_big(got);
   out.resize(got);
   ::close(fd);
   return out;

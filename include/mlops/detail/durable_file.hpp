@@ -25,8 +25,8 @@ MLOPS_NAMESPACE_BEGIN
 namespace detail {
 
 /// The file's bytes, or nullopt if it does not exist. Symbolic links are not followed
-/// (a link is an error), nor is anything but a regular file read.
-MLOPS_FUNC std::optional<std::string> read_file_if_exists(const std::filesystem::path& path);
+/// (a link is an error), nor is anything but a regular file read, nor one over `max_bytes`.
+MLOPS_FUNC std::optional<std::string> read_file_if_exists(const std::filesystem::path& path, std::uint64_t max_bytes = ~std::uint64_t{0});
 
 /// Appends one line and makes it durable (fsync; the directory too when the file is new).
 MLOPS_FUNC void append_durable(const std::filesystem::path& path, std::string_view line);
@@ -82,10 +82,10 @@ MLOPS_NAMESPACE_END
 MLOPS_NAMESPACE_BEGIN
 namespace detail {
 
-MLOPS_FUNC std::optional<std::string> read_file_if_exists(const std::filesystem::path& path) {
+MLOPS_FUNC std::optional<std::string> read_file_if_exists(const std::filesystem::path& path, std::uint64_t max_bytes) {
   struct ::stat st {};
   if (::lstat(path.c_str(), &st) != 0 && errno == ENOENT) return std::nullopt;
-  return read_file(path, false);
+  return read_file(path, false, max_bytes);
 }
 
 MLOPS_FUNC std::string link_problem(int fd, const std::filesystem::path& path) {

@@ -221,7 +221,7 @@ MLOPS_FUNC ModelCard parse_model_card(std::string_view text, std::string_view so
 }
 
 MLOPS_FUNC ModelCard load_model_card(const std::filesystem::path& path) {
-  return parse_model_card(mlops::detail::read_file(path), path.string());
+  return parse_model_card(mlops::detail::read_file(path, true, mlops::detail::max_json_bytes), path.string());
 }
 }  // namespace io
 

@@ -16,6 +16,10 @@
 #include <string_view>
 #include <vector>
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <fmt/format.h>
 
 #include "mlops/detail/atomic_file.hpp"
@@ -107,6 +111,14 @@ struct container {
   }
 };
 
+/// The largest mlops file read (1 GiB): memory is never sized by a larger claim.
+inline constexpr std::uint64_t max_file_bytes = std::uint64_t{1} << 30;
+
+/// Reads an mlops file. Of a regular file the header is read first: a file whose size
+/// differs from the length its header declares (truncated, or padded, e.g. by a sparse
+/// hole) is refused without reading its body, and no file over max_file_bytes is read.
+MLOPS_FUNC std::string read_container_file(const std::filesystem::path& path);
+
 /// Validates a file image. `known` lists the section tags this reader understands;
 /// an unknown section is skipped if optional and an error if required.
 MLOPS_FUNC container parse_container(std::string_view bytes, std::uint8_t expected_scalar_bytes, std::string_view source,
@@ -127,6 +139,32 @@ MLOPS_FUNC std::string tag_name(std::uint32_t t) {
     s[static_cast<std::size_t>(i)] = (c >= 32 && c < 127) ? c : '?';
   }
   return s;
+}
+
+MLOPS_FUNC std::string read_container_file(const std::filesystem::path& path) {
+  struct ::stat st {};
+  if (::stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode) && static_cast<std::uint64_t>(st.st_size) >= header_size + 4) {
+    const auto size = static_cast<std::uint64_t>(st.st_size);
+    if (size > max_file_bytes)
+      MLOPS_THROW(format_error(errc::format_corrupt, fmt::format("{}: the file is {} bytes; an mlops file is at most {} bytes", path.string(),
+                                                                 size, max_file_bytes)));
+    std::array<char, header_size> h{};
+    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    const bool have = fd >= 0 && ::pread(fd, h.data(), h.size(), 0) == static_cast<::ssize_t>(h.size());
+    if (fd >= 0) ::close(fd);
+    std::uint64_t declared = 0;
+    std::uint32_t crc = 0;
+    std::memcpy(&declared, h.data() + 20, 8);
+    std::memcpy(&crc, h.data() + 28, 4);
+    declared = detail::to_little(declared);
+    crc = detail::to_little(crc);
+    // Only a sound header is trusted; anything else is left to parse_container's checks.
+    if (have && std::memcmp(h.data(), file_magic.data(), file_magic.size()) == 0 && crc == detail::crc32c(h.data(), header_size - 4) &&
+        declared != size)
+      MLOPS_THROW(format_error(errc::format_truncated, fmt::format("{}: the header declares {} bytes but the file has {}; it is truncated or "
+                                                                   "has trailing data", path.string(), declared, size)));
+  }
+  return detail::read_file(path, true, max_file_bytes);
 }
 
 MLOPS_FUNC container parse_container(std::string_view bytes, std::uint8_t expected_scalar_bytes, std::string_view source,

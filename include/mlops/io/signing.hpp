@@ -144,8 +144,8 @@ inline secret_key parse_secret_key(std::string_view text, std::string_view sourc
   if (!ok) MLOPS_THROW(signature_error(errc::signature_key, fmt::format("'{}': the secret key is damaged (its two halves disagree)", source)));
   return k;
 }
-inline public_key load_public_key(const std::filesystem::path& path) { return parse_public_key(mlops::detail::read_file(path), path.string()); }
-inline secret_key load_secret_key(const std::filesystem::path& path) { return parse_secret_key(mlops::detail::read_file(path), path.string()); }
+inline public_key load_public_key(const std::filesystem::path& path) { return parse_public_key(mlops::detail::read_file(path, true, 4096), path.string()); }
+inline secret_key load_secret_key(const std::filesystem::path& path) { return parse_secret_key(mlops::detail::read_file(path, true, 4096), path.string()); }
 
 /// Writes PREFIX.key (the secret key, mode 0600) and PREFIX.pub. Refuses to replace an
 /// existing key file (a lost secret key cannot be recovered).

@@ -360,7 +360,7 @@ class DriftMonitor {
   }
   /// Atomic save (temporary file, fsync, rename) and load of the live state.
   void save_state(const std::filesystem::path& path) const { detail::atomic_write_file(path, save_state()); }
-  void load_state(const std::filesystem::path& path) { restore_state(detail::read_file(path), path.string()); }
+  void load_state(const std::filesystem::path& path) { restore_state(io::read_container_file(path), path.string()); }
 
  private:
   static constexpr std::uint32_t tag_state = io::make_tag("MONS");
