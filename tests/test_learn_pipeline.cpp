@@ -111,6 +111,18 @@ TEST_CASE("LinearRegression rejects bad input with typed errors and fits nothing
   CHECK_THROWS_AS(LinearRegression<double>{}.fit(cols, y3), data_error);
   CHECK_THROWS_AS(LinearRegression<double>{}.fit(std::span<const std::span<const double>>{}, std::span<const double>{}), data_error);
   CHECK_THROWS_AS((LinearRegression<double>{true, -1.0}.fit(golden_frame<double>(), golden_features(), "y")), argument_error);
+  // So many features that one d x d matrix exceeds this machine's memory: a data_error
+  // naming the way out, before anything that size is allocated.
+  if (const auto phys = detail::physical_memory_bytes(); phys > 0) {
+    const auto d = static_cast<std::size_t>(std::sqrt(static_cast<double>(phys) / 8.0)) + 2;
+    const std::vector<double> two{1, 2};
+    const std::vector<std::span<const double>> wide(d, std::span<const double>(two));
+    const std::vector<double> y2{1, 3};
+    const auto before = test::allocations();
+    CHECK(test::error_text_of([&] { (void)LinearRegression<double>{}.fit(wide, y2); }).find("gradient-descent") != std::string::npos);
+    CHECK(test::error_id_of([&] { (void)LinearRegression<double>{}.fit(wide, y2); }) == "data.shape");
+    CHECK(test::allocations() - before < 64);  // refused up front
+  }
 }
 
 TEST_CASE("metrics agree with scikit-learn, including a constant target") {

@@ -25,6 +25,7 @@
 #include <fmt/format.h>
 
 #include "mlops/detail/binary.hpp"
+#include "mlops/detail/memory.hpp"
 #include "mlops/detail/stats.hpp"
 #include "mlops/error.hpp"
 #include "mlops/frame.hpp"
@@ -172,9 +173,24 @@ class LeastSquaresStats {
 
   LeastSquaresStats() = default;
   explicit LeastSquaresStats(std::size_t d)
-      : mean_(Eigen::VectorXd::Zero(static_cast<Eigen::Index>(d))),
+      : mean_(checked_width(d)),
         sxx_(Eigen::MatrixXd::Zero(static_cast<Eigen::Index>(d), static_cast<Eigen::Index>(d))),
         sxy_(Eigen::VectorXd::Zero(static_cast<Eigen::Index>(d))) {}
+
+  /// A zero vector of d values, once d x d matrices are known to fit: the statistics and
+  /// the solve hold about three of them, so a width whose matrices exceed the machine's
+  /// memory is a data_error now, not a std::bad_alloc (or the OOM killer) later.
+  static Eigen::VectorXd checked_width(std::size_t d) {
+    const std::uint64_t need = detail::saturating_product(3 * sizeof(double), d, d);
+    if (!detail::fits_in_memory(need))
+      MLOPS_THROW(data_error(errc::data_shape,
+                             fmt::format("least squares on {} features needs three {}x{} matrices ({:.1f} GiB), more than this machine's "
+                                         "memory ({:.1f} GiB); use a gradient-descent trainer (GradientDescentRegressor, --model gd or "
+                                         "sgd: memory linear in the features) or fewer features",
+                                         d, d, d, static_cast<double>(need) / 1073741824.0,
+                                         static_cast<double>(detail::physical_memory_bytes()) / 1073741824.0)));
+    return Eigen::VectorXd::Zero(static_cast<Eigen::Index>(d));
+  }
 
   std::size_t n_features() const noexcept { return static_cast<std::size_t>(mean_.size()); }
   std::size_t count() const noexcept { return n_; }
