@@ -2,20 +2,9 @@
 # Black-box tests of the mlops command.
 set -uo pipefail
 mlops=$1 data=$2 work=$3
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 rm -rf "$work"; mkdir -p "$work"; cd "$work"
-passed=0 failed=0
-ok() { passed=$((passed + 1)); }
-bad() { failed=$((failed + 1)); echo "FAIL: $*"; }
-check() { local what=$1; shift; if "$@"; then ok; else bad "$what"; fi; }
-# errors: one line on stderr, non-zero exit, never a signal
-expect_error() {
-  local what=$1 pattern=$2; shift 2
-  local err rc
-  err=$("$@" 2>&1 >/dev/null); rc=$?
-  if [[ $rc -ne 0 && $rc -lt 128 && $(wc -l <<<"$err") -eq 1 && "$err" == *"$pattern"* ]]; then ok
-  else bad "$what: rc=$rc stderr='$err'"; fi
-}
-
+source "$here/check.sh"  # check, expect_error (errors: one line on stderr, never a signal)
 
 # train, text and JSON
 out=$("$mlops" train "$data" --target price --impute median --iqr 1.5 --standardize --model linear \

@@ -9,11 +9,9 @@
 #   tests/full_disk_test.sh MLOPS DATA.csv WORK_DIR
 set -uo pipefail
 mlops=$1 data=$2 work=$3
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 rm -rf "$work"; mkdir -p "$work"; cd "$work"
-passed=0 failed=0
-ok() { passed=$((passed + 1)); }
-bad() { failed=$((failed + 1)); echo "FAIL: $*"; }
-check() { local what=$1; shift; if "$@"; then ok; else bad "$what"; fi; }
+source "$here/check.sh"  # check
 
 mkdir -p disk
 if [[ $(id -u) -ne 0 ]] || ! mount -t tmpfs -o size=256k,mode=0755 tmpfs disk 2>/dev/null; then

@@ -1,8 +1,11 @@
 // Test support: allocation counting (defined in test_main.cpp) and typed-test helpers.
 #pragma once
 #include <cstddef>
+#include <filesystem>
 #include <limits>
 #include <string>
+
+#include <unistd.h>
 
 #include "mlops/error.hpp"
 
@@ -29,6 +32,14 @@ std::string error_text_of(F&& f) {
     return e.what();
   }
   return "none";
+}
+
+/// An empty directory TEMP/mlops_<suite>_<pid>/<name> (removed and made again).
+inline std::filesystem::path fresh_dir(const std::string& suite, const std::string& name) {
+  auto dir = std::filesystem::temp_directory_path() / ("mlops_" + suite + "_" + std::to_string(::getpid())) / name;
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
+  return dir;
 }
 
 template <class T>

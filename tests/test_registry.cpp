@@ -23,12 +23,7 @@ using namespace mlops;
 namespace fs = std::filesystem;
 
 namespace {
-fs::path fresh_dir(const std::string& name) {
-  auto dir = fs::temp_directory_path() / ("mlops_registry_test_" + std::to_string(::getpid())) / name;
-  fs::remove_all(dir);
-  fs::create_directories(dir);
-  return dir;
-}
+fs::path fresh_dir(const std::string& name) { return test::fresh_dir("registry_test", name); }
 
 DataFrame<double> small_frame(double slope) {
   std::vector<double> a, b, y;

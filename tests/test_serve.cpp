@@ -25,12 +25,7 @@ using namespace mlops;
 namespace fs = std::filesystem;
 
 namespace {
-fs::path fresh_dir(const std::string& name) {
-  auto dir = fs::temp_directory_path() / ("mlops_serve_test_" + std::to_string(::getpid())) / name;
-  fs::remove_all(dir);
-  fs::create_directories(dir);
-  return dir;
-}
+fs::path fresh_dir(const std::string& name) { return test::fresh_dir("serve_test", name); }
 
 DataFrame<double> frame(double slope, int n = 200) {
   std::vector<double> a, b, y;

@@ -20,12 +20,7 @@ using namespace mlops;
 namespace fs = std::filesystem;
 
 namespace {
-fs::path fresh_dir(const std::string& name) {
-  auto dir = fs::temp_directory_path() / ("mlops_signing_test_" + std::to_string(::getpid())) / name;
-  fs::remove_all(dir);
-  fs::create_directories(dir);
-  return dir;
-}
+fs::path fresh_dir(const std::string& name) { return test::fresh_dir("signing_test", name); }
 
 FittedPipeline<double> model(double slope) {
   std::vector<double> a, y;
