@@ -666,7 +666,7 @@ std::size_t crash_everywhere(const std::string& label, const std::function<void(
       const std::string seen = observe(work);
       INFO(label << ": crash at point " << at << " of " << counter.points << ", mode " << static_cast<int>(m));
       CHECK((seen == before || seen == after));
-      if (label != "save") {  // and the registry keeps working: the next version gets a fresh number
+      if (label != "save" && label != "monitor_state") {  // and the registry keeps working: the next version gets a fresh number
         ModelRegistry r(work);
         const auto highest = r.versions("m").back().version;
         CHECK(r.register_model("m", small_model(7.0), {}) > highest);
@@ -677,7 +677,7 @@ std::size_t crash_everywhere(const std::string& label, const std::function<void(
 }
 }  // namespace
 
-TEST_CASE("crash safety: a crash at any write, sync, rename or unlink of save, register, promote, rollback leaves the old or the new state") {
+TEST_CASE("crash safety: a crash at any write, sync, rename or unlink of save, register, promote, rollback, delete, a monitor state or a signature leaves the old or the new state") {
   auto setup = [](const fs::path& dir) {
     ModelRegistry reg(dir);
     (void)reg.register_model("m", small_model(1.0), {});
@@ -701,6 +701,34 @@ TEST_CASE("crash safety: a crash at any write, sync, rename or unlink of save, r
   crashes += crash_everywhere(
       "save", [](const fs::path& dir) { small_model(1.0).save(dir / "model.mlops"); },
       [](const fs::path& d) { small_model(2.0).save(d / "model.mlops"); }, [](const fs::path& d) { return observe_file(d / "model.mlops"); });
+  // A drift monitor's state (the monitor command's --state), and a signature attached
+  // to a version: the same protocol, the same guarantee.
+  crashes += crash_everywhere(
+      "monitor_state", [](const fs::path& dir) { small_model(1.0).monitor().save_state(dir / "state.bin"); },
+      [](const fs::path& d) {
+        const auto p = small_model(1.0);
+        auto m = p.monitor();
+        const double row[] = {3.0, 4.0};
+        for (int i = 0; i < 50; ++i) m.observe(std::span<const double>(row), p.predict_row(std::span<const double>(row)));
+        m.save_state(d / "state.bin");
+      },
+      [](const fs::path& d) {  // the state's bytes, when a monitor takes them
+        const auto f = d / "state.bin";
+        if (!fs::exists(f)) return std::string("absent");
+        try {
+          auto m = small_model(1.0).monitor();
+          m.load_state(f);
+          return detail::read_file(f);
+        } catch (const std::exception&) {
+          return std::string("unreadable");
+        }
+      });
+  crashes += crash_everywhere(
+      "signature", setup, [](const fs::path& d) { ModelRegistry(d).attach_signature("m", 2, "{\"signed\": true}\n"); },
+      [](const fs::path& d) {
+        const auto sig = ModelRegistry(d).signature("m", 2);
+        return observe_registry(d) + (sig ? *sig : std::string("unsigned"));
+      });
   CHECK(crashes >= 60);
   MESSAGE("simulated crashes: " << crashes);
 }
