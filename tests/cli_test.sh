@@ -318,8 +318,20 @@ check "tune --grid minmax.hi ($rc)" python3 -c 'import json,sys; d=json.load(sys
 
 # Standard output is checked: writing to a full device is an error, never exit 0.
 if [[ -w /dev/full ]]; then
-  for cmdline in "inspect m.mlops" "inspect m.mlops --json" "predict m.mlops $data" "evaluate m.mlops $data --target price" \
-                 "monitor mon.mlops drifted.csv --json" "registry list --registry reg"; do
+  "$mlops" train "$data" --target price --impute median --register price --registry fullreg >/dev/null
+  "$mlops" train "$data" --target price --impute mean --register price --registry fullreg >/dev/null
+  "$mlops" registry promote price 1 production --registry fullreg >/dev/null
+  readers=("inspect m.mlops" "inspect m.mlops --json" "predict m.mlops $data" "evaluate m.mlops $data --target price"
+           "monitor mon.mlops drifted.csv --json" "monitor mon.mlops drifted.csv" "registry list --registry reg"
+           "registry list price --registry fullreg" "registry show price production --registry fullreg"
+           "registry compare price 1 2 --registry fullreg --json" "registry history price production --registry fullreg"
+           "train $data --target price --impute median --out full_t.mlops" "train $data --target price --impute median --out full_t.mlops --json"
+           "tune $data --target price --impute median --model ridge --grid model.alpha=1,10 --cv 2" "--help" "train --help" "--version")
+  if "$mlops" --help | grep -q keygen; then
+    "$mlops" keygen fullkey >/dev/null && "$mlops" sign m.mlops --key fullkey.key >/dev/null
+    readers+=("verify m.mlops --trusted-key fullkey.pub")
+  fi
+  for cmdline in "${readers[@]}"; do
     # shellcheck disable=SC2086
     err=$("$mlops" $cmdline 2>&1 >/dev/full); rc=$?
     if [[ $rc -eq 1 && "$err" == *"writing to standard output failed"* ]]; then ok; else bad "'mlops $cmdline > /dev/full' exits 1 naming the failure (rc=$rc: $err)"; fi

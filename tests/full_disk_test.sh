@@ -4,7 +4,8 @@
 # either commits and exits 0, or changes nothing and exits non-zero, or (the commit point
 # passed, a later step failed) exits non-zero saying the change is in effect; the
 # registry stays readable, a model file being replaced stays intact, and once space
-# returns everything works with no debris left. Needs root and permission to mount
+# returns everything works with no debris left; remounted read-only, the registry still
+# reads and refuses writes cleanly. Needs root and permission to mount
 # (skipped with a message otherwise).
 #   tests/full_disk_test.sh MLOPS DATA.csv WORK_DIR
 set -uo pipefail
@@ -86,6 +87,24 @@ debris=$(find disk -name '.*.tmp.*' | wc -l)
 check "no temporary files left ($debris)" test "$debris" -eq 0
 orphans=$(for f in "$reg"/house/v*.mlops; do [[ -e "${f%.mlops}.json" ]] || echo "$f"; done | wc -l)
 check "no model file without its metadata ($orphans)" test "$orphans" -eq 0
+
+# A read-only registry (the same tmpfs remounted read-only): readers work, writers fail
+# with one error line and change nothing.
+if mount -o remount,ro "$work/disk" 2>/dev/null; then
+  n=$(versions); h=$(holder)
+  check "read-only: registry list works ($n)" test "$n" != unreadable
+  "$mlops" registry show house production --registry "$reg" >/dev/null; rc=$?
+  check "read-only: registry show works ($rc)" test $rc -eq 0
+  "$mlops" predict disk/keep.mlops "$data" >/dev/null; rc=$?
+  check "read-only: a model file there predicts ($rc)" test $rc -eq 0
+  err=$("$mlops" registry promote house 2 production --registry "$reg" 2>&1 >/dev/null); rc=$?
+  check "read-only: promote fails with one line ($rc: $err)" bash -c "[[ $rc -eq 1 && \$(wc -l <<<\"\$0\") -eq 1 ]]" "$err"
+  check "read-only: the alias did not move" test "$(holder)" = "$h"
+  "$mlops" train "$data" --target price --impute median --register house --registry "$reg" >/dev/null 2>&1; rc=$?
+  check "read-only: register fails, nothing listed ($rc)" test $rc -ne 0 -a "$(versions)" = "$n"
+else
+  echo "SKIP: cannot remount the tmpfs read-only: the read-only registry check did not run"
+fi
 
 echo "full disk: $passed passed, $failed failed"
 [[ $failed -eq 0 ]]
