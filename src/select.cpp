@@ -1,6 +1,6 @@
 // The compiled mode's model-selection room: cross-validation and grid search for float
 // and double.
-#include "mlops/eval/model_selection.hpp"
+#include "mlops/select/model_selection.hpp"
 
 MLOPS_NAMESPACE_BEGIN
 template CvResult cross_validate<float>(const Pipeline<float>&, const DataFrame<float>&, std::string_view, const cv_folds&,

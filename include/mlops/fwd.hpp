@@ -61,7 +61,7 @@ enum class averaging : std::uint8_t;
 struct RegressionMetrics;
 class RegressionAccumulator;
 enum class task_kind : std::uint8_t;
-// eval/model_selection.hpp
+// select/model_selection.hpp
 struct CvFold;
 struct CvResult;
 struct GridCandidate;
