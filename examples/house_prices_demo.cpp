@@ -76,17 +76,17 @@ int run(int argc, char** argv) {
   const auto& rep = fitted.report();
   fmt::print("training rows: {} in, {} without a price dropped\n", rep.rows_in, rep.rows_missing_target);
   for (const auto& s : fitted.steps()) {
-    if (auto* imp = std::get_if<mlops::FittedSimpleImputer<double>>(&s)) {
+    if (auto* imp = mlops::get_if<mlops::FittedSimpleImputer<double>>(&s)) {
       fmt::print("  impute ({}):\n", mlops::to_string(imp->strategy()));
       for (std::size_t c = 0; c < imp->columns().size(); ++c)
         fmt::print("    {:<15} {:>3} missing -> filled with {:.4g}\n", imp->columns()[c], imp->missing_seen()[c], imp->fill_values()[c]);
-    } else if (auto* iqr = std::get_if<mlops::FittedIqrOutlierFilter<double>>(&s)) {
+    } else if (auto* iqr = mlops::get_if<mlops::FittedIqrOutlierFilter<double>>(&s)) {
       fmt::print("  IQR filter (k={}): {} rows in, {} kept, {} dropped; on new data: {}\n", iqr->k(), iqr->rows_in(), iqr->rows_out(),
                  iqr->rows_in() - iqr->rows_out(), mlops::to_string(iqr->on_new_data()));
       for (const auto& f : iqr->fences())
         fmt::print("    {:<15} Q1={:<10.4g} Q3={:<10.4g} fences [{:.4g}, {:.4g}]  rows outside: {}{}\n", f.name, f.q1, f.q3, f.lower,
                    f.upper, f.dropped, f.zero_iqr ? " (zero IQR: skipped)" : f.training_only ? " (target: training only)" : "");
-    } else if (auto* sc = std::get_if<mlops::FittedStandardScaler<double>>(&s)) {
+    } else if (auto* sc = mlops::get_if<mlops::FittedStandardScaler<double>>(&s)) {
       fmt::print("  standardize:\n");
       for (std::size_t c = 0; c < sc->columns().size(); ++c)
         fmt::print("    {:<15} mean={:<12.6g} std={:.6g}\n", sc->columns()[c], sc->mean()[c], sc->scale()[c]);

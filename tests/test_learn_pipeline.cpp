@@ -159,7 +159,7 @@ TEST_CASE("pipeline: fitted on the training split only, predicts raw rows like t
   CHECK(fp.report().steps.size() == 3);
   CHECK(fp.report().steps[1].rows_out < fp.report().steps[1].rows_in);  // outliers dropped
   // No leakage: the imputer's median is the training median, not the full data's.
-  const auto& imp = std::get<FittedSimpleImputer<double>>(fp.steps()[0]);
+  const auto& imp = mlops::get<FittedSimpleImputer<double>>(fp.steps()[0]);
   const auto train_only = SimpleImputer<double>{impute_strategy::median}.fit(train, std::vector<std::string>{"a"});
   CHECK(imp.fill_values()[0] == train_only.fill_values()[0]);
   const auto all_data = SimpleImputer<double>{impute_strategy::median}.fit(frame, std::vector<std::string>{"a"});
@@ -323,12 +323,12 @@ TEST_CASE_TEMPLATE("MinMaxScaler: scikit-learn's formula, constant columns, clip
   p.estimator(LinearRegression<T>{});
   set_param(p, "minmax.clip", 1.0);
   set_param(p, "minmax.hi", 2.0);
-  CHECK(std::get<MinMaxScaler<T>>(p.steps()[1]).hi == 2.0);
+  CHECK(mlops::get<MinMaxScaler<T>>(p.steps()[1]).hi == 2.0);
   CHECK(test::error_id_of([&] { set_param(p, "minmax.scale", 1.0); }) == "argument.invalid");
   const auto fp = p.fit(f, "y");
   CHECK(step_name<T>(fp.steps()[1]) == "minmax");
   const auto back = FittedPipeline<T>::from_bytes(fp.to_bytes());
-  const auto& ms = std::get<FittedMinMaxScaler<T>>(back.steps()[1]);
+  const auto& ms = mlops::get<FittedMinMaxScaler<T>>(back.steps()[1]);
   CHECK(ms.clips());
   CHECK(ms.hi() == 2.0);
   DataFrame<T> wide;
@@ -377,7 +377,7 @@ TEST_CASE_TEMPLATE("typed inputs: one-hot, ordinal and date features in the row 
   CHECK(fp.input_levels(0).size() == 4);
   CHECK(fp.evaluate(f).r2 > 0.99);
   // The standardize step left the one-hot indicators alone (numeric defaults only).
-  const auto& sc = std::get<FittedStandardScaler<T>>(fp.steps()[3]);
+  const auto& sc = mlops::get<FittedStandardScaler<T>>(fp.steps()[3]);
   CHECK(sc.columns() == V{"sold_month", "sold_weekday", "sold_hour", "area"});
 
   // The row form gives the frame's bits: codes from level_code, dates as days.
@@ -698,7 +698,7 @@ TEST_CASE("IQR in a pipeline drops rows with an outlying target while fitting on
   for (std::size_t i = 5; i < 1000; i += 50) frame.column("y")[i] *= 8;  // 20 mis-keyed targets
   const auto ref = pipeline<double>().impute().drop_outliers_iqr(1.5).fit(LinearRegression<double>{}, clean, "y");
   const auto fp = pipeline<double>().impute().drop_outliers_iqr(1.5).fit(LinearRegression<double>{}, frame, "y");
-  const auto& iqr = std::get<FittedIqrOutlierFilter<double>>(fp.steps()[1]);
+  const auto& iqr = mlops::get<FittedIqrOutlierFilter<double>>(fp.steps()[1]);
   REQUIRE(iqr.fences().size() == 4);
   const auto& yf = iqr.fences()[3];
   CHECK(yf.name == "y");
@@ -713,11 +713,11 @@ TEST_CASE("IQR in a pipeline drops rows with an outlying target while fitting on
   IqrOutlierFilter<double> features_only;
   features_only.include_target = false;
   const auto fp2 = pipeline<double>().impute().drop_outliers_iqr(features_only).fit(LinearRegression<double>{}, frame, "y");
-  CHECK(std::get<FittedIqrOutlierFilter<double>>(fp2.steps()[1]).fences().size() == 3);
+  CHECK(mlops::get<FittedIqrOutlierFilter<double>>(fp2.steps()[1]).fences().size() == 3);
   CHECK((fp2.model().coef() - ref.model().coef()).norm() > 3 * err_with);
   // Round trip keeps the training-only flag and predicts the same bits.
   const auto back = FittedPipeline<double>::from_bytes(fp.to_bytes());
-  CHECK(std::get<FittedIqrOutlierFilter<double>>(back.steps()[1]).fences()[3].training_only);
+  CHECK(mlops::get<FittedIqrOutlierFilter<double>>(back.steps()[1]).fences()[3].training_only);
   CHECK(back.predict(frame) == fp.predict(frame));
   CHECK(io::model_card(fp)["steps"][1]["columns"]["y"]["training_only"] == true);
 }

@@ -221,12 +221,12 @@ TEST_CASE("parameters by name: steps and trainers, clear errors") {
   CHECK(std::get<LinearRegression<double>>(*p.estimator()).l2 == 4.0);
   set_param(p, "iqr.k", 2.0);
   set_param(p, "iqr#2.k", 5.0);
-  CHECK(std::get<IqrOutlierFilter<double>>(p.steps()[1]).k == 2.0);
-  CHECK(std::get<IqrOutlierFilter<double>>(p.steps()[3]).k == 5.0);
+  CHECK(mlops::get<IqrOutlierFilter<double>>(p.steps()[1]).k == 2.0);
+  CHECK(mlops::get<IqrOutlierFilter<double>>(p.steps()[3]).k == 5.0);
   set_param(p, "impute.strategy", std::string("median"));
-  CHECK(std::get<SimpleImputer<double>>(p.steps()[0]).strategy == impute_strategy::median);
+  CHECK(mlops::get<SimpleImputer<double>>(p.steps()[0]).strategy == impute_strategy::median);
   set_param(p, "standardize.with_mean", parse_param_value("false"));
-  CHECK(!std::get<StandardScaler<double>>(p.steps()[2]).with_mean);
+  CHECK(!mlops::get<StandardScaler<double>>(p.steps()[2]).with_mean);
 
   auto message = [&](std::string_view name, const param_value& v) -> std::string {
     try {

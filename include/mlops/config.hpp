@@ -84,6 +84,17 @@
 // - compiled mode: the headers only declare them; the library defines each once, in the
 //   one source file that defines MLOPS_DEFINE_FUNCTIONS (src/functions.cpp).
 // Functions on hot paths are never MLOPS_FUNC: they stay inline for every user.
+// Bodies of class-template members that the compiled library instantiates for float and
+// double (the batch paths and file format of a pipeline, its step shorthands) sit in
+// headers of their own, included when MLOPS_TEMPLATE_BODIES is 1: header-only, or
+// inside the library (its sources are built with MLOPS_BUILDING_LIBRARY). A user of the
+// compiled mode parses none of them.
+#if !defined(MLOPS_COMPILED) || defined(MLOPS_BUILDING_LIBRARY)
+#define MLOPS_TEMPLATE_BODIES 1
+#else
+#define MLOPS_TEMPLATE_BODIES 0
+#endif
+
 #if !defined(MLOPS_COMPILED)
 #define MLOPS_FUNC inline
 #define MLOPS_DEFINITIONS 1

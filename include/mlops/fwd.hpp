@@ -38,8 +38,9 @@ class DataFrame;
 template <scalar T>
 struct Description;
 enum class column_kind : std::uint8_t;
-// pipeline.hpp
+// pipeline.hpp (pipeline/builder.hpp, pipeline/fitted.hpp, pipeline/rows.hpp)
 struct FitReport;
+struct input_value;
 template <scalar T>
 class Pipeline;
 template <scalar T>
@@ -155,6 +156,11 @@ template <scalar T>
 class FittedIqrOutlierFilter;
 enum class outlier_action : std::uint8_t;
 enum class zero_iqr_policy : std::uint8_t;
+// prep/step.hpp
+template <scalar T>
+class Step;
+template <scalar T>
+class FittedStep;
 // prep/scale.hpp
 template <scalar T>
 struct StandardScaler;

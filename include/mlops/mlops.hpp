@@ -9,6 +9,8 @@
 #include "mlops/prep/impute.hpp"
 #include "mlops/prep/outliers.hpp"
 #include "mlops/prep/scale.hpp"
+#include "mlops/prep/step.hpp"
+#include "mlops/prep/steps.hpp"
 #include "mlops/learn/linear.hpp"
 #include "mlops/learn/online.hpp"
 #include "mlops/learn/gd.hpp"

@@ -45,7 +45,7 @@ nlohmann::json model_card(const FittedPipeline<T>& p) {
     nlohmann::json js;
     js["step"] = std::string(step_name<T>(s));
     detail::step_card card;
-    std::visit([&](const auto& f) { f.describe(card); }, s);
+    s.describe(card);
     auto value = [](const detail::card_value& v) -> nlohmann::json {
       if (const auto* d = std::get_if<double>(&v)) return num(*d);
       if (const auto* n = std::get_if<std::uint64_t>(&v)) return *n;

@@ -1,16 +1,16 @@
 // mlops/prep/steps.hpp - the list of pipeline steps. A new step is one header (its
 // options type with the step_options traits, its fitted type with the fitted_step
-// traits; see prep/common.hpp) plus one entry here. Everything that dispatches on steps
-// is generated from this list: the Step and FittedStep variants, the file format's step
-// tags (each type's own `tag`, never a variant index), loading, step names, set_param's
-// vocabulary and the model card.
+// traits; see prep/common.hpp) plus one entry here. A pipeline holds its steps as
+// Step / FittedStep (prep/step.hpp), which any such type converts to; what needs every
+// step type is generated from this list: loading by the file format's step tags (each
+// type's own `tag`, never a position), the step names and set_param's vocabulary. Only
+// the code that loads a model or names every step includes this header.
 #pragma once
 
 #include <optional>
 #include <string>
 #include <string_view>
 #include <type_traits>
-#include <variant>
 
 #include "mlops/detail/type_list.hpp"
 #include "mlops/prep/dates.hpp"
@@ -20,6 +20,7 @@
 #include "mlops/prep/ordinal.hpp"
 #include "mlops/prep/outliers.hpp"
 #include "mlops/prep/scale.hpp"
+#include "mlops/prep/step.hpp"
 
 MLOPS_NAMESPACE_BEGIN
 
@@ -47,24 +48,9 @@ inline constexpr bool steps_are_well_formed = all_step_options<step_types<T>, T>
 template <scalar T>
 using fitted_step_types = typename detail::fitted_list<step_types<T>>::type;
 
-template <scalar T>
-using Step = detail::variant_of<step_types<T>>;
-template <scalar T>
-using FittedStep = detail::variant_of<fitted_step_types<T>>;
-
 static_assert(detail::steps_are_well_formed<double> && detail::steps_are_well_formed<float>,
               "every entry of step_types must meet step_options (see prep/common.hpp)");
 static_assert(detail::distinct_tags(fitted_step_types<double>{}), "step format tags must be distinct and non-zero");
-
-/// Human-readable name of a (fitted) step.
-template <scalar T>
-std::string_view step_name(const FittedStep<T>& s) noexcept {
-  return std::visit([](const auto& f) { return std::decay_t<decltype(f)>::name; }, s);
-}
-template <scalar T>
-std::string_view step_name(const Step<T>& s) noexcept {
-  return std::visit([](const auto& o) { return std::decay_t<decltype(o)>::names[0]; }, s);
-}
 
 namespace detail {
 /// Reads the step whose format tag is `tag`; nullopt for an unknown tag.
@@ -78,27 +64,22 @@ std::optional<FittedStep<T>> load_step(std::uint8_t tag, byte_reader& r) {
   });
   return out;
 }
-/// true when `owner` is one of the names of the step type held by `s`.
-template <scalar T>
-bool step_answers_to(const Step<T>& s, std::string_view owner) {
-  return std::visit(
-      [&](const auto& o) {
-        for (const auto n : std::decay_t<decltype(o)>::names)
-          if (n == owner) return true;
-        return false;
-      },
-      s);
-}
-/// true when some step type is called `owner` (any of its names).
-inline bool is_step_name(std::string_view owner) {
+}  // namespace detail
+
+MLOPS_NAMESPACE_END
+
+#if MLOPS_DEFINITIONS
+// ---- definitions: header-only mode, or the compiled library (config.hpp, MLOPS_FUNC) ----
+MLOPS_NAMESPACE_BEGIN
+namespace detail {
+MLOPS_FUNC bool is_step_name(std::string_view owner) {
   return any_of_types(step_types<double>{}, [&]<class S>(S*) {
     for (const auto n : S::names)
       if (n == owner) return true;
     return false;
   });
 }
-/// "impute, iqr_filter, standardize, ..." (each type's first name).
-inline std::string step_names_list() {
+MLOPS_FUNC std::string step_names_list() {
   std::string out;
   any_of_types(step_types<double>{}, [&]<class S>(S*) {
     out += out.empty() ? std::string(S::names[0]) : ", " + std::string(S::names[0]);
@@ -106,10 +87,9 @@ inline std::string step_names_list() {
   });
   return out;
 }
-/// true when some fitted step type writes `name` as its name (the card's vocabulary).
-inline bool is_fitted_step_name(std::string_view name) {
+MLOPS_FUNC bool is_fitted_step_name(std::string_view name) {
   return any_of_types(fitted_step_types<double>{}, [&]<class F>(F*) { return F::name == name; });
 }
 }  // namespace detail
-
 MLOPS_NAMESPACE_END
+#endif  // MLOPS_DEFINITIONS

@@ -91,7 +91,7 @@ void set_estimator_param(Estimator<T>& est, std::string_view name, const param_v
 
 template <scalar T>
 void set_step_param(Step<T>& step, std::string_view name, const param_value& v) {
-  std::visit([&](auto& s) { s.set_param(name, v); }, step);
+  step.set_param(name, v);
 }
 }  // namespace detail
 
@@ -133,7 +133,7 @@ void set_param(Pipeline<T>& p, std::string_view name, const param_value& value) 
                                                                    detail::step_names_list())));
   std::size_t seen = 0;
   for (auto& s : p.steps())
-    if (detail::step_answers_to<T>(s, owner) && ++seen == nth) return detail::set_step_param<T>(s, param, value);
+    if (s.answers_to(owner) && ++seen == nth) return detail::set_step_param<T>(s, param, value);
   MLOPS_THROW(argument_error(errc::invalid_argument, fmt::format("parameter '{}': the pipeline has {} '{}' step(s)", name, seen, owner)));
 }
 

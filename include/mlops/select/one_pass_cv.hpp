@@ -55,6 +55,9 @@
 #include "mlops/eval/metrics.hpp"
 #include "mlops/eval/split.hpp"
 #include "mlops/pipeline.hpp"
+#include "mlops/prep/impute.hpp"
+#include "mlops/prep/outliers.hpp"
+#include "mlops/prep/scale.hpp"
 
 MLOPS_NAMESPACE_BEGIN
 namespace detail {
@@ -238,16 +241,16 @@ MLOPS_FUNC std::optional<one_pass_steps> one_pass_match(const Pipeline<double>& 
   if (!s.ridge || !(s.ridge->l2 >= 0) || !std::isfinite(s.ridge->l2)) return std::nullopt;
   int stage = 0;  // steps must come in the order impute, iqr, standardize, each at most once
   for (const auto& step : p.steps()) {
-    if (const auto* im = std::get_if<SimpleImputer<double>>(&step)) {
+    if (const auto* im = get_if<SimpleImputer<double>>(&step)) {
       if (stage > 0 || !covers_features(im->columns, features)) return std::nullopt;
       if (im->strategy == impute_strategy::constant && !std::isfinite(im->fill_value)) return std::nullopt;
       s.impute = im;
       stage = 1;
-    } else if (const auto* q = std::get_if<IqrOutlierFilter<double>>(&step)) {
+    } else if (const auto* q = get_if<IqrOutlierFilter<double>>(&step)) {
       if (stage > 1 || !covers_features(q->columns, features) || !(q->k >= 0) || !std::isfinite(q->k)) return std::nullopt;
       s.iqr = q;
       stage = 2;
-    } else if (const auto* sc = std::get_if<StandardScaler<double>>(&step)) {
+    } else if (const auto* sc = get_if<StandardScaler<double>>(&step)) {
       if (stage > 2 || !covers_features(sc->columns, features) || sc->ddof < 0) return std::nullopt;
       s.scale = sc;
       stage = 3;

@@ -1,0 +1,120 @@
+// mlops/pipeline/builder.hpp - Pipeline<T>, the builder: an ordered list of steps, the
+// feature choice and the estimator; fit() makes a FittedPipeline (pipeline/fit.hpp).
+// It names no step type: steps are held as Step<T> (prep/step.hpp).
+#pragma once
+
+#include <cstddef>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <fmt/format.h>
+
+#include "mlops/error.hpp"
+#include "mlops/fwd.hpp"
+#include "mlops/monitor/profile.hpp"
+#include "mlops/pipeline/estimators.hpp"
+#include "mlops/prep/step.hpp"
+
+MLOPS_NAMESPACE_BEGIN
+
+/// What happened while fitting: rows entering and leaving each step.
+struct FitReport {
+  struct step_rows {
+    std::string step;
+    std::size_t rows_in = 0, rows_out = 0;
+  };
+  std::size_t rows_in = 0;                 // rows of the training frame
+  std::size_t rows_missing_target = 0;     // dropped: the target was missing
+  std::vector<step_rows> steps;
+  std::size_t rows_used = 0;               // rows the estimator was fitted on
+};
+
+/// The builder: an ordered list of step options and the feature choice.
+template <scalar T>
+class Pipeline {
+ public:
+  /// Appends a step: any type meeting step_options (the library's steps, or your own).
+  Pipeline& add(Step<T> s) {
+    steps_.push_back(std::move(s));
+    return *this;
+  }
+  /// The library's common steps (defined with the step types, in pipeline/steps_builder.hpp):
+  /// impute() is mean imputation; drop_outliers_iqr() is k = 1.5 with clipping on new data.
+  Pipeline& impute();
+  Pipeline& impute(impute_strategy s, T fill_value = T(0));
+  Pipeline& impute(SimpleImputer<T> s);
+  Pipeline& drop_outliers_iqr(double k = 1.5);
+  Pipeline& drop_outliers_iqr(double k, outlier_action on_new_data);
+  Pipeline& drop_outliers_iqr(IqrOutlierFilter<T> f);
+  Pipeline& standardize();
+  Pipeline& standardize(StandardScaler<T> s);
+  /// Feature columns to use (default: every column but the target), in this order.
+  Pipeline& features(std::vector<std::string> names) {
+    features_ = std::move(names);
+    return *this;
+  }
+  const std::vector<Step<T>>& steps() const noexcept { return steps_; }
+  std::vector<Step<T>>& steps() noexcept { return steps_; }
+  const std::vector<std::string>& feature_choice() const noexcept { return features_; }
+  /// The trainer `fit(train, target)` uses (and cross_validate / grid_search fit per fold).
+  Pipeline& estimator(Estimator<T> e) {
+    estimator_ = std::move(e);
+    return *this;
+  }
+  const std::optional<Estimator<T>>& estimator() const noexcept { return estimator_; }
+  std::optional<Estimator<T>>& estimator() noexcept { return estimator_; }
+  /// Bins per feature of the drift reference profile fit() captures (default 10;
+  /// 0: no profile). See FittedPipeline::drift_profile.
+  Pipeline& drift_profile(std::size_t bins) {
+    if (bins > max_profile_bins)
+      MLOPS_THROW(argument_error(errc::invalid_argument, fmt::format("drift_profile: at most {} bins (got {})", max_profile_bins, bins)));
+    profile_bins_ = bins;
+    return *this;
+  }
+  std::size_t drift_profile_bins() const noexcept { return profile_bins_; }
+
+  /// Fits every step on `train` in order (each step sees the output of the previous
+  /// one; the IQR filter drops training rows), then the estimator. Only `train` is
+  /// seen: split first, and the held-out data never leaks into the statistics.
+  /// Rows whose target is missing are dropped and counted in the report.
+  /// A trainer of the Estimator list goes through fit_estimator (compiled once, in the
+  /// library, in the compiled mode); any other trainer is fitted here.
+  template <trainer<T> E>
+  FittedPipeline<T> fit(const E& estimator, const DataFrame<T>& train, std::string_view target) const {
+    if constexpr (detail::variant_holds<E, Estimator<T>>) return fit_estimator(Estimator<T>(estimator), train, target);
+    else return fit_with(estimator, train, target);
+  }
+  /// The same with the trainer set by estimator() (argument_error when none is set).
+  FittedPipeline<T> fit(const DataFrame<T>& train, std::string_view target) const;
+  /// The same with any trainer of the Estimator list.
+  FittedPipeline<T> fit_estimator(const Estimator<T>& estimator, const DataFrame<T>& train, std::string_view target) const;
+
+  /// The feature columns this pipeline uses on `frame` (the chosen ones, or every column
+  /// but the target), checked to exist and not to include the target.
+  std::vector<std::string> resolve_features(const DataFrame<T>& frame, std::string_view target) const;
+  /// The fitting core, for callers that prepared the rows themselves (cross-validation):
+  /// `frame` holds exactly `features` + `target`, every row has a target, and it is
+  /// consumed (the steps transform it in place). No training metrics are computed.
+  template <trainer<T> E>
+  FittedPipeline<T> fit_prepared(const E& estimator, DataFrame<T> frame, const std::vector<std::string>& features,
+                                 std::string_view target, std::size_t rows_in, std::size_t rows_missing_target) const;
+  FittedPipeline<T> fit_prepared(DataFrame<T> frame, const std::vector<std::string>& features, std::string_view target) const;
+
+ private:
+  template <trainer<T> E>
+  FittedPipeline<T> fit_with(const E& estimator, const DataFrame<T>& train, std::string_view target) const;
+
+  std::vector<Step<T>> steps_;
+  std::vector<std::string> features_;
+  std::optional<Estimator<T>> estimator_;
+  std::size_t profile_bins_ = 10;
+};
+
+template <scalar T>
+Pipeline<T> pipeline() {
+  return {};
+}
+
+MLOPS_NAMESPACE_END

@@ -1,0 +1,155 @@
+// mlops/pipeline/fit.hpp - fitting a pipeline: features resolved, rows without a target
+// dropped, each step fitted on what the previous ones made, then the estimator, the
+// training metrics and the drift profile. Any trainer (the trainer concept) can be
+// fitted; the Estimator list's trainers are compiled once in the compiled mode.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <string>
+#include <string_view>
+#include <variant>
+#include <vector>
+
+#include <fmt/format.h>
+
+#include "mlops/eval/classification.hpp"
+#include "mlops/eval/metrics.hpp"
+#include "mlops/pipeline/builder.hpp"
+#include "mlops/pipeline/fitted.hpp"
+#include "mlops/prep/categorical.hpp"
+
+MLOPS_NAMESPACE_BEGIN
+
+template <scalar T>
+std::vector<std::string> Pipeline<T>::resolve_features(const DataFrame<T>& frame, std::string_view target) const {
+  (void)frame.index_of(target);
+  std::vector<std::string> features = features_;
+  if (features.empty())
+    for (const auto& n : frame.names())
+      if (n != target && !frame.is_id(n)) features.push_back(n);
+  for (const auto& f : features) {
+    (void)frame.index_of(f);
+    if (f == target) MLOPS_THROW(argument_error(errc::invalid_argument, fmt::format("the target '{}' cannot also be a feature", target)));
+  }
+  if (features.empty())
+    MLOPS_THROW(schema_error(errc::schema_missing_column,
+                             fmt::format("no feature columns: the table has only the target '{}'{}; a model needs at least one feature",
+                                         target, frame.cols() > 1 ? " and id columns" : "")));
+  if (frame.kind(target) != column_kind::numeric)
+    MLOPS_THROW(schema_error(errc::schema_column_type,
+                             fmt::format("target '{}' is {}; a target must be numbers (or text, for a classifier)", target,
+                                         kind_name(frame.kind(target)))));
+  return features;
+}
+
+template <scalar T>
+FittedPipeline<T> Pipeline<T>::fit(const DataFrame<T>& train, std::string_view target) const {
+  if (!estimator_)
+    MLOPS_THROW(argument_error(errc::invalid_argument, "Pipeline::fit: no estimator set; call estimator(...) or pass one to fit"));
+  return fit_estimator(*estimator_, train, target);
+}
+
+template <scalar T>
+FittedPipeline<T> Pipeline<T>::fit_estimator(const Estimator<T>& estimator, const DataFrame<T>& train, std::string_view target) const {
+  return std::visit([&](const auto& e) { return fit_with(e, train, target); }, estimator);
+}
+
+template <scalar T>
+FittedPipeline<T> Pipeline<T>::fit_prepared(DataFrame<T> frame, const std::vector<std::string>& features, std::string_view target) const {
+  if (!estimator_)
+    MLOPS_THROW(argument_error(errc::invalid_argument, "Pipeline: no estimator set; call estimator(...) first"));
+  const std::size_t n = frame.rows();
+  return std::visit([&](const auto& e) { return fit_prepared(e, std::move(frame), features, target, n, 0); }, *estimator_);
+}
+
+template <scalar T>
+template <trainer<T> E>
+FittedPipeline<T> Pipeline<T>::fit_with(const E& estimator, const DataFrame<T>& train, std::string_view target) const {
+  if (train.kind(target) == column_kind::categorical) {  // a text classification target: classes are label indices
+    if constexpr (std::same_as<decltype(estimator.fit(train, std::vector<std::string>{}, target)), LinearClassifier<T>>) {
+      auto numeric = train;
+      auto labels = encode_labels(numeric, target);
+      auto fp = fit_with(estimator, numeric, target);
+      fp.set_class_labels(std::move(labels));
+      return fp;
+    } else {
+      MLOPS_THROW(schema_error(errc::schema_column_type, fmt::format("target '{}' is text: a regressor needs numbers (use a classifier, "
+                                                                     "or read the column as numeric)", target)));
+    }
+  }
+  const std::size_t ti = train.index_of(target);
+  const auto features = resolve_features(train, target);
+  // Rows without a target are dropped (and counted); the fit works on a copy of the
+  // labelled rows holding only features + target, the training metrics on the raw rows.
+  const DataFrame<T> labelled = train.filter(detail::present_mask(train.column(ti)));
+  auto cols = features;
+  cols.emplace_back(target);
+  FittedPipeline<T> fp = fit_prepared(estimator, labelled.select(cols), features, target, train.rows(), train.rows() - labelled.rows());
+  // Training metrics: the whole pipeline on the raw training rows that had a target.
+  // The drift profile: those raw rows, the predictions on them, the training error.
+  if (fp.is_classifier()) {
+    fp.set_metrics("train", fp.evaluate_classifier(labelled));
+    if (profile_bins_ > 0) fp.capture_profile(labelled, fp.predict(labelled), profile_bins_);
+  } else {
+    const auto pred = fp.predict(labelled);
+    fp.set_metrics("train", regression_metrics<T>(labelled.column(target), pred));
+    if (profile_bins_ > 0) fp.capture_profile(labelled, pred, profile_bins_);
+  }
+  return fp;
+}
+
+template <scalar T>
+template <trainer<T> E>
+FittedPipeline<T> Pipeline<T>::fit_prepared(const E& estimator, DataFrame<T> frame, const std::vector<std::string>& features,
+                                            std::string_view target, std::size_t rows_in, std::size_t rows_missing_target) const {
+  FittedPipeline<T> fp;
+  fp.features_ = features;
+  fp.target_ = std::string(target);
+  std::vector<detail::layout_column> cols;
+  for (const auto& f : features) {
+    const auto k = frame.kind(f);
+    cols.push_back({f, k, false});
+    fp.input_kinds_.push_back(k);
+    fp.input_levels_.push_back(k == column_kind::categorical ? *frame.categorical(f).levels : std::vector<std::string>{});
+    fp.input_has_time_.push_back(k == column_kind::datetime && frame.datetime(f).has_time);
+  }
+  detail::design_layout layout(std::move(cols));
+  fp.report_.rows_in = rows_in;
+  fp.report_.rows_missing_target = rows_missing_target;
+  if (frame.rows() == 0)
+    MLOPS_THROW(data_error(errc::data_empty, fmt::format("no training rows with a value in target '{}'", target)));
+
+  for (const auto& step : steps_) {
+    const std::size_t before = frame.rows();
+    FittedStep<T> fitted = step.fit_step(frame, layout, target);
+    fp.report_.steps.push_back({std::string(fitted.name()), before, frame.rows()});
+    if (frame.rows() == 0)
+      MLOPS_THROW(data_error(errc::data_empty, fmt::format("step '{}' removed every training row; loosen it (e.g. a larger IQR k)",
+                                                           fitted.name())));
+    fp.steps_.push_back(std::move(fitted));
+  }
+  fp.report_.rows_used = frame.rows();
+  // What reaches the model must be numbers: name each column no step encoded, and how.
+  std::vector<std::string> typed;
+  for (const auto& c : layout.columns())
+    if (c.kind != column_kind::numeric)
+      typed.push_back(fmt::format("'{}' ({}{})", c.name, kind_name(c.kind),
+                                  c.kind == column_kind::categorical ? fmt::format(", {} levels", frame.categorical(c.name).n_levels())
+                                                                     : std::string()));
+  if (!typed.empty())
+    MLOPS_THROW(schema_error(
+        errc::schema_column_type,
+        fmt::format("feature column(s) {} are not numeric and no step of the pipeline encodes them: add an encoder "
+                    "(OneHotEncoder / OrdinalEncoder for text, DateFeatures for dates; --encode onehot|ordinal, --date-features), "
+                    "leave them out (Pipeline::features; --drop COL, --features) or keep them as ids (DataFrame::set_id; --id COL)",
+                    fmt::join(typed, ", "))));
+  fp.design_ = layout.names();
+  fp.model_ = estimator.fit(frame, fp.design_, target);
+  fp.compile();
+  const auto now = std::chrono::system_clock::now();
+  fp.created_at_ = fmt::format("{}", std::chrono::duration_cast<std::chrono::seconds>(now.time_since_epoch()).count());
+  return fp;
+}
+
+MLOPS_NAMESPACE_END

@@ -1,0 +1,391 @@
+// mlops/pipeline/fitted.hpp - FittedPipeline<T>: what fit() makes and load() reads. Its
+// row path (predict_row and friends: noexcept, no allocation) is inline here; the batch
+// paths, evaluation, the metrics store and the drift profile are in pipeline/batch.hpp,
+// the file format in pipeline/format.hpp (both compiled once in the compiled mode).
+#pragma once
+
+#include <algorithm>
+#include <array>
+#include <cmath>
+#include <cstdint>
+#include <filesystem>
+#include <limits>
+#include <map>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <Eigen/Core>
+#include <fmt/format.h>
+
+#include "mlops/detail/atomic_file.hpp"
+#include "mlops/detail/row_program.hpp"
+#include "mlops/eval/classification.hpp"
+#include "mlops/eval/metrics.hpp"
+#include "mlops/io/container.hpp"
+#include "mlops/monitor/drift.hpp"
+#include "mlops/pipeline/builder.hpp"
+#include "mlops/pipeline/estimators.hpp"
+#include "mlops/pipeline/rows.hpp"
+#include "mlops/prep/step.hpp"
+
+MLOPS_NAMESPACE_BEGIN
+
+template <scalar T>
+class FittedPipeline {
+ public:
+  /// Widest row chunk run through the fused program on the stack.
+  static constexpr std::size_t chunk = 64;
+  /// Widest design (or mixed input) row converted on the stack; wider rows use a
+  /// per-thread buffer, allocated on each thread's first such call.
+  static constexpr std::size_t wide_row = 512;
+
+  FittedPipeline() = default;
+
+  /// The input columns, in the order predict_row takes them.
+  const std::vector<std::string>& features() const noexcept { return features_; }
+  std::size_t n_features() const noexcept { return features_.size(); }
+  /// What each input holds. In predict_row's numeric form a categorical input is given as
+  /// the index of its level in input_levels(j) (NaN: missing; -1 or any other number: a
+  /// level not seen in training) and a datetime input as days since 1970-01-01 UTC.
+  column_kind input_kind(std::size_t j) const noexcept { return input_kinds_[j]; }
+  /// The levels of a categorical input (empty for other inputs).
+  const std::vector<std::string>& input_levels(std::size_t j) const noexcept { return input_levels_[j]; }
+  /// The model's columns after the steps (equal to features() unless a step encodes
+  /// or expands a column): the names of the coefficients.
+  const std::vector<std::string>& design_columns() const noexcept { return design_; }
+  /// The index of `level` among the levels of categorical input j (-1: not seen in
+  /// training), for building predict_row's numeric form.
+  /// Binary search in a table built when the pipeline is fitted or loaded: no allocation.
+  T level_code(std::size_t j, std::string_view level) const noexcept {
+    const auto& l = input_levels_[j];
+    const auto& order = level_order_[j];
+    const auto it = std::lower_bound(order.begin(), order.end(), level,
+                                     [&](std::uint32_t k, std::string_view v) { return std::string_view(l[k]) < v; });
+    return it != order.end() && l[*it] == level ? static_cast<T>(*it) : T(-1);
+  }
+
+  /// The rows of `frame` in predict_row's numeric form, column by column (features()
+  /// order; numeric columns are read in place, categorical and datetime ones converted).
+  struct bound_inputs {
+    std::vector<std::span<const T>> columns;
+    std::vector<std::vector<T>> converted;
+  };
+  bound_inputs bind(const DataFrame<T>& frame) const;
+  const std::string& target() const noexcept { return target_; }
+  const std::vector<FittedStep<T>>& steps() const noexcept { return steps_; }
+  bool is_classifier() const noexcept {
+    return std::visit([](const auto& m) { return std::decay_t<decltype(m)>::is_classifier; }, model_);
+  }
+  /// The regression model; argument_error when the pipeline holds a classifier.
+  const LinearModel<T>& model() const {
+    if (const auto* m = std::get_if<LinearModel<T>>(&model_)) return *m;
+    MLOPS_THROW(argument_error(errc::invalid_argument, "this pipeline holds a classifier; use classifier()"));
+  }
+  /// The classification model; argument_error when the pipeline holds a regressor.
+  const LinearClassifier<T>& classifier() const {
+    if (const auto* m = std::get_if<LinearClassifier<T>>(&model_)) return *m;
+    MLOPS_THROW(argument_error(errc::invalid_argument, "this pipeline holds a regressor; use model()"));
+  }
+  const PipelineModel<T>& estimator() const noexcept { return model_; }
+  /// A classifier trained on a text target: label k names class k (empty for numeric
+  /// classes). predict gives class indices; label_of names them.
+  const std::vector<std::string>& class_labels() const noexcept { return labels_; }
+  std::string_view label_of(T class_value) const noexcept {
+    if (!(class_value >= T(0)) || !(class_value < static_cast<T>(labels_.size()))) return {};
+    return labels_[static_cast<std::size_t>(class_value)];
+  }
+  /// Names the classes (argument_error unless a classifier whose classes are indices of `labels`).
+  void set_class_labels(std::vector<std::string> labels) {
+    const auto& c = classifier();
+    for (const auto k : c.classes())
+      if (!(k >= 0) || k != std::floor(k) || !(k < static_cast<double>(labels.size())))
+        MLOPS_THROW(argument_error(errc::invalid_argument,
+                                   fmt::format("set_class_labels: class {} is not an index of the {} labels", k, labels.size())));
+    labels_ = std::move(labels);
+  }
+  /// The target column of `frame` as numbers: a text target mapped onto the class labels
+  /// (schema_error for a label never seen in training), a numeric one as it is.
+  std::vector<T> target_values(const DataFrame<T>& frame) const;
+  /// Sets a classifier's binary decision threshold (see LinearClassifier::set_threshold).
+  void set_threshold(double t) {
+    auto* m = std::get_if<LinearClassifier<T>>(&model_);
+    if (!m) MLOPS_THROW(argument_error(errc::invalid_argument, "set_threshold: this pipeline holds a regressor"));
+    m->set_threshold(t);
+  }
+  const FitReport& report() const noexcept { return report_; }
+  /// Named metrics stored with the model ("train.r2", "test.rmse", ...).
+  const std::map<std::string, double>& metrics() const noexcept { return metrics_; }
+  void set_metric(const std::string& name, double value) { metrics_[name] = value; }
+  void set_metrics(std::string_view prefix, const RegressionMetrics& m);
+  void set_metrics(std::string_view prefix, const ClassificationMetrics& m);
+  /// The regression metrics stored under `prefix` by set_metrics (e.g. "train", set by
+  /// fit), if n, mse, rmse, mae and r2 are present. mape, max_error and
+  /// explained_variance are NaN when the file predates them.
+  std::optional<RegressionMetrics> stored_metrics(std::string_view prefix) const;
+  const std::string& created_at() const noexcept { return created_at_; }
+
+  /// The reference profile captured by fit (raw training features, predictions on the
+  /// training rows, baseline error); argument_error when the pipeline has none (fitted
+  /// with drift_profile(0), or read from a format 1.0 file).
+  bool has_drift_profile() const noexcept { return profile_.has_value(); }
+  const DriftProfile& drift_profile() const {
+    if (!profile_)
+      MLOPS_THROW(argument_error(errc::invalid_argument, "this pipeline has no drift profile; fit it with drift_profile(bins > 0)"));
+    return *profile_;
+  }
+  /// Measures the baseline error on held-out rows (regression: absolute error;
+  /// classification: misclassification) and stores it in the profile, replacing the
+  /// training-rows baseline fit() recorded. Rows with a missing target are skipped.
+  void set_baseline(const DataFrame<T>& held_out);
+  /// A drift monitor against this pipeline's profile.
+  DriftMonitor<T> monitor(DriftConfig config = {}) const { return DriftMonitor<T>(drift_profile(), config); }
+
+  /// Predicts one raw (uncleaned) row, features in features() order, applying exactly
+  /// the training-time transformations. noexcept and allocation-free. A row of the
+  /// wrong length is a contract violation (see try_predict for a checked path).
+  /// A missing value with no imputer in the pipeline yields NaN (try_predict reports it).
+  /// For a classifier: the predicted class label.
+  T predict_row(std::span<const T> row) const noexcept {
+    MLOPS_ASSERT(row.size() == features_.size(), "row length must equal n_features()");
+    bool outlier = false;
+    std::array<double, max_outputs> s;
+    return run(row, outlier, s.data());
+  }
+  /// Predicts one row given in mixed form (numbers, level texts or codes, instants), in
+  /// features() order. noexcept and allocation-free (level texts are found by binary
+  /// search; rows of up to `wide_row` inputs are converted on the stack). A value of the
+  /// wrong sort for its input (a text for a numeric input) counts as missing.
+  T predict_row(std::span<const input_value> row) const noexcept {
+    MLOPS_ASSERT(row.size() == features_.size(), "row length must equal n_features()");
+    std::array<T, wide_row> small;
+    T* x = small.data();
+    if (row.size() > wide_row) {
+      thread_local std::vector<T> big;
+      if (big.size() < row.size()) big.resize(row.size());
+      x = big.data();
+    }
+    numeric_row(row, std::span<T>(x, row.size()));
+    bool outlier = false;
+    std::array<double, max_outputs> s;
+    return run(std::span<const T>(x, row.size()), outlier, s.data());
+  }
+  /// A mixed-form row in predict_row's numeric form (what the drift monitor observes):
+  /// out[j] for input j; out must hold n_features() values. noexcept, allocation-free.
+  void numeric_row(std::span<const input_value> row, std::span<T> out) const noexcept {
+    MLOPS_ASSERT(row.size() == features_.size() && out.size() >= row.size(), "row length must equal n_features()");
+    for (std::size_t j = 0; j < row.size(); ++j) out[j] = numeric_value(j, row[j]);
+  }
+  /// One value of input j in numeric form: a number as is, a level text as its code, an
+  /// instant as days; a value of the wrong sort for its input is NaN (missing).
+  T numeric_value(std::size_t j, const input_value& v) const noexcept {
+    MLOPS_ASSERT(j < features_.size(), "input index out of range");
+    const T nan = std::numeric_limits<T>::quiet_NaN();
+    switch (input_kinds_[j]) {
+      case column_kind::numeric: return v.kind == input_value::kind_t::number ? static_cast<T>(v.number) : nan;
+      case column_kind::categorical:
+        return v.kind == input_value::kind_t::text ? level_code(j, v.text) : v.kind == input_value::kind_t::number ? static_cast<T>(v.number) : nan;
+      case column_kind::datetime:
+        return v.kind == input_value::kind_t::instant ? detail::days_of<T>(v.micros)
+               : v.kind == input_value::kind_t::number ? static_cast<T>(v.number)
+                                                       : nan;
+    }
+    return nan;
+  }
+  /// Classifier scores of one raw row into out[0 .. outputs) (one for two classes).
+  /// noexcept, allocation-free; false for a regressor or a wrong length.
+  bool decision_row(std::span<const T> row, std::span<double> out) const noexcept {
+    const auto* c = std::get_if<LinearClassifier<T>>(&model_);
+    if (!c || row.size() != features_.size() || out.size() < c->n_outputs()) return false;
+    bool outlier = false;
+    (void)run(row, outlier, out.data());
+    return true;
+  }
+  /// Class probabilities of one raw row into out[0 .. n_classes). noexcept,
+  /// allocation-free; false for a regressor, an SVM, or a wrong length.
+  bool predict_proba_row(std::span<const T> row, std::span<double> out) const noexcept {
+    const auto* c = std::get_if<LinearClassifier<T>>(&model_);
+    if (!c || !c->has_proba() || row.size() != features_.size() || out.size() < c->n_classes()) return false;
+    std::array<double, max_outputs> s;
+    bool outlier = false;
+    (void)run(row, outlier, s.data());
+    return c->proba_from_scores(s.data(), out.data());
+  }
+  /// Checked row prediction: never aborts. `outlier` (optional) is set when a step in
+  /// flag mode saw a value outside its fences.
+  predict_status try_predict(std::span<const T> row, T& out, bool* outlier = nullptr) const noexcept {
+    if (row.size() != features_.size()) return predict_status::wrong_length;
+    bool o = false;
+    std::array<double, max_outputs> s;
+    out = run(row, o, s.data());
+    if (outlier) *outlier = o;
+    return std::isfinite(out) ? predict_status::ok : predict_status::non_finite;
+  }
+
+  /// Predicts every row of a raw frame. Columns are matched by name (order and extra
+  /// columns do not matter); a missing feature column is a schema_error. Produces the
+  /// same bits as predict_row. A row that cannot be predicted (missing value with no
+  /// imputer, infinite input) is a data_error naming the row, never a silent NaN.
+  std::vector<T> predict(const DataFrame<T>& frame) const;
+  /// Classifier scores of every row (rows x outputs; one column for two classes).
+  Eigen::MatrixXd decision_function(const DataFrame<T>& frame) const;
+  /// Class probabilities of every row (rows x n_classes, columns in classes() order);
+  /// argument_error for a regressor or an SVM.
+  Eigen::MatrixXd predict_proba(const DataFrame<T>& frame) const;
+  /// Rows flagged by IQR steps in flag mode (all zero if none is in flag mode).
+  std::vector<std::uint8_t> outlier_flags(const DataFrame<T>& frame) const;
+  /// Predicts `frame` and scores against its target column (rows with a missing
+  /// target are skipped).
+  /// Regression pipelines only (argument_error for a classifier: see evaluate_classifier).
+  RegressionMetrics evaluate(const DataFrame<T>& frame) const;
+  /// Classifier pipelines: accuracy, precision/recall/F1, ROC AUC, log loss, confusion.
+  ClassificationMetrics evaluate_classifier(const DataFrame<T>& frame) const;
+
+  /// Writes the pipeline atomically (temporary file, fsync, rename, fsync directory).
+  void save(const std::filesystem::path& path) const { detail::atomic_write_file(path, to_bytes()); }
+  std::string to_bytes() const;
+  /// Loads and validates a file written by save(); format_error on anything wrong.
+  static FittedPipeline load(const std::filesystem::path& path) {
+    return from_bytes(io::read_container_file(path), path.string());
+  }
+  static FittedPipeline from_bytes(std::string_view bytes, std::string_view source = "<memory>");
+
+ private:
+  template <scalar>
+  friend class Pipeline;
+
+  static constexpr std::uint32_t tag_schema = io::make_tag("SCHM");
+  static constexpr std::uint32_t tag_steps = io::make_tag("STEP");
+  static constexpr std::uint32_t tag_model = io::make_tag("MODL");
+  static constexpr std::uint32_t tag_metrics = io::make_tag("METR");
+  static constexpr std::uint32_t tag_report = io::make_tag("REPT");
+  static constexpr std::uint32_t tag_profile = io::make_tag("DRFT");
+  static constexpr std::uint32_t tag_inputs = io::make_tag("INPT");
+
+  BaselineError make_baseline(std::span<const T> y, std::span<const T> pred, std::string source) const;
+  void capture_profile(const DataFrame<T>& raw, std::span<const T> pred, std::size_t bins);
+
+  /// The fused row path: every step's transformation, then the model, chunk by chunk on
+  /// the stack. Regressor: returns the prediction. Classifier: fills s[0 .. outputs) with
+  /// the scores and returns the label (NaN when a score is not finite).
+  T run(std::span<const T> row, bool& outlier, double* s) const noexcept {
+    if (program_.expands()) return run_expanded(row, outlier, s);
+    std::array<T, chunk> buf;
+    if (const auto* c = std::get_if<LinearClassifier<T>>(&model_)) {
+      const std::size_t M = c->n_outputs();
+      for (std::size_t k = 0; k < M; ++k) s[k] = static_cast<double>(c->intercept()(static_cast<Eigen::Index>(k)));
+      for (std::size_t j0 = 0; j0 < row.size(); j0 += chunk) {
+        const std::size_t m = (std::min)(chunk, row.size() - j0);
+        for (std::size_t k = 0; k < m; ++k) buf[k] = row[j0 + k];
+        outlier |= program_.run(std::span<T>(buf.data(), m), j0);
+        c->accumulate(buf.data(), j0, m, s);
+      }
+      for (std::size_t k = 0; k < M; ++k)
+        if (!std::isfinite(s[k])) return std::numeric_limits<T>::quiet_NaN();
+      return c->label_from_scores(s);
+    }
+    const auto& lm = *std::get_if<LinearModel<T>>(&model_);
+    T sum = 0;
+    for (std::size_t j0 = 0; j0 < row.size(); j0 += chunk) {
+      const std::size_t m = (std::min)(chunk, row.size() - j0);
+      for (std::size_t k = 0; k < m; ++k) buf[k] = row[j0 + k];
+      outlier |= program_.run(std::span<T>(buf.data(), m), j0);
+      sum += lm.dot(buf.data(), j0, m);
+    }
+    s[0] = static_cast<double>(sum + lm.intercept());
+    return sum + lm.intercept();
+  }
+  /// The row path of a pipeline whose steps change the row's width: the inputs are
+  /// expanded into the whole design row (on the stack up to `wide_row` values; beyond, in
+  /// a per-thread buffer made on that thread's first call), then the steps' operations and
+  /// the model run over it.
+  T run_expanded(std::span<const T> row, bool& outlier, double* s) const noexcept {
+    const std::size_t n = program_.n_features;
+    std::array<T, wide_row> small;
+    T* buf = small.data();
+    if (n > wide_row) {
+      thread_local std::vector<T> big;
+      if (big.size() < n) big.resize(n);
+      buf = big.data();
+    }
+    program_.run_expand(row, buf);
+    outlier |= program_.run(std::span<T>(buf, n), 0);
+    if (const auto* c = std::get_if<LinearClassifier<T>>(&model_)) {
+      const std::size_t M = c->n_outputs();
+      for (std::size_t k = 0; k < M; ++k) s[k] = static_cast<double>(c->intercept()(static_cast<Eigen::Index>(k)));
+      c->accumulate(buf, 0, n, s);
+      for (std::size_t k = 0; k < M; ++k)
+        if (!std::isfinite(s[k])) return std::numeric_limits<T>::quiet_NaN();
+      return c->label_from_scores(s);
+    }
+    const auto& lm = *std::get_if<LinearModel<T>>(&model_);
+    const T y = lm.dot(buf, 0, n) + lm.intercept();
+    s[0] = static_cast<double>(y);
+    return y;
+  }
+  /// Gathers each row of `frame` (columns bound by name) and runs the fused row path:
+  /// fn(row index, row, prediction, outlier flag, scores).
+  template <class Fn>
+  void for_each_row(const DataFrame<T>& frame, Fn&& fn) const {
+    const auto bound = bind(frame);
+    const auto& cols = bound.columns;
+    std::vector<T> row(features_.size());
+    std::array<double, max_outputs> s;
+    for (std::size_t r = 0; r < frame.rows(); ++r) {
+      for (std::size_t j = 0; j < cols.size(); ++j) row[j] = cols[j][r];
+      bool outlier = false;
+      const T y = run(row, outlier, s.data());
+      fn(r, row, y, outlier, s.data());
+    }
+  }
+  /// fn(the rows of `frame` that have a target): the frame itself when none is missing.
+  /// A text target is first mapped onto the class labels.
+  template <class Fn>
+  auto labelled(const DataFrame<T>& frame, Fn&& fn) const {
+    if (frame.kind(target_) == column_kind::numeric) return labelled_numeric(frame, fn);
+    const auto y = target_values(frame);
+    auto f = frame;
+    f.drop_inplace({target_});
+    f.add_column(target_, std::span<const T>(y));
+    return labelled_numeric(f, fn);
+  }
+  template <class Fn>
+  auto labelled_numeric(const DataFrame<T>& frame, Fn&& fn) const {
+    const auto y = frame.column(target_);
+    if (std::none_of(y.begin(), y.end(), [](T v) { return std::isnan(v); })) return fn(frame);
+    return fn(frame.filter(detail::present_mask(y)));
+  }
+  [[noreturn]] void explain_non_finite(const std::vector<T>& row, std::size_t r) const {
+    for (std::size_t j = 0; j < row.size(); ++j)
+      if (!std::isfinite(row[j]))
+        MLOPS_THROW(data_error(errc::data_non_finite,
+                               fmt::format("row {}: column '{}' is {} and the pipeline {}; impute or drop such rows first",
+                                           r, features_[j], std::isnan(row[j]) ? "missing" : "infinite",
+                                           std::isnan(row[j]) ? "has no imputer for it" : "cannot use infinite values")));
+    MLOPS_THROW(data_error(errc::data_non_finite, fmt::format("row {}: the prediction overflowed; check the input's scale", r)));
+  }
+  /// Builds the row program: when the steps change the row's width, an expansion stage
+  /// (numeric inputs copied to their design place, encoded inputs expanded by their
+  /// step) first; then every step's column operations over the design row.
+  void compile();
+
+  std::vector<std::string> features_;
+  std::vector<column_kind> input_kinds_;               // per input
+  std::vector<std::vector<std::string>> input_levels_;  // per input (categorical: its levels)
+  std::vector<std::uint8_t> input_has_time_;           // per input (datetime: times present)
+  std::vector<std::string> design_;                    // the model's columns
+  std::vector<std::vector<std::uint32_t>> level_order_; // per input: level indices in byte order (level_code's search)
+  std::vector<std::string> labels_;                     // class labels of a text target (empty: numeric)
+  std::string target_;
+  std::vector<FittedStep<T>> steps_;
+  PipelineModel<T> model_;
+  FitReport report_;
+  std::map<std::string, double> metrics_;
+  std::string created_at_;
+  std::optional<DriftProfile> profile_;
+  detail::row_program<T> program_;
+};
+
+MLOPS_NAMESPACE_END
