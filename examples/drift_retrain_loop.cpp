@@ -14,7 +14,11 @@
 #include <string>
 #include <vector>
 
-#include "mlops/mlops.hpp"
+#include "mlops/csv.hpp"
+#include "mlops/eval/split.hpp"
+#include "mlops/monitor/drift.hpp"
+#include "mlops/pipeline.hpp"
+#include "mlops/registry.hpp"
 
 namespace {
 constexpr std::size_t d = 6;

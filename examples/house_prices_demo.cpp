@@ -15,7 +15,15 @@
 
 #include <fmt/format.h>
 
-#include "mlops/mlops.hpp"
+#include "mlops/csv.hpp"
+#include "mlops/eval/split.hpp"
+#include "mlops/monitor/drift.hpp"
+#include "mlops/pipeline.hpp"
+#include "mlops/prep/dates.hpp"
+#include "mlops/prep/impute.hpp"
+#include "mlops/prep/onehot.hpp"
+#include "mlops/prep/outliers.hpp"
+#include "mlops/prep/scale.hpp"
 
 namespace {
 

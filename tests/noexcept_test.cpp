@@ -3,7 +3,8 @@
 #include <cstdio>
 #include <cstring>
 
-#include "mlops/mlops.hpp"
+#include "mlops/csv.hpp"
+#include "mlops/pipeline.hpp"
 
 int main(int argc, char** argv) {
   mlops::set_error_handler([](const mlops::error& e) { std::fprintf(stderr, "handler saw %s\n", std::string(e.id()).c_str()); });

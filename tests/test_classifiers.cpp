@@ -6,7 +6,12 @@
 #include <filesystem>
 
 #include "golden/sklearn_golden.hpp"
-#include "mlops/mlops.hpp"
+#include "mlops/csv.hpp"
+#include "mlops/eval/classification.hpp"
+#include "mlops/eval/split.hpp"
+#include "mlops/learn/classifier.hpp"
+#include "mlops/pipeline.hpp"
+#include "mlops/io/card.hpp"
 #include "support.hpp"
 
 using namespace mlops;

@@ -10,7 +10,11 @@
 
 #include "golden/sklearn_golden.hpp"
 #include "golden/tables/tables_golden.hpp"
-#include "mlops/mlops.hpp"
+#include "mlops/csv.hpp"
+#include "mlops/eval/split.hpp"
+#include "mlops/pipeline.hpp"
+#include "mlops/io/fingerprint.hpp"
+#include "mlops/prep/steps.hpp"
 #include "support.hpp"
 
 using namespace mlops;

@@ -10,7 +10,15 @@
 #include <unistd.h>
 
 #include "golden/sklearn_golden.hpp"
-#include "mlops/mlops.hpp"
+#include "mlops/csv.hpp"
+#include "mlops/eval/split.hpp"
+#include "mlops/io/card.hpp"
+#include "mlops/learn/gd.hpp"
+#include "mlops/learn/linear.hpp"
+#include "mlops/learn/online.hpp"
+#include "mlops/pipeline.hpp"
+#include "mlops/select/model_selection.hpp"
+#include "mlops/prep/steps.hpp"
 #include "support.hpp"
 
 using namespace mlops;

@@ -7,7 +7,10 @@
 #include <string>
 
 #include "golden/sklearn_golden.hpp"
-#include "mlops/mlops.hpp"
+#include "mlops/csv.hpp"
+#include "mlops/prep/steps.hpp"
+#include "mlops/select/model_selection.hpp"
+#include "mlops/select/report.hpp"
 
 using namespace mlops;
 

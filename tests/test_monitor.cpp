@@ -13,7 +13,12 @@
 #include <string>
 #include <thread>
 
-#include "mlops/mlops.hpp"
+#include "mlops/csv.hpp"
+#include "mlops/monitor/drift.hpp"
+#include "mlops/monitor/json.hpp"
+#include "mlops/monitor/prometheus.hpp"
+#include "mlops/pipeline.hpp"
+#include "mlops/prep/impute.hpp"
 #include "monitor_support.hpp"
 #include "support.hpp"
 

@@ -16,7 +16,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "mlops/mlops.hpp"
+#include "mlops/csv.hpp"
+#include "mlops/io/card.hpp"
+#include "mlops/pipeline.hpp"
+#include "mlops/registry.hpp"
 #include "support.hpp"
 
 using namespace mlops;

@@ -18,7 +18,11 @@
 #include <nlohmann/json.hpp>
 
 #include "commands.hpp"
-#include "mlops/mlops.hpp"
+#include "mlops/csv.hpp"
+#include "mlops/frame.hpp"
+#include "mlops/pipeline.hpp"
+#include "mlops/registry.hpp"
+#include "mlops/select/model_selection.hpp"
 
 namespace mlops_cli {
 

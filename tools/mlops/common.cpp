@@ -6,6 +6,7 @@
 #include <sys/wait.h>
 
 #include "cli.hpp"
+#include "mlops/select/report.hpp"
 
 namespace mlops_cli {
 

@@ -1,5 +1,6 @@
 // tools/mlops/inspect.cpp - `mlops inspect`: print the model card.
 #include "cli.hpp"
+#include "mlops/io/card.hpp"
 
 namespace mlops_cli {
 namespace {

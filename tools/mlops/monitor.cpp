@@ -3,6 +3,7 @@
 #include <cstdio>
 
 #include "cli.hpp"
+#include "mlops/monitor/json.hpp"
 
 namespace mlops_cli {
 namespace {

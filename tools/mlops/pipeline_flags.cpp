@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include "cli.hpp"
+#include "mlops/prep/steps.hpp"
 
 namespace mlops_cli {
 

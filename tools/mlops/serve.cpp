@@ -9,6 +9,8 @@
 // cli.hpp (Eigen) before httplib.h: httplib pulls in <resolv.h>, whose `_res` macro
 // would rewrite a parameter name in Eigen's product kernels.
 #include "cli.hpp"
+#include "mlops/monitor/json.hpp"
+#include "mlops/serve/service.hpp"
 
 #include <httplib.h>
 #include <pthread.h>

@@ -3,6 +3,8 @@
 #include <unistd.h>
 
 #include "cli.hpp"
+#include "mlops/io/card.hpp"
+#include "mlops/select/report.hpp"
 
 namespace mlops_cli {
 namespace {

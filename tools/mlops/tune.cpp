@@ -1,5 +1,6 @@
 // tools/mlops/tune.cpp - `mlops tune`: grid search by cross-validation, refit the best.
 #include "cli.hpp"
+#include "mlops/select/report.hpp"
 
 namespace mlops_cli {
 namespace {

@@ -55,9 +55,7 @@
 #include "mlops/eval/metrics.hpp"
 #include "mlops/eval/split.hpp"
 #include "mlops/pipeline.hpp"
-#include "mlops/prep/impute.hpp"
-#include "mlops/prep/outliers.hpp"
-#include "mlops/prep/scale.hpp"
+#include "mlops/fwd.hpp"
 
 MLOPS_NAMESPACE_BEGIN
 namespace detail {
@@ -221,6 +219,10 @@ MLOPS_FUNC std::optional<std::vector<one_pass_fold>> one_pass_cross_validate(con
 MLOPS_NAMESPACE_END
 
 #if MLOPS_DEFINITIONS
+// The steps it recognises, by type (only the definitions need them).
+#include "mlops/prep/impute.hpp"
+#include "mlops/prep/outliers.hpp"
+#include "mlops/prep/scale.hpp"
 // ---- definitions: header-only mode, or the compiled library (config.hpp, MLOPS_FUNC) ----
 MLOPS_NAMESPACE_BEGIN
 
