@@ -1,6 +1,14 @@
 // The compiled mode's data room: DataFrame and the CSV reader and writer for float and
 // double.
+// Defines the room's non-template functions (MLOPS_FUNC, config.hpp) once.
+#define MLOPS_DEFINE_FRAME
 #include "mlops/csv.hpp"
+#include "mlops/detail/atomic_file.hpp"
+#include "mlops/detail/datetime.hpp"
+#include "mlops/detail/durable_file.hpp"
+#include "mlops/detail/json_limits.hpp"
+#include "mlops/io/container.hpp"
+#include "mlops/params.hpp"
 
 MLOPS_NAMESPACE_BEGIN
 template class DataFrame<float>;

@@ -1,5 +1,8 @@
 // The compiled mode's io room: the model card of a fitted pipeline for float and double.
+// Defines the room's non-template functions (MLOPS_FUNC, config.hpp) once.
+#define MLOPS_DEFINE_IO
 #include "mlops/io/card.hpp"
+#include "mlops/registry.hpp"
 
 MLOPS_NAMESPACE_BEGIN
 namespace io {

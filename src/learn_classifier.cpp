@@ -1,6 +1,8 @@
 // The compiled mode's learn room, part classifier: the linear classifier and its
 // trainers (logistic regression, linear SVM), for float and double (the row kernels and
 // online updates stay inline in the headers).
+// Defines the room's non-template functions (MLOPS_FUNC, config.hpp) once.
+#define MLOPS_DEFINE_LEARN_CLASSIFIER
 #include "mlops/learn/classifier.hpp"
 
 MLOPS_NAMESPACE_BEGIN

@@ -1,6 +1,9 @@
 // The compiled mode's learn room, part gd: the gradient-descent regressor, for float and
 // double (the row kernels and online updates stay inline in the headers).
+// Defines the room's non-template functions (MLOPS_FUNC, config.hpp) once.
+#define MLOPS_DEFINE_LEARN_GD
 #include "mlops/learn/gd.hpp"
+#include "mlops/learn/gd_kernels.hpp"
 
 MLOPS_NAMESPACE_BEGIN
 template struct GradientDescentRegressor<float>;

@@ -1,5 +1,8 @@
 // The compiled mode's pipeline room: Pipeline and FittedPipeline for float and double,
 // with every trainer of the Estimator list that Pipeline::fit_estimator dispatches to.
+// The bodies of the pipeline's members (pipeline/batch.hpp, format.hpp, steps_builder.hpp)
+// are compiled here and nowhere else (MLOPS_TEMPLATE_BODIES, config.hpp).
+#define MLOPS_BUILDING_LIBRARY
 #include "mlops/pipeline.hpp"
 
 MLOPS_NAMESPACE_BEGIN

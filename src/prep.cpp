@@ -1,7 +1,12 @@
 // The compiled mode's prep room: every step's options and fitted types for float and
 // double. A step header that declares its instantiations extern lists them here too (a
 // missing one is a link error in every user of mlops::compiled).
+// Defines the room's non-template functions (MLOPS_FUNC, config.hpp) once.
+#define MLOPS_DEFINE_PREP
 #include "mlops/prep/steps.hpp"
+#include "mlops/prep/categorical.hpp"
+#include "mlops/prep/common.hpp"
+#include "mlops/prep/dates.hpp"
 
 MLOPS_NAMESPACE_BEGIN
 #define MLOPS_INSTANTIATE_FD(kind_and_name) \

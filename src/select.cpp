@@ -1,6 +1,10 @@
 // The compiled mode's model-selection room: cross-validation and grid search for float
 // and double.
+// Defines the room's non-template functions (MLOPS_FUNC, config.hpp) once.
+#define MLOPS_DEFINE_SELECT
 #include "mlops/select/model_selection.hpp"
+#include "mlops/select/one_pass_cv.hpp"
+#include "mlops/select/report.hpp"
 
 MLOPS_NAMESPACE_BEGIN
 template CvResult cross_validate<float>(const Pipeline<float>&, const DataFrame<float>&, std::string_view, const cv_folds&,

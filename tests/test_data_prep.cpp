@@ -793,3 +793,11 @@ TEST_CASE("IqrOutlierFilter: a zero-IQR 0/1 column does not wipe out the minorit
   CHECK(h.rows() == 90);  // the classic recipe drops every minority row
   CHECK_THROWS_AS(IqrOutlierFilter<double>{-1.0}.fit(f), argument_error);
 }
+
+TEST_CASE("imputer: a fill value that is not finite is refused on load (issue 19)") {
+  FittedSimpleImputer<double> bad(impute_strategy::constant, {"a"}, {std::numeric_limits<double>::infinity()}, {0});
+  detail::byte_writer w;
+  bad.save(w);
+  detail::byte_reader r(w.buffer(), "steps section");
+  CHECK_THROWS_WITH_AS((void)FittedSimpleImputer<double>::load(r), doctest::Contains("not finite"), format_error);
+}

@@ -18,7 +18,7 @@
 #include "mlops/monitor/json.hpp"
 #include "mlops/monitor/prometheus.hpp"
 #include "mlops/pipeline.hpp"
-#include "mlops/prep/impute.hpp"
+#include "mlops/prep/options.hpp"
 #include "monitor_support.hpp"
 #include "support.hpp"
 
@@ -650,12 +650,4 @@ TEST_CASE("monitor state: semantic ranges are checked after the checksums (issue
             std::memcpy(s.data() + at, &four, 8);
           }));
         }) == "format.corrupt");
-}
-
-TEST_CASE("imputer: a fill value that is not finite is refused on load (issue 19)") {
-  FittedSimpleImputer<double> bad(impute_strategy::constant, {"a"}, {std::numeric_limits<double>::infinity()}, {0});
-  detail::byte_writer w;
-  bad.save(w);
-  detail::byte_reader r(w.buffer(), "steps section");
-  CHECK_THROWS_WITH_AS((void)FittedSimpleImputer<double>::load(r), doctest::Contains("not finite"), format_error);
 }

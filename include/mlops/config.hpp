@@ -77,24 +77,27 @@
   MLOPS_EXTERN_TEMPLATE(kind_and_name<float>)   \
   MLOPS_EXTERN_TEMPLATE(kind_and_name<double>)
 
-// Non-template code that is heavy to compile (JSON, Eigen decompositions, the registry)
-// is declared with MLOPS_FUNC and defined in a section guarded by MLOPS_DEFINITIONS:
-// - header-only (no MLOPS_COMPILED): MLOPS_FUNC is `inline` and every header defines its
-//   functions, as before;
-// - compiled mode: the headers only declare them; the library defines each once, in the
-//   one source file that defines MLOPS_DEFINE_FUNCTIONS (src/functions.cpp).
-// Functions on hot paths are never MLOPS_FUNC: they stay inline for every user.
 // Bodies of class-template members that the compiled library instantiates for float and
 // double (the batch paths and file format of a pipeline, its step shorthands) sit in
-// headers of their own, included when MLOPS_TEMPLATE_BODIES is 1: header-only, or
-// inside the library (its sources are built with MLOPS_BUILDING_LIBRARY). A user of the
-// compiled mode parses none of them.
+// headers of their own, included when MLOPS_TEMPLATE_BODIES is 1: header-only, or in
+// the library's source file that instantiates them (src/pipeline.cpp defines
+// MLOPS_BUILDING_LIBRARY). A user of the compiled mode parses none of them.
 #if !defined(MLOPS_COMPILED) || defined(MLOPS_BUILDING_LIBRARY)
 #define MLOPS_TEMPLATE_BODIES 1
 #else
 #define MLOPS_TEMPLATE_BODIES 0
 #endif
 
+// Non-template code that is heavy to compile (JSON, Eigen decompositions, the registry)
+// is declared with MLOPS_FUNC and defined in a section of its header guarded by
+// `MLOPS_DEFINITIONS || defined(MLOPS_DEFINE_<ROOM>)`:
+// - header-only (no MLOPS_COMPILED): MLOPS_FUNC is `inline` and every header defines its
+//   functions, as before;
+// - compiled mode: the headers only declare them; the library defines each once, in its
+//   room's source file, which defines MLOPS_DEFINE_<ROOM> (src/frame.cpp: FRAME,
+//   src/prep.cpp: PREP, src/io.cpp: IO ...). A change to one room's bodies recompiles
+//   that room's file only. MLOPS_DEFINE_FUNCTIONS defines every room's at once.
+// Functions on hot paths are never MLOPS_FUNC: they stay inline for every user.
 #if !defined(MLOPS_COMPILED)
 #define MLOPS_FUNC inline
 #define MLOPS_DEFINITIONS 1

@@ -568,7 +568,7 @@ MLOPS_EXTERN_TEMPLATE(void write_csv<double>(const DataFrame<double>&, std::ostr
 
 MLOPS_NAMESPACE_END
 
-#if MLOPS_DEFINITIONS
+#if MLOPS_DEFINITIONS || defined(MLOPS_DEFINE_FRAME)
 // ---- definitions: header-only mode, or the compiled library (config.hpp, MLOPS_FUNC) ----
 MLOPS_NAMESPACE_BEGIN
 
@@ -633,4 +633,4 @@ MLOPS_FUNC void append_csv_name(std::string& out, std::string_view s, char delim
 }  // namespace detail
 
 MLOPS_NAMESPACE_END
-#endif  // MLOPS_DEFINITIONS
+#endif  // MLOPS_DEFINITIONS || MLOPS_DEFINE_FRAME

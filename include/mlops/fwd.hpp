@@ -133,7 +133,7 @@ template <scalar T>
 struct SimpleImputer;
 template <scalar T>
 class FittedSimpleImputer;
-enum class impute_strategy : std::uint8_t;
+enum class impute_strategy : std::uint8_t;  // prep/options.hpp
 // prep/minmax.hpp
 template <scalar T>
 struct MinMaxScaler;
@@ -154,7 +154,7 @@ template <scalar T>
 struct IqrOutlierFilter;
 template <scalar T>
 class FittedIqrOutlierFilter;
-enum class outlier_action : std::uint8_t;
+enum class outlier_action : std::uint8_t;  // prep/options.hpp
 enum class zero_iqr_policy : std::uint8_t;
 // prep/step.hpp
 template <scalar T>

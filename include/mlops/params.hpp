@@ -48,7 +48,7 @@ E param_enum(std::string_view name, const param_value& v, std::initializer_list<
 
 MLOPS_NAMESPACE_END
 
-#if MLOPS_DEFINITIONS
+#if MLOPS_DEFINITIONS || defined(MLOPS_DEFINE_FRAME)
 // ---- definitions: header-only mode, or the compiled library (config.hpp, MLOPS_FUNC) ----
 MLOPS_NAMESPACE_BEGIN
 
@@ -95,4 +95,4 @@ MLOPS_FUNC std::string_view param_word(std::string_view name, const param_value&
 }  // namespace detail
 
 MLOPS_NAMESPACE_END
-#endif  // MLOPS_DEFINITIONS
+#endif  // MLOPS_DEFINITIONS || MLOPS_DEFINE_FRAME

@@ -336,7 +336,7 @@ class ModelRegistry {
 
 MLOPS_NAMESPACE_END
 
-#if MLOPS_DEFINITIONS
+#if MLOPS_DEFINITIONS || defined(MLOPS_DEFINE_IO)
 // ---- definitions: header-only mode, or the compiled library (config.hpp, MLOPS_FUNC) ----
 MLOPS_NAMESPACE_BEGIN
 
@@ -882,4 +882,4 @@ MLOPS_FUNC void ModelRegistry::write_index(std::string_view name, const std::fil
   detail::atomic_write_file(dir / "index.json", j.dump(2) + "\n");
 }
 MLOPS_NAMESPACE_END
-#endif  // MLOPS_DEFINITIONS
+#endif  // MLOPS_DEFINITIONS || MLOPS_DEFINE_IO

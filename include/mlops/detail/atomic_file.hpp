@@ -79,7 +79,7 @@ MLOPS_FUNC std::string read_file(const std::filesystem::path& path, bool follow_
 }  // namespace detail
 MLOPS_NAMESPACE_END
 
-#if MLOPS_DEFINITIONS
+#if MLOPS_DEFINITIONS || defined(MLOPS_DEFINE_FRAME)
 // ---- definitions: header-only mode, or the compiled library (config.hpp, MLOPS_FUNC) ----
 MLOPS_NAMESPACE_BEGIN
 
@@ -245,4 +245,4 @@ MLOPS_FUNC std::string read_file(const std::filesystem::path& path, bool follow_
 }  // namespace detail
 
 MLOPS_NAMESPACE_END
-#endif  // MLOPS_DEFINITIONS
+#endif  // MLOPS_DEFINITIONS || MLOPS_DEFINE_FRAME

@@ -158,7 +158,7 @@ MLOPS_FUNC std::string format_iso8601(std::int64_t t, bool with_time);
 }  // namespace detail
 MLOPS_NAMESPACE_END
 
-#if MLOPS_DEFINITIONS
+#if MLOPS_DEFINITIONS || defined(MLOPS_DEFINE_FRAME)
 // ---- definitions: header-only mode, or the compiled library (config.hpp, MLOPS_FUNC) ----
 MLOPS_NAMESPACE_BEGIN
 
@@ -193,4 +193,4 @@ MLOPS_FUNC std::string format_iso8601(std::int64_t t, bool with_time) {
 }  // namespace detail
 
 MLOPS_NAMESPACE_END
-#endif  // MLOPS_DEFINITIONS
+#endif  // MLOPS_DEFINITIONS || MLOPS_DEFINE_FRAME

@@ -77,7 +77,7 @@ class registry_lock {
 }  // namespace detail
 MLOPS_NAMESPACE_END
 
-#if MLOPS_DEFINITIONS
+#if MLOPS_DEFINITIONS || defined(MLOPS_DEFINE_FRAME)
 // ---- definitions: header-only mode, or the compiled library (config.hpp, MLOPS_FUNC) ----
 MLOPS_NAMESPACE_BEGIN
 namespace detail {
@@ -150,4 +150,4 @@ MLOPS_FUNC void remove_file(const std::filesystem::path& path) {
 
 }  // namespace detail
 MLOPS_NAMESPACE_END
-#endif  // MLOPS_DEFINITIONS
+#endif  // MLOPS_DEFINITIONS || MLOPS_DEFINE_FRAME

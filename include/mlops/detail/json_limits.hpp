@@ -50,7 +50,7 @@ nlohmann::json parse_json_limited(std::string_view text, std::string_view source
 }  // namespace detail
 MLOPS_NAMESPACE_END
 
-#if MLOPS_DEFINITIONS
+#if MLOPS_DEFINITIONS || defined(MLOPS_DEFINE_FRAME)
 // ---- definitions: header-only mode, or the compiled library (config.hpp, MLOPS_FUNC) ----
 MLOPS_NAMESPACE_BEGIN
 
@@ -59,4 +59,4 @@ MLOPS_FUNC nlohmann::json finite_json(double v) { return std::isfinite(v) ? nloh
 }  // namespace detail
 
 MLOPS_NAMESPACE_END
-#endif  // MLOPS_DEFINITIONS
+#endif  // MLOPS_DEFINITIONS || MLOPS_DEFINE_FRAME

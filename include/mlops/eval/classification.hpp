@@ -416,7 +416,7 @@ struct fmt::formatter<mlops::ClassificationMetrics> {
   }
 };
 
-#if MLOPS_DEFINITIONS
+#if MLOPS_DEFINITIONS || defined(MLOPS_DEFINE_EVAL)
 // ---- definitions: header-only mode, or the compiled library (config.hpp, MLOPS_FUNC) ----
 MLOPS_NAMESPACE_BEGIN
 
@@ -508,4 +508,4 @@ MLOPS_FUNC void summarise_confusion(ClassificationMetrics& m, bool binary, std::
 }  // namespace detail
 
 MLOPS_NAMESPACE_END
-#endif  // MLOPS_DEFINITIONS
+#endif  // MLOPS_DEFINITIONS || MLOPS_DEFINE_EVAL

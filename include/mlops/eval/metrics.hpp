@@ -276,7 +276,7 @@ struct fmt::formatter<mlops::RegressionMetrics> {
   }
 };
 
-#if MLOPS_DEFINITIONS
+#if MLOPS_DEFINITIONS || defined(MLOPS_DEFINE_EVAL)
 // ---- definitions: header-only mode, or the compiled library (config.hpp, MLOPS_FUNC) ----
 MLOPS_NAMESPACE_BEGIN
 
@@ -306,4 +306,4 @@ MLOPS_FUNC std::optional<double> metric_value(const RegressionMetrics& m, std::s
 }
 
 MLOPS_NAMESPACE_END
-#endif  // MLOPS_DEFINITIONS
+#endif  // MLOPS_DEFINITIONS || MLOPS_DEFINE_EVAL

@@ -34,7 +34,7 @@ constexpr std::string_view default_metric(task_kind task) noexcept { return task
 
 MLOPS_NAMESPACE_END
 
-#if MLOPS_DEFINITIONS
+#if MLOPS_DEFINITIONS || defined(MLOPS_DEFINE_EVAL)
 // ---- definitions: header-only mode, or the compiled library (config.hpp, MLOPS_FUNC) ----
 MLOPS_NAMESPACE_BEGIN
 
@@ -44,4 +44,4 @@ MLOPS_FUNC std::vector<std::string> default_metrics(task_kind task) {
 }
 
 MLOPS_NAMESPACE_END
-#endif  // MLOPS_DEFINITIONS
+#endif  // MLOPS_DEFINITIONS || MLOPS_DEFINE_EVAL

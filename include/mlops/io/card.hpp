@@ -147,7 +147,7 @@ MLOPS_EXTERN_TEMPLATE(void save_model_card<double>(const FittedPipeline<double>&
 }  // namespace io
 MLOPS_NAMESPACE_END
 
-#if MLOPS_DEFINITIONS
+#if MLOPS_DEFINITIONS || defined(MLOPS_DEFINE_IO)
 // ---- definitions: header-only mode, or the compiled library (config.hpp, MLOPS_FUNC) ----
 MLOPS_NAMESPACE_BEGIN
 
@@ -226,4 +226,4 @@ MLOPS_FUNC ModelCard load_model_card(const std::filesystem::path& path) {
 }  // namespace io
 
 MLOPS_NAMESPACE_END
-#endif  // MLOPS_DEFINITIONS
+#endif  // MLOPS_DEFINITIONS || MLOPS_DEFINE_IO

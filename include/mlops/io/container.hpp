@@ -127,7 +127,7 @@ MLOPS_FUNC container parse_container(std::string_view bytes, std::uint8_t expect
 }  // namespace io
 MLOPS_NAMESPACE_END
 
-#if MLOPS_DEFINITIONS
+#if MLOPS_DEFINITIONS || defined(MLOPS_DEFINE_FRAME)
 // ---- definitions: header-only mode, or the compiled library (config.hpp, MLOPS_FUNC) ----
 MLOPS_NAMESPACE_BEGIN
 
@@ -237,4 +237,4 @@ MLOPS_FUNC container parse_container(std::string_view bytes, std::uint8_t expect
 }  // namespace io
 
 MLOPS_NAMESPACE_END
-#endif  // MLOPS_DEFINITIONS
+#endif  // MLOPS_DEFINITIONS || MLOPS_DEFINE_FRAME

@@ -872,7 +872,7 @@ MLOPS_EXTERN_TEMPLATE_FD(struct LinearSVM)
 
 MLOPS_NAMESPACE_END
 
-#if MLOPS_DEFINITIONS
+#if MLOPS_DEFINITIONS || defined(MLOPS_DEFINE_LEARN_CLASSIFIER)
 // ---- definitions: header-only mode, or the compiled library (config.hpp, MLOPS_FUNC) ----
 MLOPS_NAMESPACE_BEGIN
 
@@ -886,4 +886,4 @@ MLOPS_FUNC std::vector<double> row_weights(const std::vector<double>& class_w, c
 }  // namespace detail
 
 MLOPS_NAMESPACE_END
-#endif  // MLOPS_DEFINITIONS
+#endif  // MLOPS_DEFINITIONS || MLOPS_DEFINE_LEARN_CLASSIFIER

@@ -859,7 +859,7 @@ std::vector<double> to_double(std::span<const T> v) {
 
 MLOPS_NAMESPACE_END
 
-#if MLOPS_DEFINITIONS
+#if MLOPS_DEFINITIONS || defined(MLOPS_DEFINE_LEARN_GD)
 // ---- definitions: header-only mode, or the compiled library (config.hpp, MLOPS_FUNC) ----
 MLOPS_NAMESPACE_BEGIN
 
@@ -898,4 +898,4 @@ MLOPS_FUNC void check_gd_options(std::string_view who, const gd_options& o) {
 }  // namespace detail
 
 MLOPS_NAMESPACE_END
-#endif  // MLOPS_DEFINITIONS
+#endif  // MLOPS_DEFINITIONS || MLOPS_DEFINE_LEARN_GD

@@ -419,7 +419,7 @@ MLOPS_EXTERN_TEMPLATE_FD(struct LinearRegression)
 
 MLOPS_NAMESPACE_END
 
-#if MLOPS_DEFINITIONS
+#if MLOPS_DEFINITIONS || defined(MLOPS_DEFINE_LEARN_LINEAR)
 // ---- definitions: header-only mode, or the compiled library (config.hpp, MLOPS_FUNC) ----
 MLOPS_NAMESPACE_BEGIN
 
@@ -444,4 +444,4 @@ MLOPS_FUNC std::string column_label(std::span<const std::string> names, std::siz
 }  // namespace detail
 
 MLOPS_NAMESPACE_END
-#endif  // MLOPS_DEFINITIONS
+#endif  // MLOPS_DEFINITIONS || MLOPS_DEFINE_LEARN_LINEAR

@@ -21,7 +21,7 @@ MLOPS_FUNC void to_json(nlohmann::json& j, const DriftProfile& p);
 
 MLOPS_NAMESPACE_END
 
-#if MLOPS_DEFINITIONS
+#if MLOPS_DEFINITIONS || defined(MLOPS_DEFINE_MONITOR)
 // ---- definitions: header-only mode, or the compiled library (config.hpp, MLOPS_FUNC) ----
 MLOPS_NAMESPACE_BEGIN
 
@@ -100,4 +100,4 @@ MLOPS_FUNC void to_json(nlohmann::json& j, const DriftProfile& p) {
 }
 
 MLOPS_NAMESPACE_END
-#endif  // MLOPS_DEFINITIONS
+#endif  // MLOPS_DEFINITIONS || MLOPS_DEFINE_MONITOR

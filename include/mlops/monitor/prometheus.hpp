@@ -28,7 +28,7 @@ MLOPS_FUNC std::string to_prometheus(const DriftReport& r, const std::vector<std
 
 MLOPS_NAMESPACE_END
 
-#if MLOPS_DEFINITIONS
+#if MLOPS_DEFINITIONS || defined(MLOPS_DEFINE_MONITOR)
 // ---- definitions: header-only mode, or the compiled library (config.hpp, MLOPS_FUNC) ----
 MLOPS_NAMESPACE_BEGIN
 
@@ -100,4 +100,4 @@ MLOPS_FUNC std::string to_prometheus(const DriftReport& r, const std::vector<std
 }
 
 MLOPS_NAMESPACE_END
-#endif  // MLOPS_DEFINITIONS
+#endif  // MLOPS_DEFINITIONS || MLOPS_DEFINE_MONITOR

@@ -15,6 +15,7 @@
 #include "mlops/fwd.hpp"
 #include "mlops/monitor/profile.hpp"
 #include "mlops/pipeline/estimators.hpp"
+#include "mlops/prep/options.hpp"
 #include "mlops/prep/step.hpp"
 
 MLOPS_NAMESPACE_BEGIN
@@ -40,13 +41,11 @@ class Pipeline {
     steps_.push_back(std::move(s));
     return *this;
   }
-  /// The library's common steps (defined with the step types, in pipeline/steps_builder.hpp):
-  /// impute() is mean imputation; drop_outliers_iqr() is k = 1.5 with clipping on new data.
-  Pipeline& impute();
-  Pipeline& impute(impute_strategy s, T fill_value = T(0));
+  /// Shorthands for the library's common steps (their bodies are in
+  /// pipeline/steps_builder.hpp, beside the step types).
+  Pipeline& impute(impute_strategy s = impute_strategy::mean, T fill_value = T(0));
   Pipeline& impute(SimpleImputer<T> s);
-  Pipeline& drop_outliers_iqr(double k = 1.5);
-  Pipeline& drop_outliers_iqr(double k, outlier_action on_new_data);
+  Pipeline& drop_outliers_iqr(double k = 1.5, outlier_action on_new_data = outlier_action::clip);
   Pipeline& drop_outliers_iqr(IqrOutlierFilter<T> f);
   Pipeline& standardize();
   Pipeline& standardize(StandardScaler<T> s);

@@ -14,20 +14,12 @@
 MLOPS_NAMESPACE_BEGIN
 
 template <scalar T>
-Pipeline<T>& Pipeline<T>::impute() {
-  return add(SimpleImputer<T>{});
-}
-template <scalar T>
 Pipeline<T>& Pipeline<T>::impute(impute_strategy s, T fill_value) {
   return add(SimpleImputer<T>{s, fill_value, {}});
 }
 template <scalar T>
 Pipeline<T>& Pipeline<T>::impute(SimpleImputer<T> s) {
   return add(std::move(s));
-}
-template <scalar T>
-Pipeline<T>& Pipeline<T>::drop_outliers_iqr(double k) {
-  return drop_outliers_iqr(k, outlier_action::clip);
 }
 template <scalar T>
 Pipeline<T>& Pipeline<T>::drop_outliers_iqr(double k, outlier_action on_new_data) {

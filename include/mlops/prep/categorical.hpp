@@ -63,7 +63,7 @@ std::vector<std::string> encode_labels(DataFrame<T>& frame, std::string_view col
 
 MLOPS_NAMESPACE_END
 
-#if MLOPS_DEFINITIONS
+#if MLOPS_DEFINITIONS || defined(MLOPS_DEFINE_PREP)
 // ---- definitions: header-only mode, or the compiled library (config.hpp, MLOPS_FUNC) ----
 MLOPS_NAMESPACE_BEGIN
 
@@ -123,4 +123,4 @@ MLOPS_FUNC void save_strings(byte_writer& w, const std::vector<std::string>& v) 
 }  // namespace detail
 
 MLOPS_NAMESPACE_END
-#endif  // MLOPS_DEFINITIONS
+#endif  // MLOPS_DEFINITIONS || MLOPS_DEFINE_PREP

@@ -161,7 +161,7 @@ concept step_options = requires(const S& s, S& m, DataFrame<T>& frame, detail::d
 
 MLOPS_NAMESPACE_END
 
-#if MLOPS_DEFINITIONS
+#if MLOPS_DEFINITIONS || defined(MLOPS_DEFINE_PREP)
 // ---- definitions: header-only mode, or the compiled library (config.hpp, MLOPS_FUNC) ----
 MLOPS_NAMESPACE_BEGIN
 
@@ -188,4 +188,4 @@ MLOPS_FUNC std::vector<std::size_t> feature_positions(const std::vector<std::str
 }  // namespace detail
 
 MLOPS_NAMESPACE_END
-#endif  // MLOPS_DEFINITIONS
+#endif  // MLOPS_DEFINITIONS || MLOPS_DEFINE_PREP

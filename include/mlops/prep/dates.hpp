@@ -175,7 +175,7 @@ MLOPS_EXTERN_TEMPLATE_FD(class FittedDateFeatures)
 
 MLOPS_NAMESPACE_END
 
-#if MLOPS_DEFINITIONS
+#if MLOPS_DEFINITIONS || defined(MLOPS_DEFINE_PREP)
 // ---- definitions: header-only mode, or the compiled library (config.hpp, MLOPS_FUNC) ----
 MLOPS_NAMESPACE_BEGIN
 
@@ -187,4 +187,4 @@ MLOPS_FUNC detail::date_part parse_date_part(std::string_view s) {
 }
 
 MLOPS_NAMESPACE_END
-#endif  // MLOPS_DEFINITIONS
+#endif  // MLOPS_DEFINITIONS || MLOPS_DEFINE_PREP

@@ -9,19 +9,9 @@
 
 #include "mlops/detail/binary.hpp"
 #include "mlops/prep/common.hpp"
+#include "mlops/prep/options.hpp"
 
 MLOPS_NAMESPACE_BEGIN
-
-enum class impute_strategy : std::uint8_t { mean = 1, median = 2, constant = 3 };
-
-constexpr std::string_view to_string(impute_strategy s) noexcept {
-  switch (s) {
-    case impute_strategy::mean: return "mean";
-    case impute_strategy::median: return "median";
-    case impute_strategy::constant: return "constant";
-  }
-  return "?";
-}
 
 template <scalar T>
 class FittedSimpleImputer;

@@ -24,20 +24,9 @@
 
 #include "mlops/detail/binary.hpp"
 #include "mlops/prep/common.hpp"
+#include "mlops/prep/options.hpp"
 
 MLOPS_NAMESPACE_BEGIN
-
-enum class outlier_action : std::uint8_t { clip = 1, flag = 2, pass = 3 };
-enum class zero_iqr_policy : std::uint8_t { skip = 1, apply = 2 };
-
-constexpr std::string_view to_string(outlier_action a) noexcept {
-  switch (a) {
-    case outlier_action::clip: return "clip";
-    case outlier_action::flag: return "flag";
-    case outlier_action::pass: return "pass";
-  }
-  return "?";
-}
 
 template <scalar T>
 class FittedIqrOutlierFilter;

@@ -68,7 +68,7 @@ std::optional<FittedStep<T>> load_step(std::uint8_t tag, byte_reader& r) {
 
 MLOPS_NAMESPACE_END
 
-#if MLOPS_DEFINITIONS
+#if MLOPS_DEFINITIONS || defined(MLOPS_DEFINE_PREP)
 // ---- definitions: header-only mode, or the compiled library (config.hpp, MLOPS_FUNC) ----
 MLOPS_NAMESPACE_BEGIN
 namespace detail {
@@ -92,4 +92,4 @@ MLOPS_FUNC bool is_fitted_step_name(std::string_view name) {
 }
 }  // namespace detail
 MLOPS_NAMESPACE_END
-#endif  // MLOPS_DEFINITIONS
+#endif  // MLOPS_DEFINITIONS || MLOPS_DEFINE_PREP

@@ -566,7 +566,7 @@ struct fmt::formatter<mlops::GridSearchResult<T>> {
   }
 };
 
-#if MLOPS_DEFINITIONS
+#if MLOPS_DEFINITIONS || defined(MLOPS_DEFINE_SELECT)
 // ---- definitions: header-only mode, or the compiled library (config.hpp, MLOPS_FUNC) ----
 MLOPS_NAMESPACE_BEGIN
 
@@ -647,4 +647,4 @@ MLOPS_FUNC std::vector<metric_summary> summarise_folds(const std::vector<std::st
 }  // namespace detail
 
 MLOPS_NAMESPACE_END
-#endif  // MLOPS_DEFINITIONS
+#endif  // MLOPS_DEFINITIONS || MLOPS_DEFINE_SELECT

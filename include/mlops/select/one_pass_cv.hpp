@@ -218,7 +218,7 @@ MLOPS_FUNC std::optional<std::vector<one_pass_fold>> one_pass_cross_validate(con
 }  // namespace detail
 MLOPS_NAMESPACE_END
 
-#if MLOPS_DEFINITIONS
+#if MLOPS_DEFINITIONS || defined(MLOPS_DEFINE_SELECT)
 // The steps it recognises, by type (only the definitions need them).
 #include "mlops/prep/impute.hpp"
 #include "mlops/prep/outliers.hpp"
@@ -833,4 +833,4 @@ MLOPS_FUNC std::optional<std::vector<one_pass_fold>> one_pass_cross_validate(con
 }  // namespace detail
 
 MLOPS_NAMESPACE_END
-#endif  // MLOPS_DEFINITIONS
+#endif  // MLOPS_DEFINITIONS || MLOPS_DEFINE_SELECT

@@ -59,7 +59,7 @@ void to_json(nlohmann::json& j, const GridSearchResult<T>& r) {
 
 MLOPS_NAMESPACE_END
 
-#if MLOPS_DEFINITIONS
+#if MLOPS_DEFINITIONS || defined(MLOPS_DEFINE_SELECT)
 // ---- definitions: header-only mode, or the compiled library (config.hpp, MLOPS_FUNC) ----
 MLOPS_NAMESPACE_BEGIN
 
@@ -140,4 +140,4 @@ MLOPS_FUNC void to_json(nlohmann::json& j, const CvResult& r) {
 }
 
 MLOPS_NAMESPACE_END
-#endif  // MLOPS_DEFINITIONS
+#endif  // MLOPS_DEFINITIONS || MLOPS_DEFINE_SELECT

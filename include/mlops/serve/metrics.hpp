@@ -226,7 +226,7 @@ MLOPS_FUNC std::string to_prometheus(const ServingSnapshot& s, const std::vector
 
 MLOPS_NAMESPACE_END
 
-#if MLOPS_DEFINITIONS
+#if MLOPS_DEFINITIONS || defined(MLOPS_DEFINE_MONITOR)
 // ---- definitions: header-only mode, or the compiled library (config.hpp, MLOPS_FUNC) ----
 #include <fmt/format.h>
 
@@ -316,4 +316,4 @@ MLOPS_FUNC std::string to_prometheus(const ServingSnapshot& s, const std::vector
 }
 
 MLOPS_NAMESPACE_END
-#endif  // MLOPS_DEFINITIONS
+#endif  // MLOPS_DEFINITIONS || MLOPS_DEFINE_MONITOR
