@@ -3,6 +3,8 @@
 // online updates stay inline in the headers).
 // Defines the room's non-template functions (MLOPS_FUNC, config.hpp) once.
 #define MLOPS_DEFINE_LEARN_CLASSIFIER
+// The trainers' bodies and solvers are compiled here (MLOPS_TEMPLATE_BODIES, config.hpp).
+#define MLOPS_BUILDING_LIBRARY
 #include "mlops/learn/classifier.hpp"
 
 MLOPS_NAMESPACE_BEGIN

@@ -2,6 +2,8 @@
 // double (the row kernels and online updates stay inline in the headers).
 // Defines the room's non-template functions (MLOPS_FUNC, config.hpp) once.
 #define MLOPS_DEFINE_LEARN_GD
+// The regressor's bodies and the core are compiled here (MLOPS_TEMPLATE_BODIES, config.hpp).
+#define MLOPS_BUILDING_LIBRARY
 #include "mlops/learn/gd.hpp"
 #include "mlops/learn/gd_kernels.hpp"
 

@@ -14,6 +14,7 @@
 #include "mlops/eval/split.hpp"
 #include "mlops/pipeline.hpp"
 #include "mlops/io/fingerprint.hpp"
+#include "mlops/learn/gd_kernels.hpp"
 #include "mlops/prep/steps.hpp"
 #include "support.hpp"
 

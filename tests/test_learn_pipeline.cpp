@@ -14,6 +14,7 @@
 #include "mlops/eval/split.hpp"
 #include "mlops/io/card.hpp"
 #include "mlops/learn/gd.hpp"
+#include "mlops/learn/gd_kernels.hpp"
 #include "mlops/learn/linear.hpp"
 #include "mlops/learn/online.hpp"
 #include "mlops/pipeline.hpp"

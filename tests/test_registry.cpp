@@ -19,6 +19,7 @@
 #include "mlops/csv.hpp"
 #include "mlops/io/card.hpp"
 #include "mlops/pipeline.hpp"
+#include "mlops/detail/rng.hpp"
 #include "mlops/registry.hpp"
 #include "support.hpp"
 

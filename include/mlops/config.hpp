@@ -78,9 +78,10 @@
   MLOPS_EXTERN_TEMPLATE(kind_and_name<double>)
 
 // Bodies of class-template members that the compiled library instantiates for float and
-// double (the batch paths and file format of a pipeline, its step shorthands) sit in
-// headers of their own, included when MLOPS_TEMPLATE_BODIES is 1: header-only, or in
-// the library's source file that instantiates them (src/pipeline.cpp defines
+// double and that need more than their class (the batch paths and file format of a
+// pipeline, its step shorthands, the classifiers' trainers and solvers) are compiled
+// only when MLOPS_TEMPLATE_BODIES is 1: header-only, or in the library's source file
+// that instantiates them (src/pipeline.cpp and src/learn_classifier.cpp define
 // MLOPS_BUILDING_LIBRARY). A user of the compiled mode parses none of them.
 #if !defined(MLOPS_COMPILED) || defined(MLOPS_BUILDING_LIBRARY)
 #define MLOPS_TEMPLATE_BODIES 1

@@ -18,6 +18,7 @@
 #include <nlohmann/json.hpp>
 
 #include "commands.hpp"
+#include "json_text.hpp"
 #include "mlops/csv.hpp"
 #include "mlops/frame.hpp"
 #include "mlops/pipeline.hpp"

@@ -11,8 +11,8 @@ int cmd_evaluate(const std::string& model, const std::string& data, const std::s
                                 fmt::format("--target '{}' differs from the model's target '{}'", target, p.target()));
   const auto frame = read_table(data, d, model_columns(p, p.target()));
   if (json_out)
-    fmt::print("{}\n", json{{"model", model}, {"data", data}, {"task", p.is_classifier() ? "classification" : "regression"},
-                            {"metrics", evaluate_json(p, frame)}}.dump(2, ' ', false, json::error_handler_t::replace));
+    fmt::print("{}\n", to_text(json{{"model", model}, {"data", data}, {"task", p.is_classifier() ? "classification" : "regression"},
+                            {"metrics", evaluate_json(p, frame)}}));
   else fmt::print("{}\n", evaluate_text(p, frame));
   return 0;
 }

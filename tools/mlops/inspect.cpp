@@ -9,7 +9,7 @@ int cmd_inspect(const std::string& model, bool json_out) {
   const auto p = mlops::FittedPipeline<double>::load(model);
   const json card = mlops::io::model_card(p);
   if (json_out) {
-    fmt::print("{}\n", card.dump(2, ' ', false, json::error_handler_t::replace));
+    fmt::print("{}\n", to_text(card));
     return 0;
   }
   fmt::print("model card: {}\n  format {} (mlops {}), scalar {}\n  target: {}\n  features: {}\n", model,
@@ -23,16 +23,16 @@ int cmd_inspect(const std::string& model, bool json_out) {
   for (const auto& s : card["steps"]) {
     fmt::print("  step {}:", s["step"].get<std::string>());
     for (auto it = s.begin(); it != s.end(); ++it)
-      if (it.key() != "step" && it.key() != "columns") fmt::print(" {}={}", it.key(), it.value().dump(-1, ' ', false, json::error_handler_t::replace));
+      if (it.key() != "step" && it.key() != "columns") fmt::print(" {}={}", it.key(), to_text(it.value(), -1));
     fmt::print("\n");
     if (s.contains("columns"))
-      for (auto it = s["columns"].begin(); it != s["columns"].end(); ++it) fmt::print("    {}: {}\n", it.key(), it.value().dump(-1, ' ', false, json::error_handler_t::replace));
+      for (auto it = s["columns"].begin(); it != s["columns"].end(); ++it) fmt::print("    {}: {}\n", it.key(), to_text(it.value(), -1));
   }
   const auto& m = card["model"];
   if (p.is_classifier()) {
     const auto& c = p.classifier();
     fmt::print("  model: {} (solver {}, classes {}, l2 {}, threshold {})\n", m["kind"].get<std::string>(), m["solver"].get<std::string>(),
-               fmt::join(c.classes(), ", "), m["l2"].dump(-1, ' ', false, json::error_handler_t::replace), c.threshold());
+               fmt::join(c.classes(), ", "), to_text(m["l2"], -1), c.threshold());
     if (!p.class_labels().empty()) fmt::print("    class labels: {}\n", fmt::join(p.class_labels(), ", "));
     for (std::size_t k = 0; k < c.n_outputs(); ++k) {
       const double cls = c.n_outputs() == 1 ? c.classes()[1] : c.classes()[k];
@@ -45,7 +45,7 @@ int cmd_inspect(const std::string& model, bool json_out) {
     fmt::print("  metrics:\n");
   } else {
     fmt::print("  model: {} (solver {}, rank {}, l2 {})\n", m["kind"].get<std::string>(), m["solver"].get<std::string>(),
-               m["rank"].dump(-1, ' ', false, json::error_handler_t::replace), m["l2"].dump(-1, ' ', false, json::error_handler_t::replace));
+               to_text(m["rank"], -1), to_text(m["l2"], -1));
     for (std::size_t c = 0; c < p.design_columns().size(); ++c)
       fmt::print("    coef {:<20} {:.10g}\n", p.design_columns()[c], p.model().coef()(static_cast<Eigen::Index>(c)));
     fmt::print("    intercept {:>25.10g}\n  metrics:\n", p.model().intercept());

@@ -19,6 +19,7 @@
 #include <nlohmann/json.hpp>
 
 #include "commands.hpp"
+#include "json_text.hpp"
 #include "mlops/config.hpp"
 #include "mlops/detail/buffer_cache.hpp"
 #include "mlops/error.hpp"
@@ -79,7 +80,7 @@ std::string printable(std::string_view s) {
 void print_error(bool as_json, std::string_view id, std::string_view message) {
   if (as_json) {
     const nlohmann::json j{{"error", {{"id", id}, {"message", message}}}};
-    std::fprintf(stderr, "%s\n", j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace).c_str());
+    std::fprintf(stderr, "%s\n", mlops_cli::to_text(j, -1).c_str());
   } else {
     std::fprintf(stderr, "mlops: error: [%s] %s\n", printable(id).c_str(), printable(message).c_str());
   }

@@ -79,14 +79,14 @@ int cmd_monitor(const monitor_args& a) {
     json j = rep;
     j["model"] = a.model;
     if (a.alerts) j["alerts_fired"] = alerts;
-    fmt::print("{}\n", j.dump(2, ' ', false, json::error_handler_t::replace));
+    fmt::print("{}\n", to_text(j));
   } else {
     fmt::print("{:t}", rep);
   }
   // --on-alert: each alert, in the order fired, once the report is printed.
   for (const auto& h : hooks) {
     std::fflush(stdout);
-    const int rc = run_hook(a.on_alert, h.dump(-1, ' ', false, json::error_handler_t::replace));
+    const int rc = run_hook(a.on_alert, to_text(h, -1));
     if (rc != 0)
       std::fprintf(stderr, "mlops: warning: --on-alert '%s' %s\n", a.on_alert.c_str(),
                    rc < 0 ? "could not be started" : fmt::format("exited with status {}", rc).c_str());

@@ -33,16 +33,16 @@ int cmd_registry_list(const registry_args& r) {
       json al = reg.aliases(n);
       out.push_back({{"name", n}, {"versions", vs.size()}, {"latest", vs.empty() ? json(nullptr) : json(vs.back().version)}, {"aliases", al}});
     }
-    if (r.json_out) fmt::print("{}\n", out.dump(2, ' ', false, json::error_handler_t::replace));
+    if (r.json_out) fmt::print("{}\n", to_text(out));
     else
       for (const auto& m : out)
         fmt::print("{:<24} {:>4} version(s)  latest {}  aliases {}\n", m["name"].get<std::string>(), m["versions"].get<std::size_t>(),
-                   m["latest"].dump(-1, ' ', false, json::error_handler_t::replace), m["aliases"].dump(-1, ' ', false, json::error_handler_t::replace));
+                   to_text(m["latest"], -1), to_text(m["aliases"], -1));
     return 0;
   }
   const auto vs = reg.versions(r.name);
   if (r.json_out) {
-    fmt::print("{}\n", json(vs).dump(2, ' ', false, json::error_handler_t::replace));
+    fmt::print("{}\n", to_text(json(vs)));
     return 0;
   }
   fmt::print("{:>7}  {:<20}  {:<14}  {:<20}  {}\n", "version", "created (UTC)", "task", "aliases", "metrics");
@@ -56,7 +56,7 @@ int cmd_registry_show(const registry_args& r) {
   const auto reg = open_registry(r.dir);
   const auto v = reg.get(r.name, r.spec);
   if (r.json_out) {
-    fmt::print("{}\n", json(v).dump(2, ' ', false, json::error_handler_t::replace));
+    fmt::print("{}\n", to_text(json(v)));
     return 0;
   }
   fmt::print("{} version {}  (created {}, parent {})\n  aliases: {}\n  task: {} ({}), target {}\n  features: {}\n  data fingerprint: {}\n",
@@ -77,8 +77,8 @@ int cmd_registry_promote(const registry_args& r) {
   reg.promote(r.name, r.version, r.alias, who());
   const auto it = before.find(r.alias);
   if (r.json_out)
-    fmt::print("{}\n", json{{"name", r.name}, {"alias", r.alias}, {"version", r.version},
-                            {"previous", it == before.end() ? json(nullptr) : json(it->second)}}.dump(2, ' ', false, json::error_handler_t::replace));
+    fmt::print("{}\n", to_text(json{{"name", r.name}, {"alias", r.alias}, {"version", r.version},
+                            {"previous", it == before.end() ? json(nullptr) : json(it->second)}}));
   else fmt::print("{} {} -> version {}{}\n", r.name, r.alias, r.version, it == before.end() ? "" : fmt::format(" (was {})", it->second));
   return 0;
 }
@@ -88,7 +88,7 @@ int cmd_registry_rollback(const registry_args& r) {
   const auto before = reg.aliases(r.name).at(r.alias);
   const auto now = reg.rollback(r.name, r.alias, who());
   if (r.json_out)
-    fmt::print("{}\n", json{{"name", r.name}, {"alias", r.alias}, {"version", now}, {"previous", before}}.dump(2, ' ', false, json::error_handler_t::replace));
+    fmt::print("{}\n", to_text(json{{"name", r.name}, {"alias", r.alias}, {"version", now}, {"previous", before}}));
   else fmt::print("{} {} rolled back: version {} -> {}\n", r.name, r.alias, before, now);
   return 0;
 }
@@ -97,7 +97,7 @@ int cmd_registry_compare(const registry_args& r) {
   const auto reg = open_registry(r.dir);
   const auto c = reg.compare(r.name, r.spec, r.spec2);
   if (r.json_out) {
-    fmt::print("{}\n", json(c).dump(2, ' ', false, json::error_handler_t::replace));
+    fmt::print("{}\n", to_text(json(c)));
     return 0;
   }
   auto opt = [](const auto& v) { return v ? fmt::format("{:.6g}", *v) : std::string("-"); };
@@ -114,7 +114,7 @@ int cmd_registry_history(const registry_args& r) {
   const auto reg = open_registry(r.dir);
   const auto h = reg.history(r.name, r.alias);
   if (r.json_out) {
-    fmt::print("{}\n", json(h).dump(2, ' ', false, json::error_handler_t::replace));
+    fmt::print("{}\n", to_text(json(h)));
     return 0;
   }
   for (const auto& e : h)

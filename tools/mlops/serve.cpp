@@ -49,9 +49,11 @@ struct http_error {
 };
 [[noreturn]] void fail(int status, mlops::serve_error kind, std::string message) { throw http_error{status, kind, std::move(message)}; }
 
-std::string error_body(std::string_view message, mlops::serve_error kind) {
-  return json{{"error", message}, {"kind", mlops::serve_error_name(kind)}}.dump(-1, ' ', false, json::error_handler_t::replace);
+/// The error fields of every failed request's body: {"error": message, "kind": ...}.
+json error_json(std::string_view message, mlops::serve_error kind) {
+  return json{{"error", message}, {"kind", mlops::serve_error_name(kind)}};
 }
+std::string error_body(std::string_view message, mlops::serve_error kind) { return to_text(error_json(message, kind), -1); }
 
 /// A request's rows in the service's form. Texts are views into `doc` or `owned`.
 struct request_rows {
@@ -72,7 +74,7 @@ mlops::input_value to_input(const json& v, std::optional<mlops::column_kind> rea
     const double x = v.get<double>();
     if (!std::isfinite(x)) fail(400, mlops::serve_error::bad_value, fmt::format("{}: not a finite number", where()));
     if (kind == mlops::column_kind::categorical) {  // a level written as a number: its text
-      out.owned.push_back(v.is_number_float() ? fmt::format("{}", x) : v.dump(-1, ' ', false, json::error_handler_t::replace));
+      out.owned.push_back(v.is_number_float() ? fmt::format("{}", x) : to_text(v, -1));
       return input_value::of(std::string_view(out.owned.back()));
     }
     return input_value::of(x);
@@ -331,7 +333,7 @@ class server {
                                  e.kind == mlops::ServeEvent::kind_t::load_failed)) {
       const json j{{"event", mlops::event_name(e.kind)}, {"model", a_.name}, {"alias", e.alias},
                    {"from_version", e.from_version}, {"to_version", e.to_version}, {"message", e.message}};
-      run_on_alert(a_.on_alert, j.dump(-1, ' ', false, json::error_handler_t::replace));
+      run_on_alert(a_.on_alert, to_text(j, -1));
     }
   }
 
@@ -483,7 +485,7 @@ class server {
       out["probabilities"] = std::move(probs);
     }
     res.set_header("X-Request-Id", request_id);
-    res.set_content(out.dump(-1, ' ', false, json::error_handler_t::replace), "application/json");
+    res.set_content(to_text(out, -1), "application/json");
   }
 
   void feedback(const httplib::Request& req, httplib::Response& res) {
@@ -522,10 +524,10 @@ class server {
     if (matched == 0 && !unknown.empty()) {
       svc_.metrics().error(mlops::serve_error::not_found);
       res.status = 404;
-      out["error"] = "no label matched a request id: never predicted here, already labelled, or too old (see --feedback-capacity)";
-      out["kind"] = mlops::serve_error_name(mlops::serve_error::not_found);
+      out.update(error_json("no label matched a request id: never predicted here, already labelled, or too old (see --feedback-capacity)",
+                            mlops::serve_error::not_found));
     }
-    res.set_content(out.dump(-1, ' ', false, json::error_handler_t::replace), "application/json");
+    res.set_content(to_text(out, -1), "application/json");
   }
 
   json status_json() const {
@@ -600,13 +602,13 @@ class server {
     http.Get(model, [this](const httplib::Request& req, httplib::Response& res) {
       guarded(res, [&] {
         check_model(req.matches[1]);
-        res.set_content(status_json().dump(-1, ' ', false, json::error_handler_t::replace), "application/json");
+        res.set_content(to_text(status_json(), -1), "application/json");
       });
     });
     http.Get(model + "/metadata", [this](const httplib::Request& req, httplib::Response& res) {
       guarded(res, [&] {
         check_model(req.matches[1]);
-        res.set_content(metadata_json().dump(-1, ' ', false, json::error_handler_t::replace), "application/json");
+        res.set_content(to_text(metadata_json(), -1), "application/json");
       });
     });
     http.Get("/metrics", [this](const httplib::Request&, httplib::Response& res) {
@@ -616,7 +618,7 @@ class server {
     http.Get("/readyz", [this](const httplib::Request&, httplib::Response& res) {
       const bool ready = svc_.ready();
       res.status = ready ? 200 : 503;
-      res.set_content(json{{"ready", ready}, {"version", svc_.champion().version()}}.dump(-1, ' ', false, json::error_handler_t::replace), "application/json");
+      res.set_content(to_text(json{{"ready", ready}, {"version", svc_.champion().version()}}, -1), "application/json");
     });
   }
 

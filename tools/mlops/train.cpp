@@ -112,7 +112,7 @@ int cmd_train(const train_args& a) {
       j["optimizer"] = {{"status", std::string(mlops::to_string(opt.status))}, {"epochs", opt.epochs},
                         {"loss", std::isfinite(opt.loss) ? json(opt.loss) : json(nullptr)},
                         {"validation_loss", std::isfinite(opt.validation_loss) ? json(opt.validation_loss) : json(nullptr)}};
-    fmt::print(rep, "{}\n", j.dump(2, ' ', false, json::error_handler_t::replace));
+    fmt::print(rep, "{}\n", to_text(j));
   } else {
     fmt::print(rep, "trained {} on {} rows ({} after cleaning), held out {}\n", a.model, train.rows(), fitted.report().rows_used, test.rows());
     if (opt.present)

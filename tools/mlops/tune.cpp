@@ -60,7 +60,7 @@ int cmd_tune(const train_args& a) {
               {"search", gs},
               {"test", test_j},
               {"model", a.out.empty() ? json(nullptr) : json(a.out)}};
-    fmt::print(rep, "{}\n", j.dump(2, ' ', false, json::error_handler_t::replace));
+    fmt::print(rep, "{}\n", to_text(j));
   } else {
     fmt::print(rep, "{}", gs);
     std::string best;

@@ -35,9 +35,9 @@
 #include <fmt/format.h>
 
 #include "mlops/frame.hpp"
-#include "mlops/learn/gd_kernels.hpp"
 #include "mlops/learn/gd_options.hpp"
 #include "mlops/learn/linear.hpp"
+#include "mlops/learn/trainer.hpp"
 
 MLOPS_NAMESPACE_BEGIN
 
@@ -87,6 +87,17 @@ struct GradientDescentRegressor : gd_options, detail::frame_trainer<GradientDesc
   GdResult<T> run(features data, std::span<const T> y, gd_state st, bool single_pass, std::span<const std::string> names = {}) const;
   void partial(GdResult<T>& r, const features& x, std::span<const T> y) const;
 };
+
+// The compiled mode holds these (src/learn_*.cpp); see MLOPS_EXTERN_TEMPLATE.
+MLOPS_EXTERN_TEMPLATE_FD(struct GradientDescentRegressor)
+
+MLOPS_NAMESPACE_END
+
+#if MLOPS_TEMPLATE_BODIES
+// The core (compiled only here: header-only, or src/learn_gd.cpp).
+#include "mlops/learn/gd_kernels.hpp"
+
+MLOPS_NAMESPACE_BEGIN
 
 template <scalar T>
 GdResult<T> GradientDescentRegressor<T>::run(features data, std::span<const T> y, gd_state st, bool single_pass,
@@ -183,7 +194,5 @@ void GradientDescentRegressor<T>::partial_fit(GdResult<T>& r, const row_matrix& 
   partial(r, rows_features(X, y.size()), y);
 }
 
-// The compiled mode holds these (src/learn_*.cpp); see MLOPS_EXTERN_TEMPLATE.
-MLOPS_EXTERN_TEMPLATE_FD(struct GradientDescentRegressor)
-
 MLOPS_NAMESPACE_END
+#endif  // MLOPS_TEMPLATE_BODIES
