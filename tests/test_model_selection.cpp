@@ -4,6 +4,7 @@
 
 #include <cmath>
 #include <cstring>
+#include <memory>
 #include <string>
 
 #include "golden/sklearn_golden.hpp"
@@ -221,7 +222,7 @@ TEST_CASE("parameters by name: steps and trainers, clear errors") {
   CHECK_THROWS_AS(set_param(p, "model.alpha", 1.0), argument_error);  // no estimator yet
   p.estimator(LinearRegression<double>{});
   set_param(p, "model.alpha", 4.0);
-  CHECK(std::get<LinearRegression<double>>(*p.estimator()).l2 == 4.0);
+  CHECK(mlops::get<LinearRegression<double>>(*p.estimator()).l2 == 4.0);
   set_param(p, "iqr.k", 2.0);
   set_param(p, "iqr#2.k", 5.0);
   CHECK(mlops::get<IqrOutlierFilter<double>>(p.steps()[1]).k == 2.0);
@@ -255,7 +256,7 @@ TEST_CASE("parameters by name: steps and trainers, clear errors") {
   set_param(p, "model.solver", std::string("lbfgs"));
   set_param(p, "model.class_weight", std::string("balanced"));
   set_param(p, "model.ftol", 2.2e-9);
-  const auto& lr = std::get<LogisticRegression<double>>(*p.estimator());
+  const auto& lr = mlops::get<LogisticRegression<double>>(*p.estimator());
   CHECK(lr.ftol == 2.2e-9);
   CHECK(std::isinf(lr.C));
   CHECK(lr.solver == classifier_solver::lbfgs);
@@ -264,7 +265,7 @@ TEST_CASE("parameters by name: steps and trainers, clear errors") {
   set_param(p, "model.schedule", std::string("invscaling"));
   set_param(p, "model.learning_rate", 0.3);
   set_param(p, "model.batch_size", 16.0);
-  const auto& gd = std::get<GradientDescentRegressor<double>>(*p.estimator());
+  const auto& gd = mlops::get<GradientDescentRegressor<double>>(*p.estimator());
   CHECK(std::get<inverse_scaling>(gd.rate).eta0 == 0.3);
   CHECK(gd.batch_size == 16);
   CHECK(message("model.batch_size", 1.5).find("whole number") != std::string::npos);
@@ -277,6 +278,86 @@ TEST_CASE("parameters by name: steps and trainers, clear errors") {
   CHECK(std::get<double>(g.candidate(4)[0].second) == 2.0);  // last axis fastest: 4 = 1 * 3 + 1
   CHECK(std::get<double>(g.candidate(4)[1].second) == 4.0);
   CHECK_THROWS_AS(g.add("c.z", std::vector<param_value>{}), argument_error);
+}
+
+namespace {
+/// A user's own trainer: ridge with its penalty called "shrink", and a parameter by name.
+struct ShrunkLinear {
+  static constexpr std::string_view name = "ShrunkLinear";
+  double shrink = 0;
+  std::shared_ptr<int> report_to = std::make_shared<int>(0);  // cleared in each fold
+  LinearModel<double> fit(const DataFrame<double>& f, const std::vector<std::string>& features, std::string_view target) const {
+    if (report_to) ++*report_to;
+    LinearRegression<double> r;
+    r.l2 = shrink;
+    return r.fit(f, features, target);
+  }
+  void set_param(std::string_view param, const param_value& v) {
+    if (param == "shrink") shrink = detail::param_number(param, v);
+    else detail::unknown_param(name, param, "shrink");
+  }
+};
+/// A trainer with no parameters by name and no name.
+struct PlainLinear {
+  LinearModel<double> fit(const DataFrame<double>& f, const std::vector<std::string>& features, std::string_view target) const {
+    return LinearRegression<double>{}.fit(f, features, target);
+  }
+};
+}  // namespace
+
+TEST_CASE("estimators: any trainer behind one interface; a user's trainer fits, tunes and cross-validates") {
+  const auto frame = synthetic(400, 4, 21);
+  Estimator<double> e = LinearRegression<double>{};
+  CHECK(e.name() == "LinearRegression");
+  CHECK(!e.is_classifier());
+  CHECK(Estimator<double>(LogisticRegression<double>{}).is_classifier());
+  CHECK(Estimator<double>(LinearSVM<double>{}).is_classifier());
+  CHECK(mlops::get_if<LogisticRegression<double>>(&e) == nullptr);
+  CHECK_THROWS_WITH_AS(mlops::get<LogisticRegression<double>>(e), doctest::Contains("'LinearRegression'"), argument_error);
+  e.set_param("alpha", 3.0);
+  const Estimator<double> copy = e;  // copies the trainer, not a reference to it
+  e.set_param("alpha", 5.0);
+  CHECK(mlops::get<LinearRegression<double>>(copy).l2 == 3.0);
+  CHECK(mlops::get<LinearRegression<double>>(e).l2 == 5.0);
+
+  // The user's trainer equals the library's ridge with the same penalty, bit for bit.
+  auto p = pipeline<double>().impute().standardize();
+  auto mine = p;
+  mine.estimator(ShrunkLinear{});
+  set_param(mine, "model.shrink", 2.0);
+  CHECK(mlops::get<ShrunkLinear>(*mine.estimator()).shrink == 2.0);
+  const auto fitted = mine.fit(frame, "target");
+  LinearRegression<double> ridge;
+  ridge.l2 = 2.0;
+  const auto reference = p.fit(ridge, frame, "target");
+  const auto& a = std::get<LinearModel<double>>(fitted.estimator());
+  const auto& b = std::get<LinearModel<double>>(reference.estimator());
+  REQUIRE(a.coef().size() == b.coef().size());
+  for (Eigen::Index j = 0; j < a.coef().size(); ++j) CHECK(a.coef()[j] == b.coef()[j]);
+  CHECK(a.intercept() == b.intercept());
+
+  // Cross-validation and grid search take it as they take the library's trainers; the
+  // fold copies do not share its report_to (cleared), the caller's copy is untouched.
+  const auto shared = mlops::get<ShrunkLinear>(*mine.estimator()).report_to;
+  const int fits_before = *shared;
+  const auto cv = cross_validate(mine, frame, "target", KFold{4, true, 3});
+  CHECK(cv.folds.size() == 4);
+  CHECK(*shared == fits_before);
+  p.estimator(ridge);
+  const auto cv_ref = cross_validate(p, frame, "target", KFold{4, true, 3}, {}, cv_options{.one_pass = false});
+  CHECK(cv.mean("r2") == cv_ref.mean("r2"));
+  param_grid grid;
+  grid.add("model.shrink", {0.0, 1.0, 100.0});
+  const auto gs = grid_search(mine, grid, frame, "target", 3, "rmse");
+  CHECK(gs.candidates.size() == 3);
+
+  // Errors name the trainer.
+  CHECK_THROWS_WITH_AS(set_param(mine, "model.alpha", 1.0), doctest::Contains("ShrunkLinear has no parameter 'alpha'; it has: shrink"),
+                       argument_error);
+  mine.estimator(PlainLinear{});
+  CHECK(mine.estimator()->name() == "estimator");
+  CHECK_THROWS_WITH_AS(set_param(mine, "model.alpha", 1.0), doctest::Contains("has no parameter 'alpha'"), argument_error);
+  CHECK(mine.fit(frame, "target").features().size() == 4);
 }
 
 TEST_CASE("cross-validation input checks and rows without a target") {

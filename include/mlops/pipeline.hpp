@@ -9,8 +9,10 @@
 //   fitted.save("model.mlops");
 //   auto again = mlops::FittedPipeline<double>::load("model.mlops");
 //
+// This header also brings the library's trainers (learn/linear.hpp, gd.hpp, online.hpp,
+// classifier.hpp); the pipeline's own headers name none of them.
 // One idea per header: pipeline/rows.hpp (what a row prediction takes), estimators.hpp
-// (the trainer concept, the model and estimator lists), builder.hpp (Pipeline),
+// (the trainer concept, the model list and Estimator<T>), builder.hpp (Pipeline),
 // fitted.hpp (FittedPipeline and its row path), fit.hpp (fitting), batch.hpp (batch
 // prediction, evaluation, metrics store, drift profile), format.hpp (the file format)
 // and steps_builder.hpp (the builder's step shorthands). The last three hold only bodies
@@ -20,6 +22,10 @@
 #pragma once
 
 #include "mlops/config.hpp"
+#include "mlops/learn/classifier.hpp"
+#include "mlops/learn/gd.hpp"
+#include "mlops/learn/linear.hpp"
+#include "mlops/learn/online.hpp"
 #include "mlops/pipeline/builder.hpp"
 #include "mlops/pipeline/estimators.hpp"
 #include "mlops/pipeline/fit.hpp"

@@ -53,6 +53,7 @@ MLOPS_NAMESPACE_BEGIN
 /// LogisticRegression(C): see the header comment for the objective and solvers.
 template <scalar T>
 struct LogisticRegression : detail::frame_trainer<LogisticRegression<T>, T> {
+  static constexpr std::string_view name = "LogisticRegression";
   double C = 1.0;                      // inverse penalty strength; infinity: no penalty
   bool fit_intercept = true;
   classifier_solver solver = classifier_solver::automatic;
@@ -73,6 +74,9 @@ struct LogisticRegression : detail::frame_trainer<LogisticRegression<T>, T> {
   using detail::frame_trainer<LogisticRegression<T>, T>::fit_detailed;  // (frame, features, target); fit() for the pipeline
   /// The penalty of the mean objective for n rows: 1 / (C n).
   double l2_for(std::size_t n) const noexcept { return std::isinf(C) ? 0.0 : 1.0 / (C * static_cast<double>(n)); }
+  /// Sets a parameter by name: C, max_iter, tol, ftol, threshold, fit_intercept,
+  /// class_weight, solver, and the gradient-descent options (solver gd).
+  void set_param(std::string_view param, const param_value& v);
 };
 
 /// Linear SVM: hinge loss with an L2 penalty, trained by the gradient-descent core
@@ -81,6 +85,7 @@ struct LogisticRegression : detail::frame_trainer<LogisticRegression<T>, T> {
 /// predict, no probabilities.
 template <scalar T>
 struct LinearSVM : gd_options, detail::frame_trainer<LinearSVM<T>, T> {
+  static constexpr std::string_view name = "LinearSVM";
   class_weighting class_weight;
   double threshold = 0;  // binary: predict classes()[1] when the score > threshold
   std::size_t max_classes = 256;
@@ -104,11 +109,38 @@ struct LinearSVM : gd_options, detail::frame_trainer<LinearSVM<T>, T> {
   /// One pass over a new batch continuing from `r` (a previous fit or partial_fit): the
   /// classes are those of the first fit; a label outside them is `data.labels`.
   void partial_fit(ClassifierResult<T>& r, std::span<const std::span<const T>> columns, std::span<const T> y) const;
+  /// Sets a parameter by name: threshold, class_weight and the gradient-descent options.
+  void set_param(std::string_view param, const param_value& v);
 
  private:
   ClassifierResult<T> run(std::span<const std::span<const T>> columns, std::span<const T> y, const ClassifierResult<T>* from,
                           std::span<const std::string> names = {}) const;
 };
+
+template <scalar T>
+void LogisticRegression<T>::set_param(std::string_view param, const param_value& v) {
+  using detail::param_number;
+  if (param == "C") C = param_number(param, v);
+  else if (param == "max_iter") max_iter = detail::param_count(param, v);
+  else if (param == "tol") tol = param_number(param, v);
+  else if (param == "ftol") ftol = param_number(param, v);
+  else if (param == "threshold") threshold = param_number(param, v);
+  else if (param == "fit_intercept") fit_intercept = detail::param_bool(param, v);
+  else if (param == "class_weight") class_weight.balanced = detail::param_enum<bool>(param, v, {{"balanced", true}, {"none", false}});
+  else if (param == "solver")
+    solver = detail::param_enum<classifier_solver>(param, v, {{"auto", classifier_solver::automatic}, {"newton", classifier_solver::newton},
+                                                            {"lbfgs", classifier_solver::lbfgs}, {"gd", classifier_solver::gradient_descent}});
+  else if (!detail::set_gd_param(gd, param, v))
+    detail::unknown_param(name, param, "C, max_iter, tol, ftol, threshold, fit_intercept, class_weight, solver, and with solver gd: learning_rate, batch_size, epochs...");
+}
+
+template <scalar T>
+void LinearSVM<T>::set_param(std::string_view param, const param_value& v) {
+  if (param == "threshold") threshold = detail::param_number(param, v);
+  else if (param == "class_weight") class_weight.balanced = detail::param_enum<bool>(param, v, {{"balanced", true}, {"none", false}});
+  else if (!detail::set_gd_param(*this, param, v))
+    detail::unknown_param(name, param, fmt::format("threshold, class_weight, {}", detail::gd_param_names));
+}
 
 // The compiled mode holds these (src/learn_classifier.cpp); see MLOPS_EXTERN_TEMPLATE.
 MLOPS_EXTERN_TEMPLATE_FD(struct LogisticRegression)

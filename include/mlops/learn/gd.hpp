@@ -29,6 +29,7 @@
 #include <cstdint>
 #include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <Eigen/Core>
@@ -37,6 +38,7 @@
 #include "mlops/frame.hpp"
 #include "mlops/learn/gd_options.hpp"
 #include "mlops/learn/linear.hpp"
+#include "mlops/params.hpp"
 #include "mlops/learn/trainer.hpp"
 
 MLOPS_NAMESPACE_BEGIN
@@ -47,6 +49,7 @@ using GdResult = FitResult<LinearModel<T>>;
 /// Linear regression by gradient descent (squared loss). A trainer for the pipeline.
 template <scalar T>
 struct GradientDescentRegressor : gd_options, detail::frame_trainer<GradientDescentRegressor<T>, T> {
+  static constexpr std::string_view name = "GradientDescentRegressor";
   std::optional<LinearModel<T>> warm_start;  // start from these coefficients
   /// If set, fit() also stores the detailed result (status, epochs, losses) here.
   std::shared_ptr<GdResult<T>> report_to;
@@ -71,6 +74,10 @@ struct GradientDescentRegressor : gd_options, detail::frame_trainer<GradientDesc
   using row_matrix = Eigen::Ref<const Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>>;
   GdResult<T> fit_detailed(const row_matrix& X, std::span<const T> y, std::span<const std::string> names = {}) const;
   void partial_fit(GdResult<T>& r, const row_matrix& X, std::span<const T> y) const;
+  /// Sets a parameter by name: the gradient-descent options (learning_rate, schedule, l2...).
+  void set_param(std::string_view param, const param_value& v) {
+    if (!detail::set_gd_param(*this, param, v)) detail::unknown_param(name, param, detail::gd_param_names);
+  }
 
  private:
   using features = detail::gd_data<T>;  // the features only: run() adds targets and names

@@ -14,6 +14,7 @@
 #include <numeric>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <variant>
 #include <vector>
 
@@ -26,6 +27,7 @@
 
 #include "mlops/config.hpp"
 #include "mlops/error.hpp"
+#include "mlops/params.hpp"
 
 MLOPS_NAMESPACE_BEGIN
 
@@ -241,4 +243,75 @@ struct FitResult {
   gd_state state;                  // the optimizer state (gradient-descent trainers)
 };
 
+namespace detail {
+/// The gradient-descent options shared by GradientDescentRegressor and LinearSVM.
+/// Returns false when `name` is not one of them.
+MLOPS_FUNC bool set_gd_param(gd_options& g, std::string_view name, const param_value& v);
+inline constexpr std::string_view gd_param_names =
+    "learning_rate, schedule, power, decay, adam, l2 (alias alpha), l1, batch_size, epochs, tol, seed, validation_fraction, "
+    "patience, fit_intercept";
+
+}  // namespace detail
+
 MLOPS_NAMESPACE_END
+
+#if MLOPS_DEFINITIONS || defined(MLOPS_DEFINE_LEARN_GD)
+// ---- definitions: header-only mode, or the compiled library (config.hpp, MLOPS_FUNC) ----
+MLOPS_NAMESPACE_BEGIN
+
+namespace detail {
+MLOPS_FUNC bool set_gd_param(gd_options& g, std::string_view name, const param_value& v) {
+  if (name == "learning_rate" || name == "eta0") {
+    const double eta = param_number(name, v);
+    std::visit([&](auto& r) {
+      if constexpr (requires { r.eta; }) r.eta = eta;
+      else r.eta0 = eta;
+    }, g.rate);
+  } else if (name == "power") {
+    auto* r = std::get_if<inverse_scaling>(&g.rate);
+    if (!r) MLOPS_THROW(argument_error(errc::invalid_argument, "parameter 'power' needs the inverse-scaling schedule"));
+    r->power = param_number(name, v);
+  } else if (name == "decay" || name == "gamma") {
+    auto* r = std::get_if<exponential_decay>(&g.rate);
+    if (!r) MLOPS_THROW(argument_error(errc::invalid_argument, "parameter 'decay' needs the exponential-decay schedule"));
+    r->gamma = param_number(name, v);
+  } else if (name == "schedule") {
+    const double eta = std::visit([](const auto& r) {
+      if constexpr (requires { r.eta; }) return r.eta;
+      else return r.eta0;
+    }, g.rate);
+    const auto w = param_word(name, v);
+    if (w == "constant") g.rate = constant_rate{eta};
+    else if (w == "invscaling") g.rate = inverse_scaling{eta, 0.25};
+    else if (w == "exponential") g.rate = exponential_decay{eta, 0.99};
+    else MLOPS_THROW(argument_error(errc::invalid_argument, fmt::format("parameter 'schedule' = '{}': choose from constant, invscaling, exponential", w)));
+  } else if (name == "adam") {
+    if (param_bool(name, v)) g.rule = adam_step{};
+    else g.rule = plain_step{};
+  } else if (name == "l2" || name == "alpha") {
+    g.l2 = param_number(name, v);
+  } else if (name == "l1") {
+    g.l1 = param_number(name, v);
+  } else if (name == "batch_size") {
+    g.batch_size = param_count(name, v);
+  } else if (name == "epochs" || name == "max_epochs") {
+    g.max_epochs = param_count(name, v);
+  } else if (name == "tol") {
+    g.tol = param_number(name, v);
+  } else if (name == "seed") {
+    g.seed = param_count(name, v);
+  } else if (name == "validation_fraction") {
+    g.validation_fraction = param_number(name, v);
+  } else if (name == "patience") {
+    g.patience = param_count(name, v);
+  } else if (name == "fit_intercept") {
+    g.fit_intercept = param_bool(name, v);
+  } else {
+    return false;
+  }
+  return true;
+}
+}  // namespace detail
+
+MLOPS_NAMESPACE_END
+#endif  // MLOPS_DEFINITIONS || MLOPS_DEFINE_LEARN_GD

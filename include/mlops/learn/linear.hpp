@@ -29,6 +29,7 @@
 #include "mlops/detail/stats.hpp"
 #include "mlops/error.hpp"
 #include "mlops/frame.hpp"
+#include "mlops/params.hpp"
 
 MLOPS_NAMESPACE_BEGIN
 
@@ -344,8 +345,12 @@ class LeastSquaresStats {
 /// with penalty l2 * ||coef||^2 (scikit-learn's Ridge(alpha = l2)).
 template <scalar T>
 struct LinearRegression {
+  static constexpr std::string_view name = "LinearRegression";
   bool fit_intercept = true;
   double l2 = 0;
+
+  /// Sets a parameter by name: alpha (alias l2), fit_intercept.
+  void set_param(std::string_view param, const param_value& v);
 
   using matrix_type = Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic>;
 
@@ -368,6 +373,13 @@ struct LinearRegression {
     return fit(cols, frame.column(target), features);
   }
 };
+
+template <scalar T>
+void LinearRegression<T>::set_param(std::string_view param, const param_value& v) {
+  if (param == "alpha" || param == "l2") l2 = detail::param_number(param, v);
+  else if (param == "fit_intercept") fit_intercept = detail::param_bool(param, v);
+  else detail::unknown_param(name, param, "alpha (alias l2), fit_intercept");
+}
 
 
 template <scalar T>

@@ -4,11 +4,13 @@
 #include <cmath>
 #include <cstdint>
 #include <span>
+#include <string_view>
 
 #include <Eigen/Core>
 #include <fmt/format.h>
 
 #include "mlops/learn/linear.hpp"
+#include "mlops/params.hpp"
 
 MLOPS_NAMESPACE_BEGIN
 
@@ -110,7 +112,11 @@ class RecursiveLeastSquares {
 /// model rejects (NaN/Inf: e.g. no imputer in the pipeline) is a data_error naming it.
 template <scalar T>
 struct RecursiveLeastSquaresTrainer {
+  static constexpr std::string_view name = "RecursiveLeastSquares";
   RlsOptions options{};
+
+  /// Sets a parameter by name: forgetting, delta, fit_intercept.
+  void set_param(std::string_view param, const param_value& v);
 
   LinearModel<T> fit(const DataFrame<T>& frame, const std::vector<std::string>& features, std::string_view target) const {
     std::vector<std::span<const T>> cols;
@@ -128,6 +134,14 @@ struct RecursiveLeastSquaresTrainer {
     return rls.to_model();
   }
 };
+
+template <scalar T>
+void RecursiveLeastSquaresTrainer<T>::set_param(std::string_view param, const param_value& v) {
+  if (param == "forgetting") options.forgetting = detail::param_number(param, v);
+  else if (param == "delta") options.delta = detail::param_number(param, v);
+  else if (param == "fit_intercept") options.fit_intercept = detail::param_bool(param, v);
+  else detail::unknown_param(name, param, "forgetting, delta, fit_intercept");
+}
 
 // The compiled mode holds these (src/learn_*.cpp); see MLOPS_EXTERN_TEMPLATE.
 MLOPS_EXTERN_TEMPLATE_FD(struct RecursiveLeastSquaresTrainer)

@@ -4,7 +4,6 @@
 #pragma once
 
 #include <cstddef>
-#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -62,8 +61,9 @@ class Pipeline {
     estimator_ = std::move(e);
     return *this;
   }
-  const std::optional<Estimator<T>>& estimator() const noexcept { return estimator_; }
-  std::optional<Estimator<T>>& estimator() noexcept { return estimator_; }
+  /// The trainer set by estimator(e); nullptr when none is set.
+  const Estimator<T>* estimator() const noexcept { return estimator_.has_value() ? &estimator_ : nullptr; }
+  Estimator<T>* estimator() noexcept { return estimator_.has_value() ? &estimator_ : nullptr; }
   /// Bins per feature of the drift reference profile fit() captures (default 10;
   /// 0: no profile). See FittedPipeline::drift_profile.
   Pipeline& drift_profile(std::size_t bins) {
@@ -78,16 +78,15 @@ class Pipeline {
   /// one; the IQR filter drops training rows), then the estimator. Only `train` is
   /// seen: split first, and the held-out data never leaks into the statistics.
   /// Rows whose target is missing are dropped and counted in the report.
-  /// A trainer of the Estimator list goes through fit_estimator (compiled once, in the
-  /// library, in the compiled mode); any other trainer is fitted here.
+  /// Any trainer (the library's or your own) goes through fit_estimator: the fitting is
+  /// compiled once for all trainers (in the library, in the compiled mode).
   template <trainer<T> E>
   FittedPipeline<T> fit(const E& estimator, const DataFrame<T>& train, std::string_view target) const {
-    if constexpr (detail::variant_holds<E, Estimator<T>>) return fit_estimator(Estimator<T>(estimator), train, target);
-    else return fit_with(estimator, train, target);
+    return fit_estimator(Estimator<T>(estimator), train, target);
   }
   /// The same with the trainer set by estimator() (argument_error when none is set).
   FittedPipeline<T> fit(const DataFrame<T>& train, std::string_view target) const;
-  /// The same with any trainer of the Estimator list.
+  /// The same with a trainer held as an Estimator.
   FittedPipeline<T> fit_estimator(const Estimator<T>& estimator, const DataFrame<T>& train, std::string_view target) const;
 
   /// The feature columns this pipeline uses on `frame` (the chosen ones, or every column
@@ -96,18 +95,13 @@ class Pipeline {
   /// The fitting core, for callers that prepared the rows themselves (cross-validation):
   /// `frame` holds exactly `features` + `target`, every row has a target, and it is
   /// consumed (the steps transform it in place). No training metrics are computed.
-  template <trainer<T> E>
-  FittedPipeline<T> fit_prepared(const E& estimator, DataFrame<T> frame, const std::vector<std::string>& features,
+  FittedPipeline<T> fit_prepared(const Estimator<T>& estimator, DataFrame<T> frame, const std::vector<std::string>& features,
                                  std::string_view target, std::size_t rows_in, std::size_t rows_missing_target) const;
   FittedPipeline<T> fit_prepared(DataFrame<T> frame, const std::vector<std::string>& features, std::string_view target) const;
 
- private:
-  template <trainer<T> E>
-  FittedPipeline<T> fit_with(const E& estimator, const DataFrame<T>& train, std::string_view target) const;
-
   std::vector<Step<T>> steps_;
   std::vector<std::string> features_;
-  std::optional<Estimator<T>> estimator_;
+  Estimator<T> estimator_;  // empty: none set
   std::size_t profile_bins_ = 10;
 };
 

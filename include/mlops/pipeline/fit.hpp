@@ -1,14 +1,13 @@
 // mlops/pipeline/fit.hpp - fitting a pipeline: features resolved, rows without a target
 // dropped, each step fitted on what the previous ones made, then the estimator, the
-// training metrics and the drift profile. Any trainer (the trainer concept) can be
-// fitted; the Estimator list's trainers are compiled once in the compiled mode.
+// training metrics and the drift profile. Any trainer (the trainer concept) is fitted
+// through Estimator<T>, so this is compiled once (in the library, in the compiled mode).
 #pragma once
 
 #include <chrono>
 #include <cstddef>
 #include <string>
 #include <string_view>
-#include <variant>
 #include <vector>
 
 #include <fmt/format.h>
@@ -45,38 +44,31 @@ std::vector<std::string> Pipeline<T>::resolve_features(const DataFrame<T>& frame
 
 template <scalar T>
 FittedPipeline<T> Pipeline<T>::fit(const DataFrame<T>& train, std::string_view target) const {
-  if (!estimator_)
+  if (!estimator_.has_value())
     MLOPS_THROW(argument_error(errc::invalid_argument, "Pipeline::fit: no estimator set; call estimator(...) or pass one to fit"));
-  return fit_estimator(*estimator_, train, target);
-}
-
-template <scalar T>
-FittedPipeline<T> Pipeline<T>::fit_estimator(const Estimator<T>& estimator, const DataFrame<T>& train, std::string_view target) const {
-  return std::visit([&](const auto& e) { return fit_with(e, train, target); }, estimator);
+  return fit_estimator(estimator_, train, target);
 }
 
 template <scalar T>
 FittedPipeline<T> Pipeline<T>::fit_prepared(DataFrame<T> frame, const std::vector<std::string>& features, std::string_view target) const {
-  if (!estimator_)
+  if (!estimator_.has_value())
     MLOPS_THROW(argument_error(errc::invalid_argument, "Pipeline: no estimator set; call estimator(...) first"));
   const std::size_t n = frame.rows();
-  return std::visit([&](const auto& e) { return fit_prepared(e, std::move(frame), features, target, n, 0); }, *estimator_);
+  return fit_prepared(estimator_, std::move(frame), features, target, n, 0);
 }
 
 template <scalar T>
-template <trainer<T> E>
-FittedPipeline<T> Pipeline<T>::fit_with(const E& estimator, const DataFrame<T>& train, std::string_view target) const {
+FittedPipeline<T> Pipeline<T>::fit_estimator(const Estimator<T>& estimator, const DataFrame<T>& train, std::string_view target) const {
+  if (!estimator.has_value()) MLOPS_THROW(argument_error(errc::invalid_argument, "Pipeline::fit: the estimator is empty"));
   if (train.kind(target) == column_kind::categorical) {  // a text classification target: classes are label indices
-    if constexpr (std::same_as<decltype(estimator.fit(train, std::vector<std::string>{}, target)), LinearClassifier<T>>) {
-      auto numeric = train;
-      auto labels = encode_labels(numeric, target);
-      auto fp = fit_with(estimator, numeric, target);
-      fp.set_class_labels(std::move(labels));
-      return fp;
-    } else {
+    if (!estimator.is_classifier())
       MLOPS_THROW(schema_error(errc::schema_column_type, fmt::format("target '{}' is text: a regressor needs numbers (use a classifier, "
                                                                      "or read the column as numeric)", target)));
-    }
+    auto numeric = train;
+    auto labels = encode_labels(numeric, target);
+    auto fp = fit_estimator(estimator, numeric, target);
+    fp.set_class_labels(std::move(labels));
+    return fp;
   }
   const std::size_t ti = train.index_of(target);
   const auto features = resolve_features(train, target);
@@ -100,8 +92,7 @@ FittedPipeline<T> Pipeline<T>::fit_with(const E& estimator, const DataFrame<T>& 
 }
 
 template <scalar T>
-template <trainer<T> E>
-FittedPipeline<T> Pipeline<T>::fit_prepared(const E& estimator, DataFrame<T> frame, const std::vector<std::string>& features,
+FittedPipeline<T> Pipeline<T>::fit_prepared(const Estimator<T>& estimator, DataFrame<T> frame, const std::vector<std::string>& features,
                                             std::string_view target, std::size_t rows_in, std::size_t rows_missing_target) const {
   FittedPipeline<T> fp;
   fp.features_ = features;

@@ -20,15 +20,10 @@
 
 #include <fmt/format.h>
 
+#include "mlops/detail/clone_ptr.hpp"
 #include "mlops/prep/common.hpp"
 
 MLOPS_NAMESPACE_BEGIN
-
-namespace detail {
-/// One address per type: what Step::get_if compares (no RTTI needed).
-template <class X>
-inline constexpr char type_key = 0;
-}  // namespace detail
 
 template <scalar T>
 class FittedStep;
@@ -42,17 +37,9 @@ class FittedStep {
   template <class F>
     requires(!std::same_as<std::decay_t<F>, FittedStep> && fitted_step<std::decay_t<F>, T>)
   FittedStep(F f) : p_(std::make_unique<model<std::decay_t<F>>>(std::move(f))) {}  // NOLINT: implicit, as a variant's
-  FittedStep(const FittedStep& o) : p_(o.p_ ? o.p_->clone() : nullptr) {}
-  FittedStep(FittedStep&&) noexcept = default;
-  FittedStep& operator=(const FittedStep& o) {
-    if (this != &o) p_ = o.p_ ? o.p_->clone() : nullptr;
-    return *this;
-  }
-  FittedStep& operator=(FittedStep&&) noexcept = default;
-  ~FittedStep() = default;
 
   /// false only for a default-constructed or moved-from step.
-  bool has_value() const noexcept { return p_ != nullptr; }
+  bool has_value() const noexcept { return static_cast<bool>(p_); }
   std::string_view name() const noexcept { return p_->name(); }
   std::uint8_t tag() const noexcept { return p_->tag(); }
   const std::vector<std::string>& columns() const noexcept { return p_->columns(); }
@@ -65,7 +52,8 @@ class FittedStep {
   /// The held step if it is an F, else nullptr.
   template <class F>
   const F* get_if() const noexcept {
-    return p_ && p_->key() == &detail::type_key<F> ? &static_cast<const model<F>*>(p_.get())->value : nullptr;
+    const auto* m = p_.template as<model<F>>(&detail::type_key<F>);
+    return m ? &m->value : nullptr;
   }
 
  private:
@@ -95,7 +83,7 @@ class FittedStep {
     void save(detail::byte_writer& w) const override { value.save(w); }
     void describe(detail::step_card& card) const override { value.describe(card); }
   };
-  std::unique_ptr<concept_t> p_;
+  detail::clone_ptr<concept_t> p_;
 };
 
 /// A step's options, of any type (see the step_options concept): its names (the first
@@ -107,16 +95,8 @@ class Step {
   template <class S>
     requires(!std::same_as<std::decay_t<S>, Step> && step_options<std::decay_t<S>, T>)
   Step(S s) : p_(std::make_unique<model<std::decay_t<S>>>(std::move(s))) {}  // NOLINT: implicit, as a variant's
-  Step(const Step& o) : p_(o.p_ ? o.p_->clone() : nullptr) {}
-  Step(Step&&) noexcept = default;
-  Step& operator=(const Step& o) {
-    if (this != &o) p_ = o.p_ ? o.p_->clone() : nullptr;
-    return *this;
-  }
-  Step& operator=(Step&&) noexcept = default;
-  ~Step() = default;
 
-  bool has_value() const noexcept { return p_ != nullptr; }
+  bool has_value() const noexcept { return static_cast<bool>(p_); }
   /// Every name set_param knows the step by; the first is its name.
   std::span<const std::string_view> names() const noexcept { return p_->names(); }
   std::string_view name() const noexcept { return names().front(); }
@@ -135,11 +115,13 @@ class Step {
 
   template <class S>
   const S* get_if() const noexcept {
-    return p_ && p_->key() == &detail::type_key<S> ? &static_cast<const model<S>*>(p_.get())->value : nullptr;
+    const auto* m = p_.template as<model<S>>(&detail::type_key<S>);
+    return m ? &m->value : nullptr;
   }
   template <class S>
   S* get_if() noexcept {
-    return p_ && p_->key() == &detail::type_key<S> ? &static_cast<model<S>*>(p_.get())->value : nullptr;
+    auto* m = p_.template as<model<S>>(&detail::type_key<S>);
+    return m ? &m->value : nullptr;
   }
 
  private:
@@ -163,7 +145,7 @@ class Step {
       return value.fit_step(frame, layout, target);
     }
   };
-  std::unique_ptr<concept_t> p_;
+  detail::clone_ptr<concept_t> p_;
 };
 
 /// std::get_if's shape: the held step as an X, or nullptr (also for a null pointer).

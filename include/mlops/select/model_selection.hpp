@@ -43,58 +43,6 @@
 
 MLOPS_NAMESPACE_BEGIN
 
-namespace detail {
-/// The gradient-descent options shared by GradientDescentRegressor and LinearSVM.
-/// Returns false when `name` is not one of them.
-MLOPS_FUNC bool set_gd_param(gd_options& g, std::string_view name, const param_value& v);
-inline constexpr std::string_view gd_param_names =
-    "learning_rate, schedule, power, decay, adam, l2 (alias alpha), l1, batch_size, epochs, tol, seed, validation_fraction, "
-    "patience, fit_intercept";
-
-template <scalar T>
-void set_estimator_param(Estimator<T>& est, std::string_view name, const param_value& v) {
-  std::visit(
-      [&](auto& e) {
-        using E = std::decay_t<decltype(e)>;
-        if constexpr (std::is_same_v<E, LinearRegression<T>>) {
-          if (name == "alpha" || name == "l2") e.l2 = param_number(name, v);
-          else if (name == "fit_intercept") e.fit_intercept = param_bool(name, v);
-          else unknown_param("LinearRegression", name, "alpha (alias l2), fit_intercept");
-        } else if constexpr (std::is_same_v<E, GradientDescentRegressor<T>>) {
-          if (!set_gd_param(e, name, v)) unknown_param("GradientDescentRegressor", name, gd_param_names);
-        } else if constexpr (std::is_same_v<E, RecursiveLeastSquaresTrainer<T>>) {
-          if (name == "forgetting") e.options.forgetting = param_number(name, v);
-          else if (name == "delta") e.options.delta = param_number(name, v);
-          else if (name == "fit_intercept") e.options.fit_intercept = param_bool(name, v);
-          else unknown_param("RecursiveLeastSquares", name, "forgetting, delta, fit_intercept");
-        } else if constexpr (std::is_same_v<E, LogisticRegression<T>>) {
-          if (name == "C") e.C = param_number(name, v);
-          else if (name == "max_iter") e.max_iter = param_count(name, v);
-          else if (name == "tol") e.tol = param_number(name, v);
-          else if (name == "ftol") e.ftol = param_number(name, v);
-          else if (name == "threshold") e.threshold = param_number(name, v);
-          else if (name == "fit_intercept") e.fit_intercept = param_bool(name, v);
-          else if (name == "class_weight") e.class_weight.balanced = param_enum<bool>(name, v, {{"balanced", true}, {"none", false}});
-          else if (name == "solver")
-            e.solver = param_enum<classifier_solver>(name, v, {{"auto", classifier_solver::automatic}, {"newton", classifier_solver::newton},
-                                                               {"lbfgs", classifier_solver::lbfgs}, {"gd", classifier_solver::gradient_descent}});
-          else if (!set_gd_param(e.gd, name, v))
-            unknown_param("LogisticRegression", name, "C, max_iter, tol, ftol, threshold, fit_intercept, class_weight, solver, and with solver gd: learning_rate, batch_size, epochs...");
-        } else {
-          if (name == "threshold") e.threshold = param_number(name, v);
-          else if (name == "class_weight") e.class_weight.balanced = param_enum<bool>(name, v, {{"balanced", true}, {"none", false}});
-          else if (!set_gd_param(e, name, v)) unknown_param("LinearSVM", name, fmt::format("threshold, class_weight, {}", gd_param_names));
-        }
-      },
-      est);
-}
-
-template <scalar T>
-void set_step_param(Step<T>& step, std::string_view name, const param_value& v) {
-  step.set_param(name, v);
-}
-}  // namespace detail
-
 /// Sets one parameter of a pipeline by name:
 ///   "model.<p>" (aliases: linear, ridge, gd, sgd, logistic, svm, rls instead of model) -
 ///       the estimator's parameter: alpha / fit_intercept (LinearRegression); C, max_iter,
@@ -117,7 +65,7 @@ void set_param(Pipeline<T>& p, std::string_view name, const param_value& value) 
   if (std::find(std::begin(model_aliases), std::end(model_aliases), owner) != std::end(model_aliases)) {
     if (!p.estimator())
       MLOPS_THROW(argument_error(errc::invalid_argument, fmt::format("parameter '{}': the pipeline has no estimator; call estimator(...) first", name)));
-    detail::set_estimator_param<T>(*p.estimator(), param, value);
+    p.estimator()->set_param(param, value);
     return;
   }
   std::size_t nth = 1;
@@ -133,7 +81,7 @@ void set_param(Pipeline<T>& p, std::string_view name, const param_value& value) 
                                                                    detail::step_names_list())));
   std::size_t seen = 0;
   for (auto& s : p.steps())
-    if (s.answers_to(owner) && ++seen == nth) return detail::set_step_param<T>(s, param, value);
+    if (s.answers_to(owner) && ++seen == nth) return s.set_param(param, value);
   MLOPS_THROW(argument_error(errc::invalid_argument, fmt::format("parameter '{}': the pipeline has {} '{}' step(s)", name, seen, owner)));
 }
 
@@ -231,10 +179,6 @@ struct CvResult {
 namespace detail {
 MLOPS_FUNC std::vector<metric_summary> summarise_folds(const std::vector<std::string>& metrics, const std::vector<CvFold>& folds, bool train);
 
-template <scalar T>
-bool is_classifier_estimator(const Estimator<T>& e) noexcept {
-  return std::holds_alternative<LogisticRegression<T>>(e) || std::holds_alternative<LinearSVM<T>>(e);
-}
 
 /// What every fold of a cross-validation shares: the labelled rows reduced to features +
 /// target, the folds, the task and the metric names. The reduced copy (`base`) is made
@@ -257,7 +201,7 @@ struct cv_plan {
       : target(tgt) {
     if (!p.estimator())
       MLOPS_THROW(argument_error(errc::invalid_argument, "cross-validation: the pipeline has no estimator; call estimator(...) first"));
-    task = is_classifier_estimator<T>(*p.estimator()) ? task_kind::classification : task_kind::regression;
+    task = p.estimator()->is_classifier() ? task_kind::classification : task_kind::regression;
     metrics = wanted.empty() ? default_metrics(task) : std::move(wanted);
     for (const auto& m : metrics) (void)find_metric(m, task);
     features = p.resolve_features(frame, target);
@@ -313,11 +257,7 @@ struct cv_plan {
   /// Fits `p` (a private copy: callbacks and report_to are cleared, they would be shared
   /// between threads) on fold i's training rows and scores both parts. Needs materialize().
   CvFold run(Pipeline<T> p, std::size_t i, bool train_scores) const {
-    std::visit([](auto& e) {
-      if constexpr (requires { e.report_to; }) e.report_to = nullptr;
-      if constexpr (requires { e.on_epoch; }) e.on_epoch = nullptr;
-      if constexpr (requires { e.gd.on_epoch; }) e.gd.on_epoch = nullptr;
-    }, *p.estimator());
+    p.estimator()->clear_callbacks();
     using clock = std::chrono::steady_clock;
     const auto& s = splits[i];
     CvFold f;
@@ -444,7 +384,7 @@ GridSearchResult<T> grid_search(const Pipeline<T>& pipeline, const param_grid& g
                                 const grid_options& opt = {}) {
   if (!pipeline.estimator())
     MLOPS_THROW(argument_error(errc::invalid_argument, "grid_search: the pipeline has no estimator; call estimator(...) first"));
-  const task_kind task = detail::is_classifier_estimator<T>(*pipeline.estimator()) ? task_kind::classification : task_kind::regression;
+  const task_kind task = pipeline.estimator()->is_classifier() ? task_kind::classification : task_kind::regression;
   if (metric.empty()) metric = std::string(default_metric(task));
   const metric_info& info = find_metric(metric, task);
   if (metrics.empty()) metrics = default_metrics(task);
@@ -459,7 +399,7 @@ GridSearchResult<T> grid_search(const Pipeline<T>& pipeline, const param_grid& g
     Pipeline<T> p = pipeline;
     auto params = grid.candidate(c);
     for (const auto& [k, v] : params) set_param(p, k, v);
-    if (detail::is_classifier_estimator<T>(*p.estimator()) != (task == task_kind::classification))
+    if (p.estimator()->is_classifier() != (task == task_kind::classification))
       MLOPS_THROW(argument_error(errc::invalid_argument, "grid_search: every candidate must solve the same task"));
     configured.push_back(std::move(p));
     r.candidates.push_back({std::move(params), {}, 0});
@@ -571,58 +511,6 @@ struct fmt::formatter<mlops::GridSearchResult<T>> {
 MLOPS_NAMESPACE_BEGIN
 
 namespace detail {
-MLOPS_FUNC bool set_gd_param(gd_options& g, std::string_view name, const param_value& v) {
-  if (name == "learning_rate" || name == "eta0") {
-    const double eta = param_number(name, v);
-    std::visit([&](auto& r) {
-      if constexpr (requires { r.eta; }) r.eta = eta;
-      else r.eta0 = eta;
-    }, g.rate);
-  } else if (name == "power") {
-    auto* r = std::get_if<inverse_scaling>(&g.rate);
-    if (!r) MLOPS_THROW(argument_error(errc::invalid_argument, "parameter 'power' needs the inverse-scaling schedule"));
-    r->power = param_number(name, v);
-  } else if (name == "decay" || name == "gamma") {
-    auto* r = std::get_if<exponential_decay>(&g.rate);
-    if (!r) MLOPS_THROW(argument_error(errc::invalid_argument, "parameter 'decay' needs the exponential-decay schedule"));
-    r->gamma = param_number(name, v);
-  } else if (name == "schedule") {
-    const double eta = std::visit([](const auto& r) {
-      if constexpr (requires { r.eta; }) return r.eta;
-      else return r.eta0;
-    }, g.rate);
-    const auto w = param_word(name, v);
-    if (w == "constant") g.rate = constant_rate{eta};
-    else if (w == "invscaling") g.rate = inverse_scaling{eta, 0.25};
-    else if (w == "exponential") g.rate = exponential_decay{eta, 0.99};
-    else MLOPS_THROW(argument_error(errc::invalid_argument, fmt::format("parameter 'schedule' = '{}': choose from constant, invscaling, exponential", w)));
-  } else if (name == "adam") {
-    if (param_bool(name, v)) g.rule = adam_step{};
-    else g.rule = plain_step{};
-  } else if (name == "l2" || name == "alpha") {
-    g.l2 = param_number(name, v);
-  } else if (name == "l1") {
-    g.l1 = param_number(name, v);
-  } else if (name == "batch_size") {
-    g.batch_size = param_count(name, v);
-  } else if (name == "epochs" || name == "max_epochs") {
-    g.max_epochs = param_count(name, v);
-  } else if (name == "tol") {
-    g.tol = param_number(name, v);
-  } else if (name == "seed") {
-    g.seed = param_count(name, v);
-  } else if (name == "validation_fraction") {
-    g.validation_fraction = param_number(name, v);
-  } else if (name == "patience") {
-    g.patience = param_count(name, v);
-  } else if (name == "fit_intercept") {
-    g.fit_intercept = param_bool(name, v);
-  } else {
-    return false;
-  }
-  return true;
-}
-
 MLOPS_FUNC std::vector<metric_summary> summarise_folds(const std::vector<std::string>& metrics, const std::vector<CvFold>& folds, bool train) {
   std::vector<metric_summary> out(metrics.size());
   for (std::size_t m = 0; m < metrics.size(); ++m) {

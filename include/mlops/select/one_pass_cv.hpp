@@ -239,7 +239,7 @@ MLOPS_FUNC bool covers_features(const std::vector<std::string>& cols, const std:
 MLOPS_FUNC std::optional<one_pass_steps> one_pass_match(const Pipeline<double>& p, const std::vector<std::string>& features) {
   one_pass_steps s;
   if (!p.estimator()) return std::nullopt;
-  s.ridge = std::get_if<LinearRegression<double>>(&*p.estimator());
+  s.ridge = mlops::get_if<LinearRegression<double>>(&*p.estimator());
   if (!s.ridge || !(s.ridge->l2 >= 0) || !std::isfinite(s.ridge->l2)) return std::nullopt;
   int stage = 0;  // steps must come in the order impute, iqr, standardize, each at most once
   for (const auto& step : p.steps()) {
