@@ -51,5 +51,22 @@ constexpr bool distinct_tags(type_list<Ts...>) {
   return true;
 }
 
+template <std::size_t I, class V, class Fn>
+decltype(auto) visit_inline_from(V& v, Fn& fn) {
+  if constexpr (I + 1 == std::variant_size_v<std::remove_const_t<V>>) {
+    return fn(*std::get_if<I>(&v));
+  } else {
+    if (v.index() == I) return fn(*std::get_if<I>(&v));
+    return visit_inline_from<I + 1>(v, fn);
+  }
+}
+/// std::visit for a hot path: a chain of index tests that the compiler inlines through
+/// (GCC's std::visit calls through a table of function pointers, which stops inlining).
+/// `v` must not be valueless; fn must return the same type for every alternative.
+template <class V, class Fn>
+decltype(auto) visit_inline(V& v, Fn&& fn) {
+  return visit_inline_from<0>(v, fn);
+}
+
 }  // namespace detail
 MLOPS_NAMESPACE_END

@@ -10,6 +10,8 @@
 // coefficients, never the intercept (scikit-learn's Ridge).
 #pragma once
 
+#include <algorithm>
+#include <array>
 #include <cmath>
 #include <cstdint>
 #include <limits>
@@ -89,6 +91,31 @@ class LinearModel {
     for (; k < m; ++k) a0 += w[k] * x[k];
     return (a0 + a1) + (a2 + a3);
   }
+
+  // ---- the pipeline's row kernels (pipeline/fitted.hpp): noexcept, allocation-free ----
+  static constexpr bool chunked_rows = true;  // predict_chunks below
+  std::size_t n_outputs() const noexcept { return 1; }
+  /// `fill(buf, first, m)` writes design values [first, first + m) (m <= Chunk) into buf;
+  /// they are consumed chunk by chunk. s[0] gets the prediction, which is returned.
+  template <std::size_t Chunk, class Fill>
+  T predict_chunks(std::size_t d, Fill&& fill, double* s) const noexcept {
+    std::array<T, Chunk> buf;
+    T sum = 0;
+    for (std::size_t j0 = 0; j0 < d; j0 += Chunk) {
+      const std::size_t m = (std::min)(Chunk, d - j0);
+      fill(buf.data(), j0, m);
+      sum += dot(buf.data(), j0, m);
+    }
+    s[0] = static_cast<double>(sum + intercept_);
+    return sum + intercept_;
+  }
+  /// The same over a whole design row x[0 .. n_features()).
+  T predict_design(const T* x, double* s) const noexcept {
+    const T y = dot(x, 0, n_features()) + intercept_;
+    s[0] = static_cast<double>(y);
+    return y;
+  }
+
   /// Batch prediction over a matrix (rows = samples).
   vector_type predict(const Eigen::Ref<const matrix_type>& X) const {
     if (static_cast<std::size_t>(X.cols()) != n_features())

@@ -104,6 +104,36 @@ class LinearClassifier {
     for (std::size_t k = 0; k < n_outputs(); ++k) out[k] = static_cast<double>(intercept_(static_cast<Eigen::Index>(k)));
     accumulate(x.data(), 0, x.size(), out.data());
   }
+
+  // ---- the pipeline's row kernels (pipeline/fitted.hpp): noexcept, allocation-free ----
+  static constexpr bool chunked_rows = true;  // predict_chunks below
+  /// `fill(buf, first, m)` writes design values [first, first + m) (m <= Chunk) into buf;
+  /// they are consumed chunk by chunk. s[0 .. n_outputs()) gets the scores; returns the
+  /// label (NaN when a score is not finite).
+  template <std::size_t Chunk, class Fill>
+  T predict_chunks(std::size_t d, Fill&& fill, double* s) const noexcept {
+    std::array<T, Chunk> buf;
+    for (std::size_t k = 0; k < n_outputs(); ++k) s[k] = static_cast<double>(intercept_(static_cast<Eigen::Index>(k)));
+    for (std::size_t j0 = 0; j0 < d; j0 += Chunk) {
+      const std::size_t m = (std::min)(Chunk, d - j0);
+      fill(buf.data(), j0, m);
+      accumulate(buf.data(), j0, m, s);
+    }
+    return label_or_nan(s);
+  }
+  /// The same over a whole design row x[0 .. n_features()).
+  T predict_design(const T* x, double* s) const noexcept {
+    for (std::size_t k = 0; k < n_outputs(); ++k) s[k] = static_cast<double>(intercept_(static_cast<Eigen::Index>(k)));
+    accumulate(x, 0, n_features(), s);
+    return label_or_nan(s);
+  }
+  /// The label for finished scores; NaN when one is not finite.
+  T label_or_nan(const double* s) const noexcept {
+    for (std::size_t k = 0; k < n_outputs(); ++k)
+      if (!std::isfinite(s[k])) return std::numeric_limits<T>::quiet_NaN();
+    return label_from_scores(s);
+  }
+
   /// The class label for finished scores (intercept included).
   T label_from_scores(const double* s) const noexcept { return classes_[index_from_scores(s)]; }
   std::size_t index_from_scores(const double* s) const noexcept {

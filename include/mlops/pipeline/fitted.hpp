@@ -15,6 +15,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <variant>
 #include <vector>
 
 #include <Eigen/Core>
@@ -267,42 +268,35 @@ class FittedPipeline {
   BaselineError make_baseline(std::span<const T> y, std::span<const T> pred, std::string source) const;
   void capture_profile(const DataFrame<T>& raw, std::span<const T> pred, std::size_t bins);
 
-  /// The fused row path: every step's transformation, then the model, chunk by chunk on
-  /// the stack. Regressor: returns the prediction. Classifier: fills s[0 .. outputs) with
-  /// the scores and returns the label (NaN when a score is not finite).
+  /// The fused row path: every step's transformation, then the model's row kernel (each
+  /// model of the model list has predict_design; those with chunked_rows also
+  /// predict_chunks). Without expanding steps and with a chunked model, the row runs
+  /// chunk by chunk on the stack. Regressor: returns the prediction (also in s[0]).
+  /// Classifier: fills s[0 .. outputs) with the scores and returns the label (NaN when a
+  /// score is not finite).
   T run(std::span<const T> row, bool& outlier, double* s) const noexcept {
-    if (program_.expands()) return run_expanded(row, outlier, s);
-    std::array<T, chunk> buf;
-    if (const auto* c = std::get_if<LinearClassifier<T>>(&model_)) {
-      const std::size_t M = c->n_outputs();
-      for (std::size_t k = 0; k < M; ++k) s[k] = static_cast<double>(c->intercept()(static_cast<Eigen::Index>(k)));
-      for (std::size_t j0 = 0; j0 < row.size(); j0 += chunk) {
-        const std::size_t m = (std::min)(chunk, row.size() - j0);
-        for (std::size_t k = 0; k < m; ++k) buf[k] = row[j0 + k];
-        outlier |= program_.run(std::span<T>(buf.data(), m), j0);
-        c->accumulate(buf.data(), j0, m, s);
-      }
-      for (std::size_t k = 0; k < M; ++k)
-        if (!std::isfinite(s[k])) return std::numeric_limits<T>::quiet_NaN();
-      return c->label_from_scores(s);
-    }
-    const auto& lm = *std::get_if<LinearModel<T>>(&model_);
-    T sum = 0;
-    for (std::size_t j0 = 0; j0 < row.size(); j0 += chunk) {
-      const std::size_t m = (std::min)(chunk, row.size() - j0);
-      for (std::size_t k = 0; k < m; ++k) buf[k] = row[j0 + k];
-      outlier |= program_.run(std::span<T>(buf.data(), m), j0);
-      sum += lm.dot(buf.data(), j0, m);
-    }
-    s[0] = static_cast<double>(sum + lm.intercept());
-    return sum + lm.intercept();
+    return detail::visit_inline(
+        model_,
+        [&](const auto& m) -> T {
+          if constexpr (std::decay_t<decltype(m)>::chunked_rows) {
+            if (!program_.expands())
+              return m.template predict_chunks<chunk>(
+                  row.size(),
+                  [&](T* buf, std::size_t j0, std::size_t k) noexcept {
+                    for (std::size_t i = 0; i < k; ++i) buf[i] = row[j0 + i];
+                    outlier |= program_.run(std::span<T>(buf, k), j0);
+                  },
+                  s);
+          }
+          return run_design(row, outlier, s, m);
+        });
   }
-  /// The row path of a pipeline whose steps change the row's width: the inputs are
-  /// expanded into the whole design row (on the stack up to `wide_row` values; beyond, in
-  /// a per-thread buffer made on that thread's first call), then the steps' operations and
-  /// the model run over it.
-  T run_expanded(std::span<const T> row, bool& outlier, double* s) const noexcept {
-    const std::size_t n = program_.n_features;
+  /// The row path over the whole design row: the inputs are expanded (or copied) into it
+  /// (on the stack up to `wide_row` values; beyond, in a per-thread buffer made on that
+  /// thread's first call), then the steps' operations and the model run over it.
+  template <class M>
+  T run_design(std::span<const T> row, bool& outlier, double* s, const M& m) const noexcept {
+    const std::size_t n = program_.expands() ? program_.n_features : row.size();
     std::array<T, wide_row> small;
     T* buf = small.data();
     if (n > wide_row) {
@@ -310,20 +304,10 @@ class FittedPipeline {
       if (big.size() < n) big.resize(n);
       buf = big.data();
     }
-    program_.run_expand(row, buf);
+    if (program_.expands()) program_.run_expand(row, buf);
+    else std::copy(row.begin(), row.end(), buf);
     outlier |= program_.run(std::span<T>(buf, n), 0);
-    if (const auto* c = std::get_if<LinearClassifier<T>>(&model_)) {
-      const std::size_t M = c->n_outputs();
-      for (std::size_t k = 0; k < M; ++k) s[k] = static_cast<double>(c->intercept()(static_cast<Eigen::Index>(k)));
-      c->accumulate(buf, 0, n, s);
-      for (std::size_t k = 0; k < M; ++k)
-        if (!std::isfinite(s[k])) return std::numeric_limits<T>::quiet_NaN();
-      return c->label_from_scores(s);
-    }
-    const auto& lm = *std::get_if<LinearModel<T>>(&model_);
-    const T y = lm.dot(buf, 0, n) + lm.intercept();
-    s[0] = static_cast<double>(y);
-    return y;
+    return m.predict_design(buf, s);
   }
   /// Gathers each row of `frame` (columns bound by name) and runs the fused row path:
   /// fn(row index, row, prediction, outlier flag, scores).
