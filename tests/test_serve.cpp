@@ -260,7 +260,16 @@ TEST_CASE("ModelService: file notification reloads at once, long before the poll
     CHECK(wait_for(2));
     reg.rollback("m", "production");
     CHECK(wait_for(1));
-    const auto settled = svc.checks();
+    // The rollback's writes (pointer file, history) may wake the watcher once more after
+    // the swap is visible: wait until a 100 ms window passes with no check (bounded),
+    // then nothing may wake it again. A watcher woken by its own reads never gets quiet.
+    auto settled = svc.checks();
+    for (int i = 0; i < 20; ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+      const auto now = svc.checks();
+      if (now == settled) break;
+      settled = now;
+    }
     std::this_thread::sleep_for(std::chrono::milliseconds(300));
     CHECK(svc.checks() == settled);
   }
