@@ -134,6 +134,37 @@ void BM_pipeline_predict_row(benchmark::State& st) {
   st.SetLabel("d=16, impute+iqr+standardize+linear");
 }
 
+// Issue 29: a CART regression tree, max_depth 8, on shape A (1e6 x 16), and its row
+// through the pipeline (impute + standardize + tree, depth 8).
+void BM_tree_fit(benchmark::State& st) {
+  const auto& f = frame(0);
+  const auto names = features(0);
+  mlops::DecisionTreeRegressor<double> t;
+  t.max_depth = 8;
+  for (auto _ : st) {
+    auto m = t.fit(f, names, "y");
+    benchmark::DoNotOptimize(m.n_leaves());
+    st.counters["leaves"] = static_cast<double>(m.n_leaves());
+  }
+  label(st, 0);
+}
+void BM_tree_predict_row(benchmark::State& st) {
+  const auto& f = frame(0);
+  mlops::DecisionTreeRegressor<double> t;
+  t.max_depth = 8;
+  static const auto fp = mlops::pipeline<double>().impute().standardize().fit(t, f.head(100'000), "y");
+  std::vector<double> row(16);
+  std::size_t r = 0;
+  for (auto _ : st) {
+    for (std::size_t j = 0; j < 16; ++j) row[j] = f.column(j)[r];  // a different path each call
+    r = (r + 1) & 1023;
+    benchmark::DoNotOptimize(row.data());
+    double y = fp.predict_row(row);
+    benchmark::DoNotOptimize(y);
+  }
+  st.SetLabel("d=16, impute+standardize+tree depth 8 (row copy included)");
+}
+
 // Issue 17: a mixed row (12 numeric, 4 categorical given as text, 1 date as an instant)
 // through one-hot x4 + date features + impute + standardize + linear.
 void BM_predict_row_mixed(benchmark::State& st) {
@@ -519,6 +550,8 @@ BENCHMARK(BM_pipeline_predict_row)->Unit(benchmark::kNanosecond);
 BENCHMARK(BM_predict_row_mixed)->Unit(benchmark::kNanosecond);
 BENCHMARK(BM_read_csv_typed)->Unit(benchmark::kMillisecond)->Iterations(3);
 BENCHMARK(BM_onehot_fit_transform)->Unit(benchmark::kMillisecond)->Iterations(3);
+BENCHMARK(BM_tree_fit)->Unit(benchmark::kMillisecond)->Iterations(1)->Repetitions(3);
+BENCHMARK(BM_tree_predict_row)->Unit(benchmark::kNanosecond);
 BENCHMARK(BM_monitor_observe)->Arg(0)->Arg(1)->Unit(benchmark::kNanosecond);
 
 }  // namespace

@@ -44,8 +44,8 @@ void load(const std::string& bytes) {
     std::vector<T> row(p.n_features(), T(0.5));
     T out{};
     (void)p.try_predict(row, out);
-    if (p.is_classifier() && p.classifier().has_proba()) {
-      std::vector<double> proba(p.classifier().n_classes());
+    if (p.has_proba()) {
+      std::vector<double> proba(p.n_classes());
       (void)p.predict_proba_row(row, proba);
     }
     if (p.has_drift_profile()) {  // format 1.1: a monitor built on the loaded profile

@@ -120,6 +120,27 @@ lt=$("$mlops" tune bin.csv --target expensive --impute mean --standardize --mode
 check "tune a classifier by roc_auc (stratified folds)" python3 -c '
 import json,sys; d=json.load(sys.stdin); s=d["search"]; assert d["task"] == "classification" and s["metric"] == "roc_auc"
 assert all(c["mean"]["roc_auc"] is not None for c in s["candidates"])' <<<"$lt"
+# decision trees: a regression tree and a classification tree, inspected, predicted, tuned
+trj=$("$mlops" train "$data" --target price --impute median --model tree --max-depth 4 --min-samples-leaf 5 --json --out tree.mlops)
+check "train --model tree" python3 -c '
+import json,sys; d=json.load(sys.stdin); m=d["card"]["model"]
+assert m["kind"] == "tree" and m["depth"] <= 4 and m["leaves"] <= 16 and m["min_samples_leaf"] == 5, m
+assert abs(sum(m["feature_importances"].values()) - 1) < 1e-9 and d["test"]["r2"] > 0.5, d["test"]' <<<"$trj"
+tinsp=$("$mlops" inspect tree.mlops)
+check "inspect shows the tree" grep -q "model: tree.*depth=" <<<"$tinsp"
+check "inspect shows the importances" grep -q "feature_importances:" <<<"$tinsp"
+check "predict with a tree" test "$("$mlops" predict tree.mlops "$data" | wc -l)" -eq "$(wc -l < "$data")"
+tcj=$("$mlops" train bin.csv --target expensive --impute median --model tree --criterion entropy --max-depth 3 --json --out tc.mlops)
+check "train --model tree --criterion entropy: a classifier" python3 -c '
+import json,sys; d=json.load(sys.stdin); m=d["card"]["model"]
+assert d["task"] == "classification" and m["kind"] == "tree_classifier" and m["criterion"] == "entropy" and m["classes"] == [0, 1], m
+assert d["test"]["accuracy"] > 0.7 and d["test"]["roc_auc"] is not None, d["test"]' <<<"$tcj"
+check "predict adds tree probabilities" grep -q "proba_1" <(head -1 <("$mlops" predict tc.mlops bin.csv))
+ttj=$("$mlops" tune "$data" --target price --impute median --model tree --grid tree.max_depth=1,4 --grid tree.min_samples_leaf=1,20 --cv 3 --json)
+check "tune a tree's depth and leaf size" python3 -c '
+import json,sys; d=json.load(sys.stdin); s=d["search"]
+assert len(s["candidates"]) == 4 and s["best_params"]["tree.max_depth"] != 1, s["best_params"]' <<<"$ttj"
+expect_error "tree: a bad max-features" "max_features" "$mlops" train "$data" --target price --impute median --model tree --max-features 7.5 --out x.mlops
 expect_error "tune: unknown parameter" "has no parameter 'C'" "$mlops" tune "$data" --target price --impute mean --grid model.C=1,2
 expect_error "tune: unknown step" "unknown step 'scaler'" "$mlops" tune "$data" --target price --impute mean --grid scaler.k=1
 expect_error "tune: bad grid syntax" "NAME=V1,V2" "$mlops" tune "$data" --target price --impute mean --grid alpha

@@ -60,7 +60,7 @@ void check_golden(const nlohmann::json& g, const fs::path& dir) {
     for (const auto& v : rows[r]) row.push_back(static_cast<T>(v.get<double>()));
     CHECK(static_cast<double>(p.predict_row(row)) == g["predictions"][r].get<double>());  // bit for bit
     if (!g["proba"].empty()) {
-      std::vector<double> q(p.classifier().n_classes());
+      std::vector<double> q(p.n_classes());
       REQUIRE(p.predict_proba_row(row, q));
       for (std::size_t k = 0; k < q.size(); ++k) CHECK(q[k] == g["proba"][r][k].get<double>());
     }

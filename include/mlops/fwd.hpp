@@ -97,6 +97,16 @@ class LeastSquaresStats;
 template <scalar T>
 struct LinearRegression;
 enum class linear_solver : std::uint8_t;
+// learn/tree/model.hpp, learn/tree/trainers.hpp
+template <scalar T>
+class RegressionTree;
+template <scalar T>
+class ClassificationTree;
+template <scalar T>
+struct DecisionTreeRegressor;
+template <scalar T>
+struct DecisionTreeClassifier;
+enum class tree_criterion : std::uint8_t;
 // learn/online.hpp
 struct RlsOptions;
 template <scalar T>

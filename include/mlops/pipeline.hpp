@@ -10,7 +10,7 @@
 //   auto again = mlops::FittedPipeline<double>::load("model.mlops");
 //
 // This header also brings the library's trainers (learn/linear.hpp, gd.hpp, online.hpp,
-// classifier.hpp); the pipeline's own headers name none of them.
+// classifier.hpp, tree/trainers.hpp); the pipeline's own headers name none of them.
 // One idea per header: pipeline/rows.hpp (what a row prediction takes), estimators.hpp
 // (the trainer concept, the model list and Estimator<T>), builder.hpp (Pipeline),
 // fitted.hpp (FittedPipeline and its row path), fit.hpp (fitting), batch.hpp (batch
@@ -26,6 +26,7 @@
 #include "mlops/learn/gd.hpp"
 #include "mlops/learn/linear.hpp"
 #include "mlops/learn/online.hpp"
+#include "mlops/learn/tree/trainers.hpp"
 #include "mlops/pipeline/builder.hpp"
 #include "mlops/pipeline/estimators.hpp"
 #include "mlops/pipeline/fit.hpp"

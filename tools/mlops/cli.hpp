@@ -68,6 +68,9 @@ struct train_args {
   std::string solver = "auto", class_weight;
   std::size_t max_iter = 200;
   std::optional<double> gtol, ftol;  // logistic (Newton / L-BFGS) stopping rules; the library's defaults when absent
+  // trees (--model tree): a classifier with --criterion gini|entropy
+  std::size_t max_depth = 0, min_samples_leaf = 1, min_samples_split = 2;
+  std::string max_features = "all", criterion = "squared_error";
   std::size_t bins = 10;  // drift profile
   bool gd_flags_given = false;  // any of the gradient-descent flags given explicitly (svm keeps its own defaults otherwise)
   // model selection
@@ -85,7 +88,8 @@ struct train_args {
 void add_pipeline_flags(CLI::App* cmd, train_args& a);
 /// Marks which gradient-descent flags were given (after parsing).
 void note_gd_flags(const CLI::App& cmd, train_args& a);
-bool is_classifier_model(const std::string& m);
+/// true when the flags ask for a classifier (logistic, svm, tree with gini or entropy).
+bool is_classifier_model(const train_args& a);
 /// The training table as the column flags shape it (see tools/mlops/pipeline_flags.cpp).
 mlops::DataFrame<double> read_training_table(const train_args& a, std::vector<std::string>& labels);
 struct optimizer_report {

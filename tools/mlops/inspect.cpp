@@ -29,8 +29,8 @@ int cmd_inspect(const std::string& model, bool json_out) {
       for (auto it = s["columns"].begin(); it != s["columns"].end(); ++it) fmt::print("    {}: {}\n", it.key(), to_text(it.value(), -1));
   }
   const auto& m = card["model"];
-  if (p.is_classifier()) {
-    const auto& c = p.classifier();
+  if (const auto* lc = p.model_if<mlops::LinearClassifier<double>>()) {
+    const auto& c = *lc;
     fmt::print("  model: {} (solver {}, classes {}, l2 {}, threshold {})\n", m["kind"].get<std::string>(), m["solver"].get<std::string>(),
                fmt::join(c.classes(), ", "), to_text(m["l2"], -1), c.threshold());
     if (!p.class_labels().empty()) fmt::print("    class labels: {}\n", fmt::join(p.class_labels(), ", "));
@@ -43,12 +43,24 @@ int cmd_inspect(const std::string& model, bool json_out) {
       fmt::print("      intercept {:>23.10g}\n", c.intercept()(static_cast<Eigen::Index>(k)));
     }
     fmt::print("  metrics:\n");
-  } else {
+  } else if (p.model_if<mlops::LinearModel<double>>()) {
     fmt::print("  model: {} (solver {}, rank {}, l2 {})\n", m["kind"].get<std::string>(), m["solver"].get<std::string>(),
                to_text(m["rank"], -1), to_text(m["l2"], -1));
     for (std::size_t c = 0; c < p.design_columns().size(); ++c)
       fmt::print("    coef {:<20} {:.10g}\n", p.design_columns()[c], p.model().coef()(static_cast<Eigen::Index>(c)));
     fmt::print("    intercept {:>25.10g}\n  metrics:\n", p.model().intercept());
+  } else {  // any other model: the fields of its card section
+    fmt::print("  model: {}", m["kind"].get<std::string>());
+    for (auto it = m.begin(); it != m.end(); ++it)
+      if (it.key() != "kind" && !it.value().is_object()) fmt::print(" {}={}", it.key(), to_text(it.value(), -1));
+    fmt::print("\n");
+    if (!p.class_labels().empty()) fmt::print("    class labels: {}\n", fmt::join(p.class_labels(), ", "));
+    for (auto it = m.begin(); it != m.end(); ++it)
+      if (it.value().is_object()) {
+        fmt::print("    {}:\n", it.key());
+        for (auto f = it.value().begin(); f != it.value().end(); ++f) fmt::print("      {:<20} {}\n", f.key(), to_text(f.value(), -1));
+      }
+    fmt::print("  metrics:\n");
   }
   for (const auto& [k, v] : p.metrics()) fmt::print("    {:<14} {:.6g}\n", k, v);
   if (p.has_drift_profile()) {

@@ -14,12 +14,12 @@ namespace mlops_cli {
 mlops::DataFrame<double> read_training_table(const train_args& a, std::vector<std::string>& labels) {
   auto frame = read_table(a.data, a.data_opts);
   const auto kind = frame.kind(a.target);
-  if (kind == mlops::column_kind::categorical && is_classifier_model(a.model)) {
+  if (kind == mlops::column_kind::categorical && is_classifier_model(a)) {
     labels = mlops::encode_labels(frame, a.target);
   } else if (kind != mlops::column_kind::numeric) {
     throw mlops::schema_error(mlops::errc::schema_column_type,
                               fmt::format("{}: target '{}' was read as {}; a regressor needs a numeric target (a text target needs "
-                                          "--model logistic or svm): fix its values or list stray texts as missing (--na TEXT)",
+                                          "--model logistic, svm, or tree --criterion gini): fix its values or list stray texts as missing (--na TEXT)",
                                           a.data, a.target, mlops::kind_name(kind)));
   }
   for (const auto& c : a.drop) {
@@ -90,6 +90,22 @@ mlops::Estimator<double> make_estimator(const train_args& a, const fit_reports& 
     return svm;
   }
   if (a.model == "rls") return mlops::RecursiveLeastSquaresTrainer<double>{{a.forgetting, a.delta, true}};
+  if (a.model == "tree") {
+    mlops::tree_options o;
+    o.max_depth = a.max_depth, o.min_samples_leaf = a.min_samples_leaf, o.min_samples_split = a.min_samples_split;
+    o.seed = a.seed;
+    mlops::detail::set_tree_param(o, "max_features", mlops::parse_param_value(a.max_features));
+    if (a.criterion == "squared_error") {
+      mlops::DecisionTreeRegressor<double> r;
+      static_cast<mlops::tree_options&>(r) = o;
+      return r;
+    }
+    mlops::DecisionTreeClassifier<double> c;
+    static_cast<mlops::tree_options&>(c) = o;
+    c.set_param("criterion", a.criterion);
+    if (std::isfinite(a.threshold)) c.threshold = a.threshold;
+    return c;
+  }
   mlops::LinearRegression<double> est;
   if (a.model == "ridge") est.l2 = a.alpha;
   return est;
@@ -125,7 +141,9 @@ mlops::Pipeline<double> make_pipeline(const train_args& a, const fit_reports& re
   return p;
 }
 
-bool is_classifier_model(const std::string& m) { return m == "logistic" || m == "svm"; }
+bool is_classifier_model(const train_args& a) {
+  return a.model == "logistic" || a.model == "svm" || (a.model == "tree" && a.criterion != "squared_error");
+}
 
 /// Classifiers: a stratified split (each label keeps its share in both parts) of the
 /// rows that have a label; regressors: a plain shuffled split.
@@ -135,7 +153,7 @@ std::pair<mlops::DataFrame<double>, mlops::DataFrame<double>> split_for(const tr
   if (a.test_size >= 1)
     throw mlops::argument_error(mlops::errc::invalid_argument,
                                 fmt::format("--test-size {}: the held-out fraction must be below 1 (0 trains on every row)", a.test_size));
-  if (is_classifier_model(a.model))
+  if (is_classifier_model(a))
     return mlops::stratified_train_test_split(frame.filter(mlops::detail::present_mask(frame.column(a.target))), a.target, a.test_size,
                                               a.seed);
   return mlops::train_test_split(frame, a.test_size, a.seed);
@@ -169,8 +187,15 @@ void add_pipeline_flags(CLI::App* cmd, train_args& a) {
   cmd->add_option("--bins", a.bins, "bins per feature of the drift reference profile saved with the model (0: none)")
       ->check(CLI::Range(0, 256));
   cmd->add_option("--model", a.model,
-                    "linear, ridge, gd (full-batch gradient descent), sgd (stochastic), logistic, svm (linear, hinge) or rls")
-      ->check(CLI::IsMember({"linear", "ridge", "gd", "sgd", "logistic", "svm", "rls"}));
+                    "linear, ridge, gd (full-batch gradient descent), sgd (stochastic), logistic, svm (linear, hinge), rls, "
+                    "or tree (CART; a classifier with --criterion gini or entropy)")
+      ->check(CLI::IsMember({"linear", "ridge", "gd", "sgd", "logistic", "svm", "rls", "tree"}));
+  cmd->add_option("--max-depth", a.max_depth, "tree: deepest level (0: unlimited)");
+  cmd->add_option("--min-samples-leaf", a.min_samples_leaf, "tree: fewest training rows in a leaf")->check(CLI::PositiveNumber);
+  cmd->add_option("--min-samples-split", a.min_samples_split, "tree: fewest rows a node needs to be split")->check(CLI::Range(2, 1 << 30));
+  cmd->add_option("--max-features", a.max_features, "tree: features tried per split: all, sqrt, log2, a count, or a fraction in (0, 1)");
+  cmd->add_option("--criterion", a.criterion, "tree: squared_error (regression), gini or entropy (classification)")
+      ->check(CLI::IsMember({"squared_error", "gini", "entropy"}));
   cmd->add_option("--C", a.C, "logistic: inverse L2 strength as scikit-learn's C (l2 = 1/(C n)); inf: no penalty");
   cmd->add_option("--solver", a.solver, "logistic: auto, newton, lbfgs or gd (the gradient-descent flags apply)")
       ->check(CLI::IsMember({"auto", "newton", "lbfgs", "gd"}));

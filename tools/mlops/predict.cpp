@@ -12,7 +12,7 @@ int cmd_predict(const std::string& model, const std::string& data, const std::st
   const auto p = mlops::FittedPipeline<double>::load(model);
   auto frame = read_table(data, d, model_columns(p));
   const auto pred = p.predict(frame);
-  const bool proba = p.is_classifier() && p.classifier().has_proba();
+  const bool proba = p.has_proba();
   const Eigen::MatrixXd P = proba ? p.predict_proba(frame) : Eigen::MatrixXd();
   if (!ids.empty()) {
     for (const auto& c : ids) (void)frame.index_of(c);
@@ -27,8 +27,8 @@ int cmd_predict(const std::string& model, const std::string& data, const std::st
     frame.add_categorical("prediction", std::move(codes), p.class_labels());
   }
   if (proba) {  // one probability column per class, named after its label
-    for (std::size_t k = 0; k < p.classifier().n_classes(); ++k) {
-      const double cls = p.classifier().classes()[k];
+    for (std::size_t k = 0; k < p.n_classes(); ++k) {
+      const double cls = p.classes()[k];
       const auto name = p.class_labels().empty() ? fmt::format("proba_{}", cls) : fmt::format("proba_{}", p.label_of(cls));
       if (frame.contains(name)) frame.drop_inplace({name});
       std::vector<double> col(P.col(static_cast<Eigen::Index>(k)).data(), P.col(static_cast<Eigen::Index>(k)).data() + P.rows());

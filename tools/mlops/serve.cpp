@@ -447,12 +447,11 @@ class server {
     }
 
     const auto& champ_p = b.champion->pipeline;
-    const bool proba = champ_p.is_classifier() && std::get_if<mlops::LinearClassifier<double>>(&champ_p.estimator()) &&
-                       champ_p.classifier().has_proba() && (!b.challenger || !force_challenger);
+    const bool proba = champ_p.has_proba() && (!b.challenger || !force_challenger);
     json preds = json::array(), probs = json::array(), ids = json::array();
     std::uint64_t version = 0;
     bool from_challenger = false;
-    std::vector<double> p(proba ? champ_p.classifier().n_classes() : 0);
+    std::vector<double> p(proba ? champ_p.n_classes() : 0);
     for (std::size_t r = 0; r < rows.rows; ++r) {
       const std::span<const mlops::input_value> row(rows.values.data() + r * rows.width, rows.width);
       const std::string rid = rows.rows == 1 ? request_id : fmt::format("{}/{}", request_id, r);
@@ -480,7 +479,7 @@ class server {
     if (from_challenger) out["served_by"] = svc_.challenger().alias();
     if (proba && !from_challenger) {
       json classes = json::array();
-      for (const auto c : champ_p.classifier().classes()) classes.push_back(answer_json(champ_p, c));
+      for (const auto c : champ_p.classes()) classes.push_back(answer_json(champ_p, c));
       out["classes"] = std::move(classes);
       out["probabilities"] = std::move(probs);
     }
@@ -558,7 +557,7 @@ class server {
              {"metadata", {{"task", p.is_classifier() ? "classification" : "regression"}, {"target", p.target()}, {"inputs", inputs}}}};
     if (p.is_classifier()) {
       json classes = json::array();
-      for (const auto c : p.classifier().classes()) classes.push_back(answer_json(p, c));
+      for (const auto c : p.classes()) classes.push_back(answer_json(p, c));
       out["metadata"]["classes"] = classes;
     }
     return out;

@@ -32,6 +32,10 @@ std::map<std::string, std::string> flag_parameters(const train_args& a) {
     p["learning_rate"] = fmt::format("{}", a.learning_rate), p["schedule"] = a.schedule, p["epochs"] = fmt::format("{}", a.epochs);
     p["batch_size"] = fmt::format("{}", a.batch_size), p["l1"] = fmt::format("{}", a.l1), p["l2"] = fmt::format("{}", a.l2);
   }
+  if (a.model == "tree") {
+    p["max_depth"] = fmt::format("{}", a.max_depth), p["min_samples_leaf"] = fmt::format("{}", a.min_samples_leaf);
+    p["min_samples_split"] = fmt::format("{}", a.min_samples_split), p["max_features"] = a.max_features, p["criterion"] = a.criterion;
+  }
   if (!a.class_weight.empty()) p["class_weight"] = a.class_weight;
   if (!a.drop.empty()) p["drop"] = fmt::format("{}", fmt::join(a.drop, ","));
   if (!a.features.empty()) p["features"] = fmt::format("{}", fmt::join(a.features, ","));
@@ -61,7 +65,7 @@ int cmd_train(const train_args& a) {
   if (!labels.empty()) fitted.set_class_labels(labels);
   optimizer_report opt;
   if (a.model == "gd" || a.model == "sgd") opt.take(*reports.gd);
-  else if (is_classifier_model(a.model)) opt.take(*reports.classifier);
+  else if (a.model == "logistic" || a.model == "svm") opt.take(*reports.classifier);
   if (::isatty(2) && opt.present) std::fprintf(stderr, "\n");
   if (opt.present && opt.status == mlops::fit_status::diverged)
     throw mlops::training_error(mlops::errc::training_diverged, opt.message + "; no model was written");

@@ -58,42 +58,9 @@ nlohmann::json model_card(const FittedPipeline<T>& p) {
     steps.push_back(std::move(js));
   }
   j["steps"] = std::move(steps);
-  if (p.is_classifier()) {
-    const auto& m = p.classifier();
-    nlohmann::json outputs = nlohmann::json::array();
-    for (std::size_t k = 0; k < m.n_outputs(); ++k) {
-      nlohmann::json coef = nlohmann::json::object();
-      for (std::size_t c = 0; c < p.design_columns().size(); ++c)
-        coef[p.design_columns()[c]] = num(m.coef()(static_cast<Eigen::Index>(c), static_cast<Eigen::Index>(k)));
-      outputs.push_back({{"class", m.n_outputs() == 1 ? num(m.classes()[1]) : num(m.classes()[k])},
-                         {"intercept", num(m.intercept()(static_cast<Eigen::Index>(k)))},
-                         {"coefficients", coef}});
-    }
-    nlohmann::json classes = nlohmann::json::array();
-    for (const auto c : m.classes()) classes.push_back(num(c));
-    j["model"] = {{"kind", m.loss() == classifier_loss::logistic ? "logistic" : "svm"},
-                  {"loss", std::string(to_string(m.loss()))},
-                  {"solver", std::string(to_string(m.solver()))},
-                  {"classes", classes},
-                  {"l2", m.l2()},
-                  {"fit_intercept", m.fit_intercept()},
-                  {"threshold", m.threshold()},
-                  {"class_weights", m.class_weights()},
-                  {"iterations", m.n_iter()},
-                  {"n_samples", m.n_samples()},
-                  {"outputs", outputs}};
-  } else {
-  const auto& m = p.model();
-  nlohmann::json coef = nlohmann::json::object();
-  for (std::size_t c = 0; c < p.design_columns().size(); ++c) coef[p.design_columns()[c]] = num(m.coef()(static_cast<Eigen::Index>(c)));
-  const char* kind = m.solver() == linear_solver::recursive        ? "rls"
-                     : m.solver() == linear_solver::gradient_descent ? "gd"
-                     : m.l2() > 0                                    ? "ridge"
-                                                                     : "linear";
-  j["model"] = {{"kind", kind}, {"l2", m.l2()}, {"fit_intercept", m.fit_intercept()},
-                {"intercept", num(m.intercept())}, {"coefficients", coef}, {"solver", std::string(to_string(m.solver()))},
-                {"rank", m.rank()}, {"rcond", num(m.rcond())}, {"n_samples", m.n_samples()}};
-  }
+  nlohmann::json model = nlohmann::json::object();
+  std::visit([&](const auto& m) { m.describe(model, std::span<const std::string>(p.design_columns()), num); }, p.estimator());
+  j["model"] = std::move(model);
   const auto& r = p.report();
   nlohmann::json rs = nlohmann::json::array();
   for (const auto& s : r.steps) rs.push_back({{"step", s.step}, {"rows_in", s.rows_in}, {"rows_out", s.rows_out}});
@@ -207,9 +174,12 @@ MLOPS_FUNC ModelCard parse_model_card(std::string_view text, std::string_view so
   }
   const auto& m = member(j, "model", vt::object, source);
   c.model_kind = member(m, "kind", vt::string, source).get<std::string>();
-  if (m.contains("outputs")) {
+  // A model's own fields are its own (describe); the card reads the classes of a
+  // classifier, and a linear regressor's intercept and coefficients (both required once
+  // either is there).
+  if (m.contains("classes"))
     for (const auto& k : member(m, "classes", vt::array, source)) c.classes.push_back(detail_card::number(k, source, "classes"));
-  } else {
+  if ((m.contains("coefficients") || m.contains("intercept")) && !m.contains("outputs")) {  // a linear regressor: both
     c.intercept = detail_card::number(member(m, "intercept", vt::number_float, source), source, "intercept");
     for (const auto& [f, v] : member(m, "coefficients", vt::object, source).items())
       c.coefficients[f] = detail_card::number(v, source, "coefficients." + f);

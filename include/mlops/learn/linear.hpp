@@ -123,6 +123,20 @@ class LinearModel {
     return (X * coef_).array() + intercept_;
   }
 
+  /// The card's "model" object: kind, coefficients by design column, intercept, solver.
+  template <class Json, class Num>
+  void describe(Json& j, std::span<const std::string> design, Num num) const {
+    Json coef = Json::object();
+    for (std::size_t c = 0; c < design.size(); ++c) coef[design[c]] = num(static_cast<double>(coef_(static_cast<Eigen::Index>(c))));
+    const char* kind = solver_ == linear_solver::recursive        ? "rls"
+                       : solver_ == linear_solver::gradient_descent ? "gd"
+                       : l2_ > 0                                    ? "ridge"
+                                                                    : "linear";
+    j = {{"kind", kind}, {"l2", l2_}, {"fit_intercept", fit_intercept_}, {"intercept", num(static_cast<double>(intercept_))},
+         {"coefficients", coef}, {"solver", std::string(to_string(solver_))}, {"rank", rank_}, {"rcond", num(rcond_)},
+         {"n_samples", n_samples_}};
+  }
+
   void save(detail::byte_writer& w) const {
     w.put(static_cast<std::uint8_t>(fit_intercept_));
     w.put(l2_);

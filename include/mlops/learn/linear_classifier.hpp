@@ -208,6 +208,33 @@ class LinearClassifier {
     return P;
   }
 
+  /// The card's "model" object: kind, classes, one coefficient set per output, solver.
+  template <class Json, class Num>
+  void describe(Json& j, std::span<const std::string> design, Num num) const {
+    Json outputs = Json::array();
+    for (std::size_t k = 0; k < n_outputs(); ++k) {
+      Json coef = Json::object();
+      for (std::size_t c = 0; c < design.size(); ++c)
+        coef[design[c]] = num(static_cast<double>(coef_(static_cast<Eigen::Index>(c), static_cast<Eigen::Index>(k))));
+      outputs.push_back({{"class", n_outputs() == 1 ? num(static_cast<double>(classes_[1])) : num(static_cast<double>(classes_[k]))},
+                         {"intercept", num(static_cast<double>(intercept_(static_cast<Eigen::Index>(k))))},
+                         {"coefficients", coef}});
+    }
+    Json classes = Json::array();
+    for (const auto c : classes_) classes.push_back(num(static_cast<double>(c)));
+    j = {{"kind", loss_ == classifier_loss::logistic ? "logistic" : "svm"},
+         {"loss", std::string(to_string(loss_))},
+         {"solver", std::string(to_string(solver_))},
+         {"classes", classes},
+         {"l2", l2_},
+         {"fit_intercept", fit_intercept_},
+         {"threshold", threshold_},
+         {"class_weights", class_weights_},
+         {"iterations", n_iter_},
+         {"n_samples", n_samples_},
+         {"outputs", outputs}};
+  }
+
   void save(detail::byte_writer& w) const {
     w.put(static_cast<std::uint8_t>(loss_));
     w.put(static_cast<std::uint8_t>(solver_));

@@ -119,26 +119,30 @@ std::vector<T> FittedPipeline<T>::predict(const DataFrame<T>& frame) const {
 
 template <scalar T>
 Eigen::MatrixXd FittedPipeline<T>::decision_function(const DataFrame<T>& frame) const {
-  const auto& c = classifier();
-  Eigen::MatrixXd S(static_cast<Eigen::Index>(frame.rows()), static_cast<Eigen::Index>(c.n_outputs()));
-  for_each_row(frame, [&](std::size_t r, const std::vector<T>& row, T y, bool, const double* s) {
-    if (MLOPS_UNLIKELY(!std::isfinite(y))) explain_non_finite(row, r);
-    for (Eigen::Index k = 0; k < S.cols(); ++k) S(static_cast<Eigen::Index>(r), k) = s[k];
+  Eigen::MatrixXd S;
+  with_classifier("decision_function", [&](const auto& c) {
+    S.resize(static_cast<Eigen::Index>(frame.rows()), static_cast<Eigen::Index>(c.n_outputs()));
+    for_each_row(frame, [&](std::size_t r, const std::vector<T>& row, T y, bool, const double* s) {
+      if (MLOPS_UNLIKELY(!std::isfinite(y))) explain_non_finite(row, r);
+      for (Eigen::Index k = 0; k < S.cols(); ++k) S(static_cast<Eigen::Index>(r), k) = s[k];
+    });
   });
   return S;
 }
 
 template <scalar T>
 Eigen::MatrixXd FittedPipeline<T>::predict_proba(const DataFrame<T>& frame) const {
-  const auto& c = classifier();
-  if (!c.has_proba())
-    MLOPS_THROW(argument_error(errc::invalid_argument, "predict_proba: a hinge-loss (SVM) model has no probabilities; use decision_function"));
-  Eigen::MatrixXd P(static_cast<Eigen::Index>(frame.rows()), static_cast<Eigen::Index>(c.n_classes()));
-  std::array<double, max_outputs> p;
-  for_each_row(frame, [&](std::size_t r, const std::vector<T>& row, T y, bool, const double* s) {
-    if (MLOPS_UNLIKELY(!std::isfinite(y))) explain_non_finite(row, r);
-    c.proba_from_scores(s, p.data());
-    for (Eigen::Index k = 0; k < P.cols(); ++k) P(static_cast<Eigen::Index>(r), k) = p[static_cast<std::size_t>(k)];
+  Eigen::MatrixXd P;
+  with_classifier("predict_proba", [&](const auto& c) {
+    if (!c.has_proba())
+      MLOPS_THROW(argument_error(errc::invalid_argument, "predict_proba: a hinge-loss (SVM) model has no probabilities; use decision_function"));
+    P.resize(static_cast<Eigen::Index>(frame.rows()), static_cast<Eigen::Index>(c.n_classes()));
+    std::array<double, max_outputs> p;
+    for_each_row(frame, [&](std::size_t r, const std::vector<T>& row, T y, bool, const double* s) {
+      if (MLOPS_UNLIKELY(!std::isfinite(y))) explain_non_finite(row, r);
+      c.proba_from_scores(s, p.data());
+      for (Eigen::Index k = 0; k < P.cols(); ++k) P(static_cast<Eigen::Index>(r), k) = p[static_cast<std::size_t>(k)];
+    });
   });
   return P;
 }
@@ -152,31 +156,35 @@ std::vector<std::uint8_t> FittedPipeline<T>::outlier_flags(const DataFrame<T>& f
 
 template <scalar T>
 RegressionMetrics FittedPipeline<T>::evaluate(const DataFrame<T>& frame) const {
-  (void)model();
+  if (is_classifier())
+    MLOPS_THROW(argument_error(errc::invalid_argument, "evaluate: this pipeline holds a classifier; use evaluate_classifier"));
   return labelled(frame, [&](const DataFrame<T>& f) { return regression_metrics<T>(f.column(target_), predict(f)); });
 }
 
 template <scalar T>
 ClassificationMetrics FittedPipeline<T>::evaluate_classifier(const DataFrame<T>& frame) const {
-  const auto& c = classifier();
-  return labelled(frame, [&](const DataFrame<T>& f) {
-    // One pass through the row program gives labels, scores and probabilities.
-    std::vector<T> pred(f.rows());
-    Eigen::MatrixXd S(static_cast<Eigen::Index>(f.rows()), static_cast<Eigen::Index>(c.n_outputs()));
-    Eigen::MatrixXd P = c.has_proba() ? Eigen::MatrixXd(S.rows(), static_cast<Eigen::Index>(c.n_classes())) : Eigen::MatrixXd();
-    std::array<double, max_outputs> p;
-    for_each_row(f, [&](std::size_t r, const std::vector<T>& row, T y, bool, const double* s) {
-      if (MLOPS_UNLIKELY(!std::isfinite(y))) explain_non_finite(row, r);
-      pred[r] = y;
-      const auto i = static_cast<Eigen::Index>(r);
-      for (Eigen::Index k = 0; k < S.cols(); ++k) S(i, k) = s[k];
-      if (P.size() > 0) {
-        c.proba_from_scores(s, p.data());
-        for (Eigen::Index k = 0; k < P.cols(); ++k) P(i, k) = p[static_cast<std::size_t>(k)];
-      }
+  ClassificationMetrics out;
+  with_classifier("evaluate_classifier", [&](const auto& c) {
+    out = labelled(frame, [&](const DataFrame<T>& f) {
+      // One pass through the row program gives labels, scores and probabilities.
+      std::vector<T> pred(f.rows());
+      Eigen::MatrixXd S(static_cast<Eigen::Index>(f.rows()), static_cast<Eigen::Index>(c.n_outputs()));
+      Eigen::MatrixXd P = c.has_proba() ? Eigen::MatrixXd(S.rows(), static_cast<Eigen::Index>(c.n_classes())) : Eigen::MatrixXd();
+      std::array<double, max_outputs> p;
+      for_each_row(f, [&](std::size_t r, const std::vector<T>& row, T y, bool, const double* s) {
+        if (MLOPS_UNLIKELY(!std::isfinite(y))) explain_non_finite(row, r);
+        pred[r] = y;
+        const auto i = static_cast<Eigen::Index>(r);
+        for (Eigen::Index k = 0; k < S.cols(); ++k) S(i, k) = s[k];
+        if (P.size() > 0) {
+          c.proba_from_scores(s, p.data());
+          for (Eigen::Index k = 0; k < P.cols(); ++k) P(i, k) = p[static_cast<std::size_t>(k)];
+        }
+      });
+      return classification_metrics<T>(f.column(target_), pred, c.classes(), S, P);
     });
-    return classification_metrics<T>(f.column(target_), pred, c.classes(), S, P);
   });
+  return out;
 }
 
 template <scalar T>

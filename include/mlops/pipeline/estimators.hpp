@@ -25,14 +25,20 @@
 #include "mlops/frame.hpp"
 #include "mlops/learn/linear.hpp"
 #include "mlops/learn/linear_classifier.hpp"
+#include "mlops/learn/tree/model.hpp"
 #include "mlops/params.hpp"
 
 MLOPS_NAMESPACE_BEGIN
 
-/// The model types a fitted pipeline can hold (each with a stable format `tag` and an
-/// `is_classifier` trait); PipelineModel is generated from this list.
+/// The model types a fitted pipeline can hold; PipelineModel, the file format's model
+/// section, the card's "model" object and the row path are generated from this list.
+/// Each provides: a stable format `tag`, `is_classifier`, `chunked_rows`, n_features(),
+/// n_outputs(), predict_design(x, scores) (noexcept, no allocation; with chunked_rows also
+/// predict_chunks), save/load, describe(json, design columns, num) (its card section);
+/// classifiers also classes(), n_classes(), has_proba(), proba_from_scores(scores, out),
+/// threshold() and set_threshold(t). docs/extending.md, "Models".
 template <scalar T>
-using model_types = detail::type_list<LinearModel<T>, LinearClassifier<T>>;
+using model_types = detail::type_list<LinearModel<T>, LinearClassifier<T>, RegressionTree<T>, ClassificationTree<T>>;
 static_assert(detail::distinct_tags(model_types<double>{}), "model format tags must be distinct and non-zero");
 /// What a fitted pipeline predicts with.
 template <scalar T>
@@ -40,8 +46,9 @@ using PipelineModel = detail::variant_of<model_types<T>>;
 
 /// A trainer the pipeline can fit: `fit(frame, features, target)` returns a model of the
 /// model list (regressors: LinearRegression, GradientDescentRegressor,
-/// RecursiveLeastSquaresTrainer give a LinearModel; LogisticRegression and LinearSVM a
-/// LinearClassifier). Optional members the pipeline uses when present: `name` (a static
+/// RecursiveLeastSquaresTrainer give a LinearModel, DecisionTreeRegressor a
+/// RegressionTree; LogisticRegression and LinearSVM a LinearClassifier,
+/// DecisionTreeClassifier a ClassificationTree). Optional members the pipeline uses when present: `name` (a static
 /// string_view: messages), `set_param(name, param_value)` (set_param, grid search), and
 /// `report_to` / `on_epoch` / `gd.on_epoch` (cleared in each cross-validation fold).
 template <class E, class T>

@@ -78,17 +78,53 @@ class FittedPipeline {
   const std::string& target() const noexcept { return target_; }
   const std::vector<FittedStep<T>>& steps() const noexcept { return steps_; }
   bool is_classifier() const noexcept {
-    return std::visit([](const auto& m) { return std::decay_t<decltype(m)>::is_classifier; }, model_);
+    return detail::visit_inline(model_, [](const auto& m) -> bool { return std::decay_t<decltype(m)>::is_classifier; });
   }
-  /// The regression model; argument_error when the pipeline holds a classifier.
+  /// The linear regression model; argument_error when the pipeline holds another model
+  /// (see model_if).
   const LinearModel<T>& model() const {
     if (const auto* m = std::get_if<LinearModel<T>>(&model_)) return *m;
-    MLOPS_THROW(argument_error(errc::invalid_argument, "this pipeline holds a classifier; use classifier()"));
+    MLOPS_THROW(argument_error(errc::invalid_argument, is_classifier() ? "this pipeline holds a classifier; use classifier() or model_if"
+                                                                       : "this pipeline holds another regression model; use model_if"));
   }
-  /// The classification model; argument_error when the pipeline holds a regressor.
+  /// The linear classifier; argument_error when the pipeline holds another model (see
+  /// model_if; classes(), has_proba() and the classifier calls below hold for any classifier).
   const LinearClassifier<T>& classifier() const {
     if (const auto* m = std::get_if<LinearClassifier<T>>(&model_)) return *m;
-    MLOPS_THROW(argument_error(errc::invalid_argument, "this pipeline holds a regressor; use model()"));
+    MLOPS_THROW(argument_error(errc::invalid_argument, is_classifier() ? "this pipeline holds another classifier; use model_if"
+                                                                       : "this pipeline holds a regressor; use model()"));
+  }
+  /// The model as an M (one of model_types<T>), or nullptr when it is another.
+  template <class M>
+  const M* model_if() const noexcept {
+    return std::get_if<M>(&model_);
+  }
+  /// A classifier's class labels, sorted (empty for a regressor).
+  std::span<const T> classes() const noexcept {
+    return detail::visit_inline(model_, [](const auto& m) -> std::span<const T> {
+      if constexpr (std::decay_t<decltype(m)>::is_classifier) return std::span<const T>(m.classes());
+      else return {};
+    });
+  }
+  std::size_t n_classes() const noexcept { return classes().size(); }
+  /// Scores per row (decision_row, decision_function): 1 for a regressor and a binary
+  /// linear classifier, else one per class.
+  std::size_t n_outputs() const noexcept {
+    return detail::visit_inline(model_, [](const auto& m) -> std::size_t { return m.n_outputs(); });
+  }
+  /// true for a classifier with class probabilities (not the SVM).
+  bool has_proba() const noexcept {
+    return detail::visit_inline(model_, [](const auto& m) -> bool {
+      if constexpr (std::decay_t<decltype(m)>::is_classifier) return m.has_proba();
+      else return false;
+    });
+  }
+  /// A classifier's binary decision threshold (NaN for a regressor).
+  double threshold() const noexcept {
+    return detail::visit_inline(model_, [](const auto& m) -> double {
+      if constexpr (std::decay_t<decltype(m)>::is_classifier) return m.threshold();
+      else return std::numeric_limits<double>::quiet_NaN();
+    });
   }
   const PipelineModel<T>& estimator() const noexcept { return model_; }
   /// A classifier trained on a text target: label k names class k (empty for numeric
@@ -100,8 +136,8 @@ class FittedPipeline {
   }
   /// Names the classes (argument_error unless a classifier whose classes are indices of `labels`).
   void set_class_labels(std::vector<std::string> labels) {
-    const auto& c = classifier();
-    for (const auto k : c.classes())
+    if (!is_classifier()) MLOPS_THROW(argument_error(errc::invalid_argument, "set_class_labels: this pipeline holds a regressor"));
+    for (const double k : classes())
       if (!(k >= 0) || k != std::floor(k) || !(k < static_cast<double>(labels.size())))
         MLOPS_THROW(argument_error(errc::invalid_argument,
                                    fmt::format("set_class_labels: class {} is not an index of the {} labels", k, labels.size())));
@@ -112,9 +148,12 @@ class FittedPipeline {
   std::vector<T> target_values(const DataFrame<T>& frame) const;
   /// Sets a classifier's binary decision threshold (see LinearClassifier::set_threshold).
   void set_threshold(double t) {
-    auto* m = std::get_if<LinearClassifier<T>>(&model_);
-    if (!m) MLOPS_THROW(argument_error(errc::invalid_argument, "set_threshold: this pipeline holds a regressor"));
-    m->set_threshold(t);
+    std::visit(
+        [&](auto& m) {
+          if constexpr (std::decay_t<decltype(m)>::is_classifier) m.set_threshold(t);
+          else MLOPS_THROW(argument_error(errc::invalid_argument, "set_threshold: this pipeline holds a regressor"));
+        },
+        model_);
   }
   const FitReport& report() const noexcept { return report_; }
   /// Named metrics stored with the model ("train.r2", "test.rmse", ...).
@@ -198,8 +237,7 @@ class FittedPipeline {
   /// Classifier scores of one raw row into out[0 .. outputs) (one for two classes).
   /// noexcept, allocation-free; false for a regressor or a wrong length.
   bool decision_row(std::span<const T> row, std::span<double> out) const noexcept {
-    const auto* c = std::get_if<LinearClassifier<T>>(&model_);
-    if (!c || row.size() != features_.size() || out.size() < c->n_outputs()) return false;
+    if (!is_classifier() || row.size() != features_.size() || out.size() < n_outputs()) return false;
     bool outlier = false;
     (void)run(row, outlier, out.data());
     return true;
@@ -207,12 +245,14 @@ class FittedPipeline {
   /// Class probabilities of one raw row into out[0 .. n_classes). noexcept,
   /// allocation-free; false for a regressor, an SVM, or a wrong length.
   bool predict_proba_row(std::span<const T> row, std::span<double> out) const noexcept {
-    const auto* c = std::get_if<LinearClassifier<T>>(&model_);
-    if (!c || !c->has_proba() || row.size() != features_.size() || out.size() < c->n_classes()) return false;
+    if (!has_proba() || row.size() != features_.size() || out.size() < n_classes()) return false;
     std::array<double, max_outputs> s;
     bool outlier = false;
     (void)run(row, outlier, s.data());
-    return c->proba_from_scores(s.data(), out.data());
+    return detail::visit_inline(model_, [&](const auto& m) -> bool {
+      if constexpr (std::decay_t<decltype(m)>::is_classifier) return m.proba_from_scores(s.data(), out.data());
+      else return false;
+    });
   }
   /// Checked row prediction: never aborts. `outlier` (optional) is set when a step in
   /// flag mode saw a value outside its fences.
@@ -265,6 +305,16 @@ class FittedPipeline {
   static constexpr std::uint32_t tag_profile = io::make_tag("DRFT");
   static constexpr std::uint32_t tag_inputs = io::make_tag("INPT");
 
+  /// fn(the classifier model); argument_error naming `who` for a regressor.
+  template <class Fn>
+  void with_classifier(std::string_view who, Fn&& fn) const {
+    std::visit(
+        [&](const auto& m) {
+          if constexpr (std::decay_t<decltype(m)>::is_classifier) fn(m);
+          else MLOPS_THROW(argument_error(errc::invalid_argument, fmt::format("{}: this pipeline holds a regressor", who)));
+        },
+        model_);
+  }
   BaselineError make_baseline(std::span<const T> y, std::span<const T> pred, std::string source) const;
   void capture_profile(const DataFrame<T>& raw, std::span<const T> pred, std::size_t bins);
 

@@ -44,10 +44,11 @@
 MLOPS_NAMESPACE_BEGIN
 
 /// Sets one parameter of a pipeline by name:
-///   "model.<p>" (aliases: linear, ridge, gd, sgd, logistic, svm, rls instead of model) -
+///   "model.<p>" (aliases: linear, ridge, gd, sgd, logistic, svm, rls, tree instead of model) -
 ///       the estimator's parameter: alpha / fit_intercept (LinearRegression); C, max_iter,
 ///       tol, ftol, threshold, class_weight, solver (LogisticRegression); learning_rate, schedule,
-///       l2, l1, batch_size, epochs... (gradient descent, LinearSVM); forgetting, delta (RLS).
+///       l2, l1, batch_size, epochs... (gradient descent, LinearSVM); forgetting, delta (RLS);
+///       max_depth, min_samples_split, min_samples_leaf, max_features, criterion (trees).
 ///   "<step>.<p>" - the first step of that kind, by any of its names (impute, iqr,
 ///       standardize, minmax, ...: each step type's `names`); "iqr#2.k" the second one.
 ///       Step parameters (each type's set_param): impute strategy, fill_value; iqr k,
@@ -61,7 +62,7 @@ void set_param(Pipeline<T>& p, std::string_view name, const param_value& value) 
     MLOPS_THROW(argument_error(errc::invalid_argument, fmt::format("parameter '{}': write <step or model>.<parameter>, e.g. model.alpha or iqr.k", name)));
   std::string_view owner = name.substr(0, dot);
   const std::string_view param = name.substr(dot + 1);
-  static constexpr std::string_view model_aliases[] = {"model", "linear", "ridge", "gd", "sgd", "logistic", "svm", "rls", "estimator"};
+  static constexpr std::string_view model_aliases[] = {"model", "linear", "ridge", "gd", "sgd", "logistic", "svm", "rls", "tree", "estimator"};
   if (std::find(std::begin(model_aliases), std::end(model_aliases), owner) != std::end(model_aliases)) {
     if (!p.estimator())
       MLOPS_THROW(argument_error(errc::invalid_argument, fmt::format("parameter '{}': the pipeline has no estimator; call estimator(...) first", name)));

@@ -34,8 +34,8 @@ nlohmann::json emit(const FittedPipeline<T>& p, const std::string& file, const s
     for (std::size_t j = 0; j < 4; ++j) row.push_back(f.column(j)[r] == f.column(j)[r] ? f.column(j)[r] : T(0.25));
     rows.push_back(std::vector<double>(row.begin(), row.end()));
     preds.push_back(static_cast<double>(p.predict_row(row)));
-    if (p.is_classifier() && p.classifier().has_proba()) {
-      std::vector<double> q(p.classifier().n_classes());
+    if (p.has_proba()) {
+      std::vector<double> q(p.n_classes());
       (void)p.predict_proba_row(row, q);
       proba.push_back(q);
     }
