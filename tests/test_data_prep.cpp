@@ -11,6 +11,7 @@
 #include "golden/sklearn_golden.hpp"
 #include "golden/tables/tables_golden.hpp"
 #include "mlops/csv.hpp"
+#include "mlops/detail/rng.hpp"
 #include "mlops/eval/split.hpp"
 #include "mlops/pipeline.hpp"
 #include "mlops/io/fingerprint.hpp"
@@ -801,4 +802,97 @@ TEST_CASE("imputer: a fill value that is not finite is refused on load (issue 19
   bad.save(w);
   detail::byte_reader r(w.buffer(), "steps section");
   CHECK_THROWS_WITH_AS((void)FittedSimpleImputer<double>::load(r), doctest::Contains("not finite"), format_error);
+}
+
+TEST_CASE("step statistics: blocks updated and merged in any split give the whole fit") {
+  // A frame with missing values, two numeric columns and a categorical one whose blocks
+  // see different levels.
+  DataFrame<double> f;
+  const std::size_t n = 3000;
+  std::vector<double> a(n), b(n);
+  std::vector<std::string> c(n);
+  detail::xoshiro256ss rng(5);
+  const char* levels[] = {"red", "green", "blue", "teal", "amber"};
+  for (std::size_t i = 0; i < n; ++i) {
+    a[i] = rng.uniform01() < 0.1 ? std::numeric_limits<double>::quiet_NaN() : 1e6 + 10 * rng.uniform01();
+    b[i] = -3 + 2 * rng.uniform01();
+    c[i] = levels[i < 1000 ? rng.bounded(2) : rng.bounded(5)];  // the first block sees two levels
+  }
+  f.add_column("a", std::span<const double>(a));
+  f.add_column("b", std::span<const double>(b));
+  f.add_categorical("c", std::span<const std::string>(c));
+  const std::vector<std::string> num{"a", "b"}, cat{"c"};
+  auto blocks = [&](std::size_t lo, std::size_t hi) {
+    std::vector<std::size_t> rows(hi - lo);
+    std::iota(rows.begin(), rows.end(), lo);
+    return f.take(rows);
+  };
+  // Three chunks in order, and the same rows as two per-rank stats merged out of order.
+  const auto b1 = blocks(0, 1000), b2 = blocks(1000, 2200), b3 = blocks(2200, n);
+  auto chunked = [&](const auto& step, std::span<const std::string> cols) {
+    auto s = step.make_stats(cols);
+    s.update(b1), s.update(b2), s.update(b3);
+    auto r1 = step.make_stats(cols), r2 = step.make_stats(cols);
+    r1.update(b3), r2.update(b1), r2.update(b2);
+    r1.merge(r2);
+    return std::pair(step.fit_from(s), step.fit_from(r1));
+  };
+  static_assert(mergeable_step<SimpleImputer<double>, double> && mergeable_step<StandardScaler<double>, double> &&
+                mergeable_step<MinMaxScaler<double>, double> && mergeable_step<OneHotEncoder<double>, double> &&
+                mergeable_step<OrdinalEncoder<double>, double>);
+  for (const auto strategy : {impute_strategy::mean, impute_strategy::median, impute_strategy::constant}) {
+    SimpleImputer<double> imp;
+    imp.strategy = strategy;
+    const auto whole = imp.fit(f, num);
+    const auto [s, m] = chunked(imp, num);
+    for (std::size_t j = 0; j < 2; ++j) {
+      CHECK(s.missing_seen()[j] == whole.missing_seen()[j]);
+      CHECK(m.missing_seen()[j] == whole.missing_seen()[j]);
+      if (strategy == impute_strategy::median) {  // exact: the median of the same values
+        CHECK(s.fill_values()[j] == whole.fill_values()[j]);
+        CHECK(m.fill_values()[j] == whole.fill_values()[j]);
+      } else {
+        CHECK(s.fill_values()[j] == doctest::Approx(whole.fill_values()[j]).epsilon(1e-14));
+        CHECK(m.fill_values()[j] == doctest::Approx(whole.fill_values()[j]).epsilon(1e-14));
+      }
+    }
+  }
+  {
+    const auto whole = StandardScaler<double>{}.fit(f, num);
+    const auto [s, m] = chunked(StandardScaler<double>{}, num);
+    for (std::size_t j = 0; j < 2; ++j) {
+      CHECK(s.mean()[j] == doctest::Approx(whole.mean()[j]).epsilon(1e-14));
+      CHECK(m.mean()[j] == doctest::Approx(whole.mean()[j]).epsilon(1e-14));
+      CHECK(s.scale()[j] == doctest::Approx(whole.scale()[j]).epsilon(1e-10));
+      CHECK(m.scale()[j] == doctest::Approx(whole.scale()[j]).epsilon(1e-10));
+    }
+  }
+  {
+    const auto whole = MinMaxScaler<double>{}.fit(f, num);
+    const auto [s, m] = chunked(MinMaxScaler<double>{}, num);
+    CHECK(s.data_min() == whole.data_min());
+    CHECK(s.data_max() == whole.data_max());
+    CHECK(m.data_min() == whole.data_min());
+    CHECK(m.data_max() == whole.data_max());
+  }
+  {
+    OneHotEncoder<double> oh;
+    oh.min_frequency = 0.1;  // shares of the merged rows: amber, teal, blue are rarer
+    const auto whole = oh.fit(f, cat);
+    const auto [s, m] = chunked(oh, cat);
+    REQUIRE(whole.encoded_columns().size() == 1);
+    for (const auto* e : {&s.encoded_columns()[0], &m.encoded_columns()[0]}) {
+      CHECK(e->categories == whole.encoded_columns()[0].categories);
+      CHECK(e->counts == whole.encoded_columns()[0].counts);
+      CHECK(e->infrequent == whole.encoded_columns()[0].infrequent);
+    }
+    const auto [os, om] = chunked(OrdinalEncoder<double>{}, cat);
+    const auto ow = OrdinalEncoder<double>{}.fit(f, cat);
+    CHECK(os.categories() == ow.categories());
+    CHECK(om.categories() == ow.categories());
+    CHECK(ow.categories()[0].size() == 5);
+  }
+  // Statistics over other columns do not merge.
+  auto x = StandardScaler<double>{}.make_stats(num);
+  CHECK(test::error_id_of([&] { x.merge(StandardScaler<double>{}.make_stats(cat)); }) == "argument.invalid");
 }

@@ -10,6 +10,7 @@
 #include "mlops/detail/binary.hpp"
 #include "mlops/prep/common.hpp"
 #include "mlops/prep/options.hpp"
+#include "mlops/prep/stats.hpp"
 
 MLOPS_NAMESPACE_BEGIN
 
@@ -24,7 +25,36 @@ struct SimpleImputer {
   T fill_value = T(0);               // used by impute_strategy::constant
   std::vector<std::string> columns{};  // empty: every feature column
 
-  FittedSimpleImputer<T> fit(const DataFrame<T>& frame, std::span<const std::string> default_columns) const;
+  /// Mergeable statistics (prep/stats.hpp): per column the count, missing count and sum of
+  /// the present values; for the median, also the present values themselves (exact).
+  struct stats_type {
+    impute_strategy strategy = impute_strategy::mean;
+    detail::column_stats<detail::sum_stat> sums;
+    std::vector<std::vector<T>> values;  // median only: each column's present values
+    void update(const DataFrame<T>& block) {
+      sums.update(block);
+      if (strategy != impute_strategy::median) return;
+      for (std::size_t c = 0; c < sums.columns.size(); ++c)
+        for (const T v : block.column(sums.columns[c]))
+          if (v == v) values[c].push_back(v);
+    }
+    void merge(const stats_type& o) {
+      if (o.strategy != strategy) MLOPS_THROW(argument_error(errc::invalid_argument, "merging imputer statistics of different strategies"));
+      sums.merge(o.sums);
+      for (std::size_t c = 0; c < values.size(); ++c) values[c].insert(values[c].end(), o.values[c].begin(), o.values[c].end());
+    }
+  };
+  stats_type make_stats(std::span<const std::string> default_columns) const {
+    stats_type st{strategy, detail::column_stats<detail::sum_stat>(detail::resolve_columns(columns, default_columns)), {}};
+    if (strategy == impute_strategy::median) st.values.resize(st.sums.columns.size());
+    return st;
+  }
+  FittedSimpleImputer<T> fit_from(const stats_type& st) const;
+  FittedSimpleImputer<T> fit(const DataFrame<T>& frame, std::span<const std::string> default_columns) const {
+    auto st = make_stats(default_columns);
+    st.update(frame);
+    return fit_from(st);
+  }
   FittedSimpleImputer<T> fit(const DataFrame<T>& frame) const { return fit(frame, frame.names()); }
 
   using fitted_type = FittedSimpleImputer<T>;
@@ -113,17 +143,18 @@ class FittedSimpleImputer {
 };
 
 template <scalar T>
-FittedSimpleImputer<T> SimpleImputer<T>::fit(const DataFrame<T>& frame, std::span<const std::string> default_columns) const {
+FittedSimpleImputer<T> SimpleImputer<T>::fit_from(const stats_type& st) const {
   if (strategy == impute_strategy::constant && !std::isfinite(fill_value))
     MLOPS_THROW(argument_error(errc::invalid_argument, "SimpleImputer: the constant fill value must be finite"));
-  auto cols = detail::resolve_columns(columns, default_columns);
+  if (st.strategy != strategy)
+    MLOPS_THROW(argument_error(errc::invalid_argument, "SimpleImputer: statistics made for another strategy; use make_stats of this imputer"));
+  const auto& cols = st.sums.columns;
   std::vector<T> fills(cols.size());
   std::vector<std::size_t> missing(cols.size());
   std::vector<T> work;
   for (std::size_t c = 0; c < cols.size(); ++c) {
-    const auto s = frame.column(cols[c]);
-    const auto m = detail::nan_sum<T>(s);
-    missing[c] = s.size() - m.count;
+    const auto& m = st.sums.per_column[c];
+    missing[c] = static_cast<std::size_t>(m.missing);
     if (strategy == impute_strategy::constant) {
       fills[c] = fill_value;
       continue;
@@ -139,10 +170,10 @@ FittedSimpleImputer<T> SimpleImputer<T>::fit(const DataFrame<T>& frame, std::spa
       fills[c] = static_cast<T>(m.sum / static_cast<double>(m.count));
     } else {
       static constexpr double half[] = {0.5};
-      detail::nan_quantiles<T>(s, half, std::span<T>(&fills[c], 1), work);
+      detail::nan_quantiles<T>(std::span<const T>(st.values[c]), half, std::span<T>(&fills[c], 1), work);
     }
   }
-  return {strategy, std::move(cols), std::move(fills), std::move(missing)};
+  return {strategy, cols, std::move(fills), std::move(missing)};
 }
 
 // The compiled mode holds these (src/prep.cpp); see MLOPS_EXTERN_TEMPLATE.

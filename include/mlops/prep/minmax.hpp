@@ -10,6 +10,7 @@
 
 #include "mlops/detail/binary.hpp"
 #include "mlops/prep/common.hpp"
+#include "mlops/prep/stats.hpp"
 
 MLOPS_NAMESPACE_BEGIN
 
@@ -26,7 +27,18 @@ struct MinMaxScaler {
   bool clip = false;                   // clamp transformed values to [lo, hi]
   std::vector<std::string> columns{};  // empty: every feature column
 
-  FittedMinMaxScaler<T> fit(const DataFrame<T>& frame, std::span<const std::string> default_columns) const;
+  /// Mergeable statistics (prep/stats.hpp): per column the count, minimum and maximum of
+  /// the present values.
+  using stats_type = detail::column_stats<detail::range_stat<T>>;
+  stats_type make_stats(std::span<const std::string> default_columns) const {
+    return stats_type(detail::resolve_columns(columns, default_columns));
+  }
+  FittedMinMaxScaler<T> fit_from(const stats_type& st) const;
+  FittedMinMaxScaler<T> fit(const DataFrame<T>& frame, std::span<const std::string> default_columns) const {
+    auto st = make_stats(default_columns);
+    st.update(frame);
+    return fit_from(st);
+  }
   FittedMinMaxScaler<T> fit(const DataFrame<T>& frame) const { return fit(frame, frame.names()); }
 
   using fitted_type = FittedMinMaxScaler<T>;
@@ -145,25 +157,20 @@ class FittedMinMaxScaler {
 };
 
 template <scalar T>
-FittedMinMaxScaler<T> MinMaxScaler<T>::fit(const DataFrame<T>& frame, std::span<const std::string> default_columns) const {
+FittedMinMaxScaler<T> MinMaxScaler<T>::fit_from(const stats_type& st) const {
   if (!std::isfinite(lo) || !std::isfinite(hi) || !(lo < hi))
     MLOPS_THROW(argument_error(errc::invalid_argument, fmt::format("MinMaxScaler: the range [{}, {}] needs finite lo < hi", lo, hi)));
-  auto cols = detail::resolve_columns(columns, default_columns);
+  const auto& cols = st.columns;
   std::vector<T> mn(cols.size()), mx(cols.size());
   for (std::size_t c = 0; c < cols.size(); ++c) {
-    T a = std::numeric_limits<T>::infinity(), b = -a;
-    std::size_t seen = 0;
-    for (const T v : frame.column(cols[c])) {
-      if (std::isnan(v)) continue;
-      a = (std::min)(a, v), b = (std::max)(b, v), ++seen;
-    }
-    if (seen == 0)
+    const auto& r = st.per_column[c];
+    if (r.count == 0)
       MLOPS_THROW(data_error(errc::data_empty, fmt::format("MinMaxScaler: column '{}' has no non-missing value; impute or drop it first", cols[c])));
-    if (!std::isfinite(a) || !std::isfinite(b))
+    if (!std::isfinite(r.min) || !std::isfinite(r.max))
       MLOPS_THROW(data_error(errc::data_non_finite, fmt::format("MinMaxScaler: column '{}' contains infinite values; remove or replace them first", cols[c])));
-    mn[c] = a, mx[c] = b;
+    mn[c] = r.min, mx[c] = r.max;
   }
-  return {lo, hi, clip, std::move(cols), std::move(mn), std::move(mx)};
+  return {lo, hi, clip, cols, std::move(mn), std::move(mx)};
 }
 
 // The compiled mode holds these (src/prep.cpp); see MLOPS_EXTERN_TEMPLATE.

@@ -13,6 +13,7 @@
 #include "mlops/detail/binary.hpp"
 #include "mlops/prep/categorical.hpp"
 #include "mlops/prep/common.hpp"
+#include "mlops/prep/stats.hpp"
 
 MLOPS_NAMESPACE_BEGIN
 
@@ -32,7 +33,18 @@ struct OneHotEncoder {
   std::size_t max_categories = 0;      // 0: no limit; else at least 2 (the infrequent column included)
   std::vector<std::string> columns{};  // empty: every categorical feature
 
-  FittedOneHotEncoder<T> fit(const DataFrame<T>& frame, std::span<const std::string> columns_to_encode) const;
+  /// Mergeable statistics (prep/stats.hpp): per column the levels present with their
+  /// counts and the missing count (blocks' levels matched by text).
+  using stats_type = detail::column_stats<detail::level_stat>;
+  stats_type make_stats(std::span<const std::string> columns_to_encode) const {
+    return stats_type(std::vector<std::string>(columns_to_encode.begin(), columns_to_encode.end()));
+  }
+  FittedOneHotEncoder<T> fit_from(const stats_type& st) const;
+  FittedOneHotEncoder<T> fit(const DataFrame<T>& frame, std::span<const std::string> columns_to_encode) const {
+    auto st = make_stats(columns_to_encode);
+    st.update(frame);
+    return fit_from(st);
+  }
 
   using fitted_type = FittedOneHotEncoder<T>;
   static constexpr std::string_view names[] = {"onehot", "one_hot", "one_hot_encoder"};
@@ -193,14 +205,15 @@ class FittedOneHotEncoder {
 };
 
 template <scalar T>
-FittedOneHotEncoder<T> OneHotEncoder<T>::fit(const DataFrame<T>& frame, std::span<const std::string> columns_to_encode) const {
+FittedOneHotEncoder<T> OneHotEncoder<T>::fit_from(const stats_type& st) const {
   if (!(min_frequency >= 0) || !std::isfinite(min_frequency))
     MLOPS_THROW(argument_error(errc::invalid_argument, fmt::format("OneHotEncoder: min_frequency = {} must be finite and >= 0", min_frequency)));
   if (max_categories == 1)
     MLOPS_THROW(argument_error(errc::invalid_argument, "OneHotEncoder: max_categories must be 0 (no limit) or at least 2"));
   std::vector<typename FittedOneHotEncoder<T>::encoded> out;
-  for (const auto& col : columns_to_encode) {
-    const auto lc = detail::count_levels(frame.categorical(col));
+  for (std::size_t c = 0; c < st.columns.size(); ++c) {
+    const auto& col = st.columns[c];
+    const auto& lc = st.per_column[c].lc;
     // The categories in scikit-learn's order: levels by bytes, then missing.
     std::vector<std::size_t> counts = lc.counts;
     const bool has_missing = lc.missing > 0;

@@ -12,6 +12,7 @@
 #include "mlops/detail/binary.hpp"
 #include "mlops/prep/categorical.hpp"
 #include "mlops/prep/common.hpp"
+#include "mlops/prep/stats.hpp"
 
 MLOPS_NAMESPACE_BEGIN
 
@@ -28,7 +29,18 @@ struct OrdinalEncoder {
   double unknown_value = -1;
   std::vector<std::string> columns{};  // empty: every categorical feature
 
-  FittedOrdinalEncoder<T> fit(const DataFrame<T>& frame, std::span<const std::string> columns_to_encode) const;
+  /// Mergeable statistics (prep/stats.hpp): per column the levels present with their
+  /// counts (blocks' levels matched by text).
+  using stats_type = detail::column_stats<detail::level_stat>;
+  stats_type make_stats(std::span<const std::string> columns_to_encode) const {
+    return stats_type(std::vector<std::string>(columns_to_encode.begin(), columns_to_encode.end()));
+  }
+  FittedOrdinalEncoder<T> fit_from(const stats_type& st) const;
+  FittedOrdinalEncoder<T> fit(const DataFrame<T>& frame, std::span<const std::string> columns_to_encode) const {
+    auto st = make_stats(columns_to_encode);
+    st.update(frame);
+    return fit_from(st);
+  }
 
   using fitted_type = FittedOrdinalEncoder<T>;
   static constexpr std::string_view names[] = {"ordinal", "ordinal_encoder"};
@@ -130,18 +142,17 @@ class FittedOrdinalEncoder {
 };
 
 template <scalar T>
-FittedOrdinalEncoder<T> OrdinalEncoder<T>::fit(const DataFrame<T>& frame, std::span<const std::string> columns_to_encode) const {
+FittedOrdinalEncoder<T> OrdinalEncoder<T>::fit_from(const stats_type& st) const {
   if (std::isinf(unknown_value))
     MLOPS_THROW(argument_error(errc::invalid_argument, "OrdinalEncoder: unknown_value must be finite or NaN"));
-  std::vector<std::string> cols(columns_to_encode.begin(), columns_to_encode.end());
   std::vector<std::vector<std::string>> levels;
-  for (const auto& c : cols) {
-    auto lc = detail::count_levels(frame.categorical(c));
+  for (std::size_t c = 0; c < st.columns.size(); ++c) {
+    const auto& lc = st.per_column[c].lc;
     if (lc.levels.empty())
-      MLOPS_THROW(data_error(errc::data_empty, fmt::format("OrdinalEncoder: column '{}' has no value in the training rows", c)));
-    levels.push_back(std::move(lc.levels));
+      MLOPS_THROW(data_error(errc::data_empty, fmt::format("OrdinalEncoder: column '{}' has no value in the training rows", st.columns[c])));
+    levels.push_back(lc.levels);
   }
-  return {unknown_value, std::move(cols), std::move(levels)};
+  return {unknown_value, st.columns, std::move(levels)};
 }
 
 // The compiled mode holds these (src/prep.cpp); see MLOPS_EXTERN_TEMPLATE.

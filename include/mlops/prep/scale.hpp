@@ -9,6 +9,7 @@
 
 #include "mlops/detail/binary.hpp"
 #include "mlops/prep/common.hpp"
+#include "mlops/prep/stats.hpp"
 
 MLOPS_NAMESPACE_BEGIN
 
@@ -26,7 +27,18 @@ struct StandardScaler {
   int ddof = 0;
   std::vector<std::string> columns{};  // empty: every feature column
 
-  FittedStandardScaler<T> fit(const DataFrame<T>& frame, std::span<const std::string> default_columns) const;
+  /// Mergeable statistics (prep/stats.hpp): per column the count, mean and sum of squared
+  /// deviations of the present values.
+  using stats_type = detail::column_stats<detail::moment_stat>;
+  stats_type make_stats(std::span<const std::string> default_columns) const {
+    return stats_type(detail::resolve_columns(columns, default_columns));
+  }
+  FittedStandardScaler<T> fit_from(const stats_type& st) const;
+  FittedStandardScaler<T> fit(const DataFrame<T>& frame, std::span<const std::string> default_columns) const {
+    auto st = make_stats(default_columns);
+    st.update(frame);
+    return fit_from(st);
+  }
   FittedStandardScaler<T> fit(const DataFrame<T>& frame) const { return fit(frame, frame.names()); }
 
   using fitted_type = FittedStandardScaler<T>;
@@ -133,21 +145,21 @@ class FittedStandardScaler {
 };
 
 template <scalar T>
-FittedStandardScaler<T> StandardScaler<T>::fit(const DataFrame<T>& frame, std::span<const std::string> default_columns) const {
+FittedStandardScaler<T> StandardScaler<T>::fit_from(const stats_type& st) const {
   if (ddof < 0) MLOPS_THROW(argument_error(errc::invalid_argument, "StandardScaler: ddof must be 0 or positive"));
-  auto cols = detail::resolve_columns(columns, default_columns);
+  const auto& cols = st.columns;
   const std::size_t d = cols.size();
   std::vector<T> mean(d, T(0)), scale(d, T(1)), var(d, T(0));
   std::vector<std::uint8_t> constant(d, 0);
   for (std::size_t c = 0; c < d; ++c) {
-    const auto s = frame.column(cols[c]);
-    const auto m = detail::nan_moments<T>(s, ddof);
+    const auto& m = st.per_column[c];
     if (m.count == 0)
       MLOPS_THROW(data_error(errc::data_empty, fmt::format("StandardScaler: column '{}' has no non-missing value; impute or drop it first", cols[c])));
     if (!std::isfinite(m.mean) || !std::isfinite(m.m2))
       MLOPS_THROW(data_error(errc::data_non_finite, fmt::format("StandardScaler: column '{}' contains infinite values; remove or replace them first", cols[c])));
     if (with_mean) mean[c] = static_cast<T>(m.mean);
-    const double v = (static_cast<std::ptrdiff_t>(m.count) - ddof > 0) ? m.var : 0.0;
+    const auto dof = static_cast<std::ptrdiff_t>(m.count) - ddof;
+    const double v = dof > 0 ? m.m2 / static_cast<double>(dof) : 0.0;
     var[c] = static_cast<T>(v);
     if (with_std) {
       // scikit-learn's test for a constant feature, at the precision of T.
@@ -162,7 +174,7 @@ FittedStandardScaler<T> StandardScaler<T>::fit(const DataFrame<T>& frame, std::s
       }
     }
   }
-  return {std::move(cols), std::move(mean), std::move(scale), std::move(var), std::move(constant)};
+  return {cols, std::move(mean), std::move(scale), std::move(var), std::move(constant)};
 }
 
 // The compiled mode holds these (src/prep.cpp); see MLOPS_EXTERN_TEMPLATE.

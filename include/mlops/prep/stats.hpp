@@ -1,0 +1,174 @@
+// mlops/prep/stats.hpp - mergeable fit statistics of the steps: what a step learns from
+// its training rows, gathered block by block (`update`), combined across chunks, folds or
+// ranks (`merge`), and turned into the fitted step (`fit_from`). A step's plain `fit` is
+// `fit_from` of the statistics of one block, so there is one implementation of each.
+//
+//   mlops::StandardScaler<double> s;
+//   auto st = s.make_stats(columns);        // empty, over these columns
+//   for (const auto& chunk : chunks) st.update(chunk);
+//   st.merge(other_rank_stats);             // same columns, any order of blocks
+//   auto fitted = s.fit_from(st);
+//
+// Merging is exact for counts, levels, minima, maxima and kept values; sums and moments
+// merge to rounding (Chan et al.'s pairwise formula), so a different split of the rows
+// can change the last bits, never the meaning. Median imputation's statistics keep the
+// column's present values (exact, O(n) memory): the median of merged blocks is the
+// median of all rows.
+#pragma once
+
+#include <algorithm>
+#include <cmath>
+#include <concepts>
+#include <cstdint>
+#include <limits>
+#include <span>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include <fmt/format.h>
+
+#include "mlops/detail/stats.hpp"
+#include "mlops/error.hpp"
+#include "mlops/frame.hpp"
+#include "mlops/prep/categorical.hpp"
+
+MLOPS_NAMESPACE_BEGIN
+namespace detail {
+
+/// Statistics of one step over named columns: one S per column. S::of(frame, column)
+/// reads a block's column; S::merge adds another block's statistics.
+template <class S>
+struct column_stats {
+  std::vector<std::string> columns;
+  std::vector<S> per_column;
+  std::uint64_t rows = 0;  // rows seen over all blocks
+
+  column_stats() = default;
+  explicit column_stats(std::vector<std::string> cols) : columns(std::move(cols)), per_column(columns.size()) {}
+
+  /// Adds one block of rows (its columns found by name; schema_error when one is missing).
+  template <class T>
+  void update(const DataFrame<T>& block) {
+    for (std::size_t c = 0; c < columns.size(); ++c) per_column[c].merge(S::of(block, columns[c]));
+    rows += block.rows();
+  }
+  /// Adds another set of blocks' statistics over the same columns (argument_error otherwise).
+  void merge(const column_stats& o) {
+    if (o.columns != columns)
+      MLOPS_THROW(argument_error(errc::invalid_argument, "merging step statistics over different columns; make both with the same step"));
+    for (std::size_t c = 0; c < columns.size(); ++c) per_column[c].merge(o.per_column[c]);
+    rows += o.rows;
+  }
+};
+
+/// Count, missing count and sum of the present values (the mean imputer's statistics).
+struct sum_stat {
+  std::uint64_t count = 0, missing = 0;
+  double sum = 0;
+  template <class T>
+  static sum_stat of(const DataFrame<T>& f, const std::string& col) {
+    const auto x = f.column(col);
+    const auto s = nan_sum<T>(x);
+    return {s.count, x.size() - s.count, s.sum};
+  }
+  void merge(const sum_stat& o) noexcept { count += o.count, missing += o.missing, sum += o.sum; }
+};
+
+/// Count, mean and sum of squared deviations of the present values (the scaler's).
+struct moment_stat {
+  std::uint64_t count = 0, missing = 0;
+  double mean = 0, m2 = 0;
+  template <class T>
+  static moment_stat of(const DataFrame<T>& f, const std::string& col) {
+    const auto x = f.column(col);
+    const auto m = nan_moments<T>(x, 0);
+    if (m.count == 0) return {0, x.size(), 0, 0};
+    return {m.count, x.size() - m.count, m.mean, m.m2};
+  }
+  /// Chan et al.: exact for one side empty (the single-block fit keeps its bits).
+  void merge(const moment_stat& o) noexcept {
+    const std::uint64_t missing_sum = missing + o.missing;
+    if (o.count == 0) {
+      missing = missing_sum;
+      return;
+    }
+    if (count == 0) {
+      *this = o;
+      missing = missing_sum;
+      return;
+    }
+    const double na = static_cast<double>(count), nb = static_cast<double>(o.count), n = na + nb;
+    const double delta = o.mean - mean;
+    mean += delta * (nb / n);
+    m2 += o.m2 + delta * delta * (na * nb / n);
+    count += o.count;
+    missing = missing_sum;
+  }
+};
+
+/// Count, minimum and maximum of the present values (the min-max scaler's).
+template <class T>
+struct range_stat {
+  std::uint64_t count = 0;
+  T min = std::numeric_limits<T>::infinity(), max = -std::numeric_limits<T>::infinity();
+  static range_stat of(const DataFrame<T>& f, const std::string& col) {
+    range_stat r;
+    for (const T v : f.column(col)) {
+      if (std::isnan(v)) continue;
+      r.min = (std::min)(r.min, v), r.max = (std::max)(r.max, v), ++r.count;
+    }
+    return r;
+  }
+  void merge(const range_stat& o) noexcept {
+    count += o.count;
+    min = (std::min)(min, o.min), max = (std::max)(max, o.max);
+  }
+};
+
+/// The levels present (byte order) with their counts, and the missing count (the
+/// encoders'). Blocks' level lists differ; merging matches them by text.
+struct level_stat {
+  level_counts lc;
+  template <class T>
+  static level_stat of(const DataFrame<T>& f, const std::string& col) {
+    return {count_levels(f.categorical(col))};
+  }
+  void merge(const level_stat& o) {
+    if (lc.rows == 0 && lc.levels.empty()) {
+      lc = o.lc;
+      return;
+    }
+    level_counts m;
+    m.missing = lc.missing + o.lc.missing;
+    m.rows = lc.rows + o.lc.rows;
+    std::size_t i = 0, j = 0;
+    while (i < lc.levels.size() || j < o.lc.levels.size()) {
+      if (j == o.lc.levels.size() || (i < lc.levels.size() && lc.levels[i] < o.lc.levels[j])) {
+        m.levels.push_back(lc.levels[i]), m.counts.push_back(lc.counts[i]), ++i;
+      } else if (i == lc.levels.size() || o.lc.levels[j] < lc.levels[i]) {
+        m.levels.push_back(o.lc.levels[j]), m.counts.push_back(o.lc.counts[j]), ++j;
+      } else {
+        m.levels.push_back(lc.levels[i]), m.counts.push_back(lc.counts[i] + o.lc.counts[j]), ++i, ++j;
+      }
+    }
+    lc = std::move(m);
+  }
+};
+
+}  // namespace detail
+
+/// A step whose fit can be made from mergeable statistics: `make_stats(columns)` gives
+/// empty statistics (`update(block)`, `merge(other)`), `fit_from(stats)` the fitted step.
+template <class S, class T>
+concept mergeable_step = requires(const S& s, std::span<const std::string> cols, const DataFrame<T>& f) {
+  typename S::stats_type;
+  { s.make_stats(cols) } -> std::same_as<typename S::stats_type>;
+  requires requires(typename S::stats_type st, const typename S::stats_type& other) {
+    st.update(f);
+    st.merge(other);
+  };
+  { s.fit_from(std::declval<const typename S::stats_type&>()) } -> std::same_as<typename S::fitted_type>;
+};
+
+MLOPS_NAMESPACE_END
