@@ -135,6 +135,11 @@ check "train --model tree --criterion entropy: a classifier" python3 -c '
 import json,sys; d=json.load(sys.stdin); m=d["card"]["model"]
 assert d["task"] == "classification" and m["kind"] == "tree_classifier" and m["criterion"] == "entropy" and m["classes"] == [0, 1], m
 assert d["test"]["accuracy"] > 0.7 and d["test"]["roc_auc"] is not None, d["test"]' <<<"$tcj"
+tpj=$("$mlops" train bin.csv --target expensive --impute median --model tree_classifier --param max_features=sqrt --param criterion=entropy --json --out tp.mlops)
+check "--model tree_classifier with --param by name" python3 -c '
+import json,sys; d=json.load(sys.stdin); m=d["card"]["model"]
+assert d["task"] == "classification" and m["kind"] == "tree_classifier" and m["criterion"] == "entropy", m' <<<"$tpj"
+expect_error "--param names the trainer's parameters" "max_depth" "$mlops" train "$data" --target price --impute median --model tree --param depth=3 --out x.mlops
 check "predict adds tree probabilities" grep -q "proba_1" <(head -1 <("$mlops" predict tc.mlops bin.csv))
 ttj=$("$mlops" tune "$data" --target price --impute median --model tree --grid tree.max_depth=1,4 --grid tree.min_samples_leaf=1,20 --cv 3 --json)
 check "tune a tree's depth and leaf size" python3 -c '

@@ -310,3 +310,23 @@ TEST_CASE("trees: bad input is a typed error; max_features draws by seed") {
   wide.nodes[0].feature = 99;
   CHECK(test::error_id_of([&] { (void)reload(wide); }) == "format.corrupt");
 }
+
+TEST_CASE("trainers by name: make_trainer, the list's tasks, set_param prefixes") {
+  CHECK(find_trainer<double>("tree")->task == task_kind::regression);
+  CHECK(find_trainer<double>("tree_classifier")->task == task_kind::classification);
+  CHECK(find_trainer<double>("nope") == nullptr);
+  for (const auto& e : trainer_list<double>()) {
+    CAPTURE(std::string(e.name));
+    const auto est = e.make();
+    CHECK(est.has_value());
+    CHECK(est.is_classifier() == (e.task == task_kind::classification));
+    CHECK(!e.description.empty());
+  }
+  auto ridge = make_trainer<double>("ridge");
+  REQUIRE(get_if<LinearRegression<double>>(&ridge) != nullptr);
+  CHECK(get_if<LinearRegression<double>>(&ridge)->l2 == 1.0);
+  CHECK(test::error_text_of([] { (void)make_trainer<double>("forest"); }).find("tree_classifier") != std::string::npos);
+  auto p = pipeline<double>().estimator(make_trainer<double>("tree_classifier"));
+  set_param(p, "tree_classifier.criterion", std::string("entropy"));
+  CHECK(get_if<DecisionTreeClassifier<double>>(p.estimator())->criterion == tree_criterion::entropy);
+}

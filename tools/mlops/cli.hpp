@@ -24,6 +24,7 @@
 #include "mlops/pipeline.hpp"
 #include "mlops/registry.hpp"
 #include "mlops/select/model_selection.hpp"
+#include "mlops/select/trainers.hpp"
 
 namespace mlops_cli {
 
@@ -71,6 +72,7 @@ struct train_args {
   // trees (--model tree): a classifier with --criterion gini|entropy
   std::size_t max_depth = 0, min_samples_leaf = 1, min_samples_split = 2;
   std::string max_features = "all", criterion = "squared_error";
+  std::vector<std::string> params;  // --param NAME=VALUE: any parameter of the trainer
   std::size_t bins = 10;  // drift profile
   bool gd_flags_given = false;  // any of the gradient-descent flags given explicitly (svm keeps its own defaults otherwise)
   // model selection
@@ -88,7 +90,10 @@ struct train_args {
 void add_pipeline_flags(CLI::App* cmd, train_args& a);
 /// Marks which gradient-descent flags were given (after parsing).
 void note_gd_flags(const CLI::App& cmd, train_args& a);
-/// true when the flags ask for a classifier (logistic, svm, tree with gini or entropy).
+/// The trainer's name in mlops::trainer_list: --model, where tree with --criterion gini
+/// or entropy is tree_classifier.
+std::string trainer_name(const train_args& a);
+/// true when the flags ask for a classifier (the trainer's task in mlops::trainer_list).
 bool is_classifier_model(const train_args& a);
 /// The training table as the column flags shape it (see tools/mlops/pipeline_flags.cpp).
 mlops::DataFrame<double> read_training_table(const train_args& a, std::vector<std::string>& labels);

@@ -54,7 +54,8 @@ void apply_gd_flags(const train_args& a, mlops::gd_options& gd) {
     };
   }
 }
-mlops::Estimator<double> make_estimator(const train_args& a, const fit_reports& reports) {
+namespace {
+mlops::Estimator<double> preset_estimator(const train_args& a, const fit_reports& reports) {
   if (a.model == "gd" || a.model == "sgd") {
     mlops::GradientDescentRegressor<double> gd;
     apply_gd_flags(a, gd);
@@ -90,25 +91,43 @@ mlops::Estimator<double> make_estimator(const train_args& a, const fit_reports& 
     return svm;
   }
   if (a.model == "rls") return mlops::RecursiveLeastSquaresTrainer<double>{{a.forgetting, a.delta, true}};
-  if (a.model == "tree") {
-    mlops::tree_options o;
-    o.max_depth = a.max_depth, o.min_samples_leaf = a.min_samples_leaf, o.min_samples_split = a.min_samples_split;
-    o.seed = a.seed;
-    mlops::detail::set_tree_param(o, "max_features", mlops::parse_param_value(a.max_features));
-    if (a.criterion == "squared_error") {
-      mlops::DecisionTreeRegressor<double> r;
-      static_cast<mlops::tree_options&>(r) = o;
-      return r;
+  if (a.model != "linear" && a.model != "ridge") {  // the other trainers of the list: flags by parameter name
+    auto e = mlops::make_trainer<double>(trainer_name(a));
+    if (a.model == "tree" || a.model == "tree_classifier") {
+      e.set_param("max_depth", static_cast<double>(a.max_depth));
+      e.set_param("min_samples_leaf", static_cast<double>(a.min_samples_leaf));
+      e.set_param("min_samples_split", static_cast<double>(a.min_samples_split));
+      e.set_param("max_features", mlops::parse_param_value(a.max_features));
+      e.set_param("seed", static_cast<double>(a.seed));
+      if (e.is_classifier()) {
+        e.set_param("criterion", a.criterion == "squared_error" ? std::string("gini") : a.criterion);
+        if (std::isfinite(a.threshold)) e.set_param("threshold", a.threshold);
+      }
     }
-    mlops::DecisionTreeClassifier<double> c;
-    static_cast<mlops::tree_options&>(c) = o;
-    c.set_param("criterion", a.criterion);
-    if (std::isfinite(a.threshold)) c.threshold = a.threshold;
-    return c;
+    return e;
   }
   mlops::LinearRegression<double> est;
   if (a.model == "ridge") est.l2 = a.alpha;
   return est;
+}
+}  // namespace
+
+/// The trainer of --model with its flags, then every --param NAME=VALUE by name
+/// (argument_error naming the trainer's parameters when one does not apply).
+mlops::Estimator<double> make_estimator(const train_args& a, const fit_reports& reports) {
+  auto e = preset_estimator(a, reports);
+  for (const auto& p : a.params) {
+    const auto eq = p.find('=');
+    if (eq == std::string::npos || eq == 0 || eq + 1 == p.size())
+      throw mlops::argument_error(mlops::errc::invalid_argument, fmt::format("--param '{}': write NAME=VALUE, e.g. max_depth=6", p));
+    e.set_param(std::string_view(p).substr(0, eq), mlops::parse_param_value(std::string_view(p).substr(eq + 1)));
+  }
+  return e;
+}
+
+std::string trainer_name(const train_args& a) {
+  if (a.model == "tree" && a.criterion != "squared_error") return "tree_classifier";
+  return a.model;
 }
 
 /// The drift profile's baseline error measured on the held-out part (when it has labels).
@@ -142,7 +161,8 @@ mlops::Pipeline<double> make_pipeline(const train_args& a, const fit_reports& re
 }
 
 bool is_classifier_model(const train_args& a) {
-  return a.model == "logistic" || a.model == "svm" || (a.model == "tree" && a.criterion != "squared_error");
+  const auto* e = mlops::find_trainer<double>(trainer_name(a));
+  return e && e->task == mlops::task_kind::classification;
 }
 
 /// Classifiers: a stratified split (each label keeps its share in both parts) of the
@@ -186,10 +206,17 @@ void add_pipeline_flags(CLI::App* cmd, train_args& a) {
   cmd->add_flag("--minmax", a.minmax, "scale every feature to [0, 1] by its training range (after --standardize if both)");
   cmd->add_option("--bins", a.bins, "bins per feature of the drift reference profile saved with the model (0: none)")
       ->check(CLI::Range(0, 256));
-  cmd->add_option("--model", a.model,
-                    "linear, ridge, gd (full-batch gradient descent), sgd (stochastic), logistic, svm (linear, hinge), rls, "
-                    "or tree (CART; a classifier with --criterion gini or entropy)")
-      ->check(CLI::IsMember({"linear", "ridge", "gd", "sgd", "logistic", "svm", "rls", "tree"}));
+  {
+    std::string help = "the trainer:";
+    std::vector<std::string> names;
+    for (const auto& e : mlops::trainer_list<double>()) {
+      help += fmt::format("\n  {:<16} {}", e.name, e.description);
+      names.emplace_back(e.name);
+    }
+    help += "\n(tree with --criterion gini or entropy is tree_classifier)";
+    cmd->add_option("--model", a.model, help)->check(CLI::IsMember(names));
+  }
+  cmd->add_option("--param", a.params, "NAME=VALUE (repeatable): any parameter of the trainer by name, e.g. max_features=sqrt");
   cmd->add_option("--max-depth", a.max_depth, "tree: deepest level (0: unlimited)");
   cmd->add_option("--min-samples-leaf", a.min_samples_leaf, "tree: fewest training rows in a leaf")->check(CLI::PositiveNumber);
   cmd->add_option("--min-samples-split", a.min_samples_split, "tree: fewest rows a node needs to be split")->check(CLI::Range(2, 1 << 30));

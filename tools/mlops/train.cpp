@@ -32,7 +32,11 @@ std::map<std::string, std::string> flag_parameters(const train_args& a) {
     p["learning_rate"] = fmt::format("{}", a.learning_rate), p["schedule"] = a.schedule, p["epochs"] = fmt::format("{}", a.epochs);
     p["batch_size"] = fmt::format("{}", a.batch_size), p["l1"] = fmt::format("{}", a.l1), p["l2"] = fmt::format("{}", a.l2);
   }
-  if (a.model == "tree") {
+  for (const auto& kv : a.params) {  // --param NAME=VALUE
+    const auto eq = kv.find('=');
+    if (eq != std::string::npos) p["param." + kv.substr(0, eq)] = kv.substr(eq + 1);
+  }
+  if (a.model == "tree" || a.model == "tree_classifier") {
     p["max_depth"] = fmt::format("{}", a.max_depth), p["min_samples_leaf"] = fmt::format("{}", a.min_samples_leaf);
     p["min_samples_split"] = fmt::format("{}", a.min_samples_split), p["max_features"] = a.max_features, p["criterion"] = a.criterion;
   }

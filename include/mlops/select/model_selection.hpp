@@ -40,11 +40,13 @@
 #include "mlops/eval/split.hpp"
 #include "mlops/params.hpp"
 #include "mlops/pipeline.hpp"
+#include "mlops/select/trainers.hpp"
 
 MLOPS_NAMESPACE_BEGIN
 
 /// Sets one parameter of a pipeline by name:
-///   "model.<p>" (aliases: linear, ridge, gd, sgd, logistic, svm, rls, tree instead of model) -
+///   "model.<p>" (aliases: estimator, and every name of trainer_list: linear, ridge, gd, sgd,
+///       rls, tree, logistic, svm, tree_classifier) -
 ///       the estimator's parameter: alpha / fit_intercept (LinearRegression); C, max_iter,
 ///       tol, ftol, threshold, class_weight, solver (LogisticRegression); learning_rate, schedule,
 ///       l2, l1, batch_size, epochs... (gradient descent, LinearSVM); forgetting, delta (RLS);
@@ -62,8 +64,7 @@ void set_param(Pipeline<T>& p, std::string_view name, const param_value& value) 
     MLOPS_THROW(argument_error(errc::invalid_argument, fmt::format("parameter '{}': write <step or model>.<parameter>, e.g. model.alpha or iqr.k", name)));
   std::string_view owner = name.substr(0, dot);
   const std::string_view param = name.substr(dot + 1);
-  static constexpr std::string_view model_aliases[] = {"model", "linear", "ridge", "gd", "sgd", "logistic", "svm", "rls", "tree", "estimator"};
-  if (std::find(std::begin(model_aliases), std::end(model_aliases), owner) != std::end(model_aliases)) {
+  if (owner == "model" || owner == "estimator" || find_trainer<T>(owner)) {  // any trainer's name (select/trainers.hpp)
     if (!p.estimator())
       MLOPS_THROW(argument_error(errc::invalid_argument, fmt::format("parameter '{}': the pipeline has no estimator; call estimator(...) first", name)));
     p.estimator()->set_param(param, value);
