@@ -155,6 +155,13 @@ inline parsed_time parse_iso8601(std::string_view s) noexcept {
 /// Empty for missing_time. Parsing the text gives the instant back.
 MLOPS_FUNC std::string format_iso8601(std::int64_t t, bool with_time);
 
+/// A datetime value in the row form: days since 1970-01-01 UTC (NaN: missing). The one
+/// conversion every path uses, so frame and row predictions see the same value.
+template <class T>
+inline T days_of(std::int64_t micros) noexcept {
+  return micros == missing_time ? std::numeric_limits<T>::quiet_NaN() : static_cast<T>(static_cast<double>(micros) / 86400e6);
+}
+
 }  // namespace detail
 MLOPS_NAMESPACE_END
 

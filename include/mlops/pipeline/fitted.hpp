@@ -22,6 +22,7 @@
 #include <fmt/format.h>
 
 #include "mlops/detail/atomic_file.hpp"
+#include "mlops/detail/datetime.hpp"
 #include "mlops/detail/row_program.hpp"
 #include "mlops/eval/classification.hpp"
 #include "mlops/eval/metrics.hpp"

@@ -1,15 +1,51 @@
 // mlops/prep/dates.hpp - DateFeatures: a datetime column becomes calendar numbers.
 #pragma once
 
+#include <cmath>
 #include <cstdint>
 #include <string_view>
 
 #include <fmt/format.h>
 
 #include "mlops/detail/binary.hpp"
+#include "mlops/detail/datetime.hpp"
 #include "mlops/prep/common.hpp"
 
 MLOPS_NAMESPACE_BEGIN
+namespace detail {
+/// The calendar parts a date expansion can produce (stable codes: saved in files).
+enum class date_part : std::uint8_t { year = 1, month = 2, day = 3, weekday = 4, yearday = 5, hour = 6, timestamp = 7 };
+
+/// Writes the parts of `days` (days since 1970-01-01 UTC; NaN: missing) into out.
+template <class T>
+inline void op_date_parts(T days, const std::uint8_t* parts, std::size_t n, T* out) noexcept {
+  if (!(std::fabs(days) <= T(3.0e6))) {  // missing, or beyond about +-8,000 years
+    for (std::size_t k = 0; k < n; ++k) out[k] = std::numeric_limits<T>::quiet_NaN();
+    return;
+  }
+  const double d = static_cast<double>(days);
+  const double whole = std::floor(d);
+  const civil_time c = civil_from_micros(static_cast<std::int64_t>(whole) * micros_per_day);
+  for (std::size_t k = 0; k < n; ++k) {
+    switch (static_cast<date_part>(parts[k])) {
+      case date_part::year: out[k] = static_cast<T>(c.year); break;
+      case date_part::month: out[k] = static_cast<T>(c.month); break;
+      case date_part::day: out[k] = static_cast<T>(c.day); break;
+      case date_part::weekday: out[k] = static_cast<T>(c.weekday); break;
+      case date_part::yearday: out[k] = static_cast<T>(c.yearday); break;
+      case date_part::hour: out[k] = static_cast<T>(std::floor((d - whole) * 24.0 + 1e-9)); break;
+      case date_part::timestamp: out[k] = days; break;
+      default: out[k] = std::numeric_limits<T>::quiet_NaN(); break;
+    }
+  }
+}
+
+/// The date step's expansion kernel: the parts listed in e.codes from x (days).
+template <class T>
+void expand_date_parts(const expand_entry<T>& e, T x, T* out) noexcept {
+  op_date_parts(x, e.codes.data(), e.codes.size(), out);
+}
+}  // namespace detail
 
 template <scalar T>
 class FittedDateFeatures;
@@ -103,10 +139,10 @@ class FittedDateFeatures {
     for (std::size_t c = 0; c < columns_.size(); ++c) {
       const std::size_t j = ctx.input(columns_[c], "DateFeatures");
       auto& x = prog.expand[j];
-      x.kind = detail::expand_kind::date;
+      x.kernel = &detail::expand_date_parts<T>;
       x.out = ctx.design_at(outputs(c).front(), "DateFeatures");
       x.width = parts_[c].size();
-      x.parts = parts_[c];
+      x.codes = parts_[c];
     }
   }
   void describe(detail::step_card& card) const {

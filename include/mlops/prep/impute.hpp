@@ -3,6 +3,7 @@
 
 #include <cmath>
 #include <cstdint>
+#include <limits>
 #include <string_view>
 
 #include <fmt/format.h>
@@ -99,9 +100,15 @@ class FittedSimpleImputer {
   }
   void compile(const detail::compile_context& ctx, detail::row_program<T>& prog) const {
     const auto features = ctx.design;
-    auto& op = prog.add(detail::row_op_kind::fill_missing);
+    auto& op = prog.add(&row_kernel, std::numeric_limits<T>::quiet_NaN(), T(0));  // a = NaN: left as is
     const auto pos = detail::feature_positions(columns_, features, "SimpleImputer");
     for (std::size_t c = 0; c < pos.size(); ++c) op.a[pos[c]] = fills_[c];
+  }
+
+  /// The row kernel: x = isnan(x) ? a : x.
+  static bool row_kernel(T* __restrict x, const T* __restrict a, const T*, std::size_t m) noexcept {
+    for (std::size_t k = 0; k < m; ++k) x[k] = detail::op_fill(x[k], a[k]);
+    return false;
   }
 
   void describe(detail::step_card& card) const {

@@ -95,11 +95,21 @@ class FittedMinMaxScaler {
   void compile(const detail::compile_context& ctx, detail::row_program<T>& prog) const {
     const auto features = ctx.design;
     const auto pos = detail::feature_positions(columns_, features, "MinMaxScaler");
-    auto& op = prog.add(detail::row_op_kind::standardize);
+    auto& op = prog.add(&affine_kernel, T(0), T(1));
     for (std::size_t c = 0; c < pos.size(); ++c) op.a[pos[c]] = offset_[c], op.b[pos[c]] = divisor_[c];
     if (!clip_) return;
-    auto& cl = prog.add(detail::row_op_kind::clip);
+    const T inf = std::numeric_limits<T>::infinity();
+    auto& cl = prog.add(&clip_kernel, -inf, inf);
     for (std::size_t c = 0; c < pos.size(); ++c) cl.a[pos[c]] = static_cast<T>(lo_), cl.b[pos[c]] = static_cast<T>(hi_);
+  }
+  /// The row kernels: x = (x - a) / b (a = offset, b = divisor), then x clipped to [a, b].
+  static bool affine_kernel(T* __restrict x, const T* __restrict a, const T* __restrict b, std::size_t m) noexcept {
+    for (std::size_t k = 0; k < m; ++k) x[k] = detail::op_standardize(x[k], a[k], b[k]);
+    return false;
+  }
+  static bool clip_kernel(T* __restrict x, const T* __restrict a, const T* __restrict b, std::size_t m) noexcept {
+    for (std::size_t k = 0; k < m; ++k) x[k] = detail::op_clip(x[k], a[k], b[k]);
+    return false;
   }
   void describe(detail::step_card& card) const {
     card.fields.num("lo", lo_).num("hi", hi_).flag("clip", clip_);

@@ -143,13 +143,22 @@ class FittedOneHotEncoder {
     for (const auto& e : encoded_) {
       const std::size_t j = ctx.input(e.name, "OneHotEncoder");
       auto& x = prog.expand[j];
-      x.kind = detail::expand_kind::one_hot;
+      x.kernel = &expand_kernel;
       const auto outs = e.outputs();
       x.out = ctx.design_at(outs.front(), "OneHotEncoder");
       x.width = outs.size();
-      x.slot = e.slots(ctx.levels[j]);
-      x.missing_slot = e.missing_slot();
+      x.index = e.slots(ctx.levels[j]);
+      x.missing_index = e.missing_slot();
     }
+  }
+  /// The expansion kernel: out[0 .. width) = 0, then 1 at the level's offset (e.index;
+  /// missing: e.missing_index; -1 or an unseen level: none).
+  static void expand_kernel(const detail::expand_entry<T>& e, T x, T* out) noexcept {
+    for (std::size_t k = 0; k < e.width; ++k) out[k] = T(0);
+    std::int32_t s = -1;
+    if (std::isnan(x)) s = e.missing_index;
+    else if (const auto i = detail::level_index(x, e.index.size()); i >= 0) s = e.index[static_cast<std::size_t>(i)];
+    if (s >= 0) out[s] = T(1);
   }
   void describe(detail::step_card& card) const {
     card.fields.num("min_frequency", min_frequency_).count("max_categories", max_categories_);

@@ -76,7 +76,7 @@ class FittedOrdinalEncoder {
       auto col = detail::make_column<T>(v.size());
       for (std::size_t r = 0; r < v.size(); ++r) {
         const auto code = v.codes[r];
-        col.data()[r] = code < 0 ? e.missing_value : e.value[static_cast<std::size_t>(code)];
+        col.data()[r] = code < 0 ? e.missing : e.value[static_cast<std::size_t>(code)];
       }
       frame.drop_inplace({columns_[c]});
       frame.add_column(columns_[c], std::move(col));
@@ -125,14 +125,21 @@ class FittedOrdinalEncoder {
   }
 
  private:
+  /// The expansion kernel: out[0] = the level's value (e.value; missing: e.missing; a level
+  /// not seen in training or not an index: e.unseen).
+  static void expand_kernel(const detail::expand_entry<T>& e, T x, T* out) noexcept {
+    if (std::isnan(x)) out[0] = e.missing;
+    else if (const auto i = detail::level_index(x, e.value.size()); i >= 0) out[0] = e.value[static_cast<std::size_t>(i)];
+    else out[0] = e.unseen;
+  }
   /// The expansion entry of column c over `levels` (a frame's or the pipeline's level list).
   detail::expand_entry<T> entry(const std::vector<std::string>& levels, std::size_t c) const {
     detail::expand_entry<T> e;
-    e.kind = detail::expand_kind::ordinal;
-    e.unseen_value = static_cast<T>(unknown_);
+    e.kernel = &expand_kernel;
+    e.unseen = static_cast<T>(unknown_);
     const auto at = detail::map_levels(levels, levels_[c]);
     e.value.resize(at.size());
-    for (std::size_t k = 0; k < at.size(); ++k) e.value[k] = at[k] < 0 ? e.unseen_value : static_cast<T>(at[k]);
+    for (std::size_t k = 0; k < at.size(); ++k) e.value[k] = at[k] < 0 ? e.unseen : static_cast<T>(at[k]);
     return e;
   }
 

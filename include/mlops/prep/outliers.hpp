@@ -158,7 +158,8 @@ class FittedIqrOutlierFilter {
   void compile(const detail::compile_context& ctx, detail::row_program<T>& prog) const {
     const auto features = ctx.design;
     if (action_ == outlier_action::pass) return;
-    auto& op = prog.add(action_ == outlier_action::clip ? detail::row_op_kind::clip : detail::row_op_kind::flag);
+    const T inf = std::numeric_limits<T>::infinity();
+    auto& op = prog.add(action_ == outlier_action::clip ? &clip_kernel : &flag_kernel, -inf, inf);
     const auto pos = detail::feature_positions(columns_, features, "IqrOutlierFilter");
     std::size_t k = 0;
     for (const auto& c : fences_) {
@@ -169,6 +170,17 @@ class FittedIqrOutlierFilter {
       }
       ++k;
     }
+  }
+
+  /// The row kernels: clip x to [a, b]; or flag the row when x < a or x > b (x unchanged).
+  static bool clip_kernel(T* __restrict x, const T* __restrict a, const T* __restrict b, std::size_t m) noexcept {
+    for (std::size_t k = 0; k < m; ++k) x[k] = detail::op_clip(x[k], a[k], b[k]);
+    return false;
+  }
+  static bool flag_kernel(T* __restrict x, const T* __restrict a, const T* __restrict b, std::size_t m) noexcept {
+    bool outlier = false;
+    for (std::size_t k = 0; k < m; ++k) outlier |= (x[k] < a[k]) | (x[k] > b[k]);
+    return outlier;
   }
 
   void describe(detail::step_card& card) const {

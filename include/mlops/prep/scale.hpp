@@ -97,12 +97,18 @@ class FittedStandardScaler {
   }
   void compile(const detail::compile_context& ctx, detail::row_program<T>& prog) const {
     const auto features = ctx.design;
-    auto& op = prog.add(detail::row_op_kind::standardize);
+    auto& op = prog.add(&row_kernel, T(0), T(1));  // (x - 0) / 1: exact no-op
     const auto pos = detail::feature_positions(columns_, features, "StandardScaler");
     for (std::size_t c = 0; c < pos.size(); ++c) {
       op.a[pos[c]] = mean_[c];
       op.b[pos[c]] = scale_[c];
     }
+  }
+
+  /// The row kernel: x = (x - a) / b.
+  static bool row_kernel(T* __restrict x, const T* __restrict a, const T* __restrict b, std::size_t m) noexcept {
+    for (std::size_t k = 0; k < m; ++k) x[k] = detail::op_standardize(x[k], a[k], b[k]);
+    return false;
   }
 
   void describe(detail::step_card& card) const {
