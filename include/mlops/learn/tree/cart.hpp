@@ -193,60 +193,58 @@ class cart_builder {
     if (t == b || std::isinf(t)) t = a;
     best.threshold = t;
   }
-  void scan_regression(std::size_t f, std::uint32_t s, std::uint32_t e, split& best) const {
+  /// The scan over one feature's sorted rows of the node: add(y) moves a row to the left
+  /// side; at each boundary between distinct values (closer than 1e-7 counts as equal)
+  /// that leaves min_samples_leaf rows on both sides, proxy(nl, nr) scores the split.
+  template <class Add, class Proxy>
+  void scan(std::size_t f, std::uint32_t s, std::uint32_t e, split& best, Add&& add, Proxy&& proxy) const {
     const std::uint32_t* o = order_.data() + f * n_;
     const T* x = X_[f].data();
     const double* y = y_.data();
     const std::size_t leaf = o_.min_samples_leaf;
-    const double total = sum_;
-    double sl = 0;
     double xv = static_cast<double>(x[o[s]]);
     for (std::uint32_t p = s; p + 1 < e; ++p) {
-      sl += y[o[p]];
+      add(y[o[p]]);
       const double xn = static_cast<double>(x[o[p + 1]]);
       const bool boundary = xn > xv + tree_feature_threshold;
       xv = xn;
       if (!boundary) continue;
       const std::size_t nl = p + 1 - s, nr = e - (p + 1);
       if (nl < leaf || nr < leaf) continue;
-      const double sr = total - sl;
-      consider(f, o, x, p + 1, sl * sl / static_cast<double>(nl) + sr * sr / static_cast<double>(nr), best);
+      consider(f, o, x, p + 1, proxy(static_cast<double>(nl), static_cast<double>(nr)), best);
     }
   }
+  /// Squared error: scikit-learn's proxy sum_l^2 / n_l + sum_r^2 / n_r.
+  void scan_regression(std::size_t f, std::uint32_t s, std::uint32_t e, split& best) const {
+    const double total = sum_;
+    double sl = 0;
+    scan(f, s, e, best, [&](double v) { sl += v; },
+         [&](double wl, double wr) {
+           const double sr = total - sl;
+           return sl * sl / wl + sr * sr / wr;
+         });
+  }
+  /// Gini or entropy: scikit-learn's proxy -(n_r impurity_r + n_l impurity_l). Gini keeps
+  /// the sums of squared class counts (exact integers) as rows move left.
   void scan_classes(std::size_t f, std::uint32_t s, std::uint32_t e, split& best) {
-    const std::uint32_t* o = order_.data() + f * n_;
-    const T* x = X_[f].data();
-    const double* y = y_.data();
-    const std::size_t leaf = o_.min_samples_leaf;
     std::fill(cl_.begin(), cl_.end(), 0.0);
-    double sql = 0, sqr = 0;  // sum of squared class counts, left and right (exact integers)
+    cr_.resize(K_);
+    double sql = 0, sqr = 0;  // sum of squared class counts, left and right
     for (std::size_t k = 0; k < K_; ++k) sqr += counts_[k] * counts_[k];
     const bool gini = crit_ == tree_criterion::gini;
-    std::vector<double>& cr = cr_;
-    if (!gini) cr.resize(K_);
-    double xv = static_cast<double>(x[o[s]]);
-    for (std::uint32_t p = s; p + 1 < e; ++p) {
-      const auto k = static_cast<std::size_t>(y[o[p]]);
-      const double right_k = counts_[k] - cl_[k];
-      sql += 2 * cl_[k] + 1;
-      sqr -= 2 * right_k - 1;
-      cl_[k] += 1;
-      const double xn = static_cast<double>(x[o[p + 1]]);
-      const bool boundary = xn > xv + tree_feature_threshold;
-      xv = xn;
-      if (!boundary) continue;
-      const std::size_t nl = p + 1 - s, nr = e - (p + 1);
-      if (nl < leaf || nr < leaf) continue;
-      const double wl = static_cast<double>(nl), wr = static_cast<double>(nr);
-      double proxy;
-      if (gini) {
-        proxy = -wr * (1.0 - sqr / (wr * wr)) - wl * (1.0 - sql / (wl * wl));
-      } else {
-        for (std::size_t c = 0; c < K_; ++c) cr[c] = counts_[c] - cl_[c];
-        proxy = -wr * class_impurity(cr.data(), wr) - wl * class_impurity(cl_.data(), wl);
-      }
-      consider(f, o, x, p + 1, proxy, best);
-    }
+    scan(
+        f, s, e, best,
+        [&](double y) {
+          const auto k = static_cast<std::size_t>(y);
+          sql += 2 * cl_[k] + 1;
+          sqr -= 2 * (counts_[k] - cl_[k]) - 1;
+          cl_[k] += 1;
+        },
+        [&](double wl, double wr) {
+          if (gini) return -wr * (1.0 - sqr / (wr * wr)) - wl * (1.0 - sql / (wl * wl));
+          for (std::size_t c = 0; c < K_; ++c) cr_[c] = counts_[c] - cl_[c];
+          return -wr * class_impurity(cr_.data(), wr) - wl * class_impurity(cl_.data(), wl);
+        });
   }
   /// The children's impurities of the chosen split (what the children start from).
   void children_impurity(std::uint32_t s, std::uint32_t e, split& b) {

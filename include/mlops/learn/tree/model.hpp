@@ -175,18 +175,10 @@ struct tree_nodes {
   }
 };
 
-}  // namespace detail
-
-/// A fitted regression tree: each leaf predicts the mean target of its training rows.
-template <scalar T>
-class RegressionTree {
+/// What both fitted trees answer from their node table.
+class tree_model_base {
  public:
-  static constexpr std::uint8_t tag = 3;  // format tag (model section): never changes
-  static constexpr bool is_classifier = false;
-  static constexpr bool chunked_rows = false;  // a tree reads its row in any order: predict_design
-
   std::size_t n_features() const noexcept { return t_.n_features; }
-  std::size_t n_outputs() const noexcept { return 1; }
   /// Longest root-to-leaf path (0: the root is a leaf), number of leaves and of nodes.
   std::size_t depth() const noexcept { return t_.depth; }
   std::size_t n_leaves() const noexcept { return t_.n_leaves; }
@@ -195,7 +187,23 @@ class RegressionTree {
   /// Normalised total impurity decrease per feature (scikit-learn's feature_importances_).
   const std::vector<double>& feature_importances() const noexcept { return t_.importances; }
   /// The node table (preorder), for export and inspection.
-  const detail::tree_nodes& nodes() const noexcept { return t_; }
+  const tree_nodes& nodes() const noexcept { return t_; }
+
+ protected:
+  tree_nodes t_;
+};
+
+}  // namespace detail
+
+/// A fitted regression tree: each leaf predicts the mean target of its training rows.
+template <scalar T>
+class RegressionTree : public detail::tree_model_base {
+ public:
+  static constexpr std::uint8_t tag = 3;  // format tag (model section): never changes
+  static constexpr bool is_classifier = false;
+  static constexpr bool chunked_rows = false;  // a tree reads its row in any order: predict_design
+
+  std::size_t n_outputs() const noexcept { return 1; }
 
   /// The prediction for a design row x[0 .. n_features()), also in s[0]; NaN when a value
   /// on the row's path is NaN. noexcept, allocation-free.
@@ -226,31 +234,23 @@ class RegressionTree {
  private:
   template <scalar>
   friend struct DecisionTreeRegressor;
-  detail::tree_nodes t_;
 };
 
 /// A fitted classification tree: each leaf holds the class fractions of its training
 /// rows (predict_proba); the label is the most frequent class (the first on ties), or
 /// for two classes classes()[1] when its fraction > threshold() (default 0.5, the same).
 template <scalar T>
-class ClassificationTree {
+class ClassificationTree : public detail::tree_model_base {
  public:
   static constexpr std::uint8_t tag = 4;  // format tag (model section): never changes
   static constexpr bool is_classifier = true;
   static constexpr bool chunked_rows = false;
 
-  std::size_t n_features() const noexcept { return t_.n_features; }
   std::size_t n_classes() const noexcept { return classes_.size(); }
   /// The scores are the class probabilities: one per class.
   std::size_t n_outputs() const noexcept { return classes_.size(); }
   const std::vector<T>& classes() const noexcept { return classes_; }
   bool has_proba() const noexcept { return true; }
-  std::size_t depth() const noexcept { return t_.depth; }
-  std::size_t n_leaves() const noexcept { return t_.n_leaves; }
-  std::size_t n_nodes() const noexcept { return t_.nodes.size(); }
-  std::size_t n_samples() const noexcept { return t_.n_samples; }
-  const std::vector<double>& feature_importances() const noexcept { return t_.importances; }
-  const detail::tree_nodes& nodes() const noexcept { return t_; }
   /// Binary decision threshold on the probability of classes()[1]; ignored for multiclass.
   double threshold() const noexcept { return threshold_; }
   void set_threshold(double t) {
@@ -326,7 +326,6 @@ class ClassificationTree {
  private:
   template <scalar>
   friend struct DecisionTreeClassifier;
-  detail::tree_nodes t_;
   std::vector<T> classes_;
   double threshold_ = 0.5;
 };
