@@ -330,3 +330,38 @@ TEST_CASE("trainers by name: make_trainer, the list's tasks, set_param prefixes"
   set_param(p, "tree_classifier.criterion", std::string("entropy"));
   CHECK(get_if<DecisionTreeClassifier<double>>(p.estimator())->criterion == tree_criterion::entropy);
 }
+
+TEST_CASE("trainers' params: every listed trainer's parameters replay through set_param; the fit keeps them") {
+  for (const auto& entry : trainer_list<double>()) {
+    CAPTURE(std::string(entry.name));
+    auto e = entry.make();
+    const auto p = e.params();
+    REQUIRE(!p.empty());
+    // Change one numeric parameter where there is one, replay everything on a fresh trainer.
+    auto changed = p;
+    for (auto& [k, v] : changed)
+      if (k == "max_depth" || k == "alpha" || k == "C" || k == "epochs" || k == "forgetting" || k == "threshold") {
+        v = k == "forgetting" ? 0.5 : k == "threshold" ? 0.25 : 7.0;
+        break;
+      }
+    for (const auto& [k, v] : changed) e.set_param(k, v);
+    CHECK(e.params() == changed);
+    auto fresh = entry.make();
+    for (const auto& [k, v] : e.params()) fresh.set_param(k, v);
+    CHECK(fresh.params() == e.params());
+  }
+  const auto frame = golden_table<double>("diabetes.csv");
+  DecisionTreeRegressor<double> t;
+  t.max_depth = 3;
+  t.set_param("max_features", "sqrt");
+  const auto fp = pipeline<double>().fit(t, frame, "target");
+  CHECK(fp.trainer_name() == "DecisionTreeRegressor");
+  CHECK(fp.trainer_params() == t.params());
+  const auto back = FittedPipeline<double>::from_bytes(fp.to_bytes());
+  CHECK(back.trainer_name() == "DecisionTreeRegressor");
+  CHECK(back.trainer_params() == t.params());
+  const auto card = io::model_card(back);
+  CHECK(card["trainer"]["name"] == "DecisionTreeRegressor");
+  CHECK(card["trainer"]["params"]["max_depth"] == 3);
+  CHECK(card["trainer"]["params"]["max_features"] == "sqrt");
+}

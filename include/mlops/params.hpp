@@ -21,6 +21,8 @@ MLOPS_NAMESPACE_BEGIN
 
 /// A parameter value: a number (booleans as 0/1) or a word (an enum such as "median").
 using param_value = std::variant<double, std::string>;
+/// A trainer's parameters by name, in an order that set_param can replay.
+using param_list = std::vector<std::pair<std::string, param_value>>;
 
 /// "1.5" -> 1.5, "inf" -> infinity, "median" -> "median" (the command line's grid values).
 MLOPS_FUNC param_value parse_param_value(std::string_view text);

@@ -61,6 +61,14 @@ nlohmann::json model_card(const FittedPipeline<T>& p) {
   nlohmann::json model = nlohmann::json::object();
   std::visit([&](const auto& m) { m.describe(model, std::span<const std::string>(p.design_columns()), num); }, p.estimator());
   j["model"] = std::move(model);
+  if (!p.trainer_name().empty()) {
+    nlohmann::json params = nlohmann::json::object();
+    for (const auto& [k, v] : p.trainer_params()) {
+      if (const auto* d = std::get_if<double>(&v)) params[k] = num(*d);
+      else params[k] = std::get<std::string>(v);
+    }
+    j["trainer"] = {{"name", p.trainer_name()}, {"params", std::move(params)}};
+  }
   const auto& r = p.report();
   nlohmann::json rs = nlohmann::json::array();
   for (const auto& s : r.steps) rs.push_back({{"step", s.step}, {"rows_in", s.rows_in}, {"rows_out", s.rows_out}});

@@ -77,6 +77,22 @@ struct LogisticRegression : detail::frame_trainer<LogisticRegression<T>, T> {
   /// Sets a parameter by name: C, max_iter, tol, ftol, threshold, fit_intercept,
   /// class_weight, solver, and the gradient-descent options (solver gd).
   void set_param(std::string_view param, const param_value& v);
+  /// Every parameter by name, as set_param takes them (the gradient-descent options with
+  /// solver gd).
+  param_list params() const {
+    param_list p{{"C", C},
+                 {"max_iter", static_cast<double>(max_iter)},
+                 {"tol", tol},
+                 {"ftol", ftol},
+                 {"threshold", threshold},
+                 {"fit_intercept", fit_intercept ? 1.0 : 0.0},
+                 {"class_weight", std::string(class_weight.balanced ? "balanced" : "none")},
+                 {"solver", std::string(solver == classifier_solver::gradient_descent ? "gd" : to_string(solver))}};
+    if (solver == classifier_solver::gradient_descent)
+      for (auto& kv : detail::gd_params(gd))
+        if (kv.first != "l2" && kv.first != "fit_intercept") p.push_back(std::move(kv));  // C and fit_intercept set those
+    return p;
+  }
 };
 
 /// Linear SVM: hinge loss with an L2 penalty, trained by the gradient-descent core
@@ -111,6 +127,12 @@ struct LinearSVM : gd_options, detail::frame_trainer<LinearSVM<T>, T> {
   void partial_fit(ClassifierResult<T>& r, std::span<const std::span<const T>> columns, std::span<const T> y) const;
   /// Sets a parameter by name: threshold, class_weight and the gradient-descent options.
   void set_param(std::string_view param, const param_value& v);
+  /// Every parameter by name, as set_param takes them.
+  param_list params() const {
+    param_list p{{"threshold", threshold}, {"class_weight", std::string(class_weight.balanced ? "balanced" : "none")}};
+    for (auto& kv : detail::gd_params(*this)) p.push_back(std::move(kv));
+    return p;
+  }
 
  private:
   ClassifierResult<T> run(std::span<const std::span<const T>> columns, std::span<const T> y, const ClassifierResult<T>* from,

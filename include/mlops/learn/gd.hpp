@@ -78,6 +78,8 @@ struct GradientDescentRegressor : gd_options, detail::frame_trainer<GradientDesc
   void set_param(std::string_view param, const param_value& v) {
     if (!detail::set_gd_param(*this, param, v)) detail::unknown_param(name, param, detail::gd_param_names);
   }
+  /// Every parameter by name, as set_param takes them.
+  param_list params() const { return detail::gd_params(*this); }
 
  private:
   using features = detail::gd_data<T>;  // the features only: run() adds targets and names

@@ -247,6 +247,9 @@ namespace detail {
 /// The gradient-descent options shared by GradientDescentRegressor and LinearSVM.
 /// Returns false when `name` is not one of them.
 MLOPS_FUNC bool set_gd_param(gd_options& g, std::string_view name, const param_value& v);
+/// The gradient-descent options as set_gd_param names them (the schedule before its rate,
+/// power and decay, so replaying the list gives the same options).
+MLOPS_FUNC param_list gd_params(const gd_options& g);
 inline constexpr std::string_view gd_param_names =
     "learning_rate, schedule, power, decay, adam, l2 (alias alpha), l1, batch_size, epochs, tol, seed, validation_fraction, "
     "patience, fit_intercept";
@@ -310,6 +313,38 @@ MLOPS_FUNC bool set_gd_param(gd_options& g, std::string_view name, const param_v
     return false;
   }
   return true;
+}
+
+MLOPS_FUNC param_list gd_params(const gd_options& g) {
+  param_list p;
+  std::visit(
+      [&](const auto& r) {
+        using R = std::decay_t<decltype(r)>;
+        if constexpr (std::is_same_v<R, constant_rate>) {
+          p.emplace_back("schedule", std::string("constant"));
+          p.emplace_back("learning_rate", r.eta);
+        } else if constexpr (std::is_same_v<R, inverse_scaling>) {
+          p.emplace_back("schedule", std::string("invscaling"));
+          p.emplace_back("learning_rate", r.eta0);
+          p.emplace_back("power", r.power);
+        } else {
+          p.emplace_back("schedule", std::string("exponential"));
+          p.emplace_back("learning_rate", r.eta0);
+          p.emplace_back("decay", r.gamma);
+        }
+      },
+      g.rate);
+  p.emplace_back("adam", std::holds_alternative<adam_step>(g.rule) ? 1.0 : 0.0);
+  p.emplace_back("l2", g.l2);
+  p.emplace_back("l1", g.l1);
+  p.emplace_back("batch_size", static_cast<double>(g.batch_size));
+  p.emplace_back("epochs", static_cast<double>(g.max_epochs));
+  p.emplace_back("tol", g.tol);
+  p.emplace_back("seed", static_cast<double>(g.seed));
+  p.emplace_back("validation_fraction", g.validation_fraction);
+  p.emplace_back("patience", static_cast<double>(g.patience));
+  p.emplace_back("fit_intercept", g.fit_intercept ? 1.0 : 0.0);
+  return p;
 }
 }  // namespace detail
 

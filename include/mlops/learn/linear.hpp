@@ -392,6 +392,8 @@ struct LinearRegression {
 
   /// Sets a parameter by name: alpha (alias l2), fit_intercept.
   void set_param(std::string_view param, const param_value& v);
+  /// Every parameter by name, as set_param takes them.
+  param_list params() const { return {{"alpha", l2}, {"fit_intercept", fit_intercept ? 1.0 : 0.0}}; }
 
   using matrix_type = Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic>;
 

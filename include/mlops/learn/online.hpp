@@ -117,6 +117,10 @@ struct RecursiveLeastSquaresTrainer {
 
   /// Sets a parameter by name: forgetting, delta, fit_intercept.
   void set_param(std::string_view param, const param_value& v);
+  /// Every parameter by name, as set_param takes them.
+  param_list params() const {
+    return {{"forgetting", options.forgetting}, {"delta", options.delta}, {"fit_intercept", options.fit_intercept ? 1.0 : 0.0}};
+  }
 
   LinearModel<T> fit(const DataFrame<T>& frame, const std::vector<std::string>& features, std::string_view target) const {
     std::vector<std::span<const T>> cols;

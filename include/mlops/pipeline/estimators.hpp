@@ -80,6 +80,9 @@ class Estimator {
   }
   /// Sets one of the trainer's parameters by name; argument_error names the known ones.
   void set_param(std::string_view param, const param_value& v) { p_->set_param(param, v); }
+  /// The trainer's parameters by name, replayable through set_param (empty when its type
+  /// has no params()).
+  param_list params() const { return p_->params(); }
   /// Drops the callbacks and result sinks (report_to, on_epoch) a copy must not share
   /// with the original: what each cross-validation fold fits with.
   void clear_callbacks() noexcept { p_->clear_callbacks(); }
@@ -105,6 +108,7 @@ class Estimator {
     virtual bool is_classifier() const noexcept = 0;
     virtual PipelineModel<T> fit(const DataFrame<T>& frame, const std::vector<std::string>& features, std::string_view target) const = 0;
     virtual void set_param(std::string_view param, const param_value& v) = 0;
+    virtual param_list params() const = 0;
     virtual void clear_callbacks() noexcept = 0;
   };
   template <class E>
@@ -127,6 +131,10 @@ class Estimator {
     void set_param(std::string_view param, const param_value& v) override {
       if constexpr (requires { value.set_param(param, v); }) value.set_param(param, v);
       else detail::unknown_param(name(), param, "none (it takes no parameters by name)");
+    }
+    param_list params() const override {
+      if constexpr (requires { value.params(); }) return value.params();
+      else return {};
     }
     void clear_callbacks() noexcept override {
       if constexpr (requires { value.report_to = nullptr; }) value.report_to = nullptr;

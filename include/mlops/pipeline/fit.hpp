@@ -95,6 +95,8 @@ template <scalar T>
 FittedPipeline<T> Pipeline<T>::fit_prepared(const Estimator<T>& estimator, DataFrame<T> frame, const std::vector<std::string>& features,
                                             std::string_view target, std::size_t rows_in, std::size_t rows_missing_target) const {
   FittedPipeline<T> fp;
+  fp.trainer_ = estimator.name();
+  fp.trainer_params_ = estimator.params();
   fp.features_ = features;
   fp.target_ = std::string(target);
   std::vector<detail::layout_column> cols;

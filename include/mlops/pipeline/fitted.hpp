@@ -167,6 +167,10 @@ class FittedPipeline {
   /// explained_variance are NaN when the file predates them.
   std::optional<RegressionMetrics> stored_metrics(std::string_view prefix) const;
   const std::string& created_at() const noexcept { return created_at_; }
+  /// What fitted the model: the trainer's name (its type's `name`) and its parameters
+  /// (replayable through set_param). Empty when read from a file that predates them.
+  const std::string& trainer_name() const noexcept { return trainer_; }
+  const param_list& trainer_params() const noexcept { return trainer_params_; }
 
   /// The reference profile captured by fit (raw training features, predictions on the
   /// training rows, baseline error); argument_error when the pipeline has none (fitted
@@ -305,6 +309,7 @@ class FittedPipeline {
   static constexpr std::uint32_t tag_report = io::make_tag("REPT");
   static constexpr std::uint32_t tag_profile = io::make_tag("DRFT");
   static constexpr std::uint32_t tag_inputs = io::make_tag("INPT");
+  static constexpr std::uint32_t tag_trainer = io::make_tag("TRNR");
 
   /// fn(the classifier model); argument_error naming `who` for a regressor.
   template <class Fn>
@@ -419,6 +424,8 @@ class FittedPipeline {
   FitReport report_;
   std::map<std::string, double> metrics_;
   std::string created_at_;
+  std::string trainer_;
+  param_list trainer_params_;
   std::optional<DriftProfile> profile_;
   detail::row_program<T> program_;
 };

@@ -86,6 +86,22 @@ std::string FittedPipeline<T>::to_bytes() const {
     detail::save_strings(w, labels_);
     c.add(tag_inputs, std::move(w.buffer()));
   }
+  if (!trainer_.empty()) {  // optional (format 1.2): what fitted the model
+    detail::byte_writer w;
+    w.put_string(trainer_);
+    w.put(static_cast<std::uint64_t>(trainer_params_.size()));
+    for (const auto& [k, v] : trainer_params_) {
+      w.put_string(k);
+      if (const auto* d = std::get_if<double>(&v)) {
+        w.put(std::uint8_t{0});
+        w.put(*d);
+      } else {
+        w.put(std::uint8_t{1});
+        w.put_string(std::get<std::string>(v));
+      }
+    }
+    c.add(tag_trainer, std::move(w.buffer()), false);
+  }
   if (profile_) {
     detail::byte_writer w;
     profile_->save(w);
@@ -96,7 +112,7 @@ std::string FittedPipeline<T>::to_bytes() const {
 
 template <scalar T>
 FittedPipeline<T> FittedPipeline<T>::from_bytes(std::string_view bytes, std::string_view source) {
-  static constexpr std::uint32_t known[] = {tag_schema, tag_steps, tag_model, tag_metrics, tag_report, tag_profile, tag_inputs};
+  static constexpr std::uint32_t known[] = {tag_schema, tag_steps, tag_model, tag_metrics, tag_report, tag_profile, tag_inputs, tag_trainer};
   const io::container c = io::parse_container(bytes, sizeof(T), source, known);
   FittedPipeline fp;
   auto done = [&](detail::byte_reader& r) {
@@ -180,6 +196,19 @@ FittedPipeline<T> FittedPipeline<T>::from_bytes(std::string_view bytes, std::str
       s.rows_in = static_cast<std::size_t>(r.get<std::uint64_t>());
       s.rows_out = static_cast<std::size_t>(r.get<std::uint64_t>());
       fp.report_.steps.push_back(std::move(s));
+    }
+    done(r);
+  }
+  if (c.has(tag_trainer)) {
+    detail::byte_reader r(c.get(tag_trainer, source), "trainer section");
+    fp.trainer_ = r.get_string();
+    const std::size_t n = r.get_count(10);
+    for (std::size_t i = 0; i < n; ++i) {
+      auto k = r.get_string();
+      const auto kind = r.get<std::uint8_t>();
+      if (kind == 0) fp.trainer_params_.emplace_back(std::move(k), r.get<double>());
+      else if (kind == 1) fp.trainer_params_.emplace_back(std::move(k), r.get_string());
+      else r.corrupt("unknown parameter kind " + std::to_string(kind));
     }
     done(r);
   }

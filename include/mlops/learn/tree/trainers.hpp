@@ -63,6 +63,8 @@ struct tree_options {
 namespace detail {
 /// Sets one of tree_options by name; false when `param` is not one of them.
 MLOPS_FUNC bool set_tree_param(tree_options& o, std::string_view param, const param_value& v);
+/// tree_options by name, as set_tree_param takes them.
+MLOPS_FUNC param_list tree_params(const tree_options& o);
 inline constexpr std::string_view tree_param_names = "max_depth, min_samples_split, min_samples_leaf, max_features, min_impurity_decrease, seed";
 /// Builds a tree on d columns of n rows: y holds the target (regression, n_classes 0) or
 /// each row's class index (classification). Throws argument_error / data_error.
@@ -88,6 +90,8 @@ struct DecisionTreeRegressor : tree_options {
   void set_param(std::string_view param, const param_value& v) {
     if (!detail::set_tree_param(*this, param, v)) detail::unknown_param(name, param, detail::tree_param_names);
   }
+  /// Every parameter by name, as set_param takes them.
+  param_list params() const { return detail::tree_params(*this); }
 };
 
 template <scalar T>
@@ -112,6 +116,13 @@ struct DecisionTreeClassifier : tree_options {
     else if (param == "threshold") threshold = detail::param_number(param, v);
     else if (!detail::set_tree_param(*this, param, v))
       detail::unknown_param(name, param, fmt::format("criterion, threshold, {}", detail::tree_param_names));
+  }
+  /// Every parameter by name, as set_param takes them.
+  param_list params() const {
+    auto p = detail::tree_params(*this);
+    p.emplace_back("criterion", std::string(to_string(criterion)));
+    p.emplace_back("threshold", threshold);
+    return p;
   }
 };
 
@@ -148,6 +159,23 @@ MLOPS_FUNC bool set_tree_param(tree_options& o, std::string_view param, const pa
     }
   } else return false;
   return true;
+}
+MLOPS_FUNC param_list tree_params(const tree_options& o) {
+  using rule = tree_max_features::rule;
+  param_value mf = std::string("all");
+  switch (o.max_features.kind) {
+    case rule::all: break;
+    case rule::sqrt: mf = std::string("sqrt"); break;
+    case rule::log2: mf = std::string("log2"); break;
+    case rule::count:
+    case rule::fraction: mf = o.max_features.value; break;
+  }
+  return {{"max_depth", static_cast<double>(o.max_depth)},
+          {"min_samples_split", static_cast<double>(o.min_samples_split)},
+          {"min_samples_leaf", static_cast<double>(o.min_samples_leaf)},
+          {"max_features", mf},
+          {"min_impurity_decrease", o.min_impurity_decrease},
+          {"seed", static_cast<double>(o.seed)}};
 }
 }  // namespace detail
 MLOPS_NAMESPACE_END
