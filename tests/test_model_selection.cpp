@@ -651,3 +651,80 @@ TEST_CASE("one-pass cross-validation steps aside where the per-fold fits must ru
   }
   CHECK_FALSE(cross_validate(pipeline<float>().impute().estimator(LinearRegression<float>{}), ff, "target", 3).one_pass);
 }
+
+// ---- the general shared-statistics cross-validation (select/fold_stats.hpp) ------------------
+namespace {
+/// one_pass_frame plus two text columns: "city" (a dictionary out of byte order with one
+/// level no row has, 5% missing) and "grade" (one rare level); y depends on both.
+DataFrame<double> stats_frame(std::size_t n, std::uint64_t seed) {
+  auto f = one_pass_frame(n, 0.2, seed);
+  detail::xoshiro256ss rng(seed + 7);
+  std::vector<std::int32_t> city(n), grade(n);
+  const double city_effect[] = {1.0, -0.5, 0.25, 2.0, 0.0, 0.0};
+  auto y = f.column("target");
+  for (std::size_t i = 0; i < n; ++i) {
+    const double u = rng.uniform01();
+    city[i] = u < 0.05 ? -1 : static_cast<std::int32_t>(rng.uniform01() * 5);  // code 5 ("unused") never drawn
+    const double v = rng.uniform01();
+    grade[i] = v < 0.02 ? 2 : (v < 0.6 ? 0 : 1);
+    y[i] += (city[i] < 0 ? 0.7 : city_effect[city[i]]) + 0.4 * grade[i];
+  }
+  f.add_categorical("city", city, {"zurich", "basel", "aarau", "bern", "chur", "unused"});
+  f.add_categorical("grade", grade, {"b", "a", "rare"});
+  return f;
+}
+}  // namespace
+
+TEST_CASE("statistics cross-validation equals the per-fold fits (encoders, min-max, any column-map step)") {
+  const auto f = stats_frame(12'000, 21);
+  LinearRegression<double> ridge;
+  ridge.l2 = 1.0;
+  SUBCASE("impute -> one-hot -> standardize -> ridge; threads do not change a bit") {
+    const auto p = pipeline<double>().impute().add(OneHotEncoder<double>{}).standardize().estimator(ridge);
+    check_one_pass(p, f, "target", KFold{5, true, 3});
+    cv_options two;
+    two.threads = 2;
+    check_same(cross_validate(p, f, "target", KFold{5, true, 3}), cross_validate(p, f, "target", KFold{5, true, 3}, {}, two));
+  }
+  SUBCASE("constant fill -> min-max (clipping) -> one-hot with an infrequent column -> least squares without intercept") {
+    MinMaxScaler<double> mm;
+    mm.clip = true;
+    OneHotEncoder<double> oh;
+    oh.min_frequency = 0.05;  // "rare" (2%) joins the infrequent column
+    LinearRegression<double> lr;
+    lr.fit_intercept = false;
+    lr.l2 = 0.5;
+    const auto p = pipeline<double>().impute(impute_strategy::constant, -1.0).add(mm).add(oh).estimator(lr);
+    check_one_pass(p, f, "target", KFold{4, false, 0});
+  }
+  SUBCASE("one-hot first, then a scaler over the indicator columns too (their statistics from level counts)") {
+    StandardScaler<double> sc;
+    sc.columns = {"f0", "city_bern", "grade_a"};
+    const auto p = pipeline<double>().add(OneHotEncoder<double>{}).impute().add(sc).estimator(ridge);
+    check_one_pass(p, f, "target", KFold{3, true, 5});
+  }
+  SUBCASE("numeric pipelines through the general path itself (the IQR-free ones the older path also takes)") {
+    for (const auto& p : {pipeline<double>().impute().standardize().estimator(ridge),
+                          pipeline<double>().impute(impute_strategy::constant, 3.0).estimator(LinearRegression<double>{})}) {
+      const auto g = f.drop({"city", "grade"});
+      cv_options slow;
+      slow.one_pass = false;
+      const auto b = cross_validate(p, g, "target", KFold{5, true, 8}, {"r2", "mse", "mae"}, slow);
+      detail::cv_plan<double> plan(p, g, "target", KFold{5, true, 8}, {"r2", "mse", "mae"}, cv_options{});
+      const auto a = plan.run_statistics(p, cv_options{});
+      REQUIRE(a.has_value());
+      REQUIRE(a->size() == 5);
+      for (std::size_t i = 0; i < 5; ++i)
+        for (std::size_t m = 0; m < 3; ++m) CHECK(rel(*(*a)[i].test[m], *b.folds[i].test[m]) < 1e-9);
+    }
+  }
+  SUBCASE("steps without statistics take the per-fold fits: median imputation with an encoder") {
+    const auto p = pipeline<double>().impute(impute_strategy::median).add(OneHotEncoder<double>{}).estimator(ridge);
+    const auto r = cross_validate(p, f, "target", 3);
+    CHECK_FALSE(r.one_pass);
+    CHECK(*r.mean("r2") > 0.3);
+  }
+  SUBCASE("missing values reaching the trainer: the per-fold fit's error") {
+    CHECK_THROWS_AS((void)cross_validate(pipeline<double>().add(OneHotEncoder<double>{}).estimator(ridge), f, "target", 3), data_error);
+  }
+}

@@ -234,6 +234,25 @@ class LeastSquaresStats {
     return Eigen::VectorXd::Zero(static_cast<Eigen::Index>(d));
   }
 
+  /// Statistics given directly: n rows, the means, and the centred co-moments (sxx: its
+  /// lower triangle is read). What a caller that computed them another way (per fold from
+  /// shared sums, across ranks) hands to solve() or LinearRegression::fit_from.
+  static LeastSquaresStats from_moments(std::size_t n, Eigen::VectorXd mean_x, double mean_y, Eigen::MatrixXd sxx, Eigen::VectorXd sxy,
+                                        double syy) {
+    const auto d = mean_x.size();
+    if (sxx.rows() != d || sxx.cols() != d || sxy.size() != d)
+      MLOPS_THROW(data_error(errc::data_shape, fmt::format("least squares: moments of {} features with a {}x{} sxx and {} sxy", d, sxx.rows(),
+                                                           sxx.cols(), sxy.size())));
+    LeastSquaresStats s;
+    s.n_ = n;
+    s.mean_ = std::move(mean_x);
+    s.mean_y_ = mean_y;
+    s.sxx_ = std::move(sxx);
+    s.sxy_ = std::move(sxy);
+    s.syy_ = syy;
+    return s;
+  }
+
   std::size_t n_features() const noexcept { return static_cast<std::size_t>(mean_.size()); }
   std::size_t count() const noexcept { return n_; }
   const Eigen::VectorXd& mean_x() const noexcept { return mean_; }
@@ -409,6 +428,9 @@ struct LinearRegression {
     for (Eigen::Index j = 0; j < X.cols(); ++j) cols.emplace_back(X.col(j).data(), static_cast<std::size_t>(X.rows()));
     return fit(cols, y);
   }
+  /// Fits from mergeable statistics (the same model as fit on their rows, to rounding;
+  /// a rank-deficient system gets the minimum-norm solution).
+  LinearModel<T> fit_from(const LeastSquaresStats<T>& stats) const { return stats.solve(fit_intercept, l2); }
   /// Fits on named columns of a frame.
   LinearModel<T> fit(const DataFrame<T>& frame, const std::vector<std::string>& features, std::string_view target) const {
     std::vector<std::span<const T>> cols;

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstddef>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -30,6 +31,19 @@ struct FitReport {
   std::vector<step_rows> steps;
   std::size_t rows_used = 0;               // rows the estimator was fitted on
 };
+
+namespace detail {
+/// What Pipeline::fit_from_source reads instead of rows: each step's statistics
+/// (stats_source), what each fitted step does to its training rows (form_sink, told in
+/// step order), and the least-squares statistics of the final design columns.
+template <scalar T>
+class pipeline_source : public stats_source<T>, public form_sink<T> {
+ public:
+  /// Statistics of `design` against `target` over the training rows; nothing when they
+  /// cannot be given (e.g. a design column still has missing values).
+  virtual std::optional<LeastSquaresStats<T>> least_squares(const std::vector<std::string>& design, const std::string& target) = 0;
+};
+}  // namespace detail
 
 /// The builder: an ordered list of step options and the feature choice.
 template <scalar T>
@@ -98,11 +112,25 @@ class Pipeline {
   FittedPipeline<T> fit_prepared(const Estimator<T>& estimator, DataFrame<T> frame, const std::vector<std::string>& features,
                                  std::string_view target, std::size_t rows_in, std::size_t rows_missing_target) const;
   FittedPipeline<T> fit_prepared(DataFrame<T> frame, const std::vector<std::string>& features, std::string_view target) const;
+  /// The fitting core from statistics (cross-validation's shared-statistics path): each
+  /// step by Step::fit_source, its forms told to `src`, the estimator by
+  /// Estimator::fit_from on src.least_squares. `schema` gives the features' kinds and
+  /// level lists. Nothing when a step or the estimator cannot be fitted this way.
+  std::optional<FittedPipeline<T>> fit_from_source(detail::pipeline_source<T>& src, const DataFrame<T>& schema,
+                                                   const std::vector<std::string>& features, std::string_view target,
+                                                   std::size_t rows_in) const;
 
   std::vector<Step<T>> steps_;
   std::vector<std::string> features_;
   Estimator<T> estimator_;  // empty: none set
   std::size_t profile_bins_ = 10;
+
+ private:
+  // The parts fit_prepared and fit_from_source share (pipeline/fit.hpp).
+  static detail::design_layout begin_fit(FittedPipeline<T>& fp, const Estimator<T>& estimator, const DataFrame<T>& frame,
+                                         const std::vector<std::string>& features, std::string_view target);
+  static void check_design(FittedPipeline<T>& fp, const detail::design_layout& layout, const DataFrame<T>& frame);
+  static void finish_fit(FittedPipeline<T>& fp);
 };
 
 template <scalar T>

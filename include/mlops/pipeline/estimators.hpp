@@ -10,6 +10,7 @@
 
 #include <concepts>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <type_traits>
@@ -78,6 +79,9 @@ class Estimator {
   PipelineModel<T> fit(const DataFrame<T>& frame, const std::vector<std::string>& features, std::string_view target) const {
     return p_->fit(frame, features, target);
   }
+  /// Fits from least-squares statistics when the trainer can (its `fit_from`); nothing
+  /// otherwise (the caller fits on rows).
+  std::optional<PipelineModel<T>> fit_from(const LeastSquaresStats<T>& stats) const { return p_->fit_from(stats); }
   /// Sets one of the trainer's parameters by name; argument_error names the known ones.
   void set_param(std::string_view param, const param_value& v) { p_->set_param(param, v); }
   /// The trainer's parameters by name, replayable through set_param (empty when its type
@@ -107,6 +111,7 @@ class Estimator {
     virtual std::string_view name() const noexcept = 0;
     virtual bool is_classifier() const noexcept = 0;
     virtual PipelineModel<T> fit(const DataFrame<T>& frame, const std::vector<std::string>& features, std::string_view target) const = 0;
+    virtual std::optional<PipelineModel<T>> fit_from(const LeastSquaresStats<T>& stats) const = 0;
     virtual void set_param(std::string_view param, const param_value& v) = 0;
     virtual param_list params() const = 0;
     virtual void clear_callbacks() noexcept = 0;
@@ -127,6 +132,14 @@ class Estimator {
     bool is_classifier() const noexcept override { return model_type::is_classifier; }
     PipelineModel<T> fit(const DataFrame<T>& frame, const std::vector<std::string>& features, std::string_view target) const override {
       return PipelineModel<T>(value.fit(frame, features, target));
+    }
+    std::optional<PipelineModel<T>> fit_from(const LeastSquaresStats<T>& stats) const override {
+      if constexpr (requires { value.fit_from(stats); }) {
+        return PipelineModel<T>(value.fit_from(stats));
+      } else {
+        (void)stats;
+        return std::nullopt;
+      }
     }
     void set_param(std::string_view param, const param_value& v) override {
       if constexpr (requires { value.set_param(param, v); }) value.set_param(param, v);

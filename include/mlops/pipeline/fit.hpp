@@ -6,6 +6,7 @@
 
 #include <chrono>
 #include <cstddef>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -91,10 +92,11 @@ FittedPipeline<T> Pipeline<T>::fit_estimator(const Estimator<T>& estimator, cons
   return fp;
 }
 
+/// What both fitting cores share, before the steps: the fitted pipeline's inputs (kinds,
+/// level lists) and the layout of the features.
 template <scalar T>
-FittedPipeline<T> Pipeline<T>::fit_prepared(const Estimator<T>& estimator, DataFrame<T> frame, const std::vector<std::string>& features,
-                                            std::string_view target, std::size_t rows_in, std::size_t rows_missing_target) const {
-  FittedPipeline<T> fp;
+detail::design_layout Pipeline<T>::begin_fit(FittedPipeline<T>& fp, const Estimator<T>& estimator, const DataFrame<T>& frame,
+                                             const std::vector<std::string>& features, std::string_view target) {
   fp.trainer_ = estimator.name();
   fp.trainer_params_ = estimator.params();
   fp.features_ = features;
@@ -107,7 +109,41 @@ FittedPipeline<T> Pipeline<T>::fit_prepared(const Estimator<T>& estimator, DataF
     fp.input_levels_.push_back(k == column_kind::categorical ? *frame.categorical(f).levels : std::vector<std::string>{});
     fp.input_has_time_.push_back(k == column_kind::datetime && frame.datetime(f).has_time);
   }
-  detail::design_layout layout(std::move(cols));
+  return detail::design_layout(std::move(cols));
+}
+
+/// After the steps: what reaches the model must be numbers (schema_error naming each
+/// column no step encoded, and how to encode it); sets the design columns.
+template <scalar T>
+void Pipeline<T>::check_design(FittedPipeline<T>& fp, const detail::design_layout& layout, const DataFrame<T>& frame) {
+  std::vector<std::string> typed;
+  for (const auto& c : layout.columns())
+    if (c.kind != column_kind::numeric)
+      typed.push_back(fmt::format("'{}' ({}{})", c.name, kind_name(c.kind),
+                                  c.kind == column_kind::categorical ? fmt::format(", {} levels", frame.categorical(c.name).n_levels())
+                                                                     : std::string()));
+  if (!typed.empty())
+    MLOPS_THROW(schema_error(
+        errc::schema_column_type,
+        fmt::format("feature column(s) {} are not numeric and no step of the pipeline encodes them: add an encoder "
+                    "(OneHotEncoder / OrdinalEncoder for text, DateFeatures for dates; --encode onehot|ordinal, --date-features), "
+                    "leave them out (Pipeline::features; --drop COL, --features) or keep them as ids (DataFrame::set_id; --id COL)",
+                    fmt::join(typed, ", "))));
+  fp.design_ = layout.names();
+}
+
+template <scalar T>
+void Pipeline<T>::finish_fit(FittedPipeline<T>& fp) {
+  fp.compile();
+  const auto now = std::chrono::system_clock::now();
+  fp.created_at_ = fmt::format("{}", std::chrono::duration_cast<std::chrono::seconds>(now.time_since_epoch()).count());
+}
+
+template <scalar T>
+FittedPipeline<T> Pipeline<T>::fit_prepared(const Estimator<T>& estimator, DataFrame<T> frame, const std::vector<std::string>& features,
+                                            std::string_view target, std::size_t rows_in, std::size_t rows_missing_target) const {
+  FittedPipeline<T> fp;
+  detail::design_layout layout = begin_fit(fp, estimator, frame, features, target);
   fp.report_.rows_in = rows_in;
   fp.report_.rows_missing_target = rows_missing_target;
   if (frame.rows() == 0)
@@ -123,25 +159,37 @@ FittedPipeline<T> Pipeline<T>::fit_prepared(const Estimator<T>& estimator, DataF
     fp.steps_.push_back(std::move(fitted));
   }
   fp.report_.rows_used = frame.rows();
-  // What reaches the model must be numbers: name each column no step encoded, and how.
-  std::vector<std::string> typed;
-  for (const auto& c : layout.columns())
-    if (c.kind != column_kind::numeric)
-      typed.push_back(fmt::format("'{}' ({}{})", c.name, kind_name(c.kind),
-                                  c.kind == column_kind::categorical ? fmt::format(", {} levels", frame.categorical(c.name).n_levels())
-                                                                     : std::string()));
-  if (!typed.empty())
-    MLOPS_THROW(schema_error(
-        errc::schema_column_type,
-        fmt::format("feature column(s) {} are not numeric and no step of the pipeline encodes them: add an encoder "
-                    "(OneHotEncoder / OrdinalEncoder for text, DateFeatures for dates; --encode onehot|ordinal, --date-features), "
-                    "leave them out (Pipeline::features; --drop COL, --features) or keep them as ids (DataFrame::set_id; --id COL)",
-                    fmt::join(typed, ", "))));
-  fp.design_ = layout.names();
+  check_design(fp, layout, frame);
   fp.model_ = estimator.fit(frame, fp.design_, target);
-  fp.compile();
-  const auto now = std::chrono::system_clock::now();
-  fp.created_at_ = fmt::format("{}", std::chrono::duration_cast<std::chrono::seconds>(now.time_since_epoch()).count());
+  finish_fit(fp);
+  return fp;
+}
+
+template <scalar T>
+std::optional<FittedPipeline<T>> Pipeline<T>::fit_from_source(detail::pipeline_source<T>& src, const DataFrame<T>& schema,
+                                                              const std::vector<std::string>& features, std::string_view target,
+                                                              std::size_t rows_in) const {
+  if (!estimator_.has_value())
+    MLOPS_THROW(argument_error(errc::invalid_argument, "Pipeline: no estimator set; call estimator(...) first"));
+  FittedPipeline<T> fp;
+  detail::design_layout layout = begin_fit(fp, estimator_, schema, features, target);
+  fp.report_.rows_in = rows_in;
+  const std::size_t n = static_cast<std::size_t>(src.rows());
+  if (n == 0) return std::nullopt;  // the row path reports it
+  for (const auto& step : steps_) {
+    auto fitted = step.fit_source(src, layout, target);
+    if (!fitted || !fitted->forms(src)) return std::nullopt;
+    fp.report_.steps.push_back({std::string(fitted->name()), n, n});
+    fp.steps_.push_back(std::move(*fitted));
+  }
+  fp.report_.rows_used = n;
+  check_design(fp, layout, schema);
+  auto stats = src.least_squares(fp.design_, std::string(target));
+  if (!stats) return std::nullopt;
+  auto model = estimator_.fit_from(*stats);
+  if (!model) return std::nullopt;
+  fp.model_ = std::move(*model);
+  finish_fit(fp);
   return fp;
 }
 

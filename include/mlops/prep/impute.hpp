@@ -39,6 +39,8 @@ struct SimpleImputer {
         for (const T v : block.column(sums.columns[c]))
           if (v == v) values[c].push_back(v);
     }
+    /// From a source of statistics (prep/stats.hpp); the median needs the values: false.
+    bool read_from(detail::stats_source<T>& src) { return strategy != impute_strategy::median && src.read(sums); }
     void merge(const stats_type& o) {
       if (o.strategy != strategy) MLOPS_THROW(argument_error(errc::invalid_argument, "merging imputer statistics of different strategies"));
       sums.merge(o.sums);
@@ -63,6 +65,10 @@ struct SimpleImputer {
   /// The pipeline's fitting: learn the fill values, then fill the frame.
   fitted_type fit_step(DataFrame<T>& frame, detail::design_layout& layout, std::string_view) const {
     return detail::fit_and_apply(*this, frame, layout, layout.numeric());
+  }
+  /// The same from statistics (mean and constant; the median needs the rows).
+  std::optional<fitted_type> fit_source(detail::stats_source<T>& src, detail::design_layout& layout, std::string_view) const {
+    return detail::fit_from_source(*this, src, layout, layout.numeric());
   }
   void set_param(std::string_view name, const param_value& v) {
     if (name == "strategy")
@@ -109,6 +115,11 @@ class FittedSimpleImputer {
   static bool row_kernel(T* __restrict x, const T* __restrict a, const T*, std::size_t m) noexcept {
     for (std::size_t k = 0; k < m; ++k) x[k] = detail::op_fill(x[k], a[k]);
     return false;
+  }
+
+  /// On its training rows: each column's missing values become its fill value.
+  void forms(detail::form_sink<T>& sink) const {
+    for (std::size_t c = 0; c < columns_.size(); ++c) sink.map(columns_[c], {static_cast<double>(fills_[c]), 0.0, 1.0});
   }
 
   void describe(detail::step_card& card) const {

@@ -46,6 +46,10 @@ struct MinMaxScaler {
   fitted_type fit_step(DataFrame<T>& frame, detail::design_layout& layout, std::string_view) const {
     return detail::fit_and_apply(*this, frame, layout, layout.numeric());
   }
+  /// The same from statistics (prep/stats.hpp).
+  std::optional<fitted_type> fit_source(detail::stats_source<T>& src, detail::design_layout& layout, std::string_view) const {
+    return detail::fit_from_source(*this, src, layout, layout.numeric());
+  }
   void set_param(std::string_view name, const param_value& v) {
     if (name == "lo" || name == "min") lo = detail::param_number(name, v);
     else if (name == "hi" || name == "max") hi = detail::param_number(name, v);
@@ -91,6 +95,12 @@ class FittedMinMaxScaler {
   DataFrame<T> transform(DataFrame<T> frame) const {
     transform_inplace(frame);
     return frame;
+  }
+  /// On its training rows: (x - offset) / divisor. The clip changes none of them (their
+  /// values lie within the range it learnt), so it is not part of the form.
+  void forms(detail::form_sink<T>& sink) const {
+    for (std::size_t c = 0; c < columns_.size(); ++c)
+      sink.map(columns_[c], {std::numeric_limits<double>::quiet_NaN(), static_cast<double>(offset_[c]), static_cast<double>(divisor_[c])});
   }
   void compile(const detail::compile_context& ctx, detail::row_program<T>& prog) const {
     const auto features = ctx.design;

@@ -51,6 +51,10 @@ struct OneHotEncoder {
   fitted_type fit_step(DataFrame<T>& frame, detail::design_layout& layout, std::string_view) const {
     return detail::fit_and_apply(*this, frame, layout, detail::resolve_columns(columns, layout.of_kind(column_kind::categorical)));
   }
+  /// The same from statistics (prep/stats.hpp: each column's level counts).
+  std::optional<fitted_type> fit_source(detail::stats_source<T>& src, detail::design_layout& layout, std::string_view) const {
+    return detail::fit_from_source(*this, src, layout, detail::resolve_columns(columns, layout.of_kind(column_kind::categorical)));
+  }
   void set_param(std::string_view name, const param_value& v) {
     if (name == "min_frequency") min_frequency = detail::param_number(name, v);
     else if (name == "max_categories") max_categories = detail::param_count(name, v);
@@ -137,6 +141,13 @@ class FittedOneHotEncoder {
       std::vector<detail::layout_column> outs;
       for (auto& n : e.outputs()) outs.push_back({std::move(n), column_kind::numeric, true});
       layout.replace(e.name, std::move(outs), "OneHotEncoder");
+    }
+  }
+  /// Each encoded column becomes its 0/1 columns: the slot of each level of the data.
+  void forms(detail::form_sink<T>& sink) const {
+    for (const auto& e : encoded_) {
+      const auto slots = e.slots(sink.levels(e.name));
+      sink.expand(e.name, e.outputs(), slots, e.missing_slot());
     }
   }
   void compile(const detail::compile_context& ctx, detail::row_program<T>& prog) const {

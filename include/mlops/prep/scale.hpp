@@ -47,6 +47,10 @@ struct StandardScaler {
   fitted_type fit_step(DataFrame<T>& frame, detail::design_layout& layout, std::string_view) const {
     return detail::fit_and_apply(*this, frame, layout, layout.numeric());
   }
+  /// The same from statistics (prep/stats.hpp).
+  std::optional<fitted_type> fit_source(detail::stats_source<T>& src, detail::design_layout& layout, std::string_view) const {
+    return detail::fit_from_source(*this, src, layout, layout.numeric());
+  }
   void set_param(std::string_view name, const param_value& v) {
     if (name == "with_mean") with_mean = detail::param_bool(name, v);
     else if (name == "with_std") with_std = detail::param_bool(name, v);
@@ -90,6 +94,11 @@ class FittedStandardScaler {
       const T m = mean_[c], s = scale_[c];
       for (T& v : frame.column(columns_[c])) v = v * s + m;
     }
+  }
+  /// On its training rows (and any rows): (x - mean) / scale, missing stays missing.
+  void forms(detail::form_sink<T>& sink) const {
+    for (std::size_t c = 0; c < columns_.size(); ++c)
+      sink.map(columns_[c], {std::numeric_limits<double>::quiet_NaN(), static_cast<double>(mean_[c]), static_cast<double>(scale_[c])});
   }
   DataFrame<T> inverse_transform(DataFrame<T> frame) const {
     inverse_transform_inplace(frame);

@@ -21,6 +21,7 @@
 #include <concepts>
 #include <cstdint>
 #include <limits>
+#include <optional>
 #include <span>
 #include <string>
 #include <utility>
@@ -32,6 +33,7 @@
 #include "mlops/error.hpp"
 #include "mlops/frame.hpp"
 #include "mlops/prep/categorical.hpp"
+#include "mlops/prep/common.hpp"
 
 MLOPS_NAMESPACE_BEGIN
 namespace detail {
@@ -155,6 +157,102 @@ struct level_stat {
     lc = std::move(m);
   }
 };
+
+/// What a fitted step does to one numeric column of its own training rows, when it is
+///   x -> isnan(x) ? fill : (x - offset) / divisor    (fill NaN: a missing value stays missing)
+/// (imputation: fill; standardization and min-max scaling: offset and divisor). Steps
+/// say this through `forms` (form_sink); statistics are pushed through it (`push`), so a
+/// later step's statistics follow from the raw column's without transforming the rows.
+struct column_map {
+  double fill = std::numeric_limits<double>::quiet_NaN();
+  double offset = 0, divisor = 1;
+  double operator()(double x) const noexcept { return x != x ? fill : (x - offset) / divisor; }
+  /// This map, then `next`.
+  column_map then(const column_map& next) const noexcept {
+    return {next(fill), offset + next.offset * divisor, divisor * next.divisor};  // next(NaN) is next.fill
+  }
+};
+
+/// Statistics of a column after `m` (its statistics before, pushed forward).
+inline sum_stat push(sum_stat s, const column_map& m) noexcept {
+  s.sum = (s.sum - m.offset * static_cast<double>(s.count)) / m.divisor;
+  if (m.fill == m.fill) s.sum += m.fill * static_cast<double>(s.missing), s.count += s.missing, s.missing = 0;
+  return s;
+}
+inline moment_stat push(moment_stat s, const column_map& m) noexcept {
+  if (s.count > 0) s.mean = (s.mean - m.offset) / m.divisor, s.m2 /= m.divisor * m.divisor;
+  if (m.fill == m.fill && s.missing > 0) {
+    const std::uint64_t missing = s.missing;
+    s.missing = 0;
+    s.merge({missing, 0, m.fill, 0.0});
+  }
+  return s;
+}
+template <class T>
+range_stat<T> push(range_stat<T> s, const column_map& m, std::uint64_t missing) noexcept {
+  if (s.count > 0) {
+    const T a = static_cast<T>(m(static_cast<double>(s.min))), b = static_cast<T>(m(static_cast<double>(s.max)));
+    s.min = (std::min)(a, b), s.max = (std::max)(a, b);
+  }
+  if (m.fill == m.fill && missing > 0) s.merge({missing, static_cast<T>(m.fill), static_cast<T>(m.fill)});
+  return s;
+}
+
+/// Where a step fitted from statistics reads them: one set of training rows (a fold's,
+/// in cross-validation; a rank's merged blocks, later), each column's statistics as the
+/// step would have computed them on the rows the earlier steps made. false: this source
+/// cannot give that statistic for that column (the caller fits on the rows instead).
+template <class T>
+class stats_source {
+ public:
+  virtual ~stats_source() = default;
+  virtual std::uint64_t rows() const = 0;
+  virtual bool get(const std::string& column, sum_stat& out) = 0;
+  virtual bool get(const std::string& column, moment_stat& out) = 0;
+  virtual bool get(const std::string& column, range_stat<T>& out) = 0;
+  virtual bool get(const std::string& column, level_stat& out) = 0;
+
+  /// Every column of `st` from this source; false when one cannot be given.
+  template <class S>
+  bool read(column_stats<S>& st) {
+    for (std::size_t c = 0; c < st.columns.size(); ++c)
+      if (!get(st.columns[c], st.per_column[c])) return false;
+    st.rows = rows();
+    return true;
+  }
+};
+
+/// What a fitted step tells about its effect on its own training rows (its `forms`
+/// member): numeric columns mapped one by one (`map`), categorical columns replaced by
+/// columns that are functions of the level (`expand`: output k is 1 where the row's level
+/// has slot k, else 0). A step without `forms` (one that drops rows, or whose effect is
+/// none of these) makes the callers fit on the rows.
+template <class T>
+class form_sink {
+ public:
+  virtual ~form_sink() = default;
+  virtual void map(const std::string& column, const column_map& m) = 0;
+  /// The level list of a categorical input as the data codes it (what slots index).
+  virtual const std::vector<std::string>& levels(const std::string& column) = 0;
+  virtual void expand(const std::string& column, std::vector<std::string> outputs, std::span<const std::int32_t> slot_of_level,
+                      std::int32_t missing_slot) = 0;
+};
+
+/// The fit_step counterpart for a source of statistics: the step's statistics over
+/// `cols` read from `src`, then fit_from, then the layout updated (an encoder). Nothing
+/// when the source cannot give them.
+template <class S, class T>
+auto fit_from_source(const S& step, stats_source<T>& src, design_layout& layout, std::span<const std::string> cols)
+    -> std::optional<typename S::fitted_type> {
+  auto st = step.make_stats(cols);
+  bool ok;
+  if constexpr (requires { st.read_from(src); }) ok = st.read_from(src);
+  else ok = src.read(st);
+  if (!ok) return std::nullopt;
+  auto f = step.fit_from(st);
+  if constexpr (requires { f.update_layout(layout); }) f.update_layout(layout);
+  return f;
+}
 
 }  // namespace detail
 

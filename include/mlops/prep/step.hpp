@@ -11,6 +11,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -22,6 +23,7 @@
 
 #include "mlops/detail/clone_ptr.hpp"
 #include "mlops/prep/common.hpp"
+#include "mlops/prep/stats.hpp"
 
 MLOPS_NAMESPACE_BEGIN
 
@@ -48,6 +50,9 @@ class FittedStep {
   /// Writes the step's body (the caller writes its tag first).
   void save(detail::byte_writer& w) const { p_->save(w); }
   void describe(detail::step_card& card) const { p_->describe(card); }
+  /// Tells `sink` what the step does to its own training rows (prep/stats.hpp,
+  /// form_sink); false when its type has no `forms` (e.g. it drops rows).
+  bool forms(detail::form_sink<T>& sink) const { return p_->forms(sink); }
 
   /// The held step if it is an F, else nullptr.
   template <class F>
@@ -68,6 +73,7 @@ class FittedStep {
     virtual void compile(const detail::compile_context& ctx, detail::row_program<T>& program) const = 0;
     virtual void save(detail::byte_writer& w) const = 0;
     virtual void describe(detail::step_card& card) const = 0;
+    virtual bool forms(detail::form_sink<T>& sink) const = 0;
   };
   template <class F>
   struct model final : concept_t {
@@ -82,6 +88,15 @@ class FittedStep {
     void compile(const detail::compile_context& ctx, detail::row_program<T>& program) const override { value.compile(ctx, program); }
     void save(detail::byte_writer& w) const override { value.save(w); }
     void describe(detail::step_card& card) const override { value.describe(card); }
+    bool forms(detail::form_sink<T>& sink) const override {
+      if constexpr (requires { value.forms(sink); }) {
+        value.forms(sink);
+        return true;
+      } else {
+        (void)sink;
+        return false;
+      }
+    }
   };
   detail::clone_ptr<concept_t> p_;
 };
@@ -112,6 +127,11 @@ class Step {
   FittedStep<T> fit_step(DataFrame<T>& frame, detail::design_layout& layout, std::string_view target) const {
     return p_->fit_step(frame, layout, target);
   }
+  /// The same fit from statistics (prep/stats.hpp, stats_source) instead of rows;
+  /// nothing when the step's type has no `fit_source` or the source lacks a statistic.
+  std::optional<FittedStep<T>> fit_source(detail::stats_source<T>& src, detail::design_layout& layout, std::string_view target) const {
+    return p_->fit_source(src, layout, target);
+  }
 
   template <class S>
   const S* get_if() const noexcept {
@@ -132,6 +152,8 @@ class Step {
     virtual std::span<const std::string_view> names() const noexcept = 0;
     virtual void set_param(std::string_view name, const param_value& v) = 0;
     virtual FittedStep<T> fit_step(DataFrame<T>& frame, detail::design_layout& layout, std::string_view target) const = 0;
+    virtual std::optional<FittedStep<T>> fit_source(detail::stats_source<T>& src, detail::design_layout& layout,
+                                                    std::string_view target) const = 0;
   };
   template <class S>
   struct model final : concept_t {
@@ -143,6 +165,15 @@ class Step {
     void set_param(std::string_view name, const param_value& v) override { value.set_param(name, v); }
     FittedStep<T> fit_step(DataFrame<T>& frame, detail::design_layout& layout, std::string_view target) const override {
       return value.fit_step(frame, layout, target);
+    }
+    std::optional<FittedStep<T>> fit_source(detail::stats_source<T>& src, detail::design_layout& layout,
+                                            std::string_view target) const override {
+      if constexpr (requires { value.fit_source(src, layout, target); }) {
+        if (auto f = value.fit_source(src, layout, target)) return FittedStep<T>(std::move(*f));
+      } else {
+        (void)src, (void)layout, (void)target;
+      }
+      return std::nullopt;
     }
   };
   detail::clone_ptr<concept_t> p_;

@@ -35,6 +35,7 @@
 #include <fmt/format.h>
 
 #include "mlops/detail/parallel.hpp"
+#include "mlops/select/fold_stats.hpp"
 #include "mlops/select/one_pass_cv.hpp"
 #include "mlops/eval/scoring.hpp"
 #include "mlops/eval/split.hpp"
@@ -289,13 +290,14 @@ struct cv_plan {
     return out;
   }
 
-  /// Every fold from the shared statistics (see one_pass_cv.hpp), or nothing when the
-  /// pipeline, the data or the options need the per-fold fits.
+  /// Every fold from statistics the folds share (fold_stats.hpp; one_pass_cv.hpp for the
+  /// IQR filter and the median), or nothing when the pipeline, the data or the options
+  /// need the per-fold fits.
   std::optional<std::vector<CvFold>> run_one_pass(const Pipeline<T>& p, const cv_options& opt) const {
     if constexpr (std::is_same_v<T, double>) {
       if (!opt.one_pass || opt.train_scores || task != task_kind::regression) return std::nullopt;
       auto r = one_pass_cross_validate(p, materialized ? base : *source, features, target, splits, opt.threads);
-      if (!r) return std::nullopt;
+      if (!r) return run_statistics(p, opt);
       std::vector<CvFold> folds(r->size());
       for (std::size_t i = 0; i < folds.size(); ++i) {
         auto& f = folds[i];
@@ -306,6 +308,54 @@ struct cv_plan {
         f.fit_seconds = (*r)[i].fit_seconds;
         f.score_seconds = (*r)[i].score_seconds;
         for (const auto& name : metrics) f.test.push_back(metric_value((*r)[i].metrics, name));
+      }
+      return folds;
+    } else {
+      (void)p;
+      (void)opt;
+      return std::nullopt;
+    }
+  }
+
+  /// The general shared-statistics path (fold_stats.hpp): block sums in one pass, each
+  /// fold's pipeline fitted from them (Pipeline::fit_from_source), its validation rows
+  /// scored as a per-fold fit's.
+  std::optional<std::vector<CvFold>> run_statistics(const Pipeline<T>& p, const cv_options& opt) const {
+    if constexpr (std::is_same_v<T, double>) {
+      using clock = std::chrono::steady_clock;
+      const auto t0 = clock::now();
+      const DataFrame<T>& data = materialized ? base : *source;
+      const std::size_t K = splits.size();
+      std::vector<std::uint8_t> fold_of;
+      if (!p.estimator() || !fold_partition(splits, data.rows(), fold_of)) return std::nullopt;
+      const auto layout = make_atom_layout(data, features, target);
+      if (!layout) return std::nullopt;
+      const auto blocks = block_atom_sums(data, *layout, target, fold_of, K, opt.threads);
+      const double shared = std::chrono::duration<double>(clock::now() - t0).count() / static_cast<double>(K);
+      std::vector<std::optional<CvFold>> out(K);
+      parallel_tasks(K, opt.threads, [&](std::size_t f) {
+        const auto f0 = clock::now();
+        atom_sums sums;
+        sums.init(*layout);
+        for (std::size_t g = 0; g < K; ++g)
+          if (g != f) sums.add(blocks[g]);
+        fold_source src(*layout, data, std::move(sums));
+        auto fitted = p.fit_from_source(src, data, features, target, splits[f].train.size());
+        if (!fitted) return;
+        const auto f1 = clock::now();
+        CvFold& r = out[f].emplace();
+        r.index = f;
+        r.train_rows = splits[f].train.size();
+        r.test_rows = splits[f].test.size();
+        r.rows_used = fitted->report().rows_used;
+        r.test = score(*fitted, data.take(splits[f].test));
+        r.fit_seconds = shared + std::chrono::duration<double>(f1 - f0).count();
+        r.score_seconds = std::chrono::duration<double>(clock::now() - f1).count();
+      });
+      std::vector<CvFold> folds;
+      for (auto& f : out) {
+        if (!f) return std::nullopt;
+        folds.push_back(std::move(*f));
       }
       return folds;
     } else {
