@@ -174,15 +174,18 @@ std::optional<FittedPipeline<T>> Pipeline<T>::fit_from_source(detail::pipeline_s
   FittedPipeline<T> fp;
   detail::design_layout layout = begin_fit(fp, estimator_, schema, features, target);
   fp.report_.rows_in = rows_in;
-  const std::size_t n = static_cast<std::size_t>(src.rows());
-  if (n == 0) return std::nullopt;  // the row path reports it
+  if (src.rows() == 0) return std::nullopt;  // the row path reports it
   for (const auto& step : steps_) {
+    const auto before = static_cast<std::size_t>(src.rows());
     auto fitted = step.fit_source(src, layout, target);
     if (!fitted || !fitted->forms(src)) return std::nullopt;
-    fp.report_.steps.push_back({std::string(fitted->name()), n, n});
+    fp.report_.steps.push_back({std::string(fitted->name()), before, static_cast<std::size_t>(src.rows())});
+    if (src.rows() == 0)
+      MLOPS_THROW(data_error(errc::data_empty, fmt::format("step '{}' removed every training row; loosen it (e.g. a larger IQR k)",
+                                                           fitted->name())));
     fp.steps_.push_back(std::move(*fitted));
   }
-  fp.report_.rows_used = n;
+  fp.report_.rows_used = static_cast<std::size_t>(src.rows());
   check_design(fp, layout, schema);
   auto stats = src.least_squares(fp.design_, std::string(target));
   if (!stats) return std::nullopt;

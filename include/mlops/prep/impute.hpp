@@ -32,6 +32,7 @@ struct SimpleImputer {
     impute_strategy strategy = impute_strategy::mean;
     detail::column_stats<detail::sum_stat> sums;
     std::vector<std::vector<T>> values;  // median only: each column's present values
+    std::vector<double> medians;         // median only, from a source of statistics (read_from)
     void update(const DataFrame<T>& block) {
       sums.update(block);
       if (strategy != impute_strategy::median) return;
@@ -39,8 +40,17 @@ struct SimpleImputer {
         for (const T v : block.column(sums.columns[c]))
           if (v == v) values[c].push_back(v);
     }
-    /// From a source of statistics (prep/stats.hpp); the median needs the values: false.
-    bool read_from(detail::stats_source<T>& src) { return strategy != impute_strategy::median && src.read(sums); }
+    /// From a source of statistics (prep/stats.hpp): the sums, and the medians it finds.
+    bool read_from(detail::stats_source<T>& src) {
+      if (!src.read(sums)) return false;
+      if (strategy != impute_strategy::median) return true;
+      static constexpr double half[] = {0.5};
+      medians.assign(sums.columns.size(), 0.0);
+      std::uint64_t count = 0;
+      bool ok = true;  // every column asked, so a source that answers later learns them all at once
+      for (std::size_t c = 0; c < medians.size(); ++c) ok = src.quantiles(sums.columns[c], half, std::span<double>(&medians[c], 1), count) && ok;
+      return ok;
+    }
     void merge(const stats_type& o) {
       if (o.strategy != strategy) MLOPS_THROW(argument_error(errc::invalid_argument, "merging imputer statistics of different strategies"));
       sums.merge(o.sums);
@@ -66,7 +76,7 @@ struct SimpleImputer {
   fitted_type fit_step(DataFrame<T>& frame, detail::design_layout& layout, std::string_view) const {
     return detail::fit_and_apply(*this, frame, layout, layout.numeric());
   }
-  /// The same from statistics (mean and constant; the median needs the rows).
+  /// The same from statistics (prep/stats.hpp).
   std::optional<fitted_type> fit_source(detail::stats_source<T>& src, detail::design_layout& layout, std::string_view) const {
     return detail::fit_from_source(*this, src, layout, layout.numeric());
   }
@@ -186,6 +196,8 @@ FittedSimpleImputer<T> SimpleImputer<T>::fit_from(const stats_type& st) const {
                                                                 "remove or replace them before imputing", cols[c])));
     if (strategy == impute_strategy::mean) {
       fills[c] = static_cast<T>(m.sum / static_cast<double>(m.count));
+    } else if (!st.medians.empty()) {
+      fills[c] = static_cast<T>(st.medians[c]);
     } else {
       static constexpr double half[] = {0.5};
       detail::nan_quantiles<T>(std::span<const T>(st.values[c]), half, std::span<T>(&fills[c], 1), work);

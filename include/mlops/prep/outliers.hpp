@@ -15,6 +15,8 @@
 // target are dropped while fitting. That fence is training-only; serving has no target.
 #pragma once
 
+#include <algorithm>
+#include <array>
 #include <cmath>
 #include <cstdint>
 #include <limits>
@@ -25,6 +27,7 @@
 #include "mlops/detail/binary.hpp"
 #include "mlops/prep/common.hpp"
 #include "mlops/prep/options.hpp"
+#include "mlops/prep/stats.hpp"
 
 MLOPS_NAMESPACE_BEGIN
 
@@ -39,17 +42,57 @@ struct IqrOutlierFilter {
   bool include_target = true;          // pipeline fitting: also drop rows whose target is outlying
   std::vector<std::string> columns{};  // empty: every feature column
 
+  /// Mergeable statistics (prep/stats.hpp): each column's present values, so the
+  /// quartiles of merged blocks are exact (O(n) memory); or the quartiles a source of
+  /// statistics found (read_from). A plain fit selects the quartiles on the column itself.
+  struct stats_type {
+    std::vector<std::string> columns;
+    std::vector<std::vector<T>> values;
+    std::vector<std::array<double, 2>> quartiles;  // from a source (read_from)
+    std::vector<std::uint64_t> counts;             // from a source: values per column
+    void update(const DataFrame<T>& block) {
+      for (std::size_t c = 0; c < columns.size(); ++c)
+        for (const T v : block.column(columns[c]))
+          if (v == v) values[c].push_back(v);
+    }
+    void merge(const stats_type& o) {
+      if (o.columns != columns || !quartiles.empty() || !o.quartiles.empty())
+        MLOPS_THROW(argument_error(errc::invalid_argument, "merging IQR statistics over different columns (or given quartiles)"));
+      for (std::size_t c = 0; c < values.size(); ++c) values[c].insert(values[c].end(), o.values[c].begin(), o.values[c].end());
+    }
+    bool read_from(detail::stats_source<T>& src) {
+      static constexpr double probs[] = {0.25, 0.75};
+      quartiles.resize(columns.size());
+      counts.resize(columns.size());
+      bool ok = true;  // every column asked, so a source that answers later learns them all at once
+      for (std::size_t c = 0; c < columns.size(); ++c) ok = src.quantiles(columns[c], probs, quartiles[c], counts[c]) && ok;
+      return ok;
+    }
+  };
+  stats_type make_stats(std::span<const std::string> default_columns) const {
+    stats_type st{detail::resolve_columns(columns, default_columns), {}, {}, {}};
+    st.values.resize(st.columns.size());
+    return st;
+  }
+  FittedIqrOutlierFilter<T> fit_from(const stats_type& st) const;
+
   /// Learns the fences (NaN values are ignored; they are never outliers).
   FittedIqrOutlierFilter<T> fit(const DataFrame<T>& frame, std::span<const std::string> default_columns) const;
   FittedIqrOutlierFilter<T> fit(const DataFrame<T>& frame) const { return fit(frame, frame.names()); }
+  /// The columns a pipeline's fit checks: the step's (or the defaults), and the target
+  /// when include_target asks for it (then `with_target`).
+  std::vector<std::string> training_columns(std::span<const std::string> default_columns, std::string_view target, bool& with_target) const {
+    std::vector<std::string> cols = detail::resolve_columns(columns, default_columns);
+    with_target = include_target && !target.empty() && std::find(cols.begin(), cols.end(), target) == cols.end();
+    if (with_target) cols.emplace_back(target);
+    return cols;
+  }
   /// Fits on `frame` and drops its outlier rows (the training-time behaviour). With a
   /// `target` and include_target, the target column is checked too (training only).
   FittedIqrOutlierFilter<T> fit_drop(DataFrame<T>& frame, std::span<const std::string> default_columns,
                                      std::string_view target = {}) const {
-    std::vector<std::string> cols = detail::resolve_columns(columns, default_columns);
-    const bool with_target = include_target && !target.empty() &&
-                             std::find(cols.begin(), cols.end(), target) == cols.end();
-    if (with_target) cols.emplace_back(target);
+    bool with_target = false;
+    const auto cols = training_columns(default_columns, target, with_target);
     auto fitted = fit(frame, cols);
     if (with_target) fitted.mark_training_only(target);
     fitted.drop_training_rows(frame);
@@ -61,6 +104,16 @@ struct IqrOutlierFilter {
   /// The pipeline's fitting: learn the fences and drop the training rows outside them.
   fitted_type fit_step(DataFrame<T>& frame, detail::design_layout& layout, std::string_view target) const {
     return fit_drop(frame, layout.numeric(), target);
+  }
+  /// The same from statistics (prep/stats.hpp: each column's quartiles). The fitted
+  /// filter's forms drop the rows; its per-column drop counts stay 0 (no rows are seen).
+  std::optional<fitted_type> fit_source(detail::stats_source<T>& src, detail::design_layout& layout, std::string_view target) const {
+    bool with_target = false;
+    auto st = make_stats(training_columns(layout.numeric(), target, with_target));
+    if (!st.read_from(src)) return std::nullopt;
+    auto fitted = fit_from(st);
+    if (with_target) fitted.mark_training_only(target);
+    return fitted;
   }
   void set_param(std::string_view name, const param_value& v) {
     if (name == "k") k = detail::param_number(name, v);
@@ -141,6 +194,15 @@ class FittedIqrOutlierFilter {
     rows_in_ = frame.rows();
     frame = frame.filter(keep);
     rows_out_ = frame.rows();
+  }
+
+  /// On its training rows: those outside an active fence (the target's included) are
+  /// dropped; the kept ones lie inside every fence, so clipping leaves them as they are.
+  void forms(detail::form_sink<T>& sink) const {
+    std::vector<detail::row_fence> f;
+    for (const auto& c : fences_)
+      if (c.active) f.push_back({c.name, static_cast<double>(c.lower), static_cast<double>(c.upper)});
+    sink.filter(f);
   }
 
   /// Serving-time behaviour: clip (or leave alone for flag / pass). Never drops rows.
@@ -255,31 +317,64 @@ class FittedIqrOutlierFilter {
   std::size_t rows_in_ = 0, rows_out_ = 0;
 };
 
+namespace detail {
+/// One column's fence from its quartiles and how many values gave them (the IQR rule,
+/// shared by the plain fit and the fit from statistics).
 template <scalar T>
-FittedIqrOutlierFilter<T> IqrOutlierFilter<T>::fit(const DataFrame<T>& frame, std::span<const std::string> default_columns) const {
+typename FittedIqrOutlierFilter<T>::column_fence iqr_fence(const IqrOutlierFilter<T>& opt, const std::string& name, T q1, T q3,
+                                                           std::uint64_t count) {
+  if (count == 0)
+    MLOPS_THROW(data_error(errc::data_empty, fmt::format("IqrOutlierFilter: column '{}' has no non-missing value; impute or drop it first", name)));
+  if (!std::isfinite(q1) || !std::isfinite(q3))
+    MLOPS_THROW(data_error(errc::data_non_finite, fmt::format("IqrOutlierFilter: a quartile of column '{}' is infinite; remove infinite values first", name)));
+  typename FittedIqrOutlierFilter<T>::column_fence c;
+  c.name = name;
+  c.q1 = q1;
+  c.q3 = q3;
+  const T iqr = c.q3 - c.q1;
+  c.lower = c.q1 - static_cast<T>(opt.k) * iqr;
+  c.upper = c.q3 + static_cast<T>(opt.k) * iqr;
+  c.zero_iqr = !(iqr > T(0));
+  c.active = !(c.zero_iqr && opt.zero_iqr == zero_iqr_policy::skip);
+  return c;
+}
+template <scalar T>
+void check_iqr_k(double k) {
   if (!(k >= 0) || !std::isfinite(k))
     MLOPS_THROW(argument_error(errc::invalid_argument, fmt::format("IqrOutlierFilter: k = {} must be finite and >= 0 (1.5 is Tukey's)", k)));
-  const auto cols = detail::resolve_columns(columns, default_columns);
+}
+}  // namespace detail
+
+template <scalar T>
+FittedIqrOutlierFilter<T> IqrOutlierFilter<T>::fit(const DataFrame<T>& frame, std::span<const std::string> default_columns) const {
+  detail::check_iqr_k<T>(k);
   std::vector<typename FittedIqrOutlierFilter<T>::column_fence> fences;
   std::vector<T> work;
   static constexpr double probs[] = {0.25, 0.75};
-  for (const auto& name : cols) {
-    const auto s = frame.column(name);
-    typename FittedIqrOutlierFilter<T>::column_fence c;
-    c.name = name;
+  for (const auto& name : detail::resolve_columns(columns, default_columns)) {
     T q[2];
-    if (detail::nan_quantiles<T>(s, probs, q, work) == 0)
-      MLOPS_THROW(data_error(errc::data_empty, fmt::format("IqrOutlierFilter: column '{}' has no non-missing value; impute or drop it first", name)));
-    if (!std::isfinite(q[0]) || !std::isfinite(q[1]))
-      MLOPS_THROW(data_error(errc::data_non_finite, fmt::format("IqrOutlierFilter: a quartile of column '{}' is infinite; remove infinite values first", name)));
-    c.q1 = q[0];
-    c.q3 = q[1];
-    const T iqr = c.q3 - c.q1;
-    c.lower = c.q1 - static_cast<T>(k) * iqr;
-    c.upper = c.q3 + static_cast<T>(k) * iqr;
-    c.zero_iqr = !(iqr > T(0));
-    c.active = !(c.zero_iqr && zero_iqr == zero_iqr_policy::skip);
-    fences.push_back(std::move(c));
+    const std::size_t count = detail::nan_quantiles<T>(frame.column(name), probs, q, work);
+    fences.push_back(detail::iqr_fence(*this, name, q[0], q[1], count));
+  }
+  return {k, on_new_data, std::move(fences)};
+}
+
+template <scalar T>
+FittedIqrOutlierFilter<T> IqrOutlierFilter<T>::fit_from(const stats_type& st) const {
+  detail::check_iqr_k<T>(k);
+  std::vector<typename FittedIqrOutlierFilter<T>::column_fence> fences;
+  static constexpr double probs[] = {0.25, 0.75};
+  for (std::size_t c = 0; c < st.columns.size(); ++c) {
+    T q[2];
+    std::uint64_t count = 0;
+    if (!st.quartiles.empty()) {
+      q[0] = static_cast<T>(st.quartiles[c][0]), q[1] = static_cast<T>(st.quartiles[c][1]), count = st.counts[c];
+    } else {
+      std::vector<T> work(st.values[c]);
+      count = work.size();
+      detail::quantiles_inplace<T>(std::span<T>(work), probs, q);
+    }
+    fences.push_back(detail::iqr_fence(*this, st.columns[c], q[0], q[1], count));
   }
   return {k, on_new_data, std::move(fences)};
 }

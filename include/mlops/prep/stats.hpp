@@ -198,6 +198,13 @@ range_stat<T> push(range_stat<T> s, const column_map& m, std::uint64_t missing) 
   return s;
 }
 
+/// A training-time row filter's fence on one column: a row whose value there lies below
+/// lo or above hi is dropped (a missing value is kept).
+struct row_fence {
+  std::string column;
+  double lo = 0, hi = 0;
+};
+
 /// Where a step fitted from statistics reads them: one set of training rows (a fold's,
 /// in cross-validation; a rank's merged blocks, later), each column's statistics as the
 /// step would have computed them on the rows the earlier steps made. false: this source
@@ -211,6 +218,9 @@ class stats_source {
   virtual bool get(const std::string& column, moment_stat& out) = 0;
   virtual bool get(const std::string& column, range_stat<T>& out) = 0;
   virtual bool get(const std::string& column, level_stat& out) = 0;
+  /// Quantiles `probs` (ascending; numpy's linear method, as nan_quantiles) of the
+  /// column's present values, and how many values there are (`count`).
+  virtual bool quantiles(const std::string& column, std::span<const double> probs, std::span<double> out, std::uint64_t& count) = 0;
 
   /// Every column of `st` from this source; false when one cannot be given.
   template <class S>
@@ -225,8 +235,9 @@ class stats_source {
 /// What a fitted step tells about its effect on its own training rows (its `forms`
 /// member): numeric columns mapped one by one (`map`), categorical columns replaced by
 /// columns that are functions of the level (`expand`: output k is 1 where the row's level
-/// has slot k, else 0). A step without `forms` (one that drops rows, or whose effect is
-/// none of these) makes the callers fit on the rows.
+/// has slot k, else 0), training rows dropped (`filter`: later statistics are of the kept
+/// rows). A step without `forms` (one whose effect is none of these) makes the callers fit
+/// on the rows.
 template <class T>
 class form_sink {
  public:
@@ -236,6 +247,7 @@ class form_sink {
   virtual const std::vector<std::string>& levels(const std::string& column) = 0;
   virtual void expand(const std::string& column, std::vector<std::string> outputs, std::span<const std::int32_t> slot_of_level,
                       std::int32_t missing_slot) = 0;
+  virtual void filter(std::span<const row_fence> fences) = 0;
 };
 
 /// The fit_step counterpart for a source of statistics: the step's statistics over

@@ -3,19 +3,18 @@
 //
 // Per-fold fitting copies each fold's training rows and fits every step on them. When
 // every step can be fitted from statistics (Step::fit_source) and says what it does to
-// its training rows as per-column maps or level expansions (FittedStep::forms), and the
-// estimator fits from least-squares statistics (Estimator::fit_from), every fold's fit
-// follows from sums gathered once per block, where block g is the validation part of fold
-// g and fold f trains on every block but f:
+// its training rows (FittedStep::forms: per-column maps, level expansions, dropped rows),
+// and the estimator fits from least-squares statistics (Estimator::fit_from), every
+// fold's fit follows from sums gathered once per block, where block g is the validation
+// part of fold g and fold f trains on every block but f:
 //
 //  1. One pass over the rows gives, per block, the sums of a a^T over its rows, where a is
 //     the row's "atoms": the constant 1; u = x - shift of each numeric feature (0 where
 //     missing) and of the target; 0/1 indicators of each numeric feature's missing value
 //     and of each categorical feature's level (one per level of the data's dictionary, and
 //     one for missing). The dense atoms' products come from a symmetric rank update of
-//     row tiles; an indicator adds the row's dense atoms to its column (P) and counts its
-//     pairs with the row's other indicators (Q). Also each numeric feature's minimum and
-//     maximum per block.
+//     row tiles; an indicator adds the row's dense atoms to its column and counts its pairs
+//     with the row's other indicators. Also each numeric column's range per block.
 //  2. Per fold, the blocks but f are added, and the pipeline is fitted from them
 //     (Pipeline::fit_from_source): each column a step sees is a known function of one raw
 //     column - a map x -> isnan(x) ? fill : (x - offset) / divisor of a numeric one, or a
@@ -24,21 +23,36 @@
 //     The design columns and the target are then linear in the atoms, z = L a, and their
 //     centred co-moments are L C L^T with C the atoms' (centred in atom space, so shifts
 //     never cancel digits), which the estimator solves.
-//  3. Each fold's fitted pipeline scores its validation rows as a per-fold fit does.
+//  3. What the sums cannot give is asked for, and the folds are fitted again once it is
+//     known (a few rounds; the fits from statistics cost little):
+//     - quantiles (median imputation, the IQR filter's quartiles) are exact order
+//       statistics of each fold's values after its map, missing cells a point mass at the
+//       fold's fill value: one pass per column gathers each block's values near the wanted
+//       ranks (brackets chosen on a sample), and each fold selects among its blocks'; a
+//       rank a bracket misses, a map other than a fill, or rows already dropped take an
+//       exact selection over the fold's values;
+//     - a filter (the IQR filter drops training rows) gives each fold's fences; each row
+//       is marked with the folds that drop it, and the sums are gathered again in a
+//       "stage": rows kept by every fold they train go to their block's sums, rows kept by
+//       some to those folds' own extra sums, so fold f's stage sums are its blocks' plus
+//       its extras. The steps after the filter read that stage.
+//  4. Each fold's fitted pipeline scores its validation rows as a per-fold fit does.
 //
 // Results equal the per-fold fits up to rounding (tested against them). Anything outside
-// this model - a step without statistics (median imputation, the IQR filter: they need
-// the rows), float data, folds that do not partition the rows, a design column left with
-// missing values, more than max_indicators indicator atoms - returns nothing, and the
-// per-fold path runs, so its errors stay the ones users see. Sums are accumulated in
-// fixed row chunks merged in order (counts are exact), so results do not depend on the
-// thread count.
+// this model - a step without statistics, float data, folds that do not partition the
+// rows, a design column left with missing values, more than max_indicators indicators -
+// returns nothing, and the per-fold path runs, so its errors stay the ones users see.
+// Sums are accumulated in fixed row chunks merged in order (counts are exact), so results
+// do not depend on the thread count.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
+#include <limits>
 #include <optional>
 #include <span>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <Eigen/Core>
@@ -53,32 +67,32 @@ namespace detail {
 /// The atoms of a frame's features and target (see the file comment).
 struct atom_layout {
   static constexpr std::size_t max_indicators = 512;
-  std::vector<std::string> numeric;        // numeric features, dense atoms 1 .. numeric.size()
+  std::vector<std::string> numeric;        // numeric features: dense atoms 1 .. numeric.size()
+  std::string target;
   std::vector<double> shift;               // per numeric feature, then the target
   std::vector<std::string> categorical;    // categorical features
-  std::vector<std::size_t> level_base;     // per categorical: its first indicator (levels, then missing)
+  std::vector<std::size_t> level_base;     // per categorical: its first indicator (its levels, then missing)
   std::vector<std::size_t> n_levels;       // per categorical: the dictionary's size
   std::size_t dense = 0;                   // 1 + numeric + 1 (the target, last)
-  std::size_t sparse = 0;                  // numeric missing indicators, then the levels' and categorical missing ones
+  std::size_t sparse = 0;                  // numeric missing indicators, then the categoricals' indicators
   std::size_t total() const noexcept { return dense + sparse; }
   std::size_t target_atom() const noexcept { return dense - 1; }
-  std::size_t missing_atom(std::size_t numeric_j) const noexcept { return dense + numeric_j; }
 };
 
-/// One block's sums: E (atoms x atoms, lower triangle meaningful; dense-dense by rank
-/// update, indicator columns and pairs added row by row) and numeric ranges.
+/// One group of rows' sums: E (atoms x atoms, lower triangles meaningful) in three parts,
+/// and the range of present values of each numeric feature and the target.
 struct atom_sums {
-  Eigen::MatrixXd dd;           // dense x dense, lower triangle
+  Eigen::MatrixXd dd;           // dense x dense
   Eigen::MatrixXd p;            // dense x sparse: column a = sum of the dense atoms over rows with indicator a
-  Eigen::MatrixXd q;            // sparse x sparse: co-occurrence counts (lower triangle)
-  std::vector<double> lo, hi;   // per numeric feature: range of present values
+  Eigen::MatrixXd q;            // sparse x sparse: co-occurrence counts
+  std::vector<double> lo, hi;   // per numeric feature, then the target
   void init(const atom_layout& l) {
     const auto D = static_cast<Eigen::Index>(l.dense), S = static_cast<Eigen::Index>(l.sparse);
     dd.setZero(D, D);
     p.setZero(D, S);
     q.setZero(S, S);
-    lo.assign(l.numeric.size(), std::numeric_limits<double>::infinity());
-    hi.assign(l.numeric.size(), -std::numeric_limits<double>::infinity());
+    lo.assign(l.numeric.size() + 1, std::numeric_limits<double>::infinity());
+    hi.assign(l.numeric.size() + 1, -std::numeric_limits<double>::infinity());
   }
   void add(const atom_sums& o) {
     dd.triangularView<Eigen::Lower>() += o.dd;
@@ -88,55 +102,196 @@ struct atom_sums {
   }
 };
 
+/// The sums of one stage: per block g the rows kept by every fold they train ([g]), per
+/// fold f the rows of other blocks kept by f but not by all ([K + f]); and the drop bits
+/// the stage was made with (bit f of row r: fold f drops r; empty: none dropped).
+struct atom_stage {
+  std::vector<atom_sums> sums;
+  std::vector<std::uint32_t> dropped;
+};
+
+/// A column the steps made, as a function of one raw column: numeric raw j (the target:
+/// j = numeric.size()), m(x); categorical raw t, m(w[level]) (w_missing when missing).
+struct column_form {
+  bool categorical = false;
+  std::size_t raw = 0;
+  column_map m;
+  std::vector<double> w;
+  double w_missing = 0;
+  double value_of_level(std::size_t k, std::size_t n_levels) const { return m(k < n_levels ? w[k] : w_missing); }
+};
+
+/// A quantile question about one raw numeric column at one stage, after a map; answered
+/// when `out` has one value per prob.
+struct quantile_query {
+  std::size_t stage = 0, raw = 0;
+  column_map m;
+  std::vector<double> probs, out;
+  std::uint64_t count = 0;
+  bool same_question(const quantile_query& o) const noexcept;
+};
+
+/// A fence of a filter, on a column form.
+struct fence_query {
+  column_form form;
+  double lo = 0, hi = 0;
+};
+
+/// fold_of[r] for folds whose validation parts partition the rows and whose training part
+/// is the rest, all index lists strictly increasing (KFold's); false otherwise.
+MLOPS_FUNC bool fold_partition(const std::vector<SplitIndices>& splits, std::size_t n, std::vector<std::uint8_t>& fold_of);
+
 /// The atoms of `frame`'s features + target; nothing when a feature is neither numeric
 /// nor categorical, or there are too many indicators.
 MLOPS_FUNC std::optional<atom_layout> make_atom_layout(const DataFrame<double>& frame, const std::vector<std::string>& features,
                                                        const std::string& target);
 
-/// Step 1: per block sums over all rows (fold_of[r]: the block of row r), in `threads`.
-MLOPS_FUNC std::vector<atom_sums> block_atom_sums(const DataFrame<double>& frame, const atom_layout& l, const std::string& target,
-                                                  const std::vector<std::uint8_t>& fold_of, std::size_t K, std::size_t threads);
+/// One stage's sums over all rows (fold_of[r]: the block of row r; `dropped`: the stage's
+/// drop bits, or nullptr), in `threads`.
+MLOPS_FUNC std::vector<atom_sums> stage_sums(const DataFrame<double>& frame, const atom_layout& l, const std::string& target,
+                                             const std::vector<std::uint8_t>& fold_of, std::size_t K, std::size_t threads,
+                                             const std::vector<std::uint32_t>* dropped);
 
-/// Step 2's source: one fold's summed atoms, read as the steps' statistics.
+/// Step 2's source: one fold's sums of every stage known so far, read as the steps'
+/// statistics; what it cannot answer yet it records (asked(), filter_asked()).
 class fold_source final : public pipeline_source<double> {
  public:
-  fold_source(const atom_layout& l, const DataFrame<double>& frame, atom_sums sums);
+  fold_source(const atom_layout& l, const DataFrame<double>& frame, std::size_t fold, const std::vector<atom_stage>& stages,
+              const std::vector<quantile_query>& answers);
 
   std::uint64_t rows() const override { return n_; }
   bool get(const std::string& column, sum_stat& out) override;
   bool get(const std::string& column, moment_stat& out) override;
   bool get(const std::string& column, range_stat<double>& out) override;
   bool get(const std::string& column, level_stat& out) override;
+  bool quantiles(const std::string& column, std::span<const double> probs, std::span<double> out, std::uint64_t& count) override;
   void map(const std::string& column, const column_map& m) override;
   const std::vector<std::string>& levels(const std::string& column) override;
   void expand(const std::string& column, std::vector<std::string> outputs, std::span<const std::int32_t> slot_of_level,
               std::int32_t missing_slot) override;
+  void filter(std::span<const row_fence> fences) override;
   std::optional<LeastSquaresStats<double>> least_squares(const std::vector<std::string>& design, const std::string& target) override;
 
+  /// Quantiles asked for and not known.
+  const std::vector<quantile_query>& asked() const noexcept { return asked_; }
+  /// The fences of a filter met at the last known stage (its rows' sums not known yet).
+  const std::optional<std::vector<fence_query>>& filter_asked() const noexcept { return filter_asked_; }
+
  private:
-  /// A column the steps made, as a function of one raw feature: numeric raw j, m(x);
-  /// categorical raw t, m(w[level]) (w_missing for a missing level).
-  struct form {
-    bool categorical = false;
-    std::size_t raw = 0;
-    column_map m;
-    std::vector<double> w;
-    double w_missing = 0;
-  };
-  const form* find(const std::string& column) const;
+  const column_form* find(const std::string& column) const;
+  void enter_stage(std::size_t s);
   /// The values a categorical form takes, with their counts (levels with a count only).
-  void form_values(const form& f, std::vector<double>& v, std::vector<double>& c) const;
+  void form_values(const column_form& f, std::vector<double>& v, std::vector<double>& c) const;
   double count(std::size_t sparse_atom) const { return q_(static_cast<Eigen::Index>(sparse_atom), static_cast<Eigen::Index>(sparse_atom)); }
+  double missing(std::size_t raw) const { return raw < l_.numeric.size() ? count(raw) : 0.0; }
 
   const atom_layout& l_;
   const DataFrame<double>& frame_;
+  std::size_t fold_;
+  const std::vector<atom_stage>& stages_;
+  const std::vector<quantile_query>& answers_;
+  std::size_t stage_ = 0;
   atom_sums s_;
-  Eigen::MatrixXd q_;  // q with its upper triangle filled
+  Eigen::MatrixXd q_;  // s_.q with its upper triangle filled
   std::uint64_t n_ = 0;
-  std::vector<std::pair<std::string, form>> forms_;  // the current columns made from raw features
-  std::vector<std::string> raw_categorical_;         // categorical features not yet expanded
-  bool broken_ = false;                              // a form this source cannot follow
+  std::vector<std::pair<std::string, column_form>> forms_;  // the current columns made from raw ones (the target too)
+  std::vector<std::string> raw_categorical_;                // categorical features not yet expanded
+  bool broken_ = false;                                     // a form this source cannot follow
+  std::vector<quantile_query> asked_;
+  std::optional<std::vector<fence_query>> filter_asked_;
 };
+
+/// Answers `asks` (one per asking fold, nullptr for the others; all about the same raw
+/// column at the same stage, with the same probs) from `x`.
+MLOPS_FUNC void fold_quantiles(std::span<const double> x, const std::vector<SplitIndices>& splits, const atom_stage& stage,
+                               std::vector<quantile_query*>& asks);
+
+/// The next stage's drop bits: `before`'s, plus each fold's fences on the other blocks' rows.
+MLOPS_FUNC std::vector<std::uint32_t> filter_drops(const DataFrame<double>& frame, const atom_layout& l, const std::string& target,
+                                                   const std::vector<std::uint8_t>& fold_of, const std::vector<std::uint32_t>& before,
+                                                   const std::vector<std::vector<fence_query>>& fences);
+
+/// Every fold's pipeline fitted from shared statistics, or nothing (see the file comment).
+/// `shared_seconds` gets the time of the passes over the rows.
+MLOPS_FUNC std::optional<std::vector<FittedPipeline<double>>> fit_folds_from_statistics(const Pipeline<double>& p, const DataFrame<double>& data,
+                                                                                        const std::vector<std::string>& features,
+                                                                                        const std::string& target,
+                                                                                        const std::vector<SplitIndices>& splits,
+                                                                                        std::size_t threads, double& shared_seconds);
+
+/// The bracket pass over one column: per block g (the rows splits[g].test) the count and sum
+/// of present values, and for each of NB brackets the values below it (counted) and inside
+/// it (written at the block's cursor, which advances only for values inside: branch-free).
+/// Rows go in cache-sized chunks, each block's rows of the chunk in turn, so the column is
+/// read from memory once and every counter stays in a register.
+template <int NB>
+inline void column_pass(std::span<const double> x, const std::vector<SplitIndices>& splits, const double* lo, const double* hi,
+                        double* const* buf, const std::size_t* off, std::size_t* cnt, double* sum, std::size_t (*below)[32],
+                        std::size_t (*used)[32]) noexcept {
+  constexpr std::size_t nb = NB > 0 ? static_cast<std::size_t>(NB) : 1;
+  constexpr std::size_t chunk = 8192;
+  const std::size_t K = splits.size(), n = x.size();
+  std::size_t next[32] = {}, pos[nb][32] = {};
+  for (int b = 0; b < NB; ++b)
+    for (std::size_t g = 0; g < K; ++g) pos[b][g] = off[g];
+  double l[nb] = {}, h[nb] = {};
+  for (int b = 0; b < NB; ++b) {
+    l[b] = lo[b];
+    h[b] = hi[b];
+  }
+  for (std::size_t c1 = chunk; c1 - chunk < n; c1 += chunk) {
+    for (std::size_t g = 0; g < K; ++g) {
+      const auto& rows = splits[g].test;
+      const std::size_t a = next[g];
+      const std::size_t e = static_cast<std::size_t>(std::lower_bound(rows.begin() + static_cast<std::ptrdiff_t>(a), rows.end(), c1) - rows.begin());
+      next[g] = e;
+      std::size_t c = 0, bl[nb] = {}, k[nb] = {};
+      double s[4] = {};  // four sums: no add-latency chain
+      double* out[nb] = {};
+      for (int b = 0; b < NB; ++b) {
+        k[b] = pos[b][g];
+        out[b] = buf[b];
+      }
+      auto one = [&](double v, double& acc) {
+        const bool present = v == v;
+        c += present;
+        acc += present ? v : 0.0;
+        for (int b = 0; b < NB; ++b) {
+          bl[b] += v < l[b];
+          out[b][k[b]] = v;
+          k[b] += (v >= l[b]) & (v <= h[b]);
+        }
+      };
+      std::size_t i = a;
+      for (; i + 4 <= e; i += 4) {
+        one(x[rows[i]], s[0]);
+        one(x[rows[i + 1]], s[1]);
+        one(x[rows[i + 2]], s[2]);
+        one(x[rows[i + 3]], s[3]);
+      }
+      for (; i < e; ++i) one(x[rows[i]], s[0]);
+      cnt[g] += c;
+      sum[g] += (s[0] + s[1]) + (s[2] + s[3]);
+      for (int b = 0; b < NB; ++b) {
+        below[b][g] += bl[b];
+        pos[b][g] = k[b];
+      }
+    }
+  }
+  for (int b = 0; b < NB; ++b)
+    for (std::size_t g = 0; g < K; ++g) used[b][g] = pos[b][g] - off[g];
+}
+
+/// Order statistics of fold f's training multiset "values of the blocks != f, plus
+/// `mass` copies of m", quantile p (numpy's linear rule, as nan_quantiles). From the
+/// bracket when it holds the needed ranks; false otherwise (the caller goes exact).
+MLOPS_FUNC bool bracket_quantile(double p, std::size_t total, std::size_t below_v, const std::vector<double>& buf,
+                                 const std::vector<std::size_t>& off, const std::size_t* used, std::size_t f, double lo,
+                                 double hi, double m, std::size_t mass, std::vector<double>& work, double& out);
+
+/// The same, exactly: the whole training multiset of fold f by selection.
+MLOPS_FUNC void exact_quantiles(std::span<const double> x, const std::vector<SplitIndices>& splits, std::size_t f, double m,
+                                std::size_t mass, std::span<const double> probs, std::span<double> out, std::vector<double>& work);
 
 }  // namespace detail
 MLOPS_NAMESPACE_END
@@ -145,18 +300,114 @@ MLOPS_NAMESPACE_END
 // ---- definitions: header-only mode, or the compiled library (config.hpp, MLOPS_FUNC) ----
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <cmath>
-#include <limits>
+#include <cstring>
 #include <thread>
 
 #include "mlops/detail/parallel.hpp"
+#include "mlops/detail/stats.hpp"
 
 MLOPS_NAMESPACE_BEGIN
 namespace detail {
 
+MLOPS_FUNC bool quantile_query::same_question(const quantile_query& o) const noexcept {
+  auto bits = [](double v) {
+    std::uint64_t b;
+    std::memcpy(&b, &v, sizeof b);
+    return b;
+  };
+  return stage == o.stage && raw == o.raw && bits(m.fill) == bits(o.m.fill) && bits(m.offset) == bits(o.m.offset) &&
+         bits(m.divisor) == bits(o.m.divisor) && probs == o.probs;
+}
+
+MLOPS_FUNC bool fold_partition(const std::vector<SplitIndices>& splits, std::size_t n, std::vector<std::uint8_t>& fold_of) {
+  const std::size_t K = splits.size();
+  if (K < 2 || K > 32) return false;
+  fold_of.assign(n, 0xff);
+  std::size_t total = 0;
+  for (std::size_t f = 0; f < K; ++f) {
+    const auto& t = splits[f].test;
+    for (std::size_t i = 0; i < t.size(); ++i) {
+      if (t[i] >= n || fold_of[t[i]] != 0xff || (i > 0 && t[i] <= t[i - 1])) return false;
+      fold_of[t[i]] = static_cast<std::uint8_t>(f);
+    }
+    total += t.size();
+  }
+  if (total != n) return false;
+  for (std::size_t f = 0; f < K; ++f) {
+    const auto& tr = splits[f].train;
+    if (tr.size() != n - splits[f].test.size()) return false;
+    for (std::size_t i = 0; i < tr.size(); ++i)
+      if (tr[i] >= n || fold_of[tr[i]] == f || (i > 0 && tr[i] <= tr[i - 1])) return false;
+  }
+  return true;
+}
+
+MLOPS_FUNC bool bracket_quantile(double p, std::size_t total, std::size_t below_v, const std::vector<double>& buf,
+                             const std::vector<std::size_t>& off, const std::size_t* used, std::size_t f, double lo,
+                             double hi, double m, std::size_t mass, std::vector<double>& work, double& out) {
+  const double h = static_cast<double>(total - 1) * p;
+  std::size_t r = static_cast<std::size_t>(std::floor(h));
+  if (r >= total) r = total - 1;
+  const double frac = h - static_cast<double>(r);
+  const bool next = frac != 0 && r + 1 < total;
+  const std::size_t r2 = next ? r + 1 : r;
+  std::size_t used_v = 0;
+  for (std::size_t g = 0; g < off.size(); ++g)
+    if (g != f) used_v += used[g];
+  const bool mass_in = mass > 0 && m >= lo && m <= hi;
+  const std::size_t below = below_v + (mass > 0 && m < lo ? mass : 0);
+  const std::size_t inside = used_v + (mass_in ? mass : 0);
+  if (r < below || r2 >= below + inside) return false;
+  work.clear();
+  for (std::size_t g = 0; g < off.size(); ++g)
+    if (g != f) work.insert(work.end(), buf.begin() + static_cast<std::ptrdiff_t>(off[g]), buf.begin() + static_cast<std::ptrdiff_t>(off[g] + used[g]));
+  std::size_t L = 0;
+  if (mass_in)
+    for (const double v : work) L += v < m;
+  // The combined order is V[0, L), then the mass, then V[L, ...): a is element i of it,
+  // b element i + 1 (one selection; the next element is the minimum above it, or m).
+  const std::size_t i = r - below;
+  auto select = [&](std::size_t k) {
+    std::nth_element(work.begin(), work.begin() + static_cast<std::ptrdiff_t>(k), work.end());
+    return work[k];
+  };
+  auto min_above = [&](std::size_t k) { return *std::min_element(work.begin() + static_cast<std::ptrdiff_t>(k + 1), work.end()); };
+  double a, b;
+  if (!mass_in || i < L) {
+    a = select(i);
+    if (!next) b = a;
+    else if (mass_in && i + 1 == L) b = m;
+    else b = min_above(i);
+  } else if (i < L + mass) {
+    a = m;
+    b = (!next || i + 1 < L + mass) ? m : select(L);
+  } else {
+    a = select(i - mass);
+    b = next ? min_above(i - mass) : a;
+  }
+  out = frac == 0 ? a : numpy_lerp(a, b, frac);
+  return true;
+}
+
+MLOPS_FUNC void exact_quantiles(std::span<const double> x, const std::vector<SplitIndices>& splits, std::size_t f, double m,
+                            std::size_t mass, std::span<const double> probs, std::span<double> out, std::vector<double>& work) {
+  work.clear();
+  for (std::size_t g = 0; g < splits.size(); ++g) {
+    if (g == f) continue;
+    for (const auto r : splits[g].test)
+      if (x[r] == x[r]) work.push_back(x[r]);
+  }
+  work.insert(work.end(), mass, m);
+  quantiles_inplace<double>(std::span<double>(work), probs, out);
+}
+
+
 MLOPS_FUNC std::optional<atom_layout> make_atom_layout(const DataFrame<double>& frame, const std::vector<std::string>& features,
                                                        const std::string& target) {
   atom_layout l;
+  l.target = target;
   for (const auto& f : features) {
     const auto k = frame.kind(f);
     if (k == column_kind::numeric) l.numeric.push_back(f);
@@ -172,8 +423,8 @@ MLOPS_FUNC std::optional<atom_layout> make_atom_layout(const DataFrame<double>& 
     l.sparse += l.n_levels.back() + 1;
   }
   if (l.sparse > atom_layout::max_indicators) return std::nullopt;
-  // Shifts: the mean of a strided sample of present values (any value near the mean keeps
-  // the dense sums' products well conditioned; a sample keeps this pass cheap).
+  // Shifts: the mean of a strided sample of finite values (any value near the mean keeps
+  // the dense sums' products well conditioned; a sample keeps this cheap).
   auto sample_mean = [&](std::span<const double> x) {
     const std::size_t step = (std::max)(std::size_t{1}, x.size() / 4096);
     double s = 0;
@@ -187,28 +438,34 @@ MLOPS_FUNC std::optional<atom_layout> make_atom_layout(const DataFrame<double>& 
   return l;
 }
 
-MLOPS_FUNC std::vector<atom_sums> block_atom_sums(const DataFrame<double>& frame, const atom_layout& l, const std::string& target,
-                                                  const std::vector<std::uint8_t>& fold_of, std::size_t K, std::size_t threads) {
-  const std::size_t n = frame.rows(), nd = l.numeric.size(), D = l.dense, nc = l.categorical.size();
+MLOPS_FUNC std::vector<atom_sums> stage_sums(const DataFrame<double>& frame, const atom_layout& l, const std::string& target,
+                                             const std::vector<std::uint8_t>& fold_of, std::size_t K, std::size_t threads,
+                                             const std::vector<std::uint32_t>* dropped) {
+  const std::size_t n = frame.rows(), nd = l.numeric.size(), D = l.dense, nc = l.categorical.size(), S = l.sparse;
   std::vector<std::span<const double>> x;
   for (const auto& f : l.numeric) x.push_back(frame.column(f));
   x.push_back(frame.column(target));
   std::vector<std::span<const std::int32_t>> codes;
   for (const auto& c : l.categorical) codes.push_back(frame.categorical(c).codes);
+  const std::uint32_t all = K >= 32 ? 0xffffffffu : ((std::uint32_t{1} << K) - 1);
 
   constexpr std::size_t chunk_rows = 16384, R = 1024;  // rows per chunk (the merge unit), per tile
   const std::size_t chunks = (n + chunk_rows - 1) / chunk_rows;
+  const std::size_t G = K + 2, border = K, skip = K + 1;  // tile groups: blocks' kept rows, rows some folds keep, dropped rows
   std::vector<std::vector<atom_sums>> acc(chunks);
-  const std::size_t workers = (std::max)(std::size_t{1}, (std::min)(threads == 0 ? std::size_t{std::thread::hardware_concurrency()} : threads, chunks));
+  if (threads == 0) threads = (std::max)(1u, std::thread::hardware_concurrency());
+  const std::size_t workers = (std::max)(std::size_t{1}, (std::min)(threads, chunks));
   std::atomic<std::size_t> next{0};
   parallel_tasks(workers, workers, [&](std::size_t) {
-    std::vector<double> buf(K * D * R);
-    std::vector<std::size_t> dest(R), fill(K);
-    std::vector<std::uint32_t> active;       // per tile row: its indicators, in groups
+    std::vector<double> buf(G * D * R);
+    std::vector<std::size_t> dest(R), fill(G);
+    std::vector<std::uint8_t> group(R);
+    std::vector<std::uint32_t> keep(R);         // border rows: the folds that keep them
+    std::vector<std::uint32_t> active;          // the tile's rows' indicators, row after row
     std::vector<std::uint32_t> active_at(R + 1);
     for (std::size_t c; (c = next.fetch_add(1)) < chunks;) {
       auto& out = acc[c];
-      out.resize(K);
+      out.resize(2 * K);
       for (auto& o : out) o.init(l);
       const std::size_t c1 = (std::min)(n, (c + 1) * chunk_rows);
       for (std::size_t t0 = c * chunk_rows; t0 < c1; t0 += R) {
@@ -216,28 +473,33 @@ MLOPS_FUNC std::vector<atom_sums> block_atom_sums(const DataFrame<double>& frame
         std::fill(fill.begin(), fill.end(), 0);
         for (std::size_t i = 0; i < m; ++i) {
           const std::size_t g = fold_of[t0 + i];
-          dest[i] = g * D * R + fill[g]++;
+          std::size_t grp = g;
+          if (dropped) {
+            const std::uint32_t train = all & ~(std::uint32_t{1} << g), out_of = (*dropped)[t0 + i] & train;
+            grp = out_of == 0 ? g : (out_of == train ? skip : border);
+            keep[i] = train & ~out_of;
+          }
+          group[i] = static_cast<std::uint8_t>(grp);
+          dest[i] = grp * D * R + (grp == skip ? 0 : fill[grp]++);  // dropped rows share one slot
         }
-        // Dense atoms into each block's column-major tile: 1, u of each numeric, u of y.
+        // Dense atoms into each group's column-major tile: 1, u of each numeric, u of y.
         for (std::size_t i = 0; i < m; ++i) buf[dest[i]] = 1.0;
         for (std::size_t j = 0; j <= nd; ++j) {
           const double* v = x[j].data() + t0;
           const double sh = l.shift[j];
           double* col = buf.data() + (j + 1) * R;
-          if (j < nd) {
-            double lo[32], hi[32];
-            for (std::size_t g = 0; g < K; ++g) lo[g] = out[g].lo[j], hi[g] = out[g].hi[j];
-            for (std::size_t i = 0; i < m; ++i) {
-              const double a = v[i];
-              const bool present = a == a;
-              col[dest[i]] = present ? a - sh : 0.0;
-              const std::size_t g = fold_of[t0 + i];
-              if (present) lo[g] = (std::min)(lo[g], a), hi[g] = (std::max)(hi[g], a);
-            }
-            for (std::size_t g = 0; g < K; ++g) out[g].lo[j] = lo[g], out[g].hi[j] = hi[g];
-          } else {
-            for (std::size_t i = 0; i < m; ++i) col[dest[i]] = v[i] - sh;
+          double lo[34], hi[34];
+          for (std::size_t g = 0; g < K; ++g) lo[g] = out[g].lo[j], hi[g] = out[g].hi[j];
+          lo[border] = lo[skip] = std::numeric_limits<double>::infinity();
+          hi[border] = hi[skip] = -std::numeric_limits<double>::infinity();
+          for (std::size_t i = 0; i < m; ++i) {
+            const double a = v[i];
+            const bool present = a == a;
+            col[dest[i]] = present ? a - sh : 0.0;
+            const std::size_t g = group[i];
+            if (present) lo[g] = (std::min)(lo[g], a), hi[g] = (std::max)(hi[g], a);
           }
+          for (std::size_t g = 0; g < K; ++g) out[g].lo[j] = lo[g], out[g].hi[j] = hi[g];
         }
         for (std::size_t g = 0; g < K; ++g) {
           if (fill[g] == 0) continue;
@@ -245,7 +507,7 @@ MLOPS_FUNC std::vector<atom_sums> block_atom_sums(const DataFrame<double>& frame
                                                                              static_cast<Eigen::Index>(D), Eigen::OuterStride<>(static_cast<Eigen::Index>(R)));
           out[g].dd.selfadjointView<Eigen::Lower>().rankUpdate(B.transpose());
         }
-        // Indicators: each row's, then its dense atoms into their columns and its pairs.
+        // Indicators: each row's list, then its dense atoms into their columns and its pairs.
         active.clear();
         for (std::size_t i = 0; i < m; ++i) {
           active_at[i] = static_cast<std::uint32_t>(active.size());
@@ -257,58 +519,87 @@ MLOPS_FUNC std::vector<atom_sums> block_atom_sums(const DataFrame<double>& frame
           }
         }
         active_at[m] = static_cast<std::uint32_t>(active.size());
-        for (std::size_t i = 0; i < m; ++i) {
+        auto add_indicators = [&](atom_sums& o, std::size_t i) {
           const std::uint32_t a0 = active_at[i], a1 = active_at[i + 1];
-          if (a0 == a1) continue;
-          auto& o = out[fold_of[t0 + i]];
           const double* row = buf.data() + dest[i];
           for (std::uint32_t k = a0; k < a1; ++k) {
             double* pc = o.p.data() + static_cast<std::ptrdiff_t>(active[k]) * static_cast<std::ptrdiff_t>(D);
             for (std::size_t j = 0; j < D; ++j) pc[j] += row[j * R];
-            double* qc = o.q.data() + static_cast<std::ptrdiff_t>(active[k]) * static_cast<std::ptrdiff_t>(l.sparse);
+            double* qc = o.q.data() + static_cast<std::ptrdiff_t>(active[k]) * static_cast<std::ptrdiff_t>(S);
             for (std::uint32_t k2 = a0; k2 < a1; ++k2)
               if (active[k2] >= active[k]) qc[active[k2]] += 1.0;  // lower triangle: row >= column
+          }
+        };
+        Eigen::VectorXd u(static_cast<Eigen::Index>(D));
+        for (std::size_t i = 0; i < m; ++i) {
+          const std::size_t g = group[i];
+          if (g < K) {
+            if (active_at[i] != active_at[i + 1]) add_indicators(out[g], i);
+          } else if (g == border) {  // into each keeping fold's extra sums
+            for (std::size_t j = 0; j < D; ++j) u(static_cast<Eigen::Index>(j)) = buf[dest[i] + j * R];
+            for (std::size_t f = 0; f < K; ++f) {
+              if (!((keep[i] >> f) & 1u)) continue;
+              auto& o = out[K + f];
+              o.dd.selfadjointView<Eigen::Lower>().rankUpdate(u);
+              add_indicators(o, i);
+              for (std::size_t j = 0; j <= nd; ++j) {
+                const double a = x[j][t0 + i];
+                if (a == a) o.lo[j] = (std::min)(o.lo[j], a), o.hi[j] = (std::max)(o.hi[j], a);
+              }
+            }
           }
         }
       }
     }
   });
-  std::vector<atom_sums> blocks(K);
-  for (std::size_t g = 0; g < K; ++g) {
-    blocks[g].init(l);
-    for (const auto& a : acc) blocks[g].add(a[g]);
+  std::vector<atom_sums> sums(2 * K);
+  for (std::size_t g = 0; g < 2 * K; ++g) {
+    sums[g].init(l);
+    for (const auto& a : acc) sums[g].add(a[g]);
   }
-  return blocks;
+  return sums;
 }
 
-MLOPS_FUNC fold_source::fold_source(const atom_layout& l, const DataFrame<double>& frame, atom_sums sums)
-    : l_(l), frame_(frame), s_(std::move(sums)) {
+MLOPS_FUNC fold_source::fold_source(const atom_layout& l, const DataFrame<double>& frame, std::size_t fold,
+                                    const std::vector<atom_stage>& stages, const std::vector<quantile_query>& answers)
+    : l_(l), frame_(frame), fold_(fold), stages_(stages), answers_(answers) {
+  for (std::size_t j = 0; j < l_.numeric.size(); ++j) forms_.push_back({l_.numeric[j], column_form{false, j, {}, {}, 0}});
+  forms_.push_back({l_.target, column_form{false, l_.numeric.size(), {}, {}, 0}});  // a filter may check the target
+  raw_categorical_ = l_.categorical;
+  enter_stage(0);
+}
+
+MLOPS_FUNC void fold_source::enter_stage(std::size_t s) {
+  stage_ = s;
+  const std::size_t K = stages_[s].sums.size() / 2;
+  s_.init(l_);
+  for (std::size_t g = 0; g < K; ++g)
+    if (g != fold_) s_.add(stages_[s].sums[g]);
+  s_.add(stages_[s].sums[K + fold_]);
   q_ = s_.q.selfadjointView<Eigen::Lower>();
   n_ = static_cast<std::uint64_t>(std::llround(s_.dd(0, 0)));
-  for (std::size_t j = 0; j < l_.numeric.size(); ++j) forms_.push_back({l_.numeric[j], form{false, j, {}, {}, 0}});
-  raw_categorical_ = l_.categorical;
 }
 
-MLOPS_FUNC const fold_source::form* fold_source::find(const std::string& column) const {
+MLOPS_FUNC const column_form* fold_source::find(const std::string& column) const {
   for (const auto& [name, f] : forms_)
     if (name == column) return &f;
   return nullptr;
 }
 
-MLOPS_FUNC void fold_source::form_values(const form& f, std::vector<double>& v, std::vector<double>& c) const {
+MLOPS_FUNC void fold_source::form_values(const column_form& f, std::vector<double>& v, std::vector<double>& c) const {
   v.clear(), c.clear();
   const std::size_t base = l_.level_base[f.raw], L = l_.n_levels[f.raw];
   for (std::size_t k = 0; k <= L; ++k) {
     const double cnt = count(base + k);
     if (cnt == 0) continue;
-    v.push_back(f.m(k < L ? f.w[k] : f.w_missing));
+    v.push_back(f.value_of_level(k, L));
     c.push_back(cnt);
   }
 }
 
 MLOPS_FUNC bool fold_source::get(const std::string& column, sum_stat& out) {
-  const form* f = find(column);
-  if (!f) return false;
+  const column_form* f = find(column);
+  if (!f || filter_asked_) return false;
   if (f->categorical) {
     std::vector<double> v, c;
     form_values(*f, v, c);
@@ -317,16 +608,16 @@ MLOPS_FUNC bool fold_source::get(const std::string& column, sum_stat& out) {
     return true;
   }
   const std::size_t j = f->raw;
-  const double present = static_cast<double>(n_) - count(j);
-  const sum_stat raw{static_cast<std::uint64_t>(present), static_cast<std::uint64_t>(count(j)),
+  const double present = static_cast<double>(n_) - missing(j);
+  const sum_stat raw{static_cast<std::uint64_t>(present), static_cast<std::uint64_t>(missing(j)),
                      l_.shift[j] * present + s_.dd(static_cast<Eigen::Index>(j + 1), 0)};
   out = push(raw, f->m);
   return true;
 }
 
 MLOPS_FUNC bool fold_source::get(const std::string& column, moment_stat& out) {
-  const form* f = find(column);
-  if (!f) return false;
+  const column_form* f = find(column);
+  if (!f || filter_asked_) return false;
   if (f->categorical) {
     std::vector<double> v, c;
     form_values(*f, v, c);
@@ -340,8 +631,8 @@ MLOPS_FUNC bool fold_source::get(const std::string& column, moment_stat& out) {
   }
   const std::size_t j = f->raw;
   const auto jj = static_cast<Eigen::Index>(j + 1);
-  const double present = static_cast<double>(n_) - count(j);
-  moment_stat raw{static_cast<std::uint64_t>(present), static_cast<std::uint64_t>(count(j)), 0.0, 0.0};
+  const double present = static_cast<double>(n_) - missing(j);
+  moment_stat raw{static_cast<std::uint64_t>(present), static_cast<std::uint64_t>(missing(j)), 0.0, 0.0};
   if (present > 0) {
     const double su = s_.dd(jj, 0), mu = su / present;
     raw.mean = l_.shift[j] + mu;
@@ -352,8 +643,8 @@ MLOPS_FUNC bool fold_source::get(const std::string& column, moment_stat& out) {
 }
 
 MLOPS_FUNC bool fold_source::get(const std::string& column, range_stat<double>& out) {
-  const form* f = find(column);
-  if (!f) return false;
+  const column_form* f = find(column);
+  if (!f || filter_asked_) return false;
   if (f->categorical) {
     std::vector<double> v, c;
     form_values(*f, v, c);
@@ -363,17 +654,17 @@ MLOPS_FUNC bool fold_source::get(const std::string& column, range_stat<double>& 
     return true;
   }
   const std::size_t j = f->raw;
-  const double present = static_cast<double>(n_) - count(j);
+  const double present = static_cast<double>(n_) - missing(j);
   range_stat<double> raw;
   raw.count = static_cast<std::uint64_t>(present);
   if (present > 0) raw.min = s_.lo[j], raw.max = s_.hi[j];
-  out = push(raw, f->m, static_cast<std::uint64_t>(count(j)));
+  out = push(raw, f->m, static_cast<std::uint64_t>(missing(j)));
   return true;
 }
 
 MLOPS_FUNC bool fold_source::get(const std::string& column, level_stat& out) {
   const auto it = std::find(raw_categorical_.begin(), raw_categorical_.end(), column);
-  if (it == raw_categorical_.end()) return false;
+  if (it == raw_categorical_.end() || filter_asked_) return false;
   const std::size_t t = static_cast<std::size_t>(std::find(l_.categorical.begin(), l_.categorical.end(), column) - l_.categorical.begin());
   const auto& dict = *frame_.categorical(column).levels;
   std::vector<std::size_t> present;
@@ -388,6 +679,44 @@ MLOPS_FUNC bool fold_source::get(const std::string& column, level_stat& out) {
   out.lc.missing = static_cast<std::size_t>(count(l_.level_base[t] + l_.n_levels[t]));
   out.lc.rows = static_cast<std::size_t>(n_);
   return true;
+}
+
+MLOPS_FUNC bool fold_source::quantiles(const std::string& column, std::span<const double> probs, std::span<double> out,
+                                       std::uint64_t& count_out) {
+  const column_form* f = find(column);
+  if (!f || filter_asked_) return false;
+  if (f->categorical) {  // exact from the level counts: the values sorted, each with its count
+    std::vector<double> v, c;
+    form_values(*f, v, c);
+    std::vector<std::size_t> order(v.size());
+    for (std::size_t k = 0; k < order.size(); ++k) order[k] = k;
+    std::sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) { return v[a] < v[b]; });
+    const double total = static_cast<double>(n_);
+    auto at_rank = [&](double r) {  // the value of rank r (0-based)
+      double seen = 0;
+      for (const auto k : order) {
+        seen += c[k];
+        if (r < seen) return v[k];
+      }
+      return v[order.back()];
+    };
+    for (std::size_t q = 0; q < probs.size(); ++q) {
+      const double h = (total - 1) * probs[q], r = std::floor(h), frac = h - r;
+      const double a = at_rank(r);
+      out[q] = frac == 0 || r + 1 >= total ? a : numpy_lerp(a, at_rank(r + 1), frac);
+    }
+    count_out = n_;
+    return true;
+  }
+  quantile_query ask{stage_, f->raw, f->m, std::vector<double>(probs.begin(), probs.end()), {}, 0};
+  for (const auto& a : answers_)
+    if (a.same_question(ask) && a.out.size() == probs.size()) {
+      std::copy(a.out.begin(), a.out.end(), out.begin());
+      count_out = a.count;
+      return true;
+    }
+  asked_.push_back(std::move(ask));
+  return false;
 }
 
 MLOPS_FUNC void fold_source::map(const std::string& column, const column_map& m) {
@@ -411,40 +740,61 @@ MLOPS_FUNC void fold_source::expand(const std::string& column, std::vector<std::
   }
   raw_categorical_.erase(it);
   for (std::size_t k = 0; k < outputs.size(); ++k) {
-    form f{true, t, {}, std::vector<double>(slot_of_level.size()), missing_slot == static_cast<std::int32_t>(k) ? 1.0 : 0.0};
+    column_form f{true, t, {}, std::vector<double>(slot_of_level.size()), missing_slot == static_cast<std::int32_t>(k) ? 1.0 : 0.0};
     for (std::size_t v = 0; v < slot_of_level.size(); ++v) f.w[v] = slot_of_level[v] == static_cast<std::int32_t>(k) ? 1.0 : 0.0;
     forms_.push_back({std::move(outputs[k]), std::move(f)});
   }
 }
 
-MLOPS_FUNC std::optional<LeastSquaresStats<double>> fold_source::least_squares(const std::vector<std::string>& design, const std::string&) {
-  if (broken_ || n_ == 0) return std::nullopt;
+MLOPS_FUNC void fold_source::filter(std::span<const row_fence> fences) {
+  if (broken_) return;
+  // Every fold meets the same filters in the same order, so stage s + 1 is this filter's
+  // (a fold whose fences are all inactive drops nothing in it).
+  if (stage_ + 1 < stages_.size()) {  // the rows it keeps are known: their sums from here on
+    enter_stage(stage_ + 1);
+    return;
+  }
+  std::vector<fence_query> q;
+  for (const auto& fc : fences) {
+    const column_form* f = find(fc.column);
+    if (!f) {
+      broken_ = true;
+      return;
+    }
+    q.push_back({*f, fc.lo, fc.hi});
+  }
+  filter_asked_ = std::move(q);
+}
+
+MLOPS_FUNC std::optional<LeastSquaresStats<double>> fold_source::least_squares(const std::vector<std::string>& design, const std::string& target) {
+  if (broken_ || filter_asked_ || !asked_.empty() || n_ == 0) return std::nullopt;
+  if (const column_form* t = find(target); t && !(t->m.offset == 0 && t->m.divisor == 1)) return std::nullopt;  // a step changed the target
   const std::size_t p = design.size(), D = l_.dense, A = l_.total();
   // z = L a: rows are the design columns, then the target; columns the atoms.
   Eigen::MatrixXd L = Eigen::MatrixXd::Zero(static_cast<Eigen::Index>(p + 1), static_cast<Eigen::Index>(A));
   for (std::size_t k = 0; k < p; ++k) {
-    const form* f = find(design[k]);
+    const column_form* f = find(design[k]);
     if (!f) return std::nullopt;
     const auto kk = static_cast<Eigen::Index>(k);
     const column_map& m = f->m;
     if (f->categorical) {
       const std::size_t base = D + l_.level_base[f->raw], Lv = l_.n_levels[f->raw];
-      for (std::size_t v = 0; v < Lv; ++v) L(kk, static_cast<Eigen::Index>(base + v)) = m(f->w[v]);
-      L(kk, static_cast<Eigen::Index>(base + Lv)) = m(f->w_missing);
+      for (std::size_t v = 0; v <= Lv; ++v) L(kk, static_cast<Eigen::Index>(base + v)) = f->value_of_level(v, Lv);
       continue;
     }
     const std::size_t j = f->raw;
-    const bool missing = count(j) > 0;
-    if (missing && m.fill != m.fill) return std::nullopt;  // NaN would reach the trainer: the row path names it
+    if (j >= l_.numeric.size()) return std::nullopt;  // the target as a design column
+    const bool has_missing = missing(j) > 0;
+    if (has_missing && m.fill != m.fill) return std::nullopt;  // NaN would reach the trainer: the row path names it
     // Present: (u + shift - offset) / divisor; missing: fill.
     const double c0 = (l_.shift[j] - m.offset) / m.divisor;
     L(kk, static_cast<Eigen::Index>(j + 1)) = 1.0 / m.divisor;
     L(kk, 0) = c0;
-    if (missing) L(kk, static_cast<Eigen::Index>(l_.missing_atom(j))) = m.fill - c0;
+    if (has_missing) L(kk, static_cast<Eigen::Index>(D + j)) = m.fill - c0;
   }
   L(static_cast<Eigen::Index>(p), static_cast<Eigen::Index>(l_.target_atom())) = 1.0;
   L(static_cast<Eigen::Index>(p), 0) = l_.shift.back();
-  // The atoms' full second moments, their means and centred co-moments (constant atom 0 aside).
+  // The atoms' second moments, their means and centred co-moments (constant atom 0 aside).
   const auto Di = static_cast<Eigen::Index>(D), Si = static_cast<Eigen::Index>(l_.sparse), Ai = static_cast<Eigen::Index>(A);
   Eigen::MatrixXd E(Ai, Ai);
   E.topLeftCorner(Di, Di) = s_.dd.selfadjointView<Eigen::Lower>();
@@ -461,6 +811,222 @@ MLOPS_FUNC std::optional<LeastSquaresStats<double>> fold_source::least_squares(c
   if (!Cz.allFinite() || !mz.allFinite()) return std::nullopt;
   return LeastSquaresStats<double>::from_moments(static_cast<std::size_t>(n_), mz.head(pi), mz(pi), Cz.topLeftCorner(pi, pi),
                                                  Cz.col(pi).head(pi), Cz(pi, pi));
+}
+
+MLOPS_FUNC void fold_quantiles(std::span<const double> x, const std::vector<SplitIndices>& splits, const atom_stage& stage,
+                               std::vector<quantile_query*>& asks) {
+  const std::size_t K = splits.size(), n = x.size();
+  const quantile_query* first = nullptr;
+  bool fills_only = stage.dropped.empty();
+  for (const auto* a : asks)
+    if (a) {
+      if (!first) first = a;
+      fills_only &= a->m.offset == 0 && a->m.divisor == 1 && a->probs.size() <= 3 && a->probs == first->probs;
+    }
+  if (!first) return;
+  std::vector<double> work;
+  // Exact: each asking fold's values after its map (the stage's dropped rows left out).
+  auto exact = [&](std::size_t f, quantile_query& a) {
+    work.clear();
+    for (std::size_t g = 0; g < K; ++g) {
+      if (g == f) continue;
+      for (const auto r : splits[g].test) {
+        if (!stage.dropped.empty() && ((stage.dropped[r] >> f) & 1u)) continue;
+        const double v = a.m(x[r]);
+        if (v == v) work.push_back(v);
+      }
+    }
+    a.out.assign(a.probs.size(), std::numeric_limits<double>::quiet_NaN());
+    a.count = work.size();
+    quantiles_inplace<double>(std::span<double>(work), a.probs, a.out);
+  };
+  constexpr std::size_t small = 16384, sample_size = 4096;
+  if (!fills_only || n < small) {
+    for (std::size_t f = 0; f < K; ++f)
+      if (asks[f]) exact(f, *asks[f]);
+    return;
+  }
+  // Brackets: each wanted rank of a strided sample (missing cells at the first asking
+  // fold's fill value), widened by 3 standard errors.
+  const auto& probs = first->probs;
+  const double est = first->m.fill;
+  std::vector<double> sample;
+  std::size_t missing = 0;
+  const std::size_t stride = n / sample_size;
+  for (std::size_t i = stride / 2; i < n && sample.size() + missing < sample_size; i += stride) {
+    if (x[i] == x[i]) sample.push_back(x[i]);
+    else ++missing;
+  }
+  if (sample.size() < sample_size / 4) {
+    for (std::size_t f = 0; f < K; ++f)
+      if (asks[f]) exact(f, *asks[f]);
+    return;
+  }
+  if (est == est) sample.insert(sample.end(), missing, est);
+  const int nb = static_cast<int>(probs.size());
+  double blo[3], bhi[3];
+  for (int b = 0; b < nb; ++b) {
+    const double p = probs[static_cast<std::size_t>(b)];
+    const std::size_t ms = sample.size();
+    const double pos = p * static_cast<double>(ms - 1);
+    const double margin = 3.0 * std::sqrt(static_cast<double>(ms) * p * (1 - p)) + 4.0;
+    const double a = std::floor(pos - margin), c = std::ceil(pos + margin) + 1;
+    auto at = [&](std::size_t i) {
+      std::nth_element(sample.begin(), sample.begin() + static_cast<std::ptrdiff_t>(i), sample.end());
+      return sample[i];
+    };
+    blo[b] = a <= 0 ? -std::numeric_limits<double>::infinity() : at(static_cast<std::size_t>(a));
+    bhi[b] = c >= static_cast<double>(ms - 1) ? std::numeric_limits<double>::infinity() : at(static_cast<std::size_t>(c));
+  }
+  std::vector<std::size_t> cnt(K), off(K);
+  std::vector<double> sum(K);
+  std::size_t below[3][32] = {}, used[3][32] = {};
+  std::size_t at = 0;
+  for (std::size_t g = 0; g < K; ++g) {
+    off[g] = at;
+    at += splits[g].test.size() + 1;  // one slot of slack for the unconditional write
+  }
+  std::vector<double> bracket[3];
+  double* buf[3] = {};
+  for (int b = 0; b < nb; ++b) {
+    bracket[b].resize(at);
+    buf[b] = bracket[b].data();
+  }
+  switch (nb) {
+    case 1: column_pass<1>(x, splits, blo, bhi, buf, off.data(), cnt.data(), sum.data(), below, used); break;
+    case 2: column_pass<2>(x, splits, blo, bhi, buf, off.data(), cnt.data(), sum.data(), below, used); break;
+    default: column_pass<3>(x, splits, blo, bhi, buf, off.data(), cnt.data(), sum.data(), below, used); break;
+  }
+  for (std::size_t f = 0; f < K; ++f) {
+    if (!asks[f]) continue;
+    auto& a = *asks[f];
+    std::size_t nv = 0, bv[3] = {};
+    for (std::size_t g = 0; g < K; ++g) {
+      if (g == f) continue;
+      nv += cnt[g];
+      for (int b = 0; b < nb; ++b) bv[b] += below[b][g];
+    }
+    const double m = a.m.fill;
+    const std::size_t mass = m == m ? (n - splits[f].test.size()) - nv : 0;
+    const std::size_t total = nv + mass;
+    a.out.assign(probs.size(), std::numeric_limits<double>::quiet_NaN());
+    a.count = total;
+    if (total == 0) continue;
+    bool ok = true;
+    for (int b = 0; b < nb && ok; ++b)
+      ok = bracket_quantile(probs[static_cast<std::size_t>(b)], total, bv[b], bracket[b], off, used[b], f, blo[b], bhi[b], m == m ? m : 0.0,
+                            mass, work, a.out[static_cast<std::size_t>(b)]);
+    if (!ok) exact_quantiles(x, splits, f, m == m ? m : 0.0, mass, probs, a.out, work);
+  }
+}
+
+MLOPS_FUNC std::vector<std::uint32_t> filter_drops(const DataFrame<double>& frame, const atom_layout& l, const std::string& target,
+                                                   const std::vector<std::uint8_t>& fold_of, const std::vector<std::uint32_t>& before,
+                                                   const std::vector<std::vector<fence_query>>& fences) {
+  const std::size_t n = frame.rows(), K = fences.size();
+  std::vector<std::uint32_t> out = before.empty() ? std::vector<std::uint32_t>(n, 0) : before;
+  std::uint32_t* o = out.data();
+  for (std::size_t f = 0; f < K; ++f) {
+    const std::uint32_t bit = std::uint32_t{1} << f;
+    for (const auto& fc : fences[f]) {
+      const double lo = fc.lo, hi = fc.hi;
+      const column_map& m = fc.form.m;
+      if (fc.form.categorical) {
+        const auto codes = frame.categorical(l.categorical[fc.form.raw]).codes;
+        const std::size_t L = l.n_levels[fc.form.raw];
+        std::vector<std::uint32_t> drop(L + 1);
+        for (std::size_t k = 0; k <= L; ++k) {
+          const double v = fc.form.value_of_level(k, L);
+          drop[k] = (v < lo) | (v > hi) ? bit : 0u;
+        }
+        for (std::size_t r = 0; r < n; ++r) o[r] |= drop[codes[r] < 0 ? L : static_cast<std::size_t>(codes[r])];
+        continue;
+      }
+      const auto x = fc.form.raw < l.numeric.size() ? frame.column(l.numeric[fc.form.raw]) : frame.column(target);
+      const double* xs = x.data();
+      if (m.offset == 0 && m.divisor == 1) {  // a fill at most: x itself, or the fill value
+        const double fill = m.fill;
+        for (std::size_t r = 0; r < n; ++r) {
+          const double v = xs[r] == xs[r] ? xs[r] : fill;
+          o[r] |= (v < lo) | (v > hi) ? bit : 0u;
+        }
+      } else {
+        for (std::size_t r = 0; r < n; ++r) {
+          const double v = m(xs[r]);
+          o[r] |= (v < lo) | (v > hi) ? bit : 0u;
+        }
+      }
+    }
+  }
+  for (std::size_t r = 0; r < n; ++r) o[r] &= ~(std::uint32_t{1} << fold_of[r]);  // a fold never drops its validation rows
+  return out;
+}
+
+MLOPS_FUNC std::optional<std::vector<FittedPipeline<double>>> fit_folds_from_statistics(const Pipeline<double>& p, const DataFrame<double>& data,
+                                                                                        const std::vector<std::string>& features,
+                                                                                        const std::string& target,
+                                                                                        const std::vector<SplitIndices>& splits,
+                                                                                        std::size_t threads, double& shared_seconds) {
+  using clock = std::chrono::steady_clock;
+  const auto t0 = clock::now();
+  const std::size_t K = splits.size();
+  std::vector<std::uint8_t> fold_of;
+  if (!p.estimator() || !fold_partition(splits, data.rows(), fold_of)) return std::nullopt;
+  const auto layout = make_atom_layout(data, features, target);
+  if (!layout) return std::nullopt;
+  std::vector<atom_stage> stages;
+  stages.push_back({stage_sums(data, *layout, target, fold_of, K, threads, nullptr), {}});
+  std::vector<std::vector<quantile_query>> answers(K);
+  double passes = std::chrono::duration<double>(clock::now() - t0).count();
+  constexpr int max_rounds = 16;  // each round learns something new (a step's quantiles, a filter's rows)
+  for (int round = 0; round < max_rounds; ++round) {
+    std::vector<std::optional<FittedPipeline<double>>> fitted(K);
+    std::vector<std::vector<quantile_query>> asked(K);
+    std::vector<std::optional<std::vector<fence_query>>> fences(K);
+    parallel_tasks(K, threads, [&](std::size_t f) {
+      fold_source src(*layout, data, f, stages, answers[f]);
+      fitted[f] = p.fit_from_source(src, data, features, target, splits[f].train.size());
+      asked[f] = src.asked();
+      fences[f] = src.filter_asked();
+    });
+    if (std::all_of(fitted.begin(), fitted.end(), [](const auto& x) { return x.has_value(); })) {
+      std::vector<FittedPipeline<double>> out;
+      for (auto& x : fitted) out.push_back(std::move(*x));
+      shared_seconds = passes;
+      return out;
+    }
+    const auto r0 = clock::now();
+    bool progress = false;
+    // Quantiles: one pass per (stage, column), answering every fold that asked.
+    for (std::size_t f = 0; f < K; ++f) {
+      for (std::size_t i = 0; i < asked[f].size(); ++i) {
+        const auto& key = asked[f][i];
+        if (key.out.size() == key.probs.size() && !key.probs.empty()) continue;  // answered in this round already
+        std::vector<quantile_query*> group(K, nullptr);
+        for (std::size_t g = f; g < K; ++g)
+          for (auto& a : asked[g])
+            if (a.stage == key.stage && a.raw == key.raw && a.probs == key.probs && a.out.empty() && !group[g]) group[g] = &a;
+        const auto x = key.raw < layout->numeric.size() ? data.column(layout->numeric[key.raw]) : data.column(target);
+        fold_quantiles(x, splits, stages[key.stage], group);
+        progress = true;
+      }
+    }
+    for (std::size_t f = 0; f < K; ++f)
+      for (auto& a : asked[f])
+        if (!a.out.empty()) answers[f].push_back(std::move(a));
+    // A filter every fold met at the last stage: its rows, then the next stage's sums.
+    if (std::all_of(fences.begin(), fences.end(), [](const auto& x) { return x.has_value(); })) {
+      std::vector<std::vector<fence_query>> all(K);
+      for (std::size_t f = 0; f < K; ++f) all[f] = std::move(*fences[f]);
+      auto dropped = filter_drops(data, *layout, target, fold_of, stages.back().dropped, all);
+      auto sums = stage_sums(data, *layout, target, fold_of, K, threads, &dropped);
+      stages.push_back({std::move(sums), std::move(dropped)});
+      progress = true;
+    }
+    passes += std::chrono::duration<double>(clock::now() - r0).count();
+    if (!progress) return std::nullopt;
+  }
+  return std::nullopt;
 }
 
 }  // namespace detail

@@ -36,7 +36,6 @@
 
 #include "mlops/detail/parallel.hpp"
 #include "mlops/select/fold_stats.hpp"
-#include "mlops/select/one_pass_cv.hpp"
 #include "mlops/eval/scoring.hpp"
 #include "mlops/eval/split.hpp"
 #include "mlops/params.hpp"
@@ -138,11 +137,12 @@ struct cv_options {
   bool shuffle = true;         // for cv_folds given as a number k
   std::uint64_t seed = 0;      // for cv_folds given as a number k
   bool train_scores = false;   // also score each fold's model on its own training rows
-  /// Shared-statistics path (double pipelines of impute -> IQR -> standardize ->
-  /// LinearRegression, each step optional, on folds that partition the rows): every
-  /// fold's imputer, fences, scaler and ridge are computed from per-block sums gathered in
-  /// one pass, instead of K copies and K fits; the result equals the per-fold fits to
-  /// rounding. false: always fit each fold separately. See eval/one_pass_cv.hpp.
+  /// Shared-statistics path (double data, folds that partition the rows, every step
+  /// fitting from statistics - imputation, the IQR filter, standardization, min-max,
+  /// one-hot - and a trainer that fits from least-squares statistics): every fold's steps
+  /// and model come from per-block sums gathered in a few passes, instead of K copies and
+  /// K fits; the result equals the per-fold fits to rounding. false: always fit each fold
+  /// separately. See select/fold_stats.hpp.
   bool one_pass = true;
 };
 
@@ -290,74 +290,34 @@ struct cv_plan {
     return out;
   }
 
-  /// Every fold from statistics the folds share (fold_stats.hpp; one_pass_cv.hpp for the
-  /// IQR filter and the median), or nothing when the pipeline, the data or the options
-  /// need the per-fold fits.
+  /// Every fold from statistics the folds share (fold_stats.hpp): sums gathered in a few
+  /// passes over the rows, each fold's pipeline fitted from them
+  /// (Pipeline::fit_from_source), its validation rows scored as a per-fold fit's. Nothing
+  /// when the pipeline, the data or the options need the per-fold fits.
   std::optional<std::vector<CvFold>> run_one_pass(const Pipeline<T>& p, const cv_options& opt) const {
     if constexpr (std::is_same_v<T, double>) {
       if (!opt.one_pass || opt.train_scores || task != task_kind::regression) return std::nullopt;
-      auto r = one_pass_cross_validate(p, materialized ? base : *source, features, target, splits, opt.threads);
-      if (!r) return run_statistics(p, opt);
-      std::vector<CvFold> folds(r->size());
-      for (std::size_t i = 0; i < folds.size(); ++i) {
-        auto& f = folds[i];
-        f.index = i;
-        f.train_rows = splits[i].train.size();
-        f.test_rows = splits[i].test.size();
-        f.rows_used = (*r)[i].rows_used;
-        f.fit_seconds = (*r)[i].fit_seconds;
-        f.score_seconds = (*r)[i].score_seconds;
-        for (const auto& name : metrics) f.test.push_back(metric_value((*r)[i].metrics, name));
-      }
-      return folds;
-    } else {
-      (void)p;
-      (void)opt;
-      return std::nullopt;
-    }
-  }
-
-  /// The general shared-statistics path (fold_stats.hpp): block sums in one pass, each
-  /// fold's pipeline fitted from them (Pipeline::fit_from_source), its validation rows
-  /// scored as a per-fold fit's.
-  std::optional<std::vector<CvFold>> run_statistics(const Pipeline<T>& p, const cv_options& opt) const {
-    if constexpr (std::is_same_v<T, double>) {
       using clock = std::chrono::steady_clock;
-      const auto t0 = clock::now();
       const DataFrame<T>& data = materialized ? base : *source;
       const std::size_t K = splits.size();
-      std::vector<std::uint8_t> fold_of;
-      if (!p.estimator() || !fold_partition(splits, data.rows(), fold_of)) return std::nullopt;
-      const auto layout = make_atom_layout(data, features, target);
-      if (!layout) return std::nullopt;
-      const auto blocks = block_atom_sums(data, *layout, target, fold_of, K, opt.threads);
-      const double shared = std::chrono::duration<double>(clock::now() - t0).count() / static_cast<double>(K);
-      std::vector<std::optional<CvFold>> out(K);
+      double shared = 0;
+      const auto t0 = clock::now();
+      auto fitted = fit_folds_from_statistics(p, data, features, target, splits, opt.threads, shared);
+      if (!fitted) return std::nullopt;
+      const double fits = std::chrono::duration<double>(clock::now() - t0).count() / static_cast<double>(K);
+      std::vector<CvFold> out(K);
       parallel_tasks(K, opt.threads, [&](std::size_t f) {
-        const auto f0 = clock::now();
-        atom_sums sums;
-        sums.init(*layout);
-        for (std::size_t g = 0; g < K; ++g)
-          if (g != f) sums.add(blocks[g]);
-        fold_source src(*layout, data, std::move(sums));
-        auto fitted = p.fit_from_source(src, data, features, target, splits[f].train.size());
-        if (!fitted) return;
-        const auto f1 = clock::now();
-        CvFold& r = out[f].emplace();
+        const auto s0 = clock::now();
+        CvFold& r = out[f];
         r.index = f;
         r.train_rows = splits[f].train.size();
         r.test_rows = splits[f].test.size();
-        r.rows_used = fitted->report().rows_used;
-        r.test = score(*fitted, data.take(splits[f].test));
-        r.fit_seconds = shared + std::chrono::duration<double>(f1 - f0).count();
-        r.score_seconds = std::chrono::duration<double>(clock::now() - f1).count();
+        r.rows_used = (*fitted)[f].report().rows_used;
+        r.test = score((*fitted)[f], data.take(splits[f].test));
+        r.fit_seconds = fits;
+        r.score_seconds = std::chrono::duration<double>(clock::now() - s0).count();
       });
-      std::vector<CvFold> folds;
-      for (auto& f : out) {
-        if (!f) return std::nullopt;
-        folds.push_back(std::move(*f));
-      }
-      return folds;
+      return out;
     } else {
       (void)p;
       (void)opt;
