@@ -721,3 +721,15 @@ TEST_CASE("statistics cross-validation equals the per-fold fits (encoders, min-m
     CHECK_THROWS_AS((void)cross_validate(pipeline<double>().add(OneHotEncoder<double>{}).estimator(ridge), f, "target", 3), data_error);
   }
 }
+
+TEST_CASE("predict on chosen rows reads them in place and equals predict on the whole frame") {
+  const auto f = stats_frame(3000, 4);
+  const auto fp = pipeline<double>().impute().add(OneHotEncoder<double>{}).standardize().estimator(LinearRegression<double>{}).fit(f, "target");
+  const auto all = fp.predict(f);
+  const std::vector<std::size_t> rows = {2999, 0, 17, 17, 1500};
+  const auto some = fp.predict(f, rows);
+  REQUIRE(some.size() == rows.size());
+  for (std::size_t i = 0; i < rows.size(); ++i) CHECK(some[i] == all[rows[i]]);
+  CHECK(fp.predict(f, std::vector<std::size_t>{}).empty());
+  CHECK_THROWS_AS((void)fp.predict(f, std::vector<std::size_t>{3000}), argument_error);
+}

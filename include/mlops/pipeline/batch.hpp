@@ -118,6 +118,20 @@ std::vector<T> FittedPipeline<T>::predict(const DataFrame<T>& frame) const {
 }
 
 template <scalar T>
+std::vector<T> FittedPipeline<T>::predict(const DataFrame<T>& frame, std::span<const std::size_t> rows) const {
+  for (const auto r : rows)
+    if (r >= frame.rows())
+      MLOPS_THROW(argument_error(errc::invalid_argument, fmt::format("predict: row {} is out of range (frame has {} rows)", r, frame.rows())));
+  std::vector<T> out(rows.size());
+  for_each_row_at(frame, rows.size(), [&](std::size_t i) { return rows[i]; },
+                  [&](std::size_t i, const std::vector<T>& row, T y, bool, const double*) {
+                    out[i] = y;
+                    if (MLOPS_UNLIKELY(!std::isfinite(y))) explain_non_finite(row, rows[i]);
+                  });
+  return out;
+}
+
+template <scalar T>
 Eigen::MatrixXd FittedPipeline<T>::decision_function(const DataFrame<T>& frame) const {
   Eigen::MatrixXd S;
   with_classifier("decision_function", [&](const auto& c) {

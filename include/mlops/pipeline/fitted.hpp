@@ -275,6 +275,9 @@ class FittedPipeline {
   /// same bits as predict_row. A row that cannot be predicted (missing value with no
   /// imputer, infinite input) is a data_error naming the row, never a silent NaN.
   std::vector<T> predict(const DataFrame<T>& frame) const;
+  /// The same for `rows` of `frame` (indices into it, any order; out of range: argument_error),
+  /// read in place: prediction i is row rows[i]'s. No copy of the rows is made.
+  std::vector<T> predict(const DataFrame<T>& frame, std::span<const std::size_t> rows) const;
   /// Classifier scores of every row (rows x outputs; one column for two classes).
   Eigen::MatrixXd decision_function(const DataFrame<T>& frame) const;
   /// Class probabilities of every row (rows x n_classes, columns in classes() order);
@@ -369,15 +372,21 @@ class FittedPipeline {
   /// fn(row index, row, prediction, outlier flag, scores).
   template <class Fn>
   void for_each_row(const DataFrame<T>& frame, Fn&& fn) const {
+    for_each_row_at(frame, frame.rows(), [](std::size_t i) { return i; }, fn);
+  }
+  /// The same over `count` rows, the i-th being row at(i) of `frame`: fn(i, ...).
+  template <class At, class Fn>
+  void for_each_row_at(const DataFrame<T>& frame, std::size_t count, At at, Fn&& fn) const {
     const auto bound = bind(frame);
     const auto& cols = bound.columns;
     std::vector<T> row(features_.size());
     std::array<double, max_outputs> s;
-    for (std::size_t r = 0; r < frame.rows(); ++r) {
+    for (std::size_t i = 0; i < count; ++i) {
+      const std::size_t r = at(i);
       for (std::size_t j = 0; j < cols.size(); ++j) row[j] = cols[j][r];
       bool outlier = false;
       const T y = run(row, outlier, s.data());
-      fn(r, row, y, outlier, s.data());
+      fn(i, row, y, outlier, s.data());
     }
   }
   /// fn(the rows of `frame` that have a target): the frame itself when none is missing.

@@ -58,7 +58,7 @@ struct SimpleImputer {
     }
   };
   stats_type make_stats(std::span<const std::string> default_columns) const {
-    stats_type st{strategy, detail::column_stats<detail::sum_stat>(detail::resolve_columns(columns, default_columns)), {}};
+    stats_type st{strategy, detail::column_stats<detail::sum_stat>(detail::resolve_columns(columns, default_columns)), {}, {}};
     if (strategy == impute_strategy::median) st.values.resize(st.sums.columns.size());
     return st;
   }

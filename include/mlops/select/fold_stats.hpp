@@ -104,9 +104,12 @@ struct atom_sums {
 
 /// The sums of one stage: per block g the rows kept by every fold they train ([g]), per
 /// fold f the rows of other blocks kept by f but not by all ([K + f]); and the drop bits
-/// the stage was made with (bit f of row r: fold f drops r; empty: none dropped).
+/// the stage was made with (bit f of row r: fold f drops r; empty: none dropped). `sums`
+/// hold what the steps read (row counts, each column's sum, sum of squares, range,
+/// missing and level counts: the diagonal parts); `gram` all the products, gathered only
+/// for the stage the model is fitted on (empty until asked for).
 struct atom_stage {
-  std::vector<atom_sums> sums;
+  std::vector<atom_sums> sums, gram;
   std::vector<std::uint32_t> dropped;
 };
 
@@ -146,11 +149,22 @@ MLOPS_FUNC bool fold_partition(const std::vector<SplitIndices>& splits, std::siz
 MLOPS_FUNC std::optional<atom_layout> make_atom_layout(const DataFrame<double>& frame, const std::vector<std::string>& features,
                                                        const std::string& target);
 
-/// One stage's sums over all rows (fold_of[r]: the block of row r; `dropped`: the stage's
-/// drop bits, or nullptr), in `threads`.
-MLOPS_FUNC std::vector<atom_sums> stage_sums(const DataFrame<double>& frame, const atom_layout& l, const std::string& target,
-                                             const std::vector<std::uint8_t>& fold_of, std::size_t K, std::size_t threads,
-                                             const std::vector<std::uint32_t>* dropped);
+/// Where each row goes in a stage: its block g (kept by every fold it trains), `K`
+/// (kept by some: keep[r] says which), or `K + 1` (dropped by all).
+struct stage_groups {
+  std::vector<std::uint8_t> group;
+  std::vector<std::vector<std::uint32_t>> rows_of;  // per block: its rows of group g, ascending
+  std::vector<std::size_t> border;   // the rows of group K
+  std::vector<std::uint32_t> keep;   // per border row: the folds that keep it
+};
+MLOPS_FUNC stage_groups make_stage_groups(const std::vector<std::uint8_t>& fold_of, std::size_t K, const std::vector<std::uint32_t>& dropped);
+
+/// One stage's column sums (atom_stage::sums), one column per task on `threads`.
+MLOPS_FUNC std::vector<atom_sums> stage_column_sums(const DataFrame<double>& frame, const atom_layout& l, const stage_groups& sg,
+                                                    std::size_t K, std::size_t threads);
+/// One stage's full sums (atom_stage::gram), in fixed row chunks on `threads`.
+MLOPS_FUNC std::vector<atom_sums> stage_gram(const DataFrame<double>& frame, const atom_layout& l, const stage_groups& sg, std::size_t K,
+                                             std::size_t threads);
 
 /// Step 2's source: one fold's sums of every stage known so far, read as the steps'
 /// statistics; what it cannot answer yet it records (asked(), filter_asked()).
@@ -176,6 +190,8 @@ class fold_source final : public pipeline_source<double> {
   const std::vector<quantile_query>& asked() const noexcept { return asked_; }
   /// The fences of a filter met at the last known stage (its rows' sums not known yet).
   const std::optional<std::vector<fence_query>>& filter_asked() const noexcept { return filter_asked_; }
+  /// The stage whose full sums the model needs (not gathered yet).
+  std::optional<std::size_t> gram_asked() const noexcept { return gram_asked_; }
 
  private:
   const column_form* find(const std::string& column) const;
@@ -199,12 +215,18 @@ class fold_source final : public pipeline_source<double> {
   bool broken_ = false;                                     // a form this source cannot follow
   std::vector<quantile_query> asked_;
   std::optional<std::vector<fence_query>> filter_asked_;
+  std::optional<std::size_t> gram_asked_;
+};
+
+/// Working memory of fold_quantiles, reused from column to column (no fresh pages).
+struct quantile_scratch {
+  std::vector<double> bracket[3], work, sample;
 };
 
 /// Answers `asks` (one per asking fold, nullptr for the others; all about the same raw
 /// column at the same stage, with the same probs) from `x`.
 MLOPS_FUNC void fold_quantiles(std::span<const double> x, const std::vector<SplitIndices>& splits, const atom_stage& stage,
-                               std::vector<quantile_query*>& asks);
+                               std::vector<quantile_query*>& asks, quantile_scratch& sc);
 
 /// The next stage's drop bits: `before`'s, plus each fold's fences on the other blocks' rows.
 MLOPS_FUNC std::vector<std::uint32_t> filter_drops(const DataFrame<double>& frame, const atom_layout& l, const std::string& target,
@@ -438,18 +460,135 @@ MLOPS_FUNC std::optional<atom_layout> make_atom_layout(const DataFrame<double>& 
   return l;
 }
 
-MLOPS_FUNC std::vector<atom_sums> stage_sums(const DataFrame<double>& frame, const atom_layout& l, const std::string& target,
-                                             const std::vector<std::uint8_t>& fold_of, std::size_t K, std::size_t threads,
-                                             const std::vector<std::uint32_t>* dropped) {
+MLOPS_FUNC stage_groups make_stage_groups(const std::vector<std::uint8_t>& fold_of, std::size_t K, const std::vector<std::uint32_t>& dropped) {
+  stage_groups sg;
+  const std::size_t n = fold_of.size();
+  sg.rows_of.resize(K);
+  if (dropped.empty()) {
+    sg.group = fold_of;
+    for (std::size_t r = 0; r < n; ++r) sg.rows_of[fold_of[r]].push_back(static_cast<std::uint32_t>(r));
+    return sg;
+  }
+  const std::uint32_t all = K >= 32 ? 0xffffffffu : ((std::uint32_t{1} << K) - 1);
+  sg.group.resize(n);
+  for (std::size_t r = 0; r < n; ++r) {
+    const std::size_t g = fold_of[r];
+    const std::uint32_t train = all & ~(std::uint32_t{1} << g), out = dropped[r] & train;
+    if (out == 0) {
+      sg.group[r] = static_cast<std::uint8_t>(g);
+      sg.rows_of[g].push_back(static_cast<std::uint32_t>(r));
+    } else if (out == train) {
+      sg.group[r] = static_cast<std::uint8_t>(K + 1);
+    } else {
+      sg.group[r] = static_cast<std::uint8_t>(K);
+      sg.border.push_back(r);
+      sg.keep.push_back(train & ~out);
+    }
+  }
+  return sg;
+}
+
+MLOPS_FUNC std::vector<atom_sums> stage_column_sums(const DataFrame<double>& frame, const atom_layout& l, const stage_groups& sg,
+                                                    std::size_t K, std::size_t threads) {
+  const std::size_t n = frame.rows(), nd = l.numeric.size(), nc = l.categorical.size();
+  std::vector<atom_sums> sums(2 * K);
+  for (auto& s : sums) s.init(l);
+  const std::uint8_t* grp = sg.group.data();
+  {
+    double rows[34] = {};
+    for (std::size_t r = 0; r < n; ++r) rows[grp[r]] += 1;
+    for (std::size_t g = 0; g < K; ++g) sums[g].dd(0, 0) = rows[g];
+    for (std::size_t b = 0; b < sg.border.size(); ++b)
+      for (std::size_t f = 0; f < K; ++f)
+        if ((sg.keep[b] >> f) & 1u) sums[K + f].dd(0, 0) += 1;
+  }
+  // One task per column; each writes only its own entries, summing rows in order.
+  parallel_tasks(nd + 1 + nc, threads, [&](std::size_t task) {
+    if (task <= nd) {
+      const auto x = task < nd ? frame.column(l.numeric[task]) : frame.column(l.target);
+      const double sh = l.shift[task];
+      double s[34] = {}, ss[34] = {}, miss[34] = {}, lo[34], hi[34];
+      std::fill(lo, lo + 34, std::numeric_limits<double>::infinity());
+      std::fill(hi, hi + 34, -std::numeric_limits<double>::infinity());
+      auto add = [&](std::size_t g, double v) {
+        const bool present = v == v;
+        const double u = present ? v - sh : 0.0;
+        s[g] += u, ss[g] += u * u, miss[g] += !present;
+        lo[g] = v < lo[g] ? v : lo[g], hi[g] = v > hi[g] ? v : hi[g];
+      };
+      // Block by block through its row list, two lanes (no store-to-load chains).
+      for (std::size_t g = 0; g < K; ++g) {
+        const auto& rows = sg.rows_of[g];
+        double a[2] = {}, b[2] = {}, c[2] = {}, l2[2] = {lo[g], lo[g]}, h2[2] = {hi[g], hi[g]};
+        std::size_t i = 0;
+        for (; i + 2 <= rows.size(); i += 2)
+          for (int k = 0; k < 2; ++k) {
+            const double v = x[rows[i + static_cast<std::size_t>(k)]];
+            const bool present = v == v;
+            const double u = present ? v - sh : 0.0;
+            a[k] += u, b[k] += u * u, c[k] += !present;
+            l2[k] = v < l2[k] ? v : l2[k], h2[k] = v > h2[k] ? v : h2[k];
+          }
+        for (; i < rows.size(); ++i) {
+          const double v = x[rows[i]];
+          const bool present = v == v;
+          const double u = present ? v - sh : 0.0;
+          a[0] += u, b[0] += u * u, c[0] += !present;
+          l2[0] = v < l2[0] ? v : l2[0], h2[0] = v > h2[0] ? v : h2[0];
+        }
+        s[g] = a[0] + a[1], ss[g] = b[0] + b[1], miss[g] = c[0] + c[1];
+        lo[g] = (std::min)(l2[0], l2[1]), hi[g] = (std::max)(h2[0], h2[1]);
+      }
+      const auto jj = static_cast<Eigen::Index>(task + 1);
+      auto put = [&](atom_sums& o, std::size_t g) {
+        o.dd(jj, 0) += s[g], o.dd(jj, jj) += ss[g];
+        if (task < nd) o.q(static_cast<Eigen::Index>(task), static_cast<Eigen::Index>(task)) += miss[g];
+        o.lo[task] = (std::min)(o.lo[task], lo[g]), o.hi[task] = (std::max)(o.hi[task], hi[g]);
+      };
+      for (std::size_t g = 0; g < K; ++g) put(sums[g], g);
+      for (std::size_t b = 0; b < sg.border.size(); ++b)
+        for (std::size_t f = 0; f < K; ++f) {
+          if (!((sg.keep[b] >> f) & 1u)) continue;
+          s[K] = ss[K] = miss[K] = 0, lo[K] = std::numeric_limits<double>::infinity(), hi[K] = -lo[K];
+          add(K, x[sg.border[b]]);
+          put(sums[K + f], K);
+        }
+      return;
+    }
+    const std::size_t t = task - nd - 1, L = l.n_levels[t];
+    const auto codes = frame.categorical(l.categorical[t]).codes;
+    std::vector<double> cnt((K + 2) * (L + 1), 0.0);
+    for (std::size_t r = 0; r < n; ++r) cnt[grp[r] * (L + 1) + (codes[r] < 0 ? L : static_cast<std::size_t>(codes[r]))] += 1;
+    for (std::size_t g = 0; g < K; ++g)
+      for (std::size_t k = 0; k <= L; ++k) {
+        const auto a = static_cast<Eigen::Index>(l.level_base[t] + k);
+        sums[g].q(a, a) = cnt[g * (L + 1) + k];
+      }
+    for (std::size_t b = 0; b < sg.border.size(); ++b) {
+      const std::int32_t c = codes[sg.border[b]];
+      const auto a = static_cast<Eigen::Index>(l.level_base[t] + (c < 0 ? L : static_cast<std::size_t>(c)));
+      for (std::size_t f = 0; f < K; ++f)
+        if ((sg.keep[b] >> f) & 1u) sums[K + f].q(a, a) += 1;
+    }
+  });
+  return sums;
+}
+
+MLOPS_FUNC std::vector<atom_sums> stage_gram(const DataFrame<double>& frame, const atom_layout& l, const stage_groups& sg, std::size_t K,
+                                             std::size_t threads) {
   const std::size_t n = frame.rows(), nd = l.numeric.size(), D = l.dense, nc = l.categorical.size(), S = l.sparse;
   std::vector<std::span<const double>> x;
   for (const auto& f : l.numeric) x.push_back(frame.column(f));
-  x.push_back(frame.column(target));
+  x.push_back(frame.column(l.target));
   std::vector<std::span<const std::int32_t>> codes;
   for (const auto& c : l.categorical) codes.push_back(frame.categorical(c).codes);
-  const std::uint32_t all = K >= 32 ? 0xffffffffu : ((std::uint32_t{1} << K) - 1);
+  // Border rows' keep bits by row (few rows; the list is sorted).
+  auto keep_of = [&](std::size_t r) {
+    const auto it = std::lower_bound(sg.border.begin(), sg.border.end(), r);
+    return sg.keep[static_cast<std::size_t>(it - sg.border.begin())];
+  };
 
-  constexpr std::size_t chunk_rows = 16384, R = 1024;  // rows per chunk (the merge unit), per tile
+  constexpr std::size_t chunk_rows = 65536, R = 1024;  // rows per chunk (the merge unit: its sums are kept until the end), per tile
   const std::size_t chunks = (n + chunk_rows - 1) / chunk_rows;
   const std::size_t G = K + 2, border = K, skip = K + 1;  // tile groups: blocks' kept rows, rows some folds keep, dropped rows
   std::vector<std::vector<atom_sums>> acc(chunks);
@@ -459,10 +598,7 @@ MLOPS_FUNC std::vector<atom_sums> stage_sums(const DataFrame<double>& frame, con
   parallel_tasks(workers, workers, [&](std::size_t) {
     std::vector<double> buf(G * D * R);
     std::vector<std::size_t> dest(R), fill(G);
-    std::vector<std::uint8_t> group(R);
-    std::vector<std::uint32_t> keep(R);         // border rows: the folds that keep them
-    std::vector<std::uint32_t> active;          // the tile's rows' indicators, row after row
-    std::vector<std::uint32_t> active_at(R + 1);
+    std::vector<std::uint32_t> count(R + 1), active, at(R + 1);  // each tile row's indicators, rows in order
     for (std::size_t c; (c = next.fetch_add(1)) < chunks;) {
       auto& out = acc[c];
       out.resize(2 * K);
@@ -470,36 +606,27 @@ MLOPS_FUNC std::vector<atom_sums> stage_sums(const DataFrame<double>& frame, con
       const std::size_t c1 = (std::min)(n, (c + 1) * chunk_rows);
       for (std::size_t t0 = c * chunk_rows; t0 < c1; t0 += R) {
         const std::size_t m = (std::min)(R, c1 - t0);
+        const std::uint8_t* grp = sg.group.data() + t0;
         std::fill(fill.begin(), fill.end(), 0);
         for (std::size_t i = 0; i < m; ++i) {
-          const std::size_t g = fold_of[t0 + i];
-          std::size_t grp = g;
-          if (dropped) {
-            const std::uint32_t train = all & ~(std::uint32_t{1} << g), out_of = (*dropped)[t0 + i] & train;
-            grp = out_of == 0 ? g : (out_of == train ? skip : border);
-            keep[i] = train & ~out_of;
-          }
-          group[i] = static_cast<std::uint8_t>(grp);
-          dest[i] = grp * D * R + (grp == skip ? 0 : fill[grp]++);  // dropped rows share one slot
+          const std::size_t g = grp[i];
+          dest[i] = g * D * R + (g == skip ? 0 : fill[g]++);  // dropped rows share a slot
         }
         // Dense atoms into each group's column-major tile: 1, u of each numeric, u of y.
         for (std::size_t i = 0; i < m; ++i) buf[dest[i]] = 1.0;
+        bool any_missing = false;
         for (std::size_t j = 0; j <= nd; ++j) {
           const double* v = x[j].data() + t0;
           const double sh = l.shift[j];
           double* col = buf.data() + (j + 1) * R;
-          double lo[34], hi[34];
-          for (std::size_t g = 0; g < K; ++g) lo[g] = out[g].lo[j], hi[g] = out[g].hi[j];
-          lo[border] = lo[skip] = std::numeric_limits<double>::infinity();
-          hi[border] = hi[skip] = -std::numeric_limits<double>::infinity();
+          std::size_t missing = 0;
           for (std::size_t i = 0; i < m; ++i) {
             const double a = v[i];
             const bool present = a == a;
             col[dest[i]] = present ? a - sh : 0.0;
-            const std::size_t g = group[i];
-            if (present) lo[g] = (std::min)(lo[g], a), hi[g] = (std::max)(hi[g], a);
+            missing += !present;
           }
-          for (std::size_t g = 0; g < K; ++g) out[g].lo[j] = lo[g], out[g].hi[j] = hi[g];
+          any_missing |= missing > 0 && j < nd;
         }
         for (std::size_t g = 0; g < K; ++g) {
           if (fill[g] == 0) continue;
@@ -507,20 +634,30 @@ MLOPS_FUNC std::vector<atom_sums> stage_sums(const DataFrame<double>& frame, con
                                                                              static_cast<Eigen::Index>(D), Eigen::OuterStride<>(static_cast<Eigen::Index>(R)));
           out[g].dd.selfadjointView<Eigen::Lower>().rankUpdate(B.transpose());
         }
-        // Indicators: each row's list, then its dense atoms into their columns and its pairs.
-        active.clear();
-        for (std::size_t i = 0; i < m; ++i) {
-          active_at[i] = static_cast<std::uint32_t>(active.size());
-          for (std::size_t j = 0; j < nd; ++j)
-            if (x[j][t0 + i] != x[j][t0 + i]) active.push_back(static_cast<std::uint32_t>(j));
-          for (std::size_t t = 0; t < nc; ++t) {
-            const std::int32_t code = codes[t][t0 + i];
-            active.push_back(static_cast<std::uint32_t>(l.level_base[t] + (code < 0 ? l.n_levels[t] : static_cast<std::size_t>(code))));
+        // Indicators per row (categorical levels, then missing cells), found column by column.
+        std::fill(count.begin(), count.begin() + static_cast<std::ptrdiff_t>(m) + 1, static_cast<std::uint32_t>(nc));
+        if (any_missing)
+          for (std::size_t j = 0; j < nd; ++j) {
+            const double* v = x[j].data() + t0;
+            for (std::size_t i = 0; i < m; ++i) count[i] += v[i] != v[i];
           }
+        at[0] = 0;
+        for (std::size_t i = 0; i < m; ++i) at[i + 1] = at[i] + count[i];
+        active.resize(at[m]);
+        for (std::size_t i = 0; i < m; ++i) count[i] = at[i];  // cursors
+        for (std::size_t t = 0; t < nc; ++t) {
+          const std::int32_t* cd = codes[t].data() + t0;
+          const auto base = static_cast<std::uint32_t>(l.level_base[t]), L = static_cast<std::uint32_t>(l.n_levels[t]);
+          for (std::size_t i = 0; i < m; ++i) active[count[i]++] = base + (cd[i] < 0 ? L : static_cast<std::uint32_t>(cd[i]));
         }
-        active_at[m] = static_cast<std::uint32_t>(active.size());
+        if (any_missing)
+          for (std::size_t j = 0; j < nd; ++j) {
+            const double* v = x[j].data() + t0;
+            for (std::size_t i = 0; i < m; ++i)
+              if (v[i] != v[i]) active[count[i]++] = static_cast<std::uint32_t>(j);
+          }
         auto add_indicators = [&](atom_sums& o, std::size_t i) {
-          const std::uint32_t a0 = active_at[i], a1 = active_at[i + 1];
+          const std::uint32_t a0 = at[i], a1 = at[i + 1];
           const double* row = buf.data() + dest[i];
           for (std::uint32_t k = a0; k < a1; ++k) {
             double* pc = o.p.data() + static_cast<std::ptrdiff_t>(active[k]) * static_cast<std::ptrdiff_t>(D);
@@ -532,20 +669,16 @@ MLOPS_FUNC std::vector<atom_sums> stage_sums(const DataFrame<double>& frame, con
         };
         Eigen::VectorXd u(static_cast<Eigen::Index>(D));
         for (std::size_t i = 0; i < m; ++i) {
-          const std::size_t g = group[i];
+          const std::size_t g = grp[i];
           if (g < K) {
-            if (active_at[i] != active_at[i + 1]) add_indicators(out[g], i);
+            if (at[i] != at[i + 1]) add_indicators(out[g], i);
           } else if (g == border) {  // into each keeping fold's extra sums
             for (std::size_t j = 0; j < D; ++j) u(static_cast<Eigen::Index>(j)) = buf[dest[i] + j * R];
+            const std::uint32_t keep = keep_of(t0 + i);
             for (std::size_t f = 0; f < K; ++f) {
-              if (!((keep[i] >> f) & 1u)) continue;
-              auto& o = out[K + f];
-              o.dd.selfadjointView<Eigen::Lower>().rankUpdate(u);
-              add_indicators(o, i);
-              for (std::size_t j = 0; j <= nd; ++j) {
-                const double a = x[j][t0 + i];
-                if (a == a) o.lo[j] = (std::min)(o.lo[j], a), o.hi[j] = (std::max)(o.hi[j], a);
-              }
+              if (!((keep >> f) & 1u)) continue;
+              out[K + f].dd.selfadjointView<Eigen::Lower>().rankUpdate(u);
+              add_indicators(out[K + f], i);
             }
           }
         }
@@ -633,7 +766,9 @@ MLOPS_FUNC bool fold_source::get(const std::string& column, moment_stat& out) {
   const auto jj = static_cast<Eigen::Index>(j + 1);
   const double present = static_cast<double>(n_) - missing(j);
   moment_stat raw{static_cast<std::uint64_t>(present), static_cast<std::uint64_t>(missing(j)), 0.0, 0.0};
-  if (present > 0) {
+  if (present > 0 && s_.lo[j] == s_.hi[j]) {  // every present value equal (the range says so): exact, as on the rows
+    raw.mean = s_.lo[j];
+  } else if (present > 0) {
     const double su = s_.dd(jj, 0), mu = su / present;
     raw.mean = l_.shift[j] + mu;
     raw.m2 = (std::max)(0.0, s_.dd(jj, jj) - su * mu);
@@ -768,6 +903,17 @@ MLOPS_FUNC void fold_source::filter(std::span<const row_fence> fences) {
 
 MLOPS_FUNC std::optional<LeastSquaresStats<double>> fold_source::least_squares(const std::vector<std::string>& design, const std::string& target) {
   if (broken_ || filter_asked_ || !asked_.empty() || n_ == 0) return std::nullopt;
+  const auto& gram = stages_[stage_].gram;
+  if (gram.empty()) {  // the products of this stage's rows: gathered once every fold asks
+    gram_asked_ = stage_;
+    return std::nullopt;
+  }
+  atom_sums g;
+  g.init(l_);
+  const std::size_t K = gram.size() / 2;
+  for (std::size_t b = 0; b < K; ++b)
+    if (b != fold_) g.add(gram[b]);
+  g.add(gram[K + fold_]);
   if (const column_form* t = find(target); t && !(t->m.offset == 0 && t->m.divisor == 1)) return std::nullopt;  // a step changed the target
   const std::size_t p = design.size(), D = l_.dense, A = l_.total();
   // z = L a: rows are the design columns, then the target; columns the atoms.
@@ -792,29 +938,49 @@ MLOPS_FUNC std::optional<LeastSquaresStats<double>> fold_source::least_squares(c
     L(kk, 0) = c0;
     if (has_missing) L(kk, static_cast<Eigen::Index>(D + j)) = m.fill - c0;
   }
+  // A design column constant on these rows (a numeric one whose present values are all
+  // equal, its missing ones filled with that value): exact zeros in its co-moments and its
+  // exact value as mean, as the rows give; the sums would leave rounding there.
+  std::vector<std::pair<Eigen::Index, double>> constant;
+  for (std::size_t k = 0; k < p; ++k) {
+    const column_form* f = find(design[k]);
+    if (f->categorical) continue;
+    const std::size_t j = f->raw;
+    const double present = static_cast<double>(n_) - missing(j);
+    if (!(s_.lo[j] == s_.hi[j])) continue;
+    const double v = f->m(s_.lo[j]);
+    if (present < static_cast<double>(n_) && !(f->m.fill == v)) continue;
+    constant.emplace_back(static_cast<Eigen::Index>(k), v);
+  }
   L(static_cast<Eigen::Index>(p), static_cast<Eigen::Index>(l_.target_atom())) = 1.0;
   L(static_cast<Eigen::Index>(p), 0) = l_.shift.back();
   // The atoms' second moments, their means and centred co-moments (constant atom 0 aside).
   const auto Di = static_cast<Eigen::Index>(D), Si = static_cast<Eigen::Index>(l_.sparse), Ai = static_cast<Eigen::Index>(A);
   Eigen::MatrixXd E(Ai, Ai);
-  E.topLeftCorner(Di, Di) = s_.dd.selfadjointView<Eigen::Lower>();
-  E.bottomLeftCorner(Si, Di) = s_.p.transpose();
-  E.topRightCorner(Di, Si) = s_.p;
-  E.bottomRightCorner(Si, Si) = q_;
+  E.topLeftCorner(Di, Di) = g.dd.selfadjointView<Eigen::Lower>();
+  E.bottomLeftCorner(Si, Di) = g.p.transpose();
+  E.topRightCorner(Di, Si) = g.p;
+  E.bottomRightCorner(Si, Si) = g.q.selfadjointView<Eigen::Lower>();
   const double nf = static_cast<double>(n_);
   const Eigen::VectorXd mu = E.col(0) / nf;
   const Eigen::MatrixXd C = E.bottomRightCorner(Ai - 1, Ai - 1) - nf * mu.tail(Ai - 1) * mu.tail(Ai - 1).transpose();
   const Eigen::VectorXd mz = L * mu;
   const auto Ll = L.rightCols(Ai - 1);
-  const Eigen::MatrixXd Cz = Ll * C * Ll.transpose();
+  Eigen::MatrixXd Cz = Ll * C * Ll.transpose();
+  Eigen::VectorXd mzc = mz;
+  for (const auto& [k, v] : constant) {
+    Cz.row(k).setZero();
+    Cz.col(k).setZero();
+    mzc(k) = v;
+  }
   const auto pi = static_cast<Eigen::Index>(p);
   if (!Cz.allFinite() || !mz.allFinite()) return std::nullopt;
-  return LeastSquaresStats<double>::from_moments(static_cast<std::size_t>(n_), mz.head(pi), mz(pi), Cz.topLeftCorner(pi, pi),
+  return LeastSquaresStats<double>::from_moments(static_cast<std::size_t>(n_), mzc.head(pi), mzc(pi), Cz.topLeftCorner(pi, pi),
                                                  Cz.col(pi).head(pi), Cz(pi, pi));
 }
 
 MLOPS_FUNC void fold_quantiles(std::span<const double> x, const std::vector<SplitIndices>& splits, const atom_stage& stage,
-                               std::vector<quantile_query*>& asks) {
+                               std::vector<quantile_query*>& asks, quantile_scratch& sc) {
   const std::size_t K = splits.size(), n = x.size();
   const quantile_query* first = nullptr;
   bool fills_only = stage.dropped.empty();
@@ -824,7 +990,7 @@ MLOPS_FUNC void fold_quantiles(std::span<const double> x, const std::vector<Spli
       fills_only &= a->m.offset == 0 && a->m.divisor == 1 && a->probs.size() <= 3 && a->probs == first->probs;
     }
   if (!first) return;
-  std::vector<double> work;
+  std::vector<double>& work = sc.work;
   // Exact: each asking fold's values after its map (the stage's dropped rows left out).
   auto exact = [&](std::size_t f, quantile_query& a) {
     work.clear();
@@ -850,7 +1016,8 @@ MLOPS_FUNC void fold_quantiles(std::span<const double> x, const std::vector<Spli
   // fold's fill value), widened by 3 standard errors.
   const auto& probs = first->probs;
   const double est = first->m.fill;
-  std::vector<double> sample;
+  std::vector<double>& sample = sc.sample;
+  sample.clear();
   std::size_t missing = 0;
   const std::size_t stride = n / sample_size;
   for (std::size_t i = stride / 2; i < n && sample.size() + missing < sample_size; i += stride) {
@@ -886,10 +1053,10 @@ MLOPS_FUNC void fold_quantiles(std::span<const double> x, const std::vector<Spli
     off[g] = at;
     at += splits[g].test.size() + 1;  // one slot of slack for the unconditional write
   }
-  std::vector<double> bracket[3];
+  std::vector<double>* bracket = sc.bracket;
   double* buf[3] = {};
   for (int b = 0; b < nb; ++b) {
-    bracket[b].resize(at);
+    if (bracket[b].size() < at) bracket[b].resize(at);  // kept from column to column: written before read
     buf[b] = bracket[b].data();
   }
   switch (nb) {
@@ -926,37 +1093,90 @@ MLOPS_FUNC std::vector<std::uint32_t> filter_drops(const DataFrame<double>& fram
   const std::size_t n = frame.rows(), K = fences.size();
   std::vector<std::uint32_t> out = before.empty() ? std::vector<std::uint32_t>(n, 0) : before;
   std::uint32_t* o = out.data();
-  for (std::size_t f = 0; f < K; ++f) {
+  const double inf = std::numeric_limits<double>::infinity();
+  auto raw_column = [&](std::size_t raw) { return raw < l.numeric.size() ? frame.column(l.numeric[raw]) : frame.column(target); };
+  // Fences grouped by raw column: fold f's fence on it (none: it keeps every row).
+  struct column_fences {
+    bool categorical = false;
+    std::size_t raw = 0;
+    std::vector<const fence_query*> of;  // per fold
+  };
+  std::vector<column_fences> cols;
+  auto apply_one = [&](const fence_query& q, std::size_t f) {  // one fence of fold f, on its own
     const std::uint32_t bit = std::uint32_t{1} << f;
-    for (const auto& fc : fences[f]) {
-      const double lo = fc.lo, hi = fc.hi;
-      const column_map& m = fc.form.m;
-      if (fc.form.categorical) {
-        const auto codes = frame.categorical(l.categorical[fc.form.raw]).codes;
-        const std::size_t L = l.n_levels[fc.form.raw];
-        std::vector<std::uint32_t> drop(L + 1);
-        for (std::size_t k = 0; k <= L; ++k) {
-          const double v = fc.form.value_of_level(k, L);
-          drop[k] = (v < lo) | (v > hi) ? bit : 0u;
-        }
-        for (std::size_t r = 0; r < n; ++r) o[r] |= drop[codes[r] < 0 ? L : static_cast<std::size_t>(codes[r])];
-        continue;
+    if (q.form.categorical) {
+      const auto codes = frame.categorical(l.categorical[q.form.raw]).codes;
+      const std::size_t L = l.n_levels[q.form.raw];
+      for (std::size_t r = 0; r < n; ++r) {
+        const double v = q.form.value_of_level(codes[r] < 0 ? L : static_cast<std::size_t>(codes[r]), L);
+        o[r] |= (v < q.lo) | (v > q.hi) ? bit : 0u;
       }
-      const auto x = fc.form.raw < l.numeric.size() ? frame.column(l.numeric[fc.form.raw]) : frame.column(target);
-      const double* xs = x.data();
-      if (m.offset == 0 && m.divisor == 1) {  // a fill at most: x itself, or the fill value
-        const double fill = m.fill;
-        for (std::size_t r = 0; r < n; ++r) {
-          const double v = xs[r] == xs[r] ? xs[r] : fill;
-          o[r] |= (v < lo) | (v > hi) ? bit : 0u;
-        }
-      } else {
-        for (std::size_t r = 0; r < n; ++r) {
-          const double v = m(xs[r]);
-          o[r] |= (v < lo) | (v > hi) ? bit : 0u;
-        }
-      }
+      return;
     }
+    const auto x = raw_column(q.form.raw);
+    for (std::size_t r = 0; r < n; ++r) {
+      const double v = q.form.m(x[r]);
+      o[r] |= (v < q.lo) | (v > q.hi) ? bit : 0u;
+    }
+  };
+  for (std::size_t f = 0; f < K; ++f)
+    for (const auto& fc : fences[f]) {
+      auto it = std::find_if(cols.begin(), cols.end(),
+                             [&](const column_fences& c) { return c.categorical == fc.form.categorical && c.raw == fc.form.raw; });
+      if (it == cols.end()) {
+        cols.push_back({fc.form.categorical, fc.form.raw, std::vector<const fence_query*>(K, nullptr)});
+        it = cols.end() - 1;
+      }
+      if (it->of[f]) apply_one(fc, f);  // a second fence on the same column (a column listed twice)
+      else it->of[f] = &fc;
+    }
+  std::vector<std::size_t> flagged;
+  for (const auto& c : cols) {
+    if (c.categorical) {
+      for (std::size_t f = 0; f < K; ++f)
+        if (c.of[f]) apply_one(*c.of[f], f);
+      continue;
+    }
+    const double* xs = raw_column(c.raw).data();
+    // Each fold's test on the raw value: a fill at most (x itself, or the fill value when
+    // missing), or a general map. For fills, a value inside every fold's fences (their
+    // intersection) is kept by all: one vectorisable pass flags the rest.
+    bool fills = true;
+    double lo_all = -inf, hi_all = inf;
+    std::uint32_t fill_out = 0;  // folds whose fill value lies outside their fences
+    for (std::size_t f = 0; f < K; ++f) {
+      const fence_query* q = c.of[f];
+      if (!q) continue;
+      fills &= q->form.m.offset == 0 && q->form.m.divisor == 1;
+      lo_all = (std::max)(lo_all, q->lo), hi_all = (std::min)(hi_all, q->hi);
+      const double fv = q->form.m.fill;
+      if (fv == fv && (fv < q->lo || fv > q->hi)) fill_out |= std::uint32_t{1} << f;
+    }
+    auto bits = [&](double xv) {
+      std::uint32_t b = 0;
+      for (std::size_t f = 0; f < K; ++f) {
+        const fence_query* q = c.of[f];
+        if (!q) continue;
+        const double v = q->form.m(xv);
+        b |= (v < q->lo) | (v > q->hi) ? std::uint32_t{1} << f : 0u;
+      }
+      return b;
+    };
+    if (!fills) {
+      for (std::size_t r = 0; r < n; ++r) o[r] |= bits(xs[r]);
+      continue;
+    }
+    flagged.clear();
+    constexpr std::size_t tile = 4096;
+    std::uint8_t flag[tile];
+    for (std::size_t t0 = 0; t0 < n; t0 += tile) {
+      const std::size_t m = (std::min)(tile, n - t0);
+      const double* xt = xs + t0;
+      for (std::size_t i = 0; i < m; ++i) flag[i] = static_cast<std::uint8_t>(!((xt[i] >= lo_all) & (xt[i] <= hi_all)));  // NaN flagged too
+      for (std::size_t i = 0; i < m; ++i)
+        if (flag[i]) flagged.push_back(t0 + i);
+    }
+    for (const auto r : flagged) o[r] |= xs[r] == xs[r] ? bits(xs[r]) : fill_out;
   }
   for (std::size_t r = 0; r < n; ++r) o[r] &= ~(std::uint32_t{1} << fold_of[r]);  // a fold never drops its validation rows
   return out;
@@ -974,20 +1194,23 @@ MLOPS_FUNC std::optional<std::vector<FittedPipeline<double>>> fit_folds_from_sta
   if (!p.estimator() || !fold_partition(splits, data.rows(), fold_of)) return std::nullopt;
   const auto layout = make_atom_layout(data, features, target);
   if (!layout) return std::nullopt;
-  std::vector<atom_stage> stages;
-  stages.push_back({stage_sums(data, *layout, target, fold_of, K, threads, nullptr), {}});
+  std::vector<atom_stage> stages(1);
+  stages[0].sums = stage_column_sums(data, *layout, make_stage_groups(fold_of, K, {}), K, threads);
   std::vector<std::vector<quantile_query>> answers(K);
+  std::vector<quantile_scratch> scratch;  // per worker
   double passes = std::chrono::duration<double>(clock::now() - t0).count();
   constexpr int max_rounds = 16;  // each round learns something new (a step's quantiles, a filter's rows)
   for (int round = 0; round < max_rounds; ++round) {
     std::vector<std::optional<FittedPipeline<double>>> fitted(K);
     std::vector<std::vector<quantile_query>> asked(K);
     std::vector<std::optional<std::vector<fence_query>>> fences(K);
+    std::vector<std::optional<std::size_t>> grams(K);
     parallel_tasks(K, threads, [&](std::size_t f) {
       fold_source src(*layout, data, f, stages, answers[f]);
       fitted[f] = p.fit_from_source(src, data, features, target, splits[f].train.size());
       asked[f] = src.asked();
       fences[f] = src.filter_asked();
+      grams[f] = src.gram_asked();
     });
     if (std::all_of(fitted.begin(), fitted.end(), [](const auto& x) { return x.has_value(); })) {
       std::vector<FittedPipeline<double>> out;
@@ -997,20 +1220,38 @@ MLOPS_FUNC std::optional<std::vector<FittedPipeline<double>>> fit_folds_from_sta
     }
     const auto r0 = clock::now();
     bool progress = false;
-    // Quantiles: one pass per (stage, column), answering every fold that asked.
-    for (std::size_t f = 0; f < K; ++f) {
-      for (std::size_t i = 0; i < asked[f].size(); ++i) {
-        const auto& key = asked[f][i];
-        if (key.out.size() == key.probs.size() && !key.probs.empty()) continue;  // answered in this round already
+    // Quantiles: one pass per (stage, column), answering every fold that asked; the
+    // columns on the threads, each with its own working memory.
+    std::vector<std::vector<quantile_query*>> groups;
+    for (std::size_t f = 0; f < K; ++f)
+      for (auto& key : asked[f]) {
+        bool seen = false;
+        for (const auto& g : groups) {
+          const quantile_query* q = *std::find_if(g.begin(), g.end(), [](const quantile_query* x) { return x != nullptr; });
+          if (q->stage == key.stage && q->raw == key.raw && q->probs == key.probs) {
+            seen = true;
+            break;
+          }
+        }
+        if (seen) continue;
         std::vector<quantile_query*> group(K, nullptr);
         for (std::size_t g = f; g < K; ++g)
           for (auto& a : asked[g])
-            if (a.stage == key.stage && a.raw == key.raw && a.probs == key.probs && a.out.empty() && !group[g]) group[g] = &a;
-        const auto x = key.raw < layout->numeric.size() ? data.column(layout->numeric[key.raw]) : data.column(target);
-        fold_quantiles(x, splits, stages[key.stage], group);
-        progress = true;
+            if (a.stage == key.stage && a.raw == key.raw && a.probs == key.probs && !group[g]) group[g] = &a;
+        groups.push_back(std::move(group));
       }
-    }
+    const std::size_t workers = (std::max)(std::size_t{1}, (std::min)(threads == 0 ? std::size_t{std::thread::hardware_concurrency()} : threads,
+                                                                      groups.size()));
+    if (scratch.size() < workers) scratch.resize(workers);
+    std::atomic<std::size_t> next_group{0};
+    parallel_tasks(workers, workers, [&](std::size_t w) {
+      for (std::size_t gi; (gi = next_group.fetch_add(1)) < groups.size();) {
+        const quantile_query* key = *std::find_if(groups[gi].begin(), groups[gi].end(), [](const quantile_query* x) { return x != nullptr; });
+        const auto x = key->raw < layout->numeric.size() ? data.column(layout->numeric[key->raw]) : data.column(target);
+        fold_quantiles(x, splits, stages[key->stage], groups[gi], scratch[w]);
+      }
+    });
+    progress |= !groups.empty();
     for (std::size_t f = 0; f < K; ++f)
       for (auto& a : asked[f])
         if (!a.out.empty()) answers[f].push_back(std::move(a));
@@ -1018,9 +1259,17 @@ MLOPS_FUNC std::optional<std::vector<FittedPipeline<double>>> fit_folds_from_sta
     if (std::all_of(fences.begin(), fences.end(), [](const auto& x) { return x.has_value(); })) {
       std::vector<std::vector<fence_query>> all(K);
       for (std::size_t f = 0; f < K; ++f) all[f] = std::move(*fences[f]);
-      auto dropped = filter_drops(data, *layout, target, fold_of, stages.back().dropped, all);
-      auto sums = stage_sums(data, *layout, target, fold_of, K, threads, &dropped);
-      stages.push_back({std::move(sums), std::move(dropped)});
+      atom_stage next;
+      next.dropped = filter_drops(data, *layout, target, fold_of, stages.back().dropped, all);
+      next.sums = stage_column_sums(data, *layout, make_stage_groups(fold_of, K, next.dropped), K, threads);
+      stages.push_back(std::move(next));
+      progress = true;
+    }
+    // The model's stage: its full sums, once every fold asks for the same stage.
+    if (grams[0] && std::all_of(grams.begin(), grams.end(), [&](const auto& x) { return x == grams[0]; }) &&
+        stages[*grams[0]].gram.empty()) {
+      auto& st = stages[*grams[0]];
+      st.gram = stage_gram(data, *layout, make_stage_groups(fold_of, K, st.dropped), K, threads);
       progress = true;
     }
     passes += std::chrono::duration<double>(clock::now() - r0).count();

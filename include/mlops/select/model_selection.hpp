@@ -305,18 +305,38 @@ struct cv_plan {
       auto fitted = fit_folds_from_statistics(p, data, features, target, splits, opt.threads, shared);
       if (!fitted) return std::nullopt;
       const double fits = std::chrono::duration<double>(clock::now() - t0).count() / static_cast<double>(K);
+      // Every row predicted by its own fold's pipeline, rows in order (the columns read
+      // as streams), then each fold's metrics over its rows.
+      const auto s0 = clock::now();
+      const std::size_t n = data.rows();
+      std::vector<std::uint8_t> fold_of(n);
+      for (std::size_t f = 0; f < K; ++f)
+        for (const auto r : splits[f].test) fold_of[r] = static_cast<std::uint8_t>(f);
+      const auto bound = (*fitted)[0].bind(data);  // every fold's pipeline has the same inputs
+      std::vector<T> row(bound.columns.size()), pred(n);
+      for (std::size_t r = 0; r < n; ++r) {
+        for (std::size_t j = 0; j < row.size(); ++j) row[j] = bound.columns[j][r];
+        pred[r] = (*fitted)[fold_of[r]].predict_row(row);
+        if (!std::isfinite(pred[r])) return std::nullopt;  // the per-fold path names the row and the cause
+      }
+      const double per_fold = std::chrono::duration<double>(clock::now() - s0).count() / static_cast<double>(K);
       std::vector<CvFold> out(K);
-      parallel_tasks(K, opt.threads, [&](std::size_t f) {
-        const auto s0 = clock::now();
+      const auto y = data.column(target);
+      for (std::size_t f = 0; f < K; ++f) {
+        const auto m0 = clock::now();
         CvFold& r = out[f];
+        const auto& rows = splits[f].test;
         r.index = f;
         r.train_rows = splits[f].train.size();
-        r.test_rows = splits[f].test.size();
+        r.test_rows = rows.size();
         r.rows_used = (*fitted)[f].report().rows_used;
-        r.test = score((*fitted)[f], data.take(splits[f].test));
+        std::vector<T> truth(rows.size()), guess(rows.size());
+        for (std::size_t i = 0; i < rows.size(); ++i) truth[i] = y[rows[i]], guess[i] = pred[rows[i]];
+        const auto m = regression_metrics<T>(truth, guess);
+        for (const auto& name : metrics) r.test.push_back(metric_value(m, name));
         r.fit_seconds = fits;
-        r.score_seconds = std::chrono::duration<double>(clock::now() - s0).count();
-      });
+        r.score_seconds = per_fold + std::chrono::duration<double>(clock::now() - m0).count();
+      }
       return out;
     } else {
       (void)p;

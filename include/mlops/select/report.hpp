@@ -32,7 +32,7 @@ MLOPS_FUNC nlohmann::json param_json(const param_value& v);
 
 /// {"task", "k", "rows", "rows_missing_target", "one_pass", "metrics": [...], "mean": {metric: v},
 ///  "std": {...}, "folds": [{"fold", "train_rows", "test_rows", "rows_used",
-///  "fit_seconds", "test": {metric: v}, "train": {...}}], "train_mean"/"train_std" when
+///  "fit_seconds", "score_seconds", "test": {metric: v}, "train": {...}}], "train_mean"/"train_std" when
 ///  training scores were computed}
 MLOPS_FUNC void to_json(nlohmann::json& j, const CvResult& r);
 
@@ -126,7 +126,7 @@ MLOPS_FUNC void to_json(nlohmann::json& j, const CvResult& r) {
   nlohmann::json folds = nlohmann::json::array();
   for (const auto& f : r.folds) {
     nlohmann::json fj = {{"fold", f.index + 1}, {"train_rows", f.train_rows}, {"test_rows", f.test_rows},
-                         {"rows_used", f.rows_used}, {"fit_seconds", f.fit_seconds}};
+                         {"rows_used", f.rows_used}, {"fit_seconds", f.fit_seconds}, {"score_seconds", f.score_seconds}};
     nlohmann::json t = nlohmann::json::object(), tr = nlohmann::json::object();
     for (std::size_t m = 0; m < r.metrics.size(); ++m) {
       t[r.metrics[m]] = opt_json(m < f.test.size() ? f.test[m] : std::nullopt);
