@@ -338,11 +338,18 @@ def main():
         "`pipeline.hpp`, so code that does not need the JSON card should include `pipeline.hpp`, not `mlops.hpp`.",
     ]
     path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "RESULTS.md")
-    keep = "## What made the difference"  # hand-written history, kept across runs
+    # Everything after the generated part (the table, its notes, the compile cost) is
+    # hand-written (serving, build time, the history): kept across runs.
+    generated_last = "## Compile cost of the headers"
     if os.path.exists(path):
         old = open(path).read()
-        if keep in old:
-            md += ["", old[old.index(keep):].rstrip()]
+        start = -1
+        if generated_last in old:
+            start = old.find("\n## ", old.index(generated_last) + len(generated_last))
+        elif "## What made the difference" in old:
+            start = old.index("## What made the difference")
+        if start >= 0:
+            md += ["", old[start:].strip()]
     with open(path, "w") as f:
         f.write("\n".join(md) + "\n")
     print("\n".join(md))
