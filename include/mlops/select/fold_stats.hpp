@@ -8,13 +8,15 @@
 // fold's fit follows from sums gathered once per block, where block g is the validation
 // part of fold g and fold f trains on every block but f:
 //
-//  1. One pass over the rows gives, per block, the sums of a a^T over its rows, where a is
-//     the row's "atoms": the constant 1; u = x - shift of each numeric feature (0 where
-//     missing) and of the target; 0/1 indicators of each numeric feature's missing value
-//     and of each categorical feature's level (one per level of the data's dictionary, and
-//     one for missing). The dense atoms' products come from a symmetric rank update of
-//     row tiles; an indicator adds the row's dense atoms to its column and counts its pairs
-//     with the row's other indicators. Also each numeric column's range per block.
+//  1. Per block, sums over its rows of a a^T, where a is the row's "atoms": the constant
+//     1; u = x - shift of each numeric feature (0 where missing) and of the target; 0/1
+//     indicators of each numeric feature's missing value and of each categorical feature's
+//     level (one per level of the data's dictionary, and one for missing). What the steps
+//     read - the diagonal parts (counts, sums, squares, missing and level counts) and each
+//     numeric column's range - comes from one column-by-column pass per stage; the full
+//     products (a symmetric rank update of row tiles; an indicator adds the row's dense
+//     atoms to its column and counts its pairs with the row's other indicators) only for
+//     the stage the model is fitted on, once the folds ask for them.
 //  2. Per fold, the blocks but f are added, and the pipeline is fitted from them
 //     (Pipeline::fit_from_source): each column a step sees is a known function of one raw
 //     column - a map x -> isnan(x) ? fill : (x - offset) / divisor of a numeric one, or a
