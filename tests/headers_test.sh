@@ -14,6 +14,13 @@ if ! printf '#include <sodium.h>\n' | "$cxx" -fsyntax-only -x c++ - -o /dev/null
   echo "headers: sodium.h not found (libsodium-dev): mlops/io/signing.hpp not checked"
   list=$(grep -v '^mlops/io/signing.hpp$' <<<"$list")
 fi
+# A header that holds only includes of mlops headers (the umbrella, the headers kept where
+# a room moved) compiles alone when each of those does: it is listed, not compiled again
+# (the umbrella as a whole is compiled by the unit tests' test_headers.cpp).
+forwarding=$(cd "$inc" && for h in $list; do
+  grep -Evq '^[[:space:]]*(//.*)?$|^#pragma once$|^#include "mlops/[^"]*"$' "$h" || echo "$h"
+done)
+list=$(grep -vxF -f <(printf '%s\n' "$forwarding") <<<"$list")
 n=$(wc -l <<<"$list")
 fail=0
 # shellcheck disable=SC2016
@@ -23,5 +30,5 @@ if grep -q "FAILED:" <<<"$out"; then
   echo "$out"
   fail=1
 fi
-echo "headers: $n compiled alone, $(grep -c 'FAILED:' <<<"$out") failed"
+echo "headers: $n compiled alone, $(grep -c 'FAILED:' <<<"$out") failed; $(wc -w <<<"$forwarding") only forward:" $forwarding
 exit $fail

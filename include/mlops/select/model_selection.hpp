@@ -35,12 +35,17 @@
 #include <fmt/format.h>
 
 #include "mlops/detail/parallel.hpp"
-#include "mlops/select/fold_stats.hpp"
 #include "mlops/eval/scoring.hpp"
 #include "mlops/eval/split.hpp"
 #include "mlops/params.hpp"
 #include "mlops/pipeline.hpp"
 #include "mlops/select/trainers.hpp"
+// The shared-statistics engine's internals (select/fold_stats.hpp) are needed only where
+// it is defined: header-only, or the library's select room. Users of the compiled mode
+// parse the one declaration below.
+#if MLOPS_DEFINITIONS || defined(MLOPS_DEFINE_SELECT)
+#include "mlops/select/fold_stats.hpp"
+#endif
 
 MLOPS_NAMESPACE_BEGIN
 
@@ -180,6 +185,14 @@ struct CvResult {
 };
 
 namespace detail {
+
+/// Every fold's pipeline fitted from statistics the folds share, or nothing when the
+/// pipeline, the data or the folds need per-fold fits (select/fold_stats.hpp).
+MLOPS_FUNC std::optional<std::vector<FittedPipeline<double>>> fit_folds_from_statistics(const Pipeline<double>& p, const DataFrame<double>& data,
+                                                                                        const std::vector<std::string>& features,
+                                                                                        const std::string& target,
+                                                                                        const std::vector<SplitIndices>& splits,
+                                                                                        std::size_t threads);
 MLOPS_FUNC std::vector<metric_summary> summarise_folds(const std::vector<std::string>& metrics, const std::vector<CvFold>& folds, bool train);
 
 
@@ -300,9 +313,8 @@ struct cv_plan {
       using clock = std::chrono::steady_clock;
       const DataFrame<T>& data = materialized ? base : *source;
       const std::size_t K = splits.size();
-      double shared = 0;
       const auto t0 = clock::now();
-      auto fitted = fit_folds_from_statistics(p, data, features, target, splits, opt.threads, shared);
+      auto fitted = fit_folds_from_statistics(p, data, features, target, splits, opt.threads);
       if (!fitted) return std::nullopt;
       const double fits = std::chrono::duration<double>(clock::now() - t0).count() / static_cast<double>(K);
       // Every row predicted by its own fold's pipeline, rows in order (the columns read
@@ -325,13 +337,13 @@ struct cv_plan {
       for (std::size_t f = 0; f < K; ++f) {
         const auto m0 = clock::now();
         CvFold& r = out[f];
-        const auto& rows = splits[f].test;
+        const auto& held = splits[f].test;
         r.index = f;
         r.train_rows = splits[f].train.size();
-        r.test_rows = rows.size();
+        r.test_rows = held.size();
         r.rows_used = (*fitted)[f].report().rows_used;
-        std::vector<T> truth(rows.size()), guess(rows.size());
-        for (std::size_t i = 0; i < rows.size(); ++i) truth[i] = y[rows[i]], guess[i] = pred[rows[i]];
+        std::vector<T> truth(held.size()), guess(held.size());
+        for (std::size_t i = 0; i < held.size(); ++i) truth[i] = y[held[i]], guess[i] = pred[held[i]];
         const auto m = regression_metrics<T>(truth, guess);
         for (const auto& name : metrics) r.test.push_back(metric_value(m, name));
         r.fit_seconds = fits;
