@@ -719,6 +719,42 @@ TEST_CASE("statistics cross-validation equals the per-fold fits (encoders, min-m
   }
   SUBCASE("missing values reaching the trainer: the per-fold fit's error") {
     CHECK_THROWS_AS((void)cross_validate(pipeline<double>().add(OneHotEncoder<double>{}).estimator(ridge), f, "target", 3), data_error);
+    // ordinal codes leave a missing city cell missing
+    CHECK_THROWS_AS((void)cross_validate(pipeline<double>().add(OrdinalEncoder<double>{}).estimator(ridge), f.select({"city", "grade", "target"}),
+                                         "target", 3),
+                    data_error);
+  }
+}
+
+TEST_CASE("statistics cross-validation: ordinal codes, unknown levels and missing cells") {
+  auto f = stats_frame(6'000, 33);
+  // "batch": one row has level "solo", so the fold that holds it for validation never
+  // trained on it (its code there is the unknown value); "spare" is in no row.
+  std::vector<std::int32_t> batch(f.rows());
+  for (std::size_t i = 0; i < batch.size(); ++i) batch[i] = i == 123 ? 2 : static_cast<std::int32_t>(i % 3 == 0);
+  f.add_categorical("batch", batch, {"x", "y", "solo", "spare"});
+  LinearRegression<double> ridge;
+  ridge.l2 = 1.0;
+  SUBCASE("ordinal -> mean impute (the missing city cells) -> standardize -> ridge") {
+    check_one_pass(pipeline<double>().add(OrdinalEncoder<double>{}).impute().standardize().estimator(ridge), f, "target",
+                   KFold{5, true, 11});
+  }
+  SUBCASE("a chosen unknown value, median imputation over the codes, min-max after") {
+    OrdinalEncoder<double> oe;
+    oe.unknown_value = 7;
+    check_one_pass(pipeline<double>().add(oe).impute(impute_strategy::median).add(MinMaxScaler<double>{}).estimator(ridge), f,
+                   "target", KFold{4, true, 2});
+  }
+  SUBCASE("codes straight into the trainer (no missing cell in these columns)") {
+    check_one_pass(pipeline<double>().add(OrdinalEncoder<double>{}).estimator(ridge), f.select({"grade", "batch", "target"}), "target",
+                   KFold{5, false, 0});
+  }
+  SUBCASE("ordinal beside one-hot, and an IQR filter over the codes") {
+    OrdinalEncoder<double> oe;
+    oe.columns = {"grade", "batch"};
+    OneHotEncoder<double> oh;
+    oh.columns = {"city"};
+    check_one_pass(pipeline<double>().add(oe).add(oh).impute().drop_outliers_iqr(1.5).standardize().estimator(ridge), f, "target", 3);
   }
 }
 

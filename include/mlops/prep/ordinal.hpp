@@ -5,7 +5,9 @@
 #include <cmath>
 #include <cstdint>
 #include <limits>
+#include <optional>
 #include <string_view>
+#include <vector>
 
 #include <fmt/format.h>
 
@@ -46,6 +48,10 @@ struct OrdinalEncoder {
   static constexpr std::string_view names[] = {"ordinal", "ordinal_encoder"};
   fitted_type fit_step(DataFrame<T>& frame, detail::design_layout& layout, std::string_view) const {
     return detail::fit_and_apply(*this, frame, layout, detail::resolve_columns(columns, layout.of_kind(column_kind::categorical)));
+  }
+  /// The same from a source of statistics (the training rows' level counts).
+  std::optional<fitted_type> fit_source(detail::stats_source<T>& src, detail::design_layout& layout, std::string_view) const {
+    return detail::fit_from_source(*this, src, layout, detail::resolve_columns(columns, layout.of_kind(column_kind::categorical)));
   }
   void set_param(std::string_view name, const param_value& v) {
     if (name == "unknown_value") unknown_value = detail::param_number(name, v);
@@ -88,6 +94,15 @@ class FittedOrdinalEncoder {
   }
   void update_layout(detail::design_layout& layout) const {
     for (const auto& c : columns_) layout.replace(c, {{c, column_kind::numeric, false}}, "OrdinalEncoder");
+  }
+  /// Each encoded column becomes one number per level of the data (its code, or the
+  /// unknown value), missing cells staying missing.
+  void forms(detail::form_sink<T>& sink) const {
+    for (std::size_t c = 0; c < columns_.size(); ++c) {
+      const auto e = entry(sink.levels(columns_[c]), c);
+      std::vector<double> values(e.value.begin(), e.value.end());
+      sink.recode(columns_[c], values, static_cast<double>(e.missing));
+    }
   }
   void compile(const detail::compile_context& ctx, detail::row_program<T>& prog) const {
     for (std::size_t c = 0; c < columns_.size(); ++c) {

@@ -247,6 +247,9 @@ class form_sink {
   virtual const std::vector<std::string>& levels(const std::string& column) = 0;
   virtual void expand(const std::string& column, std::vector<std::string> outputs, std::span<const std::int32_t> slot_of_level,
                       std::int32_t missing_slot) = 0;
+  /// A categorical input becomes one numeric column of the same name: value_of_level[k]
+  /// for level k of levels(column), missing_value for a missing cell (NaN: still missing).
+  virtual void recode(const std::string& column, std::span<const double> value_of_level, double missing_value) = 0;
   virtual void filter(std::span<const row_fence> fences) = 0;
 };
 

@@ -186,6 +186,7 @@ class fold_source final : public pipeline_source<double> {
   const std::vector<std::string>& levels(const std::string& column) override;
   void expand(const std::string& column, std::vector<std::string> outputs, std::span<const std::int32_t> slot_of_level,
               std::int32_t missing_slot) override;
+  void recode(const std::string& column, std::span<const double> value_of_level, double missing_value) override;
   void filter(std::span<const row_fence> fences) override;
   std::optional<LeastSquaresStats<double>> least_squares(const std::vector<std::string>& design, const std::string& target) override;
 
@@ -199,8 +200,9 @@ class fold_source final : public pipeline_source<double> {
  private:
   const column_form* find(const std::string& column) const;
   void enter_stage(std::size_t s);
-  /// The values a categorical form takes, with their counts (levels with a count only).
-  void form_values(const column_form& f, std::vector<double>& v, std::vector<double>& c) const;
+  /// The values a categorical form takes, with their counts (levels with a count only);
+  /// returns how many rows it leaves missing (NaN values, not listed).
+  double form_values(const column_form& f, std::vector<double>& v, std::vector<double>& c) const;
   double count(std::size_t sparse_atom) const { return q_(static_cast<Eigen::Index>(sparse_atom), static_cast<Eigen::Index>(sparse_atom)); }
   double missing(std::size_t raw) const { return raw < l_.numeric.size() ? count(raw) : 0.0; }
 
@@ -587,15 +589,22 @@ MLOPS_FUNC const column_form* fold_source::find(const std::string& column) const
   return nullptr;
 }
 
-MLOPS_FUNC void fold_source::form_values(const column_form& f, std::vector<double>& v, std::vector<double>& c) const {
+MLOPS_FUNC double fold_source::form_values(const column_form& f, std::vector<double>& v, std::vector<double>& c) const {
   v.clear(), c.clear();
   const std::size_t base = l_.level_base[f.raw], L = l_.n_levels[f.raw];
+  double nan = 0;
   for (std::size_t k = 0; k <= L; ++k) {
     const double cnt = count(base + k);
     if (cnt == 0) continue;
-    v.push_back(f.value_of_level(k, L));
+    const double x = f.value_of_level(k, L);
+    if (x != x) {
+      nan += cnt;
+      continue;
+    }
+    v.push_back(x);
     c.push_back(cnt);
   }
+  return nan;
 }
 
 MLOPS_FUNC bool fold_source::get(const std::string& column, sum_stat& out) {
@@ -603,8 +612,8 @@ MLOPS_FUNC bool fold_source::get(const std::string& column, sum_stat& out) {
   if (!f || filter_asked_) return false;
   if (f->categorical) {
     std::vector<double> v, c;
-    form_values(*f, v, c);
-    out = {n_, 0, 0.0};
+    const auto nan = static_cast<std::uint64_t>(form_values(*f, v, c));
+    out = {n_ - nan, nan, 0.0};
     for (std::size_t k = 0; k < v.size(); ++k) out.sum += v[k] * c[k];
     return true;
   }
@@ -621,13 +630,14 @@ MLOPS_FUNC bool fold_source::get(const std::string& column, moment_stat& out) {
   if (!f || filter_asked_) return false;
   if (f->categorical) {
     std::vector<double> v, c;
-    form_values(*f, v, c);
+    const auto nan = static_cast<std::uint64_t>(form_values(*f, v, c));
+    const std::uint64_t present = n_ - nan;
     double mean = 0;
     for (std::size_t k = 0; k < v.size(); ++k) mean += v[k] * c[k];
-    mean /= static_cast<double>(n_);
+    if (present > 0) mean /= static_cast<double>(present);
     double m2 = 0;
     for (std::size_t k = 0; k < v.size(); ++k) m2 += c[k] * (v[k] - mean) * (v[k] - mean);
-    out = {n_, 0, mean, m2};
+    out = {present, nan, mean, m2};
     return true;
   }
   const std::size_t j = f->raw;
@@ -650,10 +660,10 @@ MLOPS_FUNC bool fold_source::get(const std::string& column, range_stat<double>& 
   if (!f || filter_asked_) return false;
   if (f->categorical) {
     std::vector<double> v, c;
-    form_values(*f, v, c);
+    const auto nan = static_cast<std::uint64_t>(form_values(*f, v, c));
     out = {};
     for (const double a : v) out.merge({1, a, a});
-    out.count = n_;
+    out.count = n_ - nan;
     return true;
   }
   const std::size_t j = f->raw;
@@ -690,11 +700,16 @@ MLOPS_FUNC bool fold_source::quantiles(const std::string& column, std::span<cons
   if (!f || filter_asked_) return false;
   if (f->categorical) {  // exact from the level counts: the values sorted, each with its count
     std::vector<double> v, c;
-    form_values(*f, v, c);
+    const double nan = form_values(*f, v, c);
+    const double total = static_cast<double>(n_) - nan;  // missing cells (NaN values) left out
+    count_out = static_cast<std::uint64_t>(total);
+    if (v.empty()) {
+      std::fill(out.begin(), out.end(), std::numeric_limits<double>::quiet_NaN());
+      return true;
+    }
     std::vector<std::size_t> order(v.size());
     for (std::size_t k = 0; k < order.size(); ++k) order[k] = k;
     std::sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) { return v[a] < v[b]; });
-    const double total = static_cast<double>(n_);
     auto at_rank = [&](double r) {  // the value of rank r (0-based)
       double seen = 0;
       for (const auto k : order) {
@@ -708,7 +723,6 @@ MLOPS_FUNC bool fold_source::quantiles(const std::string& column, std::span<cons
       const double a = at_rank(r);
       out[q] = frac == 0 || r + 1 >= total ? a : numpy_lerp(a, at_rank(r + 1), frac);
     }
-    count_out = n_;
     return true;
   }
   quantile_query ask{stage_, f->raw, f->m, std::vector<double>(probs.begin(), probs.end()), {}, 0};
@@ -747,6 +761,17 @@ MLOPS_FUNC void fold_source::expand(const std::string& column, std::vector<std::
     for (std::size_t v = 0; v < slot_of_level.size(); ++v) f.w[v] = slot_of_level[v] == static_cast<std::int32_t>(k) ? 1.0 : 0.0;
     forms_.push_back({std::move(outputs[k]), std::move(f)});
   }
+}
+
+MLOPS_FUNC void fold_source::recode(const std::string& column, std::span<const double> value_of_level, double missing_value) {
+  const auto it = std::find(raw_categorical_.begin(), raw_categorical_.end(), column);
+  const std::size_t t = static_cast<std::size_t>(std::find(l_.categorical.begin(), l_.categorical.end(), column) - l_.categorical.begin());
+  if (it == raw_categorical_.end() || value_of_level.size() != l_.n_levels[t]) {
+    broken_ = true;
+    return;
+  }
+  raw_categorical_.erase(it);
+  forms_.push_back({column, column_form{true, t, {}, std::vector<double>(value_of_level.begin(), value_of_level.end()), missing_value}});
 }
 
 MLOPS_FUNC void fold_source::filter(std::span<const row_fence> fences) {
@@ -791,9 +816,14 @@ MLOPS_FUNC std::optional<LeastSquaresStats<double>> fold_source::least_squares(c
     if (!f) return std::nullopt;
     const auto kk = static_cast<Eigen::Index>(k);
     const column_map& m = f->m;
-    if (f->categorical) {
-      const std::size_t base = D + l_.level_base[f->raw], Lv = l_.n_levels[f->raw];
-      for (std::size_t v = 0; v <= Lv; ++v) L(kk, static_cast<Eigen::Index>(base + v)) = f->value_of_level(v, Lv);
+    if (f->categorical) {  // a level no row here has adds nothing (its value may be NaN)
+      const std::size_t lb = l_.level_base[f->raw], Lv = l_.n_levels[f->raw];
+      for (std::size_t v = 0; v <= Lv; ++v) {
+        if (count(lb + v) == 0) continue;
+        const double x = f->value_of_level(v, Lv);
+        if (x != x) return std::nullopt;  // NaN would reach the trainer: the row path names it
+        L(kk, static_cast<Eigen::Index>(D + lb + v)) = x;
+      }
       continue;
     }
     const std::size_t j = f->raw;
