@@ -74,6 +74,16 @@ def python_side():
             out["sgd_marginal/A"] = sorted(marg)[1]
             m5 = SGDRegressor(max_iter=5, tol=None).fit(X, y)
             out["sgd_mse5/A"] = float(np.mean((m5.predict(X) - y) ** 2))
+            # issue 29: a CART regression tree of depth 8 (BM_tree_fit), its leaves, and one row
+            # through impute + standardize + tree (BM_tree_predict_row)
+            from sklearn.tree import DecisionTreeRegressor
+            out["tree_fit/A"] = median_ms(lambda: DecisionTreeRegressor(max_depth=8).fit(X, y), 3)
+            out["tree_leaves/A"] = DecisionTreeRegressor(max_depth=8).fit(X, y).get_n_leaves()
+            tpipe = make_pipeline(SimpleImputer(), StandardScaler(), DecisionTreeRegressor(max_depth=8)).fit(X[:100_000], y[:100_000])
+            def many_tree():
+                for _ in range(calls):
+                    tpipe.predict(row)
+            out["tree_row/A"] = median_ms(many_tree, 3) / calls * 1e6  # ns
     # issue 3: logistic regression, 200,000 x 32, lbfgs at its default tolerance
     n, d = 200_000, 32
     Xl = rng.standard_normal((n, d))
@@ -191,13 +201,15 @@ def cpp_side(bench):
         if b.get("aggregate_name") != "median":
             continue
         base, *arg = b["run_name"].split("/")
+        arg = [a for a in arg if ":" not in a]  # iterations:1, repeats:3 are settings, not arguments
         issue3 = {"BM_gd_full_batch_iteration": "gd_iter", "BM_bare_eigen_fused_gradient": "bare_gd",
                   "BM_sgd_epoch": "sgd", "BM_sgd_epoch_rows": "sgd_rows", "BM_logistic_fit": "logistic", "BM_cross_validate": "cv",
-                  "BM_monitor_observe": "monitor", "BM_rls_update": "rls"}
+                  "BM_monitor_observe": "monitor", "BM_rls_update": "rls", "BM_tree_fit": "tree_fit",
+                  "BM_tree_predict_row": "tree_row"}
         if base in issue3:
             key = issue3[base] + ("/" + arg[0] if arg else "")
             out[key] = b["real_time"]
-            for c in ("epoch_ms", "mse_after_5_epochs", "accuracy", "iterations", "r2"):
+            for c in ("epoch_ms", "mse_after_5_epochs", "accuracy", "iterations", "r2", "leaves"):
                 if c in b:
                     out[key + ":" + c] = b[c]
             continue
@@ -290,6 +302,11 @@ def main():
     row(f"{cvw}, 1 thread vs the leak-free equivalent (every statistic per fold, numpy/pandas loop)", "2e5x32", "per-fold loop",
         py["cv/per_fold"], cpp["cv/1"], "ms", "-")
     rows.append(f"| 5-fold CV mean R² | 2e5x32 | {py['cv/r2']:.5f} | {cpp['cv/1:r2']:.5f} | - | same |")
+    # issue 29
+    row(f"regression tree fit, max_depth 8 ({int(py['tree_leaves/A'])} leaves vs {int(cpp['tree_fit:leaves'])})", "A",
+        "DecisionTreeRegressor", py["tree_fit/A"], cpp["tree_fit"], "ms", ">= 3x")
+    row("one row through impute + standardize + tree depth 8 (row copy included)", "A", "sklearn Pipeline.predict",
+        py["tree_row/A"], cpp["tree_row"], "ns", "< 100 ns")
     # issue 6
     for a, what in (("0", "row + prediction"), ("1", "row + prediction + label")):
         ns = cpp[f"monitor/{a}"]

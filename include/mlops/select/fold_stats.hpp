@@ -199,6 +199,10 @@ class fold_source final : public pipeline_source<double> {
 
  private:
   const column_form* find(const std::string& column) const;
+  /// The raw categorical input `column` (its index), taken by an encoder that gives one
+  /// value per level of its dictionary (n_values of them); nothing (and the source
+  /// broken) when it was taken already or the count differs.
+  std::optional<std::size_t> take_categorical(const std::string& column, std::size_t n_values);
   void enter_stage(std::size_t s);
   /// The values a categorical form takes, with their counts (levels with a count only);
   /// returns how many rows it leaves missing (NaN values, not listed).
@@ -749,29 +753,30 @@ MLOPS_FUNC const std::vector<std::string>& fold_source::levels(const std::string
 
 MLOPS_FUNC void fold_source::expand(const std::string& column, std::vector<std::string> outputs, std::span<const std::int32_t> slot_of_level,
                                     std::int32_t missing_slot) {
-  const auto it = std::find(raw_categorical_.begin(), raw_categorical_.end(), column);
-  const std::size_t t = static_cast<std::size_t>(std::find(l_.categorical.begin(), l_.categorical.end(), column) - l_.categorical.begin());
-  if (it == raw_categorical_.end() || slot_of_level.size() != l_.n_levels[t]) {
-    broken_ = true;
-    return;
-  }
-  raw_categorical_.erase(it);
+  const auto t = take_categorical(column, slot_of_level.size());
+  if (!t) return;
   for (std::size_t k = 0; k < outputs.size(); ++k) {
-    column_form f{true, t, {}, std::vector<double>(slot_of_level.size()), missing_slot == static_cast<std::int32_t>(k) ? 1.0 : 0.0};
+    column_form f{true, *t, {}, std::vector<double>(slot_of_level.size()), missing_slot == static_cast<std::int32_t>(k) ? 1.0 : 0.0};
     for (std::size_t v = 0; v < slot_of_level.size(); ++v) f.w[v] = slot_of_level[v] == static_cast<std::int32_t>(k) ? 1.0 : 0.0;
     forms_.push_back({std::move(outputs[k]), std::move(f)});
   }
 }
 
 MLOPS_FUNC void fold_source::recode(const std::string& column, std::span<const double> value_of_level, double missing_value) {
+  const auto t = take_categorical(column, value_of_level.size());
+  if (!t) return;
+  forms_.push_back({column, column_form{true, *t, {}, std::vector<double>(value_of_level.begin(), value_of_level.end()), missing_value}});
+}
+
+MLOPS_FUNC std::optional<std::size_t> fold_source::take_categorical(const std::string& column, std::size_t n_values) {
   const auto it = std::find(raw_categorical_.begin(), raw_categorical_.end(), column);
   const std::size_t t = static_cast<std::size_t>(std::find(l_.categorical.begin(), l_.categorical.end(), column) - l_.categorical.begin());
-  if (it == raw_categorical_.end() || value_of_level.size() != l_.n_levels[t]) {
+  if (it == raw_categorical_.end() || n_values != l_.n_levels[t]) {
     broken_ = true;
-    return;
+    return std::nullopt;
   }
   raw_categorical_.erase(it);
-  forms_.push_back({column, column_form{true, t, {}, std::vector<double>(value_of_level.begin(), value_of_level.end()), missing_value}});
+  return t;
 }
 
 MLOPS_FUNC void fold_source::filter(std::span<const row_fence> fences) {
