@@ -3,7 +3,7 @@
 // Defines the room's non-template functions (MLOPS_FUNC, config.hpp) once.
 #define MLOPS_DEFINE_SELECT
 #include "mlops/select/model_selection.hpp"
-#include "mlops/select/fold_stats.hpp"
+#include "mlops/pipeline/fold_stats.hpp"
 #include "mlops/select/report.hpp"
 
 MLOPS_NAMESPACE_BEGIN

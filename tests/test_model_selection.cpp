@@ -97,7 +97,8 @@ TEST_CASE("each fold fits the whole pipeline on its training rows only (equals a
   const auto splits = kf.split(f.rows());
   for (std::size_t i = 0; i < 4; ++i) {
     // The validation rows never reach the imputer's medians, the IQR fences or the scaler.
-    const auto fitted = p.fit(f.take(splits[i].train), "target");
+    // (The per-fold path fits on rows, as fit() does with fit_from_statistics(false).)
+    const auto fitted = Pipeline<double>(p).fit_from_statistics(false).fit(f.take(splits[i].train), "target");
     const auto m = fitted.evaluate(f.take(splits[i].test));
     CHECK(*cv.folds[i].test[0] == m.r2);
     CHECK(*cv.folds[i].test[1] == m.rmse);
@@ -329,7 +330,7 @@ TEST_CASE("estimators: any trainer behind one interface; a user's trainer fits, 
   const auto fitted = mine.fit(frame, "target");
   LinearRegression<double> ridge;
   ridge.l2 = 2.0;
-  const auto reference = p.fit(ridge, frame, "target");
+  const auto reference = Pipeline<double>(p).fit_from_statistics(false).fit(ridge, frame, "target");  // on rows, as mine
   const auto& a = std::get<LinearModel<double>>(fitted.estimator());
   const auto& b = std::get<LinearModel<double>>(reference.estimator());
   REQUIRE(a.coef().size() == b.coef().size());
@@ -656,7 +657,7 @@ TEST_CASE("one-pass cross-validation steps aside where the per-fold fits must ru
   CHECK_FALSE(cross_validate(pipeline<float>().impute().estimator(LinearRegression<float>{}), ff, "target", 3).one_pass);
 }
 
-// ---- the general shared-statistics cross-validation (select/fold_stats.hpp) ------------------
+// ---- the general shared-statistics cross-validation (pipeline/fold_stats.hpp) ------------------
 namespace {
 /// one_pass_frame plus two text columns: "city" (a dictionary out of byte order with one
 /// level no row has, 5% missing) and "grade" (one rare level); y depends on both.
@@ -755,6 +756,100 @@ TEST_CASE("statistics cross-validation: ordinal codes, unknown levels and missin
     OneHotEncoder<double> oh;
     oh.columns = {"city"};
     check_one_pass(pipeline<double>().add(oe).add(oh).impute().drop_outliers_iqr(1.5).standardize().estimator(ridge), f, "target", 3);
+  }
+}
+
+// ---- Pipeline::fit from statistics (the same engine, one block of every row) -------------
+namespace {
+/// p.fit (from statistics) against the fit on rows: the same rows, step reports and design
+/// columns, predictions and training metrics equal to rounding.
+void check_fit_from_statistics(const Pipeline<double>& p, const DataFrame<double>& f, const std::string& target) {
+  const auto a = p.fit(f, target);
+  const auto b = Pipeline<double>(p).fit_from_statistics(false).fit(f, target);
+  CHECK(a.report().from_statistics);
+  CHECK_FALSE(b.report().from_statistics);
+  CHECK(a.report().rows_in == b.report().rows_in);
+  CHECK(a.report().rows_missing_target == b.report().rows_missing_target);
+  CHECK(a.report().rows_used == b.report().rows_used);
+  REQUIRE(a.report().steps.size() == b.report().steps.size());
+  for (std::size_t i = 0; i < a.report().steps.size(); ++i) {
+    CHECK(a.report().steps[i].step == b.report().steps[i].step);
+    CHECK(a.report().steps[i].rows_in == b.report().steps[i].rows_in);
+    CHECK(a.report().steps[i].rows_out == b.report().steps[i].rows_out);
+  }
+  CHECK(a.design_columns() == b.design_columns());
+  // A filter's counts (its card's rows_in, rows_out, rows dropped per column) as on rows.
+  REQUIRE(a.steps().size() == b.steps().size());
+  for (std::size_t i = 0; i < a.steps().size(); ++i) {
+    const auto* fa = get_if<FittedIqrOutlierFilter<double>>(&a.steps()[i]);
+    const auto* fb = get_if<FittedIqrOutlierFilter<double>>(&b.steps()[i]);
+    REQUIRE((fa == nullptr) == (fb == nullptr));
+    if (!fa) continue;
+    CHECK(fa->rows_in() == fb->rows_in());
+    CHECK(fa->rows_out() == fb->rows_out());
+    CHECK(fa->rows_out() < fa->rows_in());
+    REQUIRE(fa->fences().size() == fb->fences().size());
+    for (std::size_t c = 0; c < fa->fences().size(); ++c) {
+      CAPTURE(fa->fences()[c].name);
+      CHECK(fa->fences()[c].dropped == fb->fences()[c].dropped);
+      CHECK(fa->fences()[c].active == fb->fences()[c].active);
+    }
+  }
+  const auto pa = a.predict(f), pb = b.predict(f);
+  REQUIRE(pa.size() == pb.size());
+  double worst = 0;
+  for (std::size_t r = 0; r < pa.size(); ++r) worst = (std::max)(worst, std::abs(pa[r] - pb[r]) / (1 + std::abs(pb[r])));
+  CHECK(worst < 1e-9);
+  const auto ma = a.stored_metrics("train"), mb = b.stored_metrics("train");
+  REQUIRE(ma.has_value());
+  REQUIRE(mb.has_value());
+  CHECK(ma->n == mb->n);
+  CHECK(rel(ma->rmse, mb->rmse) < 1e-9);
+  CHECK(rel(ma->r2, mb->r2) < 1e-9);
+  // Saved and loaded, it predicts as before (the file holds what was fitted, however).
+  const auto again = FittedPipeline<double>::from_bytes(a.to_bytes());
+  CHECK(again.predict(f) == pa);
+}
+}  // namespace
+
+TEST_CASE("Pipeline::fit from statistics equals the fit on rows") {
+  auto f = stats_frame(8'000, 41);
+  auto y = f.column("target");
+  for (std::size_t i = 0; i < y.size(); i += 97) y[i] = std::nan("");  // rows without a target are dropped and counted
+  LinearRegression<double> ridge;
+  ridge.l2 = 1.0;
+  SUBCASE("impute -> one-hot -> standardize -> ridge") {
+    check_fit_from_statistics(pipeline<double>().impute().add(OneHotEncoder<double>{}).standardize().estimator(ridge), f, "target");
+  }
+  SUBCASE("median imputation -> IQR filter -> min-max -> least squares without intercept") {
+    LinearRegression<double> ols;
+    ols.fit_intercept = false;
+    ols.l2 = 0.5;  // without an intercept, each group of one-hot columns sums to 1: singular unpenalised
+    check_fit_from_statistics(pipeline<double>().add(OneHotEncoder<double>{}).impute(impute_strategy::median).drop_outliers_iqr(1.5)
+                                  .add(MinMaxScaler<double>{}).estimator(ols),
+                              f, "target");
+  }
+  SUBCASE("ordinal codes -> impute -> standardize; the trainer given to fit()") {
+    const auto p = pipeline<double>().add(OrdinalEncoder<double>{}).impute().standardize();
+    const auto a = p.fit(ridge, f, "target");
+    CHECK(a.report().from_statistics);
+    check_fit_from_statistics(Pipeline<double>(p).estimator(ridge), f, "target");
+  }
+  SUBCASE("where statistics cannot serve, the fit on rows runs with its own errors") {
+    DecisionTreeRegressor<double> tree;
+    tree.max_depth = 3;
+    CHECK_FALSE(pipeline<double>().impute().add(OneHotEncoder<double>{}).estimator(tree).fit(f, "target").report().from_statistics);
+    auto dated = f;
+    std::vector<std::int64_t> when(f.rows());
+    for (std::size_t i = 0; i < when.size(); ++i) when[i] = static_cast<std::int64_t>(i) * 86400;
+    dated.add_datetime("when", std::move(when), false);
+    CHECK_FALSE(pipeline<double>().add(DateFeatures<double>{}).add(OneHotEncoder<double>{}).impute().estimator(ridge)
+                    .fit(dated, "target").report().from_statistics);
+    // Missing values reaching the trainer: the fit on rows reports them.
+    CHECK_THROWS_AS((void)pipeline<double>().add(OneHotEncoder<double>{}).estimator(ridge).fit(f, "target"), data_error);
+    auto bad = f.drop({"city", "grade"});
+    bad.column("f1")[10] = std::numeric_limits<double>::infinity();
+    CHECK_THROWS_AS((void)pipeline<double>().impute().estimator(ridge).fit(bad, "target"), data_error);
   }
 }
 

@@ -44,3 +44,9 @@ MLOPS_NAMESPACE_BEGIN
 MLOPS_EXTERN_TEMPLATE_FD(class Pipeline)
 MLOPS_EXTERN_TEMPLATE_FD(class FittedPipeline)
 MLOPS_NAMESPACE_END
+
+// Pipeline::fit's statistics engine (detail::fit_pipeline_from_statistics), defined where
+// the definitions are: header-only, or the library's src/select.cpp.
+#if MLOPS_DEFINITIONS
+#include "mlops/pipeline/fold_stats.hpp"
+#endif

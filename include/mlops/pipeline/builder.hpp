@@ -30,6 +30,9 @@ struct FitReport {
   std::size_t rows_missing_target = 0;     // dropped: the target was missing
   std::vector<step_rows> steps;
   std::size_t rows_used = 0;               // rows the estimator was fitted on
+  /// true when fit() fitted from statistics (Pipeline::fit_from_statistics), false on rows.
+  /// Not saved in the model file: a loaded pipeline says false.
+  bool from_statistics = false;
 };
 
 namespace detail {
@@ -87,6 +90,16 @@ class Pipeline {
     return *this;
   }
   std::size_t drift_profile_bins() const noexcept { return profile_bins_; }
+  /// Whether fit() may fit from statistics (default true): for double data, when every
+  /// step can be fitted from statistics and the trainer from least-squares statistics
+  /// (Step / Estimator::fits_from_statistics), the steps and the model are fitted from
+  /// sums over the rows (pipeline/fold_stats.hpp) instead of transformed copies of them.
+  /// The result equals the fit on rows up to rounding; false always fits on rows.
+  Pipeline& fit_from_statistics(bool on) noexcept {
+    statistics_ = on;
+    return *this;
+  }
+  bool fit_from_statistics() const noexcept { return statistics_; }
 
   /// Fits every step on `train` in order (each step sees the output of the previous
   /// one; the IQR filter drops training rows), then the estimator. Only `train` is
@@ -124,14 +137,25 @@ class Pipeline {
   std::vector<std::string> features_;
   Estimator<T> estimator_;  // empty: none set
   std::size_t profile_bins_ = 10;
+  bool statistics_ = true;
 
  private:
+  /// true when the steps and `estimator` can all be fitted from statistics.
+  bool statistics_capable(const Estimator<T>& estimator) const noexcept;
   // The parts fit_prepared and fit_from_source share (pipeline/fit.hpp).
   static detail::design_layout begin_fit(FittedPipeline<T>& fp, const Estimator<T>& estimator, const DataFrame<T>& frame,
                                          const std::vector<std::string>& features, std::string_view target);
   static void check_design(FittedPipeline<T>& fp, const detail::design_layout& layout, const DataFrame<T>& frame);
   static void finish_fit(FittedPipeline<T>& fp);
 };
+
+namespace detail {
+/// `p` fitted on `data` (every row has a target) from statistics, or nothing when the
+/// steps, the trainer or the data need the fit on rows (pipeline/fold_stats.hpp).
+MLOPS_FUNC std::optional<FittedPipeline<double>> fit_pipeline_from_statistics(const Pipeline<double>& p, const DataFrame<double>& data,
+                                                                              const std::vector<std::string>& features,
+                                                                              const std::string& target);
+}  // namespace detail
 
 template <scalar T>
 Pipeline<T> pipeline() {

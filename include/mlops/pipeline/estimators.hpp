@@ -82,6 +82,8 @@ class Estimator {
   /// Fits from least-squares statistics when the trainer can (its `fit_from`); nothing
   /// otherwise (the caller fits on rows).
   std::optional<PipelineModel<T>> fit_from(const LeastSquaresStats<T>& stats) const { return p_->fit_from(stats); }
+  /// true when the trainer has a `fit_from` (it may still decline given statistics).
+  bool fits_from_statistics() const noexcept { return p_->fits_from_statistics(); }
   /// Sets one of the trainer's parameters by name; argument_error names the known ones.
   void set_param(std::string_view param, const param_value& v) { p_->set_param(param, v); }
   /// The trainer's parameters by name, replayable through set_param (empty when its type
@@ -112,6 +114,7 @@ class Estimator {
     virtual bool is_classifier() const noexcept = 0;
     virtual PipelineModel<T> fit(const DataFrame<T>& frame, const std::vector<std::string>& features, std::string_view target) const = 0;
     virtual std::optional<PipelineModel<T>> fit_from(const LeastSquaresStats<T>& stats) const = 0;
+    virtual bool fits_from_statistics() const noexcept = 0;
     virtual void set_param(std::string_view param, const param_value& v) = 0;
     virtual param_list params() const = 0;
     virtual void clear_callbacks() noexcept = 0;
@@ -140,6 +143,9 @@ class Estimator {
         (void)stats;
         return std::nullopt;
       }
+    }
+    bool fits_from_statistics() const noexcept override {
+      return requires(const LeastSquaresStats<T>& stats) { value.fit_from(stats); };
     }
     void set_param(std::string_view param, const param_value& v) override {
       if constexpr (requires { value.set_param(param, v); }) value.set_param(param, v);

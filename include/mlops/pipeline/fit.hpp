@@ -4,11 +4,14 @@
 // through Estimator<T>, so this is compiled once (in the library, in the compiled mode).
 #pragma once
 
+#include <algorithm>
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <vector>
 
 #include <fmt/format.h>
@@ -73,12 +76,39 @@ FittedPipeline<T> Pipeline<T>::fit_estimator(const Estimator<T>& estimator, cons
   }
   const std::size_t ti = train.index_of(target);
   const auto features = resolve_features(train, target);
-  // Rows without a target are dropped (and counted); the fit works on a copy of the
-  // labelled rows holding only features + target, the training metrics on the raw rows.
-  const DataFrame<T> labelled = train.filter(detail::present_mask(train.column(ti)));
-  auto cols = features;
-  cols.emplace_back(target);
-  FittedPipeline<T> fp = fit_prepared(estimator, labelled.select(cols), features, target, train.rows(), train.rows() - labelled.rows());
+  // Rows without a target are dropped (and counted): `labelled` is `train` itself when
+  // none is missing, else a copy of the rows that have one.
+  std::optional<DataFrame<T>> filtered;
+  {
+    auto present = detail::present_mask(train.column(ti));
+    if (std::find(present.begin(), present.end(), std::uint8_t{0}) != present.end()) filtered = train.filter(present);
+  }
+  const DataFrame<T>& labelled = filtered ? *filtered : train;
+  std::optional<FittedPipeline<T>> from_stats;
+  if constexpr (std::is_same_v<T, double>) {
+    if (statistics_ && statistics_capable(estimator)) {
+      if (&estimator == &estimator_) {
+        from_stats = detail::fit_pipeline_from_statistics(*this, labelled, features, std::string(target));
+      } else {
+        Pipeline<T> with = *this;
+        with.estimator_ = estimator;
+        from_stats = detail::fit_pipeline_from_statistics(with, labelled, features, std::string(target));
+      }
+    }
+  }
+  FittedPipeline<T> fp;
+  if (from_stats) {
+    fp = std::move(*from_stats);
+    fp.report_.rows_in = train.rows();
+    fp.report_.rows_missing_target = train.rows() - labelled.rows();
+    fp.report_.from_statistics = true;
+  } else {
+    // The fit on rows: a copy of the labelled rows holding only features + target, which
+    // the steps transform in place.
+    auto cols = features;
+    cols.emplace_back(target);
+    fp = fit_prepared(estimator, labelled.select(cols), features, target, train.rows(), train.rows() - labelled.rows());
+  }
   // Training metrics: the whole pipeline on the raw training rows that had a target.
   // The drift profile: those raw rows, the predictions on them, the training error.
   if (fp.is_classifier()) {
@@ -90,6 +120,14 @@ FittedPipeline<T> Pipeline<T>::fit_estimator(const Estimator<T>& estimator, cons
     if (profile_bins_ > 0) fp.capture_profile(labelled, pred, profile_bins_);
   }
   return fp;
+}
+
+template <scalar T>
+bool Pipeline<T>::statistics_capable(const Estimator<T>& estimator) const noexcept {
+  if (!estimator.has_value() || !estimator.fits_from_statistics()) return false;
+  for (const auto& s : steps_)
+    if (!s.fits_from_statistics()) return false;
+  return true;
 }
 
 /// What both fitting cores share, before the steps: the fitted pipeline's inputs (kinds,

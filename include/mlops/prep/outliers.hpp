@@ -106,13 +106,15 @@ struct IqrOutlierFilter {
     return fit_drop(frame, layout.numeric(), target);
   }
   /// The same from statistics (prep/stats.hpp: each column's quartiles). The fitted
-  /// filter's forms drop the rows; its per-column drop counts stay 0 (no rows are seen).
+  /// filter's forms drop the rows; its row and per-column drop counts are the source's
+  /// (stats_source::filter_counts; 0 when it has none, as for cross-validation's folds).
   std::optional<fitted_type> fit_source(detail::stats_source<T>& src, detail::design_layout& layout, std::string_view target) const {
     bool with_target = false;
     auto st = make_stats(training_columns(layout.numeric(), target, with_target));
     if (!st.read_from(src)) return std::nullopt;
     auto fitted = fit_from(st);
     if (with_target) fitted.mark_training_only(target);
+    fitted.read_training_counts(src);
     return fitted;
   }
   void set_param(std::string_view name, const param_value& v) {
@@ -162,6 +164,20 @@ class FittedIqrOutlierFilter {
     for (const auto& c : fences_)
       if (c.zero_iqr) out.push_back(c.name);
     return out;
+  }
+  /// The training counts drop_training_rows would record, from a source of statistics
+  /// that knows them (stats_source::filter_counts); left at 0 otherwise.
+  void read_training_counts(detail::stats_source<T>& src) {
+    std::vector<detail::row_fence> f;
+    for (const auto& c : fences_)
+      if (c.active) f.push_back({c.name, static_cast<double>(c.lower), static_cast<double>(c.upper)});
+    std::vector<std::uint64_t> outside(f.size());
+    std::uint64_t in = 0, out = 0;
+    if (!src.filter_counts(f, in, out, outside)) return;
+    rows_in_ = static_cast<std::size_t>(in), rows_out_ = static_cast<std::size_t>(out);
+    std::size_t i = 0;
+    for (auto& c : fences_)
+      if (c.active) c.dropped = static_cast<std::size_t>(outside[i++]);
   }
   /// Rows seen and kept by drop_training_rows (the fitting report).
   std::size_t rows_in() const noexcept { return rows_in_; }

@@ -221,6 +221,14 @@ class stats_source {
   /// Quantiles `probs` (ascending; numpy's linear method, as nan_quantiles) of the
   /// column's present values, and how many values there are (`count`).
   virtual bool quantiles(const std::string& column, std::span<const double> probs, std::span<double> out, std::uint64_t& count) = 0;
+  /// For a filter step about to drop rows with these fences (form_sink::filter): the rows
+  /// entering it, the rows it keeps, and per fence the rows outside it (as counted on the
+  /// rows); false when the source does not know them (the step keeps its counts at 0).
+  virtual bool filter_counts(std::span<const row_fence> fences, std::uint64_t& rows_in, std::uint64_t& rows_out,
+                             std::span<std::uint64_t> outside) {
+    (void)fences, (void)rows_in, (void)rows_out, (void)outside;
+    return false;
+  }
 
   /// Every column of `st` from this source; false when one cannot be given.
   template <class S>

@@ -132,6 +132,8 @@ class Step {
   std::optional<FittedStep<T>> fit_source(detail::stats_source<T>& src, detail::design_layout& layout, std::string_view target) const {
     return p_->fit_source(src, layout, target);
   }
+  /// true when the step's type has a `fit_source` (it may still decline a source).
+  bool fits_from_statistics() const noexcept { return p_->fits_from_statistics(); }
 
   template <class S>
   const S* get_if() const noexcept {
@@ -154,6 +156,7 @@ class Step {
     virtual FittedStep<T> fit_step(DataFrame<T>& frame, detail::design_layout& layout, std::string_view target) const = 0;
     virtual std::optional<FittedStep<T>> fit_source(detail::stats_source<T>& src, detail::design_layout& layout,
                                                     std::string_view target) const = 0;
+    virtual bool fits_from_statistics() const noexcept = 0;
   };
   template <class S>
   struct model final : concept_t {
@@ -174,6 +177,11 @@ class Step {
         (void)src, (void)layout, (void)target;
       }
       return std::nullopt;
+    }
+    bool fits_from_statistics() const noexcept override {
+      return requires(detail::stats_source<T>& src, detail::design_layout& layout, std::string_view target) {
+        value.fit_source(src, layout, target);
+      };
     }
   };
   detail::clone_ptr<concept_t> p_;

@@ -40,11 +40,11 @@
 #include "mlops/params.hpp"
 #include "mlops/pipeline.hpp"
 #include "mlops/select/trainers.hpp"
-// The shared-statistics engine's internals (select/fold_stats.hpp) are needed only where
+// The shared-statistics engine's internals (pipeline/fold_stats.hpp) are needed only where
 // it is defined: header-only, or the library's select room. Users of the compiled mode
 // parse the one declaration below.
 #if MLOPS_DEFINITIONS || defined(MLOPS_DEFINE_SELECT)
-#include "mlops/select/fold_stats.hpp"
+#include "mlops/pipeline/fold_stats.hpp"
 #endif
 
 MLOPS_NAMESPACE_BEGIN
@@ -147,7 +147,7 @@ struct cv_options {
   /// one-hot - and a trainer that fits from least-squares statistics): every fold's steps
   /// and model come from per-block sums gathered in a few passes, instead of K copies and
   /// K fits; the result equals the per-fold fits to rounding. false: always fit each fold
-  /// separately. See select/fold_stats.hpp.
+  /// separately. See pipeline/fold_stats.hpp.
   bool one_pass = true;
 };
 
@@ -187,7 +187,7 @@ struct CvResult {
 namespace detail {
 
 /// Every fold's pipeline fitted from statistics the folds share, or nothing when the
-/// pipeline, the data or the folds need per-fold fits (select/fold_stats.hpp).
+/// pipeline, the data or the folds need per-fold fits (pipeline/fold_stats.hpp).
 MLOPS_FUNC std::optional<std::vector<FittedPipeline<double>>> fit_folds_from_statistics(const Pipeline<double>& p, const DataFrame<double>& data,
                                                                                         const std::vector<std::string>& features,
                                                                                         const std::string& target,

@@ -1,5 +1,7 @@
-// mlops/select/fold_stats.hpp - cross-validation from statistics shared by the folds
-// (internal; cross_validate calls it).
+// mlops/pipeline/fold_stats.hpp - fitting from statistics: every fold of a
+// cross-validation from sums the folds share (cross_validate), and one pipeline from sums
+// over its rows (Pipeline::fit: two "folds" over one block, fold 1 training on all of it
+// and fold 0, which would train on nothing, not fitted). Internal.
 //
 // Per-fold fitting copies each fold's training rows and fits every step on them. When
 // every step can be fitted from statistics (Step::fit_source) and says what it does to
@@ -114,6 +116,9 @@ struct atom_sums {
 struct atom_stage {
   std::vector<atom_sums> sums, gram;
   std::vector<std::uint32_t> dropped;
+  /// Per fold whose counts were asked for (else empty): per fence of the filter that made
+  /// this stage, the fold's training rows entering it that lie outside it.
+  std::vector<std::vector<std::uint64_t>> outside;
 };
 
 /// A column the steps made, as a function of one raw column: numeric raw j (the target:
@@ -182,6 +187,8 @@ class fold_source final : public pipeline_source<double> {
   bool get(const std::string& column, range_stat<double>& out) override;
   bool get(const std::string& column, level_stat& out) override;
   bool quantiles(const std::string& column, std::span<const double> probs, std::span<double> out, std::uint64_t& count) override;
+  bool filter_counts(std::span<const row_fence> fences, std::uint64_t& rows_in, std::uint64_t& rows_out,
+                     std::span<std::uint64_t> outside) override;
   void map(const std::string& column, const column_map& m) override;
   const std::vector<std::string>& levels(const std::string& column) override;
   void expand(const std::string& column, std::vector<std::string> outputs, std::span<const std::int32_t> slot_of_level,
@@ -238,9 +245,21 @@ MLOPS_FUNC void fold_quantiles(std::span<const double> x, const std::vector<Spli
                                std::vector<quantile_query*>& asks, quantile_scratch& sc);
 
 /// The next stage's drop bits: `before`'s, plus each fold's fences on the other blocks' rows.
+/// For the folds in `counted` (bit f), `outside[f]` gets per fence the fold's training
+/// rows not dropped before that lie outside it (the others' stay empty).
 MLOPS_FUNC std::vector<std::uint32_t> filter_drops(const DataFrame<double>& frame, const atom_layout& l, const std::string& target,
                                                    const std::vector<std::uint8_t>& fold_of, const std::vector<std::uint32_t>& before,
-                                                   const std::vector<std::vector<fence_query>>& fences);
+                                                   const std::vector<std::vector<fence_query>>& fences, std::uint32_t counted,
+                                                   std::vector<std::vector<std::uint64_t>>& outside);
+
+/// The folds in `wanted` (bit f: fold f) fitted from shared statistics, in fold order,
+/// or nothing (see the file comment). At most 32 folds. The folds in `counted` get their
+/// filters' row counts (stats_source::filter_counts: a pass per fence), the others none.
+MLOPS_FUNC std::optional<std::vector<FittedPipeline<double>>> fit_from_statistics(const Pipeline<double>& p, const DataFrame<double>& data,
+                                                                                  const std::vector<std::string>& features,
+                                                                                  const std::string& target,
+                                                                                  const std::vector<SplitIndices>& splits,
+                                                                                  std::size_t threads, std::uint32_t wanted, std::uint32_t counted);
 
 /// Every fold's pipeline fitted from shared statistics, or nothing (see the file comment).
 MLOPS_FUNC std::optional<std::vector<FittedPipeline<double>>> fit_folds_from_statistics(const Pipeline<double>& p, const DataFrame<double>& data,
@@ -799,6 +818,22 @@ MLOPS_FUNC void fold_source::filter(std::span<const row_fence> fences) {
   filter_asked_ = std::move(q);
 }
 
+MLOPS_FUNC bool fold_source::filter_counts(std::span<const row_fence> fences, std::uint64_t& rows_in, std::uint64_t& rows_out,
+                                           std::span<std::uint64_t> outside) {
+  // The filter about to be applied is the one that made the next stage (see filter()).
+  if (broken_ || stage_ + 1 >= stages_.size()) return false;
+  const atom_stage& next = stages_[stage_ + 1];
+  if (fold_ >= next.outside.size() || next.outside[fold_].size() != fences.size() || outside.size() != fences.size()) return false;
+  std::copy(next.outside[fold_].begin(), next.outside[fold_].end(), outside.begin());
+  const std::size_t K = next.sums.size() / 2;
+  double kept = next.sums[K + fold_].dd(0, 0);
+  for (std::size_t g = 0; g < K; ++g)
+    if (g != fold_) kept += next.sums[g].dd(0, 0);
+  rows_in = n_;
+  rows_out = static_cast<std::uint64_t>(std::llround(kept));
+  return true;
+}
+
 MLOPS_FUNC std::optional<LeastSquaresStats<double>> fold_source::least_squares(const std::vector<std::string>& design, const std::string& target) {
   if (broken_ || filter_asked_ || !asked_.empty() || n_ == 0) return std::nullopt;
   const auto& gram = stages_[stage_].gram;
@@ -992,8 +1027,38 @@ MLOPS_FUNC void fold_quantiles(std::span<const double> x, const std::vector<Spli
 
 MLOPS_FUNC std::vector<std::uint32_t> filter_drops(const DataFrame<double>& frame, const atom_layout& l, const std::string& target,
                                                    const std::vector<std::uint8_t>& fold_of, const std::vector<std::uint32_t>& before,
-                                                   const std::vector<std::vector<fence_query>>& fences) {
+                                                   const std::vector<std::vector<fence_query>>& fences, std::uint32_t counted,
+                                                   std::vector<std::vector<std::uint64_t>>& outside) {
   const std::size_t n = frame.rows(), K = fences.size();
+  // The counts asked for: fence by fence over the fold's training rows still kept, as
+  // the filter's fit on rows counts them (a row outside two fences counts in both).
+  outside.assign(K, {});
+  for (std::size_t f = 0; f < K; ++f) {
+    if ((counted >> f & 1u) == 0) continue;
+    outside[f].assign(fences[f].size(), 0);
+    const std::uint32_t bit = std::uint32_t{1} << f;
+    for (std::size_t i = 0; i < fences[f].size(); ++i) {
+      const fence_query& q = fences[f][i];
+      std::uint64_t c = 0;
+      if (q.form.categorical) {
+        const auto codes = frame.categorical(l.categorical[q.form.raw]).codes;
+        const std::size_t L = l.n_levels[q.form.raw];
+        for (std::size_t r = 0; r < n; ++r) {
+          if (fold_of[r] == f || (!before.empty() && (before[r] & bit))) continue;
+          const double v = q.form.value_of_level(codes[r] < 0 ? L : static_cast<std::size_t>(codes[r]), L);
+          c += (v < q.lo) | (v > q.hi);
+        }
+      } else {
+        const auto x = q.form.raw < l.numeric.size() ? frame.column(l.numeric[q.form.raw]) : frame.column(target);
+        for (std::size_t r = 0; r < n; ++r) {
+          if (fold_of[r] == f || (!before.empty() && (before[r] & bit))) continue;
+          const double v = q.form.m(x[r]);
+          c += (v < q.lo) | (v > q.hi);
+        }
+      }
+      outside[f][i] = c;
+    }
+  }
   std::vector<std::uint32_t> out = before.empty() ? std::vector<std::uint32_t>(n, 0) : before;
   std::uint32_t* o = out.data();
   const double inf = std::numeric_limits<double>::infinity();
@@ -1090,9 +1155,32 @@ MLOPS_FUNC std::optional<std::vector<FittedPipeline<double>>> fit_folds_from_sta
                                                                                         const std::string& target,
                                                                                         const std::vector<SplitIndices>& splits,
                                                                                         std::size_t threads) {
+  if (splits.size() > 32) return std::nullopt;
+  return fit_from_statistics(p, data, features, target, splits, threads, splits.size() == 32 ? 0xffffffffu : (std::uint32_t{1} << splits.size()) - 1, 0);
+}
+
+MLOPS_FUNC std::optional<FittedPipeline<double>> fit_pipeline_from_statistics(const Pipeline<double>& p, const DataFrame<double>& data,
+                                                                              const std::vector<std::string>& features, const std::string& target) {
+  // Two "folds" over one block of every row: fold 1 trains on it (fold 0, which would
+  // train on nothing, is not fitted).
+  std::vector<SplitIndices> splits(2);
+  splits[0].test.resize(data.rows());
+  for (std::size_t r = 0; r < data.rows(); ++r) splits[0].test[r] = r;
+  splits[1].train = splits[0].test;
+  auto fitted = fit_from_statistics(p, data, features, target, splits, 1, 0b10u, 0b10u);
+  if (!fitted) return std::nullopt;
+  return std::move(fitted->front());
+}
+
+MLOPS_FUNC std::optional<std::vector<FittedPipeline<double>>> fit_from_statistics(const Pipeline<double>& p, const DataFrame<double>& data,
+                                                                                  const std::vector<std::string>& features,
+                                                                                  const std::string& target,
+                                                                                  const std::vector<SplitIndices>& splits,
+                                                                                  std::size_t threads, std::uint32_t wanted, std::uint32_t counted) {
   const std::size_t K = splits.size();
   std::vector<std::uint8_t> fold_of;
   if (!p.estimator() || !fold_partition(splits, data.rows(), fold_of)) return std::nullopt;
+  auto is_wanted = [&](std::size_t f) { return (wanted >> f & 1u) != 0; };
   const auto layout = make_atom_layout(data, features, target);
   if (!layout) return std::nullopt;
   std::vector<atom_stage> stages(1);
@@ -1106,15 +1194,22 @@ MLOPS_FUNC std::optional<std::vector<FittedPipeline<double>>> fit_folds_from_sta
     std::vector<std::optional<std::vector<fence_query>>> fences(K);
     std::vector<std::optional<std::size_t>> grams(K);
     parallel_tasks(K, threads, [&](std::size_t f) {
+      if (!is_wanted(f)) {  // met every filter with no fence, asks for nothing
+        fences[f].emplace();
+        return;
+      }
       fold_source src(*layout, data, f, stages, answers[f]);
       fitted[f] = p.fit_from_source(src, data, features, target, splits[f].train.size());
       asked[f] = src.asked();
       fences[f] = src.filter_asked();
       grams[f] = src.gram_asked();
     });
-    if (std::all_of(fitted.begin(), fitted.end(), [](const auto& x) { return x.has_value(); })) {
+    bool done = true;
+    for (std::size_t f = 0; f < K; ++f) done &= !is_wanted(f) || fitted[f].has_value();
+    if (done) {
       std::vector<FittedPipeline<double>> out;
-      for (auto& x : fitted) out.push_back(std::move(*x));
+      for (std::size_t f = 0; f < K; ++f)
+        if (is_wanted(f)) out.push_back(std::move(*fitted[f]));
       return out;
     }
     bool progress = false;
@@ -1158,15 +1253,21 @@ MLOPS_FUNC std::optional<std::vector<FittedPipeline<double>>> fit_folds_from_sta
       std::vector<std::vector<fence_query>> all(K);
       for (std::size_t f = 0; f < K; ++f) all[f] = std::move(*fences[f]);
       atom_stage next;
-      next.dropped = filter_drops(data, *layout, target, fold_of, stages.back().dropped, all);
+      next.dropped = filter_drops(data, *layout, target, fold_of, stages.back().dropped, all, counted & wanted, next.outside);
       next.sums = stage_column_sums(data, *layout, make_stage_groups(fold_of, K, next.dropped), K, threads);
       stages.push_back(std::move(next));
       progress = true;
     }
     // The model's stage: its full sums, once every fold asks for the same stage.
-    if (grams[0] && std::all_of(grams.begin(), grams.end(), [&](const auto& x) { return x == grams[0]; }) &&
-        stages[*grams[0]].gram.empty()) {
-      auto& st = stages[*grams[0]];
+    std::optional<std::size_t> gram;  // the stage every wanted fold asks for, if they agree
+    bool agree = true;
+    for (std::size_t f = 0; f < K; ++f)
+      if (is_wanted(f)) {
+        agree &= grams[f].has_value() && (!gram || grams[f] == gram);
+        gram = grams[f];
+      }
+    if (agree && gram && stages[*gram].gram.empty()) {
+      auto& st = stages[*gram];
       st.gram = stage_gram(data, *layout, make_stage_groups(fold_of, K, st.dropped), K, threads);
       progress = true;
     }
