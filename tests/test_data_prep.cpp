@@ -188,6 +188,26 @@ TEST_CASE("read_csv: newline and delimiter inside quotes, no trailing newline, h
   CHECK(nh.column(1)[1] == 4);
 }
 
+TEST_CASE("read_csv sizes columns by the text's lines; more or fewer records than lines read the same") {
+  CHECK(detail::csv_rows_hint("a,b\n1,2\n3,4\n", true) == 2);
+  CHECK(detail::csv_rows_hint("a,b\n1,2\n3,4", true) == 2);
+  CHECK(detail::csv_rows_hint("1,2\n3,4\n", false) == 2);
+  CHECK(detail::csv_rows_hint("", true) == 0);
+  CHECK(detail::csv_rows_hint("a\r1\r2\r", true) == 0);  // CR line ends: no hint, the columns grow
+  // Records per line feed: as many (the hint exact), fewer (blank lines, quoted line
+  // feeds), more (CR line ends): every value read, in order, whatever the sizing.
+  for (const char* sep : {"\n", "\r\n", "\n\n", "\r"}) {
+    CAPTURE(std::string(sep) == "\r" ? "CR" : sep);
+    std::string text = std::string("x,t,w") + sep;
+    for (int r = 0; r < 500; ++r) text += std::to_string(r) + (r % 7 == 0 ? ",\"two\nlines\"" : ",a") + ",2026-01-0" + std::to_string(1 + r % 9) + sep;
+    const auto f = parse_csv<double>(text);
+    REQUIRE(f.rows() == 500);
+    for (std::size_t r = 0; r < 500; ++r) CHECK(f.column("x")[r] == static_cast<double>(r));
+    CHECK(f.categorical("t").n_levels() == 2);
+    CHECK(f.datetime("w").values[499] == f.datetime("w").values[4]);
+  }
+}
+
 TEST_CASE("read_csv: every kind of bad input is a typed error with file, line and field") {
   CsvOptions o;
   o.source = "data.csv";

@@ -7,7 +7,9 @@
 // crashes the reader.
 #pragma once
 
+#include <algorithm>
 #include <charconv>
+#include <cstring>
 #include <filesystem>
 #include <functional>
 #include <istream>
@@ -21,6 +23,7 @@
 #include <system_error>
 #include <unordered_map>
 #include <unordered_set>
+#include <utility>
 #include <vector>
 
 #include <fmt/format.h>
@@ -201,6 +204,45 @@ struct transparent_string_hash {
   std::size_t operator()(std::string_view s) const noexcept { return std::hash<std::string_view>{}(s); }
 };
 
+/// A numeric column being read, written in place into column storage sized for the rows
+/// the text holds (csv_rows_hint); a longer file grows it by half. When the hint was
+/// exact, take() moves the storage into the frame: no copy.
+template <class T>
+struct csv_number_column {
+  column_storage<T> store = make_column<T>(0);
+  std::size_t n = 0;
+  std::size_t size() const noexcept { return n; }
+  void reserve(std::size_t rows) {
+    if (rows > store.size()) grow_to(rows);
+  }
+  void push_back(T x) {
+    if (n == store.size()) grow_to((std::max)(std::size_t{64}, store.size() + store.size() / 2));
+    store.data()[n++] = x;
+  }
+  void grow_to(std::size_t capacity) {
+    auto next = make_column<T>(capacity);
+    std::copy_n(store.data(), n, next.data());
+    store = std::move(next);
+  }
+  column_storage<T> take() {
+    if (n != store.size()) grow_to(n);  // exactly n values
+    n = 0;
+    return std::exchange(store, make_column<T>(0));
+  }
+};
+
+/// The data records a CSV text holds when no field spans lines and no line is blank (then
+/// fewer): its line feeds, less the header's, plus an unterminated last line. Columns are
+/// sized by it.
+inline std::size_t csv_rows_hint(std::string_view text, bool header) noexcept {
+  std::size_t lines = 0;
+  for (const char* p = text.data(), *end = text.data() + text.size();
+       (p = static_cast<const char*>(std::memchr(p, '\n', static_cast<std::size_t>(end - p)))) != nullptr; ++p)
+    ++lines;
+  if (!text.empty() && text.back() != '\n') ++lines;
+  return header && lines > 0 ? lines - 1 : lines;
+}
+
 /// One column while reading: the store of its (tentative) kind, and what contradicted it.
 template <class T>
 struct csv_column_builder {
@@ -209,7 +251,8 @@ struct csv_column_builder {
   bool decided = false;               // the kind is known (forced, or set by the first value)
   column_kind kind = column_kind::numeric;
   std::size_t leading_missing = 0;    // missing values before the kind was decided
-  std::vector<T> numbers;
+  std::size_t rows_hint = 0;          // the rows the text likely holds (csv_rows_hint)
+  csv_number_column<T> numbers;
   std::vector<std::int32_t> codes;
   std::vector<std::string> levels;
   std::vector<std::size_t> level_counts;
@@ -224,6 +267,11 @@ struct csv_column_builder {
   void decide(column_kind k) {
     decided = true;
     kind = k;
+    switch (kind) {  // sized once (pages are touched only as values are written)
+      case column_kind::numeric: numbers.reserve(rows_hint); break;
+      case column_kind::categorical: codes.reserve(rows_hint); break;
+      case column_kind::datetime: times.reserve(rows_hint); break;
+    }
     for (std::size_t r = 0; r < leading_missing; ++r) push_missing();
   }
   void push_missing() {
@@ -344,6 +392,7 @@ DataFrame<T> parse_csv(std::string_view text, const CsvOptions& options = {}) {
   std::vector<std::size_t> active;  // builders read in this pass
   bool have_header = false, first_is_index = false;
   std::size_t records = 0;
+  const std::size_t rows_hint = detail::csv_rows_hint(detail::strip_bom(text), opt.header);
   auto is_missing = [&](std::string_view v) {
     for (const auto& na : opt.na_values)
       if (v == na) return true;
@@ -394,6 +443,7 @@ DataFrame<T> parse_csv(std::string_view text, const CsvOptions& options = {}) {
     for (std::size_t k = 0; k < names.size(); ++k) {
       auto& b = cols[k];
       b.name = std::move(names[k]);
+      b.rows_hint = rows_hint;
       b.forced = detail::csv_type_of<T>(opt, b.name);
       if (b.forced == csv_type::skip) continue;
       active.push_back(k);
@@ -460,6 +510,7 @@ DataFrame<T> parse_csv(std::string_view text, const CsvOptions& options = {}) {
       const std::string name = std::move(b.name);
       b = detail::csv_column_builder<T>{};
       b.name = name;
+      b.rows_hint = rows_hint;
       b.forced = csv_type::categorical;
       b.decide(column_kind::categorical);
     }
@@ -471,13 +522,7 @@ DataFrame<T> parse_csv(std::string_view text, const CsvOptions& options = {}) {
     if (b.forced == csv_type::skip) continue;
     if (!b.decided) b.decide(column_kind::numeric);  // no value at all: a numeric column of missing values
     switch (b.kind) {
-      case column_kind::numeric: {
-        auto col = detail::make_column<T>(b.numbers.size());
-        std::copy(b.numbers.begin(), b.numbers.end(), col.data());
-        std::vector<T>().swap(b.numbers);
-        f.add_column(std::move(b.name), std::move(col));
-        break;
-      }
+      case column_kind::numeric: f.add_column(std::move(b.name), b.numbers.take()); break;
       case column_kind::categorical: f.add_categorical(std::move(b.name), std::move(b.codes), std::move(b.levels)); break;
       case column_kind::datetime: f.add_datetime(std::move(b.name), std::move(b.times), b.has_time); break;
     }

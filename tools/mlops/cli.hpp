@@ -119,8 +119,16 @@ mlops::Estimator<double> make_estimator(const train_args& a, const fit_reports& 
 mlops::Pipeline<double> make_pipeline(const train_args& a, const fit_reports& reports);
 /// The drift profile's baseline error measured on the held-out part (when it has labels).
 void set_baseline_from(mlops::FittedPipeline<double>& fitted, const mlops::DataFrame<double>& test);
-/// The train/test split the flags ask for (stratified for classifiers; --test-size 0: no held-out part).
-std::pair<mlops::DataFrame<double>, mlops::DataFrame<double>> split_for(const train_args& a, const mlops::DataFrame<double>& frame);
+/// The train/test split the flags ask for (stratified for classifiers). With --test-size 0
+/// every row trains: train() is the table itself (not a copy; it must outlive the split)
+/// and test() is empty.
+struct train_test_parts {
+  const mlops::DataFrame<double>* whole = nullptr;
+  mlops::DataFrame<double> train_part, test_part;
+  const mlops::DataFrame<double>& train() const noexcept { return whole ? *whole : train_part; }
+  const mlops::DataFrame<double>& test() const noexcept { return test_part; }
+};
+train_test_parts split_for(const train_args& a, const mlops::DataFrame<double>& frame);
 mlops::cv_options cv_options_for(const train_args& a);
 
 /// --on-alert: runs `sh -c cmd` with `payload` and a newline on its stdin and returns

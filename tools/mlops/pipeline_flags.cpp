@@ -2,6 +2,8 @@
 // the training table, the pipeline, its trainer, the split.
 #include <unistd.h>
 
+#include <tuple>
+
 #include "cli.hpp"
 #include "mlops/prep/steps.hpp"
 
@@ -168,15 +170,22 @@ bool is_classifier_model(const train_args& a) {
 /// Classifiers: a stratified split (each label keeps its share in both parts) of the
 /// rows that have a label; regressors: a plain shuffled split.
 /// --test-size 0: every row trains and the held-out part is empty.
-std::pair<mlops::DataFrame<double>, mlops::DataFrame<double>> split_for(const train_args& a, const mlops::DataFrame<double>& frame) {
-  if (a.test_size == 0) return {frame, frame.head(0)};
+train_test_parts split_for(const train_args& a, const mlops::DataFrame<double>& frame) {
+  train_test_parts out;
+  if (a.test_size == 0) {
+    out.whole = &frame;
+    out.test_part = frame.head(0);
+    return out;
+  }
   if (a.test_size >= 1)
     throw mlops::argument_error(mlops::errc::invalid_argument,
                                 fmt::format("--test-size {}: the held-out fraction must be below 1 (0 trains on every row)", a.test_size));
   if (is_classifier_model(a))
-    return mlops::stratified_train_test_split(frame.filter(mlops::detail::present_mask(frame.column(a.target))), a.target, a.test_size,
-                                              a.seed);
-  return mlops::train_test_split(frame, a.test_size, a.seed);
+    std::tie(out.train_part, out.test_part) = mlops::stratified_train_test_split(
+        frame.filter(mlops::detail::present_mask(frame.column(a.target))), a.target, a.test_size, a.seed);
+  else
+    std::tie(out.train_part, out.test_part) = mlops::train_test_split(frame, a.test_size, a.seed);
+  return out;
 }
 
 mlops::cv_options cv_options_for(const train_args& a) {

@@ -61,7 +61,9 @@ int cmd_train(const train_args& a) {
   const auto frame = read_training_table(a, labels);
   const fit_reports reports;
   const auto p = make_pipeline(a, reports);
-  const auto [train, test] = split_for(a, frame);
+  const auto parts = split_for(a, frame);
+  const auto& train = parts.train();
+  const auto& test = parts.test();
   // Cross-validation on the training part (the held-out part stays untouched).
   std::optional<mlops::CvResult> cv;
   if (a.cv > 0) cv = mlops::cross_validate(p, train, a.target, a.cv, {}, cv_options_for(a));

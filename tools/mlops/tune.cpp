@@ -34,7 +34,9 @@ int cmd_tune(const train_args& a) {
     auto [name, values] = parse_grid_axis(g);
     grid.add(std::move(name), std::move(values));
   }
-  const auto [train, test] = split_for(a, frame);
+  const auto parts = split_for(a, frame);
+  const auto& train = parts.train();
+  const auto& test = parts.test();
   mlops::grid_options o;
   static_cast<mlops::cv_options&>(o) = cv_options_for(a);
   const auto gs = mlops::grid_search(p, grid, train, a.target, a.cv == 0 ? 5 : a.cv, a.metric, {}, o);
