@@ -16,6 +16,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "mlops/detail/buffer_cache.hpp"
 #include "mlops/error.hpp"
 
 MLOPS_NAMESPACE_BEGIN
@@ -206,16 +207,22 @@ MLOPS_FUNC std::string read_file(const std::filesystem::path& path, bool follow_
   };
   if (!stream && static_cast<std::uint64_t>(st.st_size) > max_bytes) too_big(static_cast<std::uint64_t>(st.st_size));
   std::string out;
-  // Sizes the buffer; running out of memory is an io_error naming the file.
+  // Sizes the buffer; running out of memory is an io_error naming the file. A large
+  // buffer is advised as huge pages before it is first touched (a page fault per 4 KiB
+  // cost more than the read on a virtual machine: benchmarks/RESULTS.md).
   auto grow = [&](std::size_t n) {
 #if MLOPS_HAS_EXCEPTIONS
     try {
+      out.reserve(n);
+      advise_huge_pages(out.data(), out.capacity());
       out.resize(n);
     } catch (const std::bad_alloc&) {
       ::close(fd);
       MLOPS_THROW(io_error(errc::io, "not enough memory to read '" + path.string() + "' (" + std::to_string(n) + " bytes)"));
     }
 #else
+    out.reserve(n);
+    advise_huge_pages(out.data(), out.capacity());
     out.resize(n);
 #endif
   };

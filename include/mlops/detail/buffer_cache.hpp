@@ -33,6 +33,20 @@
 MLOPS_NAMESPACE_BEGIN
 namespace detail {
 
+/// Advises the 2 MiB-aligned part of [p, p + bytes) as transparent huge pages (Linux;
+/// nothing elsewhere). Called on a large buffer before its first touch, it faults in 2 MiB
+/// at a time instead of 4 KiB.
+inline void advise_huge_pages(void* p, std::size_t bytes) noexcept {
+#if defined(__linux__) && defined(MADV_HUGEPAGE)
+  constexpr std::uintptr_t huge = std::uintptr_t{2} << 20;
+  const auto b = reinterpret_cast<std::uintptr_t>(p);
+  const std::uintptr_t lo = (b + huge - 1) / huge * huge, hi = (b + bytes) / huge * huge;
+  if (hi > lo) ::madvise(reinterpret_cast<void*>(lo), hi - lo, MADV_HUGEPAGE);
+#else
+  (void)p, (void)bytes;
+#endif
+}
+
 class buffer_cache {
  public:
   static constexpr std::size_t min_cached = std::size_t{256} << 10;  // smaller blocks: plain operator new
@@ -79,9 +93,7 @@ class buffer_cache {
     const std::size_t total = (capacity + header + align - 1) / align * align;
     void* base = std::aligned_alloc(align, total);
     if (!base) return nullptr;
-#if defined(__linux__) && defined(MADV_HUGEPAGE)
-    if (align == huge_page) ::madvise(base, (capacity + header) / huge_page * huge_page, MADV_HUGEPAGE);
-#endif
+    if (align == huge_page) advise_huge_pages(base, capacity + header);
     *static_cast<std::size_t*>(base) = capacity;
     return static_cast<char*>(base) + header;
   }
