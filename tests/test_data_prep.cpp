@@ -193,6 +193,8 @@ TEST_CASE("read_csv sizes columns by the text's lines; more or fewer records tha
   CHECK(detail::csv_rows_hint("a,b\n1,2\n3,4", true) == 2);
   CHECK(detail::csv_rows_hint("1,2\n3,4\n", false) == 2);
   CHECK(detail::csv_rows_hint("", true) == 0);
+  CHECK(detail::csv_rows_hint(std::string_view{}, true) == 0);  // no data at all (a null pointer)
+  CHECK_THROWS_AS((void)parse_csv<double>(std::string_view{}), parse_error);  // empty input: csv_empty, as before
   CHECK(detail::csv_rows_hint("a\r1\r2\r", true) == 0);  // CR line ends: no hint, the columns grow
   // Records per line feed: as many (the hint exact), fewer (blank lines, quoted line
   // feeds), more (CR line ends): every value read, in order, whatever the sizing.

@@ -235,6 +235,7 @@ struct csv_number_column {
 /// fewer): its line feeds, less the header's, plus an unterminated last line. Columns are
 /// sized by it.
 inline std::size_t csv_rows_hint(std::string_view text, bool header) noexcept {
+  if (text.empty()) return 0;  // its data() may be null, which memchr must not see
   std::size_t lines = 0;
   for (const char* p = text.data(), *end = text.data() + text.size();
        (p = static_cast<const char*>(std::memchr(p, '\n', static_cast<std::size_t>(end - p)))) != nullptr; ++p)
