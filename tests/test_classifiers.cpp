@@ -464,6 +464,11 @@ TEST_CASE("stratified split and k-fold: seeded, complete, disjoint, label shares
     for (const auto r : folds[f].test) ++seen[r];
   }
   CHECK(std::all_of(seen.begin(), seen.end(), [](int c) { return c == 1; }));  // every row tested exactly once
+  // assign(n): the fold of each row, as split(n) puts it (without the index lists).
+  const auto fold_of = KFold{5, true, 3}.assign(103);
+  REQUIRE(fold_of.size() == 103);
+  for (std::size_t f = 0; f < 5; ++f)
+    for (const auto r : folds[f].test) CHECK(fold_of[r] == f);
   const auto plain = KFold{4}.split(10);
   CHECK(plain[0].test == std::vector<std::size_t>{0, 1, 2});
   CHECK_THROWS_AS((void)KFold{1}.split(10), argument_error);
@@ -480,6 +485,10 @@ TEST_CASE("stratified split and k-fold: seeded, complete, disjoint, label shares
     CHECK((f.test.size() == 20 || f.test.size() == 21));
   }
   CHECK(std::all_of(seen.begin(), seen.end(), [](int c) { return c == 1; }));
+  const auto sfold_of = StratifiedKFold{5, true, 1}.assign<double>(labels);
+  for (std::size_t f = 0; f < 5; ++f)
+    for (const auto r : sf[f].test) CHECK(sfold_of[r] == f);
+  CHECK_THROWS_AS((void)KFold{5}.assign(3), data_error);
 }
 
 TEST_CASE("regression extras agree with scikit-learn; the streaming accumulator merges to the batch values") {

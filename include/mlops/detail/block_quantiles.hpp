@@ -20,18 +20,18 @@
 MLOPS_NAMESPACE_BEGIN
 namespace detail {
 
-/// The bracket pass over one column: per block g (the rows splits[g].test) the count and sum
+/// The bracket pass over one column: per block g (the rows blocks.rows[g]) the count and sum
 /// of present values, and for each of NB brackets the values below it (counted) and inside
 /// it (written at the block's cursor, which advances only for values inside: branch-free).
 /// Rows go in cache-sized chunks, each block's rows of the chunk in turn, so the column is
 /// read from memory once and every counter stays in a register.
 template <int NB>
-inline void column_pass(std::span<const double> x, const std::vector<SplitIndices>& splits, const double* lo, const double* hi,
+inline void column_pass(std::span<const double> x, const fold_blocks& blocks, const double* lo, const double* hi,
                         double* const* buf, const std::size_t* off, std::size_t* cnt, double* sum, std::size_t (*below)[32],
                         std::size_t (*used)[32]) noexcept {
   constexpr std::size_t nb = NB > 0 ? static_cast<std::size_t>(NB) : 1;
   constexpr std::size_t chunk = 8192;
-  const std::size_t K = splits.size(), n = x.size();
+  const std::size_t K = blocks.k(), n = x.size();
   std::size_t next[32] = {}, pos[nb][32] = {};
   for (int b = 0; b < NB; ++b)
     for (std::size_t g = 0; g < K; ++g) pos[b][g] = off[g];
@@ -42,7 +42,7 @@ inline void column_pass(std::span<const double> x, const std::vector<SplitIndice
   }
   for (std::size_t c1 = chunk; c1 - chunk < n; c1 += chunk) {
     for (std::size_t g = 0; g < K; ++g) {
-      const auto& rows = splits[g].test;
+      const auto& rows = blocks.rows[g];
       const std::size_t a = next[g];
       const std::size_t e = static_cast<std::size_t>(std::lower_bound(rows.begin() + static_cast<std::ptrdiff_t>(a), rows.end(), c1) - rows.begin());
       next[g] = e;
@@ -91,7 +91,7 @@ MLOPS_FUNC bool bracket_quantile(double p, std::size_t total, std::size_t below_
                                  double hi, double m, std::size_t mass, std::vector<double>& work, double& out);
 
 /// The same, exactly: the whole training multiset of fold f by selection.
-MLOPS_FUNC void exact_quantiles(std::span<const double> x, const std::vector<SplitIndices>& splits, std::size_t f, double m,
+MLOPS_FUNC void exact_quantiles(std::span<const double> x, const fold_blocks& blocks, std::size_t f, double m,
                                 std::size_t mass, std::span<const double> probs, std::span<double> out, std::vector<double>& work);
 
 }  // namespace detail
@@ -153,12 +153,12 @@ MLOPS_FUNC bool bracket_quantile(double p, std::size_t total, std::size_t below_
   return true;
 }
 
-MLOPS_FUNC void exact_quantiles(std::span<const double> x, const std::vector<SplitIndices>& splits, std::size_t f, double m,
+MLOPS_FUNC void exact_quantiles(std::span<const double> x, const fold_blocks& blocks, std::size_t f, double m,
                             std::size_t mass, std::span<const double> probs, std::span<double> out, std::vector<double>& work) {
   work.clear();
-  for (std::size_t g = 0; g < splits.size(); ++g) {
+  for (std::size_t g = 0; g < blocks.k(); ++g) {
     if (g == f) continue;
-    for (const auto r : splits[g].test)
+    for (const auto r : blocks.rows[g])
       if (x[r] == x[r]) work.push_back(x[r]);
   }
   work.insert(work.end(), mass, m);

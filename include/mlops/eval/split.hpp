@@ -5,6 +5,7 @@
 #include <cmath>
 #include <cstdint>
 #include <numeric>
+#include <optional>
 #include <span>
 #include <string_view>
 #include <utility>
@@ -52,6 +53,26 @@ std::vector<std::vector<std::size_t>> rows_by_label(std::span<const T> labels) {
 /// Train/test row lists of each fold from the fold of every row: built in row order, so
 /// every list is sorted without sorting; O(n k).
 MLOPS_FUNC std::vector<SplitIndices> folds_from_assignment(const std::vector<std::size_t>& fold_of, std::size_t k);
+
+/// Folds whose validation parts ("blocks") partition the rows: fold f validates on block f
+/// and trains on every other block. What fitting from statistics reads
+/// (pipeline/fold_stats.hpp): the blocks' row lists hold n indices in all, where K folds'
+/// train and test lists hold K n.
+struct fold_blocks {
+  std::vector<std::uint8_t> fold_of;           // each row's block
+  std::vector<std::vector<std::size_t>> rows;  // each block's rows, ascending
+  std::size_t k() const noexcept { return rows.size(); }
+  std::size_t n() const noexcept { return fold_of.size(); }
+  std::size_t train_size(std::size_t f) const noexcept { return fold_of.size() - rows[f].size(); }
+};
+/// The blocks of an assignment of rows to k <= 255 folds.
+MLOPS_FUNC fold_blocks blocks_from_assignment(const std::vector<std::size_t>& fold_of, std::size_t k);
+/// The blocks of 2 to 32 folds whose validation parts partition rows 0 .. n-1 and whose
+/// training parts are the rest, every index list strictly increasing (KFold's); nothing
+/// for any other folds.
+MLOPS_FUNC std::optional<fold_blocks> fold_partition(const std::vector<SplitIndices>& splits, std::size_t n);
+/// Each fold's train and test lists (folds_from_assignment of the blocks).
+MLOPS_FUNC std::vector<SplitIndices> splits_of(const fold_blocks& b);
 }  // namespace detail
 
 /// A split that keeps each label's share in both parts. The test part has
@@ -106,7 +127,9 @@ struct KFold {
   bool shuffle = false;
   std::uint64_t seed = 0;
 
-  std::vector<SplitIndices> split(std::size_t n) const {
+  std::vector<SplitIndices> split(std::size_t n) const { return detail::folds_from_assignment(assign(n), k); }
+  /// The fold of each of n rows (fold i: the test part of split i), without the index lists.
+  std::vector<std::size_t> assign(std::size_t n) const {
     check(n);
     std::vector<std::size_t> idx(n);
     std::iota(idx.begin(), idx.end(), std::size_t{0});
@@ -121,7 +144,7 @@ struct KFold {
       for (std::size_t i = start; i < start + size; ++i) fold_of[idx[i]] = f;
       start += size;
     }
-    return detail::folds_from_assignment(fold_of, k);
+    return fold_of;
   }
   void check(std::size_t n) const {
     if (k < 2) MLOPS_THROW(argument_error(errc::invalid_argument, fmt::format("KFold: k = {} must be at least 2", k)));
@@ -140,6 +163,11 @@ struct StratifiedKFold {
 
   template <class T>
   std::vector<SplitIndices> split(std::span<const T> labels) const {
+    return detail::folds_from_assignment(assign(labels), k);
+  }
+  /// The fold of each row (fold i: the test part of split i), without the index lists.
+  template <class T>
+  std::vector<std::size_t> assign(std::span<const T> labels) const {
     KFold{k, shuffle, seed}.check(labels.size());
     auto groups = detail::rows_by_label(labels);
     detail::xoshiro256ss rng(seed);
@@ -152,7 +180,7 @@ struct StratifiedKFold {
         next = (next + 1) % k;
       }
     }
-    return detail::folds_from_assignment(fold_of, k);
+    return fold_of;
   }
 };
 
@@ -204,6 +232,50 @@ MLOPS_FUNC std::vector<SplitIndices> folds_from_assignment(const std::vector<std
     train.resize(b);
   }
   return out;
+}
+
+MLOPS_FUNC fold_blocks blocks_from_assignment(const std::vector<std::size_t>& fold_of, std::size_t k) {
+  fold_blocks b;
+  b.fold_of.resize(fold_of.size());
+  b.rows.resize(k);
+  std::vector<std::size_t> size(k, 0);
+  for (const auto f : fold_of) ++size[f];
+  for (std::size_t f = 0; f < k; ++f) b.rows[f].reserve(size[f]);
+  for (std::size_t r = 0; r < fold_of.size(); ++r) {
+    b.fold_of[r] = static_cast<std::uint8_t>(fold_of[r]);
+    b.rows[fold_of[r]].push_back(r);
+  }
+  return b;
+}
+
+MLOPS_FUNC std::optional<fold_blocks> fold_partition(const std::vector<SplitIndices>& splits, std::size_t n) {
+  const std::size_t K = splits.size();
+  if (K < 2 || K > 32) return std::nullopt;
+  fold_blocks b;
+  b.fold_of.assign(n, 0xff);
+  std::size_t total = 0;
+  for (std::size_t f = 0; f < K; ++f) {
+    const auto& t = splits[f].test;
+    for (std::size_t i = 0; i < t.size(); ++i) {
+      if (t[i] >= n || b.fold_of[t[i]] != 0xff || (i > 0 && t[i] <= t[i - 1])) return std::nullopt;
+      b.fold_of[t[i]] = static_cast<std::uint8_t>(f);
+    }
+    total += t.size();
+  }
+  if (total != n) return std::nullopt;
+  for (std::size_t f = 0; f < K; ++f) {
+    const auto& tr = splits[f].train;
+    if (tr.size() != n - splits[f].test.size()) return std::nullopt;
+    for (std::size_t i = 0; i < tr.size(); ++i)
+      if (tr[i] >= n || b.fold_of[tr[i]] == f || (i > 0 && tr[i] <= tr[i - 1])) return std::nullopt;
+  }
+  b.rows.resize(K);
+  for (std::size_t f = 0; f < K; ++f) b.rows[f] = splits[f].test;
+  return b;
+}
+
+MLOPS_FUNC std::vector<SplitIndices> splits_of(const fold_blocks& b) {
+  return folds_from_assignment(std::vector<std::size_t>(b.fold_of.begin(), b.fold_of.end()), b.k());
 }
 }  // namespace detail
 

@@ -80,10 +80,6 @@ struct atom_stage {
   std::vector<std::vector<std::uint64_t>> outside;
 };
 
-/// fold_of[r] for folds whose validation parts partition the rows and whose training part
-/// is the rest, all index lists strictly increasing (KFold's); false otherwise.
-MLOPS_FUNC bool fold_partition(const std::vector<SplitIndices>& splits, std::size_t n, std::vector<std::uint8_t>& fold_of);
-
 /// The atoms of `frame`'s features + target; nothing when a feature is neither numeric
 /// nor categorical, or there are too many indicators.
 MLOPS_FUNC std::optional<atom_layout> make_atom_layout(const DataFrame<double>& frame, const std::vector<std::string>& features,
@@ -121,29 +117,6 @@ MLOPS_NAMESPACE_END
 
 MLOPS_NAMESPACE_BEGIN
 namespace detail {
-
-MLOPS_FUNC bool fold_partition(const std::vector<SplitIndices>& splits, std::size_t n, std::vector<std::uint8_t>& fold_of) {
-  const std::size_t K = splits.size();
-  if (K < 2 || K > 32) return false;
-  fold_of.assign(n, 0xff);
-  std::size_t total = 0;
-  for (std::size_t f = 0; f < K; ++f) {
-    const auto& t = splits[f].test;
-    for (std::size_t i = 0; i < t.size(); ++i) {
-      if (t[i] >= n || fold_of[t[i]] != 0xff || (i > 0 && t[i] <= t[i - 1])) return false;
-      fold_of[t[i]] = static_cast<std::uint8_t>(f);
-    }
-    total += t.size();
-  }
-  if (total != n) return false;
-  for (std::size_t f = 0; f < K; ++f) {
-    const auto& tr = splits[f].train;
-    if (tr.size() != n - splits[f].test.size()) return false;
-    for (std::size_t i = 0; i < tr.size(); ++i)
-      if (tr[i] >= n || fold_of[tr[i]] == f || (i > 0 && tr[i] <= tr[i - 1])) return false;
-  }
-  return true;
-}
 
 MLOPS_FUNC std::optional<atom_layout> make_atom_layout(const DataFrame<double>& frame, const std::vector<std::string>& features,
                                                        const std::string& target) {

@@ -76,7 +76,7 @@ struct quantile_scratch {
 
 /// Answers `asks` (one per asking fold, nullptr for the others; all about the same raw
 /// column at the same stage, with the same probs) from `x`.
-MLOPS_FUNC void fold_quantiles(std::span<const double> x, const std::vector<SplitIndices>& splits, const atom_stage& stage,
+MLOPS_FUNC void fold_quantiles(std::span<const double> x, const fold_blocks& blocks, const atom_stage& stage,
                                std::vector<quantile_query*>& asks, quantile_scratch& sc);
 
 /// The next stage's drop bits: `before`'s, plus each fold's fences on the other blocks' rows.
@@ -92,15 +92,13 @@ MLOPS_FUNC std::vector<std::uint32_t> filter_drops(const DataFrame<double>& fram
 /// filters' row counts (stats_source::filter_counts: a pass per fence), the others none.
 MLOPS_FUNC std::optional<std::vector<FittedPipeline<double>>> fit_from_statistics(const Pipeline<double>& p, const DataFrame<double>& data,
                                                                                   const std::vector<std::string>& features,
-                                                                                  const std::string& target,
-                                                                                  const std::vector<SplitIndices>& splits,
+                                                                                  const std::string& target, const fold_blocks& blocks,
                                                                                   std::size_t threads, std::uint32_t wanted, std::uint32_t counted);
 
 /// Every fold's pipeline fitted from shared statistics, or nothing (see the file comment).
 MLOPS_FUNC std::optional<std::vector<FittedPipeline<double>>> fit_folds_from_statistics(const Pipeline<double>& p, const DataFrame<double>& data,
                                                                                         const std::vector<std::string>& features,
-                                                                                        const std::string& target,
-                                                                                        const std::vector<SplitIndices>& splits,
+                                                                                        const std::string& target, const fold_blocks& blocks,
                                                                                         std::size_t threads);
 
 }  // namespace detail
@@ -112,6 +110,7 @@ MLOPS_NAMESPACE_END
 #include <atomic>
 #include <cmath>
 #include <cstring>
+#include <numeric>
 #include <thread>
 
 #include "mlops/detail/block_quantiles.hpp"
@@ -121,9 +120,9 @@ MLOPS_NAMESPACE_END
 MLOPS_NAMESPACE_BEGIN
 namespace detail {
 
-MLOPS_FUNC void fold_quantiles(std::span<const double> x, const std::vector<SplitIndices>& splits, const atom_stage& stage,
+MLOPS_FUNC void fold_quantiles(std::span<const double> x, const fold_blocks& blocks, const atom_stage& stage,
                                std::vector<quantile_query*>& asks, quantile_scratch& sc) {
-  const std::size_t K = splits.size(), n = x.size();
+  const std::size_t K = blocks.k(), n = x.size();
   const quantile_query* first = nullptr;
   bool fills_only = stage.dropped.empty();
   for (const auto* a : asks)
@@ -138,7 +137,7 @@ MLOPS_FUNC void fold_quantiles(std::span<const double> x, const std::vector<Spli
     work.clear();
     for (std::size_t g = 0; g < K; ++g) {
       if (g == f) continue;
-      for (const auto r : splits[g].test) {
+      for (const auto r : blocks.rows[g]) {
         if (!stage.dropped.empty() && ((stage.dropped[r] >> f) & 1u)) continue;
         const double v = a.m(x[r]);
         if (v == v) work.push_back(v);
@@ -193,7 +192,7 @@ MLOPS_FUNC void fold_quantiles(std::span<const double> x, const std::vector<Spli
   std::size_t at = 0;
   for (std::size_t g = 0; g < K; ++g) {
     off[g] = at;
-    at += splits[g].test.size() + 1;  // one slot of slack for the unconditional write
+    at += blocks.rows[g].size() + 1;  // one slot of slack for the unconditional write
   }
   std::vector<double>* bracket = sc.bracket;
   double* buf[3] = {};
@@ -202,9 +201,9 @@ MLOPS_FUNC void fold_quantiles(std::span<const double> x, const std::vector<Spli
     buf[b] = bracket[b].data();
   }
   switch (nb) {
-    case 1: column_pass<1>(x, splits, blo, bhi, buf, off.data(), cnt.data(), sum.data(), below, used); break;
-    case 2: column_pass<2>(x, splits, blo, bhi, buf, off.data(), cnt.data(), sum.data(), below, used); break;
-    default: column_pass<3>(x, splits, blo, bhi, buf, off.data(), cnt.data(), sum.data(), below, used); break;
+    case 1: column_pass<1>(x, blocks, blo, bhi, buf, off.data(), cnt.data(), sum.data(), below, used); break;
+    case 2: column_pass<2>(x, blocks, blo, bhi, buf, off.data(), cnt.data(), sum.data(), below, used); break;
+    default: column_pass<3>(x, blocks, blo, bhi, buf, off.data(), cnt.data(), sum.data(), below, used); break;
   }
   for (std::size_t f = 0; f < K; ++f) {
     if (!asks[f]) continue;
@@ -216,7 +215,7 @@ MLOPS_FUNC void fold_quantiles(std::span<const double> x, const std::vector<Spli
       for (int b = 0; b < nb; ++b) bv[b] += below[b][g];
     }
     const double m = a.m.fill;
-    const std::size_t mass = m == m ? (n - splits[f].test.size()) - nv : 0;
+    const std::size_t mass = m == m ? blocks.train_size(f) - nv : 0;
     const std::size_t total = nv + mass;
     a.out.assign(probs.size(), std::numeric_limits<double>::quiet_NaN());
     a.count = total;
@@ -225,7 +224,7 @@ MLOPS_FUNC void fold_quantiles(std::span<const double> x, const std::vector<Spli
     for (int b = 0; b < nb && ok; ++b)
       ok = bracket_quantile(probs[static_cast<std::size_t>(b)], total, bv[b], bracket[b], off, used[b], f, blo[b], bhi[b], m == m ? m : 0.0,
                             mass, work, a.out[static_cast<std::size_t>(b)]);
-    if (!ok) exact_quantiles(x, splits, f, m == m ? m : 0.0, mass, probs, a.out, work);
+    if (!ok) exact_quantiles(x, blocks, f, m == m ? m : 0.0, mass, probs, a.out, work);
   }
 }
 
@@ -356,34 +355,34 @@ MLOPS_FUNC std::vector<std::uint32_t> filter_drops(const DataFrame<double>& fram
 
 MLOPS_FUNC std::optional<std::vector<FittedPipeline<double>>> fit_folds_from_statistics(const Pipeline<double>& p, const DataFrame<double>& data,
                                                                                         const std::vector<std::string>& features,
-                                                                                        const std::string& target,
-                                                                                        const std::vector<SplitIndices>& splits,
+                                                                                        const std::string& target, const fold_blocks& blocks,
                                                                                         std::size_t threads) {
-  if (splits.size() > 32) return std::nullopt;
-  return fit_from_statistics(p, data, features, target, splits, threads, splits.size() == 32 ? 0xffffffffu : (std::uint32_t{1} << splits.size()) - 1, 0);
+  const std::size_t K = blocks.k();
+  if (K < 2 || K > 32) return std::nullopt;
+  return fit_from_statistics(p, data, features, target, blocks, threads, K == 32 ? 0xffffffffu : (std::uint32_t{1} << K) - 1, 0);
 }
 
 MLOPS_FUNC std::optional<FittedPipeline<double>> fit_pipeline_from_statistics(const Pipeline<double>& p, const DataFrame<double>& data,
                                                                               const std::vector<std::string>& features, const std::string& target) {
   // Two "folds" over one block of every row: fold 1 trains on it (fold 0, which would
   // train on nothing, is not fitted).
-  std::vector<SplitIndices> splits(2);
-  splits[0].test.resize(data.rows());
-  for (std::size_t r = 0; r < data.rows(); ++r) splits[0].test[r] = r;
-  splits[1].train = splits[0].test;
-  auto fitted = fit_from_statistics(p, data, features, target, splits, 1, 0b10u, 0b10u);
+  fold_blocks blocks;
+  blocks.fold_of.assign(data.rows(), 0);
+  blocks.rows.resize(2);
+  blocks.rows[0].resize(data.rows());
+  std::iota(blocks.rows[0].begin(), blocks.rows[0].end(), std::size_t{0});
+  auto fitted = fit_from_statistics(p, data, features, target, blocks, 1, 0b10u, 0b10u);
   if (!fitted) return std::nullopt;
   return std::move(fitted->front());
 }
 
 MLOPS_FUNC std::optional<std::vector<FittedPipeline<double>>> fit_from_statistics(const Pipeline<double>& p, const DataFrame<double>& data,
                                                                                   const std::vector<std::string>& features,
-                                                                                  const std::string& target,
-                                                                                  const std::vector<SplitIndices>& splits,
+                                                                                  const std::string& target, const fold_blocks& blocks,
                                                                                   std::size_t threads, std::uint32_t wanted, std::uint32_t counted) {
-  const std::size_t K = splits.size();
-  std::vector<std::uint8_t> fold_of;
-  if (!p.estimator() || !fold_partition(splits, data.rows(), fold_of)) return std::nullopt;
+  const std::size_t K = blocks.k();
+  const std::vector<std::uint8_t>& fold_of = blocks.fold_of;
+  if (!p.estimator() || K < 2 || K > 32 || blocks.n() != data.rows()) return std::nullopt;
   auto is_wanted = [&](std::size_t f) { return (wanted >> f & 1u) != 0; };
   const auto layout = make_atom_layout(data, features, target);
   if (!layout) return std::nullopt;
@@ -403,7 +402,7 @@ MLOPS_FUNC std::optional<std::vector<FittedPipeline<double>>> fit_from_statistic
         return;
       }
       fold_source src(*layout, data, f, stages, answers[f]);
-      fitted[f] = p.fit_from_source(src, data, features, target, splits[f].train.size());
+      fitted[f] = p.fit_from_source(src, data, features, target, blocks.train_size(f));
       asked[f] = src.asked();
       fences[f] = src.filter_asked();
       grams[f] = src.gram_asked();
@@ -445,7 +444,7 @@ MLOPS_FUNC std::optional<std::vector<FittedPipeline<double>>> fit_from_statistic
       for (std::size_t gi; (gi = next_group.fetch_add(1)) < groups.size();) {
         const quantile_query* key = *std::find_if(groups[gi].begin(), groups[gi].end(), [](const quantile_query* x) { return x != nullptr; });
         const auto x = key->raw < layout->numeric.size() ? data.column(layout->numeric[key->raw]) : data.column(target);
-        fold_quantiles(x, splits, stages[key->stage], groups[gi], scratch[w]);
+        fold_quantiles(x, blocks, stages[key->stage], groups[gi], scratch[w]);
       }
     });
     progress |= !groups.empty();

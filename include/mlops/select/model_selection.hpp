@@ -190,8 +190,7 @@ namespace detail {
 /// pipeline, the data or the folds need per-fold fits (pipeline/fold_stats.hpp).
 MLOPS_FUNC std::optional<std::vector<FittedPipeline<double>>> fit_folds_from_statistics(const Pipeline<double>& p, const DataFrame<double>& data,
                                                                                         const std::vector<std::string>& features,
-                                                                                        const std::string& target,
-                                                                                        const std::vector<SplitIndices>& splits,
+                                                                                        const std::string& target, const fold_blocks& blocks,
                                                                                         std::size_t threads);
 MLOPS_FUNC std::vector<metric_summary> summarise_folds(const std::vector<std::string>& metrics, const std::vector<CvFold>& folds, bool train);
 
@@ -199,7 +198,10 @@ MLOPS_FUNC std::vector<metric_summary> summarise_folds(const std::vector<std::st
 /// What every fold of a cross-validation shares: the labelled rows reduced to features +
 /// target, the folds, the task and the metric names. The reduced copy (`base`) is made
 /// when rows lack a target, or by materialize() before per-fold fits; the shared-statistics
-/// path reads the caller's frame directly (`source`) when every row has a target.
+/// path reads the caller's frame directly (`source`) when every row has a target. Folds
+/// that partition the rows (KFold's, StratifiedKFold's, or explicit ones that do) are kept
+/// as `blocks`, what the shared-statistics path reads; their K train and test lists
+/// (`splits`) are made by materialize(), for the per-fold fits only.
 template <scalar T>
 struct cv_plan {
   const DataFrame<T>* source = nullptr;
@@ -207,7 +209,9 @@ struct cv_plan {
   bool materialized = false;
   std::vector<std::string> features;
   std::string target;
-  std::vector<SplitIndices> splits;
+  std::size_t k = 0;                          // folds
+  std::optional<fold_blocks> blocks;          // when the folds partition the rows (at most 32)
+  std::vector<SplitIndices> splits;           // every fold's lists: explicit folds, or made by materialize()
   task_kind task = task_kind::regression;
   std::vector<std::string> metrics;
   std::size_t rows = 0, rows_missing_target = 0;
@@ -234,21 +238,32 @@ struct cv_plan {
     const std::size_t n = rows_with_target.rows();
     rows_missing_target = rows - n;
     const std::span<const T> labels = rows_with_target.column(target);
-    splits = std::visit(
-        [&](const auto& f) -> std::vector<SplitIndices> {
+    // Generated folds come as an assignment (row -> fold): blocks when there are at most 32,
+    // else the lists. Explicit folds are checked, and kept as blocks too when they
+    // partition the rows.
+    std::optional<std::vector<std::size_t>> assigned;
+    std::visit(
+        [&](const auto& f) {
           using F = std::decay_t<decltype(f)>;
           if constexpr (std::is_same_v<F, std::size_t>) {
-            if (task == task_kind::classification) return StratifiedKFold{f, opt.shuffle, opt.seed}.split(labels);
-            return KFold{f, opt.shuffle, opt.seed}.split(n);
-          } else if constexpr (std::is_same_v<F, KFold>) {
-            return f.split(n);
-          } else if constexpr (std::is_same_v<F, StratifiedKFold>) {
-            return f.split(labels);
+            k = f;
+            if (task == task_kind::classification) assigned = StratifiedKFold{f, opt.shuffle, opt.seed}.assign(labels);
+            else assigned = KFold{f, opt.shuffle, opt.seed}.assign(n);
+          } else if constexpr (std::is_same_v<F, KFold> || std::is_same_v<F, StratifiedKFold>) {
+            if constexpr (std::is_same_v<F, KFold>) assigned = f.assign(n);
+            else assigned = f.assign(labels);
+            k = f.k;
           } else {
-            return f;
+            splits = f;
+            k = f.size();
           }
         },
         folds.spec);
+    if (assigned) {
+      if (k <= 32) blocks = blocks_from_assignment(*assigned, k);
+      else splits = folds_from_assignment(*assigned, k);
+      return;  // KFold checked k >= 2 and n >= k: no fold has an empty part
+    }
     if (splits.empty()) MLOPS_THROW(argument_error(errc::invalid_argument, "cross-validation: no folds"));
     for (std::size_t i = 0; i < splits.size(); ++i) {
       if (splits[i].train.empty() || splits[i].test.empty())
@@ -259,10 +274,12 @@ struct cv_plan {
             MLOPS_THROW(argument_error(errc::invalid_argument, fmt::format("cross-validation: fold {} names row {}, but only {} rows have a "
                                                                            "target", i + 1, r, n)));
     }
+    blocks = fold_partition(splits, n);
   }
 
   /// Makes the features + target copy the per-fold fits take their rows from (once).
   void materialize() {
+    if (splits.empty()) splits = splits_of(*blocks);
     if (materialized) return;
     auto cols = features;
     cols.push_back(target);
@@ -309,21 +326,19 @@ struct cv_plan {
   /// when the pipeline, the data or the options need the per-fold fits.
   std::optional<std::vector<CvFold>> run_one_pass(const Pipeline<T>& p, const cv_options& opt) const {
     if constexpr (std::is_same_v<T, double>) {
-      if (!opt.one_pass || opt.train_scores || task != task_kind::regression) return std::nullopt;
+      if (!opt.one_pass || opt.train_scores || task != task_kind::regression || !blocks) return std::nullopt;
       using clock = std::chrono::steady_clock;
       const DataFrame<T>& data = materialized ? base : *source;
-      const std::size_t K = splits.size();
+      const std::size_t K = k;
       const auto t0 = clock::now();
-      auto fitted = fit_folds_from_statistics(p, data, features, target, splits, opt.threads);
+      auto fitted = fit_folds_from_statistics(p, data, features, target, *blocks, opt.threads);
       if (!fitted) return std::nullopt;
       const double fits = std::chrono::duration<double>(clock::now() - t0).count() / static_cast<double>(K);
       // Every row predicted by its own fold's pipeline, rows in order (the columns read
       // as streams), then each fold's metrics over its rows.
       const auto s0 = clock::now();
       const std::size_t n = data.rows();
-      std::vector<std::uint8_t> fold_of(n);
-      for (std::size_t f = 0; f < K; ++f)
-        for (const auto r : splits[f].test) fold_of[r] = static_cast<std::uint8_t>(f);
+      const std::vector<std::uint8_t>& fold_of = blocks->fold_of;
       const auto bound = (*fitted)[0].bind(data);  // every fold's pipeline has the same inputs
       std::vector<T> row(bound.columns.size()), pred(n);
       for (std::size_t r = 0; r < n; ++r) {
@@ -337,9 +352,9 @@ struct cv_plan {
       for (std::size_t f = 0; f < K; ++f) {
         const auto m0 = clock::now();
         CvFold& r = out[f];
-        const auto& held = splits[f].test;
+        const auto& held = blocks->rows[f];
         r.index = f;
-        r.train_rows = splits[f].train.size();
+        r.train_rows = blocks->train_size(f);
         r.test_rows = held.size();
         r.rows_used = (*fitted)[f].report().rows_used;
         std::vector<T> truth(held.size()), guess(held.size());
@@ -385,7 +400,7 @@ CvResult cross_validate(const Pipeline<T>& pipeline, const DataFrame<T>& frame, 
     return r;
   }
   plan.materialize();
-  std::vector<CvFold> out(plan.splits.size());
+  std::vector<CvFold> out(plan.k);
   detail::parallel_tasks(out.size(), opt.threads, [&](std::size_t i) { out[i] = plan.run(pipeline, i, opt.train_scores); });
   return plan.result(std::move(out), opt.train_scores);
 }
@@ -449,7 +464,7 @@ GridSearchResult<T> grid_search(const Pipeline<T>& pipeline, const param_grid& g
     r.candidates.push_back({std::move(params), {}, 0});
   }
   detail::cv_plan<T> plan(pipeline, frame, target, folds, metrics, opt);
-  const std::size_t K = plan.splits.size();
+  const std::size_t K = plan.k;
   std::vector<CvFold> out(configured.size() * K);
   // Candidates the shared-statistics path can run take it (each with every thread); the
   // folds of the others are fitted one by one, candidates x folds on the threads.
