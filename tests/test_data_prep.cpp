@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <bit>
+#include <charconv>
 #include <cmath>
 #include <map>
 #include <numeric>
@@ -208,6 +209,53 @@ TEST_CASE("read_csv sizes columns by the text's lines; more or fewer records tha
     CHECK(f.categorical("t").n_levels() == 2);
     CHECK(f.datetime("w").values[499] == f.datetime("w").values[4]);
   }
+}
+
+TEST_CASE("read_csv's number fast path gives from_chars' bits; its field scan finds every delimiter") {
+  // parse_simple_decimal (plain decimals of at most 19 digits, 2^53, 10^+-22) answers
+  // exactly as from_chars; everything else it leaves to from_chars.
+  auto same = [](const std::string& s) {
+    double fast = 0, ref = 0;
+    const bool took = detail::parse_simple_decimal(s, fast);
+    const auto r = std::from_chars(s.data(), s.data() + s.size(), ref);
+    const bool whole = r.ec == std::errc() && r.ptr == s.data() + s.size();
+    if (took) {
+      CAPTURE(s);
+      CHECK(whole);
+      CHECK(std::bit_cast<std::uint64_t>(fast) == std::bit_cast<std::uint64_t>(ref));
+    }
+    return took;
+  };
+  for (const char* s : {"0", "-0", "0.5", ".5", "5.", "-1.17965", "12.4465", "1e22", "1e-22", "123456789012345", "9007199254740992",
+                        "1.5E3", "2e+5", "-3.25e-4", "0.000000000000000001"})
+    CHECK(same(s));
+  for (const char* s : {"", "-", ".", "1e", "1e+", "e5", "1e23", "1e-23", "9007199254740993", "12345678901234567890", "inf", "nan", "1x",
+                        "0x10", "1,5", "1e00000005", "--1", "123456789012345678", "0.0000000000000000001"})
+    CHECK_FALSE(same(s));
+  detail::xoshiro256ss rng(29);
+  std::size_t taken = 0;
+  for (int i = 0; i < 20000; ++i) {
+    std::string s = rng.bounded(3) == 0 ? "-" : "";
+    const auto digits = 1 + rng.bounded(19), point = rng.bounded(digits + 1);
+    for (std::uint64_t k = 0; k < digits; ++k) {
+      if (k == point && k > 0) s += '.';
+      s += static_cast<char>('0' + rng.bounded(10));
+    }
+    if (rng.bounded(4) == 0) s += "e" + std::to_string(static_cast<int>(rng.bounded(50)) - 25);
+    taken += same(s);
+  }
+  CHECK(taken > 10000);  // most of them take the fast path
+  // Fields of every length up to 40 bytes, ended by the delimiter, CRLF, LF or the end.
+  for (std::size_t len = 0; len <= 40; ++len)
+    for (const char* end : {",", "\r\n", "\n", ""}) {
+      const std::string field(len, 'x'), text = "ab" + field + end + "yz";
+      CHECK(detail::field_end(text, 2, ',') == (*end ? 2 + len : text.size()));  // no stop byte: the end
+    }
+  const auto f = parse_csv<double>("a,b\n0.1,2.5e-3\n-7,123456789.125\n");
+  CHECK(f.column("a")[0] == 0.1);
+  CHECK(f.column("b")[0] == 2.5e-3);
+  CHECK(f.column("a")[1] == -7);
+  CHECK(f.column("b")[1] == 123456789.125);
 }
 
 TEST_CASE("read_csv: every kind of bad input is a typed error with file, line and field") {

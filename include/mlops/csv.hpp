@@ -8,7 +8,9 @@
 #pragma once
 
 #include <algorithm>
+#include <bit>
 #include <charconv>
+#include <cstdint>
 #include <cstring>
 #include <filesystem>
 #include <functional>
@@ -97,6 +99,27 @@ inline constexpr std::size_t csv_max_name_bytes = 4096;
 /// line; ',' when none occurs.
 MLOPS_FUNC char sniff_delimiter(std::string_view data, char quote) noexcept;
 
+/// The first position at or after i holding the delimiter d, a line feed or a carriage
+/// return (data.size() when none): eight bytes at a time on little-endian machines (the
+/// lowest byte a word's zero-byte test flags is the first match: a false flag can only
+/// sit above a true one).
+inline std::size_t field_end(std::string_view data, std::size_t i, char d) noexcept {
+  const std::size_t n = data.size();
+  if constexpr (std::endian::native == std::endian::little) {
+    constexpr std::uint64_t ones = 0x0101010101010101u, highs = 0x8080808080808080u;
+    const std::uint64_t dd = ones * static_cast<unsigned char>(d), lf = ones * '\n', cr = ones * '\r';
+    auto zero_bytes = [](std::uint64_t x) { return (x - ones) & ~x & highs; };
+    for (; i + 8 <= n; i += 8) {
+      std::uint64_t w;
+      std::memcpy(&w, data.data() + i, 8);
+      const std::uint64_t t = zero_bytes(w ^ dd) | zero_bytes(w ^ lf) | zero_bytes(w ^ cr);
+      if (t != 0) return i + static_cast<std::size_t>(std::countr_zero(t) >> 3);
+    }
+  }
+  while (i < n && data[i] != d && data[i] != '\n' && data[i] != '\r') ++i;
+  return i;
+}
+
 /// Splits the buffer into records; calls on_record(fields, line) for each non-blank one.
 template <class OnRecord>
 void csv_records(std::string_view data, const CsvOptions& opt, OnRecord&& on_record) {
@@ -154,7 +177,7 @@ void csv_records(std::string_view data, const CsvOptions& opt, OnRecord&& on_rec
                                   opt.source, line, nfields));
       } else {
         const std::size_t start = i;
-        while (i < n && data[i] != d && data[i] != '\n' && data[i] != '\r') ++i;
+        i = field_end(data, i, d);
         f.text = data.substr(start, i - start);
       }
       if (i >= n) {
@@ -180,6 +203,41 @@ inline std::string_view trim_spaces(std::string_view s) noexcept {
 
 enum class number_parse : std::uint8_t { ok, not_a_number, out_of_range };
 
+/// A plain decimal in the whole of s ([-]digits[.digits][e[+-]digits]) whose digits fit
+/// in 53 bits and whose power of ten is at most 22 either way, as the correctly rounded
+/// double: both the digits and the power are exact doubles, so one multiplication or
+/// division rounds once (Clinger's fast path; from_chars gives the same bits). false
+/// for anything else, which from_chars then reads.
+inline bool parse_simple_decimal(std::string_view s, double& out) noexcept {
+  const char* p = s.data();
+  const char* const end = p + s.size();
+  const bool negative = p != end && *p == '-';
+  p += negative;
+  std::uint64_t m = 0;
+  int digits = 0, scale = 0;
+  for (; p != end && static_cast<unsigned>(*p - '0') < 10; ++p, ++digits) m = m * 10 + static_cast<unsigned>(*p - '0');
+  if (p != end && *p == '.') {
+    for (++p; p != end && static_cast<unsigned>(*p - '0') < 10; ++p, ++digits, --scale) m = m * 10 + static_cast<unsigned>(*p - '0');
+  }
+  if (digits == 0 || digits > 19) return false;  // no digits, or m may have wrapped
+  if (p != end && (*p == 'e' || *p == 'E')) {
+    ++p;
+    const bool down = p != end && *p == '-';
+    p += (p != end && (*p == '-' || *p == '+'));
+    int e = 0, ed = 0;
+    for (; p != end && static_cast<unsigned>(*p - '0') < 10 && ed < 4; ++p, ++ed) e = e * 10 + (*p - '0');
+    if (ed == 0) return false;
+    scale += down ? -e : e;
+  }
+  if (p != end || m > (std::uint64_t{1} << 53) || scale < -22 || scale > 22) return false;
+  static constexpr double pow10[23] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,  1e8,  1e9,  1e10, 1e11,
+                                       1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
+  const double v = static_cast<double>(m);
+  out = scale < 0 ? v / pow10[-scale] : v * pow10[scale];
+  if (negative) out = -out;
+  return true;
+}
+
 /// A number in the whole of s: an optional sign (one), digits, a fraction, an exponent,
 /// inf/infinity/nan. "+-1" and "--1" are not numbers.
 template <class T>
@@ -189,6 +247,8 @@ inline number_parse parse_number_checked(std::string_view s, T& out) noexcept {
     if (!s.empty() && (s.front() == '-' || s.front() == '+')) return number_parse::not_a_number;
   }
   if (s.empty()) return number_parse::not_a_number;
+  if constexpr (std::is_same_v<T, double>)
+    if (parse_simple_decimal(s, out)) return number_parse::ok;
   const auto r = std::from_chars(s.data(), s.data() + s.size(), out);
   if (r.ptr != s.data() + s.size()) return number_parse::not_a_number;
   if (r.ec == std::errc::result_out_of_range) return number_parse::out_of_range;
@@ -394,7 +454,12 @@ DataFrame<T> parse_csv(std::string_view text, const CsvOptions& options = {}) {
   bool have_header = false, first_is_index = false;
   std::size_t records = 0;
   const std::size_t rows_hint = detail::csv_rows_hint(detail::strip_bom(text), opt.header);
+  // Lengths of the missing-value markers (bit L: one is L bytes long; bit 63: one is 63 or
+  // longer): most fields are tested against none of them.
+  std::uint64_t na_lengths = 0;
+  for (const auto& na : opt.na_values) na_lengths |= std::uint64_t{1} << (std::min)(na.size(), std::size_t{63});
   auto is_missing = [&](std::string_view v) {
+    if (((na_lengths >> (std::min)(v.size(), std::size_t{63})) & 1u) == 0) return false;
     for (const auto& na : opt.na_values)
       if (v == na) return true;
     return false;
