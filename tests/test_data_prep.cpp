@@ -251,6 +251,15 @@ TEST_CASE("read_csv's number fast path gives from_chars' bits; its field scan fi
       const std::string field(len, 'x'), text = "ab" + field + end + "yz";
       CHECK(detail::field_end(text, 2, ',') == (*end ? 2 + len : text.size()));  // no stop byte: the end
     }
+  // The level dictionary: 5,000 distinct texts (the table grows many times), each seen
+  // three times; codes in order of first appearance, counts exact.
+  std::string levels_text = "t\n";
+  for (int rep = 0; rep < 3; ++rep)
+    for (int k = 0; k < 5000; ++k) levels_text += "level_" + std::to_string(k * 7919 % 5000) + (k % 3 == 0 ? "_long_suffix" : "") + "\n";
+  const auto lf = parse_csv<double>(levels_text);
+  const auto t = lf.categorical("t");
+  REQUIRE(t.n_levels() == 5000);
+  for (std::size_t r = 0; r < 15000; ++r) CHECK(static_cast<std::size_t>(t.codes[r]) == r % 5000);
   const auto f = parse_csv<double>("a,b\n0.1,2.5e-3\n-7,123456789.125\n");
   CHECK(f.column("a")[0] == 0.1);
   CHECK(f.column("b")[0] == 2.5e-3);

@@ -3,12 +3,14 @@
 #include <doctest/doctest.h>
 
 #include <cmath>
+#include <cstdint>
 #include <cstring>
 #include <memory>
 #include <string>
 
 #include "golden/sklearn_golden.hpp"
 #include "mlops/csv.hpp"
+#include "mlops/detail/buffer_cache.hpp"
 #include "mlops/prep/steps.hpp"
 #include "mlops/select/model_selection.hpp"
 #include "mlops/select/report.hpp"
@@ -424,6 +426,26 @@ TEST_CASE("metrics reports: tables and JSON") {
   CHECK(gj["candidates"].size() == 2);
   CHECK(gj["best_params"]["model.alpha"].is_number());
   CHECK(fmt::format("{}", gs).find("chosen by r2") != std::string::npos);
+}
+
+TEST_CASE("large column blocks come in whole 2 MiB pages when rounding wastes at most a third") {
+  auto& cache = detail::buffer_cache::instance();
+  auto capacity_of = [](void* p) { return *reinterpret_cast<const std::size_t*>(static_cast<char*>(p) - detail::buffer_cache::header); };
+  constexpr std::size_t mib2 = std::size_t{2} << 20;
+  for (const std::size_t bytes : {std::size_t{1'600'000}, std::size_t{3'500'000}}) {  // 200,000 doubles; 3.5 MB
+    void* p = cache.allocate(bytes);
+    REQUIRE(p != nullptr);
+    CHECK((reinterpret_cast<std::uintptr_t>(p) - detail::buffer_cache::header) % mib2 == 0);
+    CHECK((capacity_of(p) + detail::buffer_cache::header) % mib2 == 0);  // whole pages, no 4 KiB tail
+    CHECK(capacity_of(p) >= bytes);
+    cache.deallocate(p);
+  }
+  for (const std::size_t bytes : {std::size_t{1'000'000}, std::size_t{2'500'000}}) {  // rounding would waste over a third
+    void* p = cache.allocate(bytes);
+    REQUIRE(p != nullptr);
+    CHECK(capacity_of(p) == (bytes + 4095) / 4096 * 4096);
+    cache.deallocate(p);
+  }
 }
 
 TEST_CASE("column buffer cache: off by default, bounded and reused when on, can be turned off") {

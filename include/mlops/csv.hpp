@@ -143,10 +143,10 @@ void csv_records(std::string_view data, const CsvOptions& opt, OnRecord&& on_rec
     while (!end_of_record) {
       if (nfields == fields.size()) fields.emplace_back();
       csv_field& f = fields[nfields++];
-      f.owned.clear();
       f.quoted = false;
       if (i < n && data[i] == q) {
         f.quoted = true;
+        f.owned.clear();
         const std::size_t open_line = line;
         ++i;
         for (;;) {
@@ -196,6 +196,7 @@ void csv_records(std::string_view data, const CsvOptions& opt, OnRecord&& on_rec
 }
 
 inline std::string_view trim_spaces(std::string_view s) noexcept {
+  if (s.empty() || (s.front() != ' ' && s.front() != '\t' && s.back() != ' ' && s.back() != '\t')) return s;  // the usual field
   while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
   while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
   return s;
@@ -214,10 +215,15 @@ inline bool parse_simple_decimal(std::string_view s, double& out) noexcept {
   const bool negative = p != end && *p == '-';
   p += negative;
   std::uint64_t m = 0;
-  int digits = 0, scale = 0;
-  for (; p != end && static_cast<unsigned>(*p - '0') < 10; ++p, ++digits) m = m * 10 + static_cast<unsigned>(*p - '0');
+  const char* const int_start = p;
+  for (; p != end && static_cast<unsigned>(*p - '0') < 10; ++p) m = m * 10 + static_cast<unsigned>(*p - '0');
+  std::ptrdiff_t digits = p - int_start;
+  int scale = 0;
   if (p != end && *p == '.') {
-    for (++p; p != end && static_cast<unsigned>(*p - '0') < 10; ++p, ++digits, --scale) m = m * 10 + static_cast<unsigned>(*p - '0');
+    const char* const frac_start = ++p;
+    for (; p != end && static_cast<unsigned>(*p - '0') < 10; ++p) m = m * 10 + static_cast<unsigned>(*p - '0');
+    digits += p - frac_start;
+    scale = -static_cast<int>((std::min)(p - frac_start, std::ptrdiff_t{64}));
   }
   if (digits == 0 || digits > 19) return false;  // no digits, or m may have wrapped
   if (p != end && (*p == 'e' || *p == 'E')) {
@@ -270,24 +276,89 @@ struct transparent_string_hash {
 template <class T>
 struct csv_number_column {
   column_storage<T> store = make_column<T>(0);
+  T* data = nullptr;    // store.data()
+  std::size_t cap = 0;  // store.size()
   std::size_t n = 0;
   std::size_t size() const noexcept { return n; }
   void reserve(std::size_t rows) {
-    if (rows > store.size()) grow_to(rows);
+    if (rows > cap) grow_to(rows);
   }
   void push_back(T x) {
-    if (n == store.size()) grow_to((std::max)(std::size_t{64}, store.size() + store.size() / 2));
-    store.data()[n++] = x;
+    if (n == cap) [[unlikely]]
+      grow_to((std::max)(std::size_t{64}, cap + cap / 2));
+    data[n++] = x;
   }
   void grow_to(std::size_t capacity) {
     auto next = make_column<T>(capacity);
     std::copy_n(store.data(), n, next.data());
     store = std::move(next);
+    data = store.data();
+    cap = store.size();
   }
   column_storage<T> take() {
-    if (n != store.size()) grow_to(n);  // exactly n values
+    if (n != cap) grow_to(n);  // exactly n values
     n = 0;
+    data = nullptr;
+    cap = 0;
     return std::exchange(store, make_column<T>(0));
+  }
+};
+
+/// A hash of a short text, eight bytes at a time (the level dictionary's).
+inline std::uint64_t text_hash(std::string_view s) noexcept {
+  std::uint64_t h = 0x9E3779B97F4A7C15u ^ s.size();
+  const char* p = s.data();
+  std::size_t n = s.size();
+  for (; n >= 8; p += 8, n -= 8) {
+    std::uint64_t w;
+    std::memcpy(&w, p, 8);
+    h = (h ^ w) * 0xff51afd7ed558ccdu;
+    h ^= h >> 32;
+  }
+  if (n > 0) {
+    std::uint64_t w = 0;
+    std::memcpy(&w, p, n);
+    h = (h ^ w) * 0xc4ceb9fe1a85ec53u;
+  }
+  return h ^ (h >> 29);
+}
+
+/// A column's levels while reading: their texts in order of first appearance and an open
+/// addressing table (linear probing, at most half full) from text to code.
+struct csv_level_table {
+  std::vector<std::string> levels;
+  std::vector<std::uint64_t> hashes;  // per level
+  std::vector<std::int32_t> slots;    // a code, or -1
+  /// The code of v, or -1.
+  std::int32_t find(std::string_view v, std::uint64_t h) const noexcept {
+    if (slots.empty()) return -1;
+    const std::size_t mask = slots.size() - 1;
+    for (std::size_t i = h & mask;; i = (i + 1) & mask) {
+      const std::int32_t c = slots[i];
+      if (c < 0) return -1;
+      if (hashes[static_cast<std::size_t>(c)] == h && levels[static_cast<std::size_t>(c)] == v) return c;
+    }
+  }
+  /// Adds v (not present) as the next code.
+  std::int32_t add(std::string_view v, std::uint64_t h) {
+    const auto c = static_cast<std::int32_t>(levels.size());
+    levels.emplace_back(v);
+    hashes.push_back(h);
+    if (2 * levels.size() > slots.size()) {
+      slots.assign(std::bit_ceil((std::max)(std::size_t{16}, 4 * levels.size())), -1);  // a power of two: the mask
+      for (std::size_t k = 0; k < levels.size(); ++k) place(hashes[k], static_cast<std::int32_t>(k));
+    } else {
+      place(h, c);
+    }
+    return c;
+  }
+
+ private:
+  void place(std::uint64_t h, std::int32_t c) noexcept {
+    const std::size_t mask = slots.size() - 1;
+    std::size_t i = h & mask;
+    while (slots[i] >= 0) i = (i + 1) & mask;
+    slots[i] = c;
   }
 };
 
@@ -315,10 +386,9 @@ struct csv_column_builder {
   std::size_t rows_hint = 0;          // the rows the text likely holds (csv_rows_hint)
   csv_number_column<T> numbers;
   std::vector<std::int32_t> codes;
-  std::vector<std::string> levels;
+  csv_level_table dict;                   // the levels, in order of first appearance
   std::vector<std::size_t> level_counts;
   std::vector<std::pair<std::size_t, std::size_t>> level_first;  // (line, field) where each level first appears
-  std::unordered_map<std::string, std::int32_t, transparent_string_hash, std::equal_to<>> code_of;
   std::vector<std::int64_t> times;
   bool has_time = false;
   std::size_t matched = 0, conflicts = 0;  // values of the kind / values that are not (inferred columns)
@@ -347,17 +417,17 @@ struct csv_column_builder {
     }
   }
   void push_level(std::string_view v, std::size_t line, std::size_t field) {
-    auto it = code_of.find(v);
-    if (it == code_of.end()) {
-      if (levels.size() >= static_cast<std::size_t>((std::numeric_limits<std::int32_t>::max)()))
+    const std::uint64_t h = text_hash(v);
+    std::int32_t code = dict.find(v, h);
+    if (code < 0) {
+      if (dict.levels.size() >= static_cast<std::size_t>((std::numeric_limits<std::int32_t>::max)()))
         MLOPS_THROW(parse_error(errc::data_shape, fmt::format("column '{}': more than 2^31 - 1 distinct values", name), "", line, field));
-      it = code_of.emplace(std::string(v), static_cast<std::int32_t>(levels.size())).first;
-      levels.emplace_back(v);
+      code = dict.add(v, h);
       level_counts.push_back(0);
       level_first.emplace_back(line, field);
     }
-    ++level_counts[static_cast<std::size_t>(it->second)];
-    codes.push_back(it->second);
+    ++level_counts[static_cast<std::size_t>(code)];
+    codes.push_back(code);
   }
   void conflict(std::string_view v, std::size_t line, std::size_t field) {
     if (conflicts++ == 0) conflict_line = line, conflict_field = field, conflict_value = std::string(v.substr(0, 200));
@@ -555,18 +625,18 @@ DataFrame<T> parse_csv(std::string_view text, const CsvOptions& options = {}) {
       reread.push_back(k);
     } else if (b.kind == column_kind::categorical) {
       // Mostly numbers (or dates) with a few texts: the texts are strays.
-      std::size_t numbers = 0, dates = 0, total = 0, first_other = b.levels.size();
-      for (std::size_t l = 0; l < b.levels.size(); ++l) {
+      std::size_t numbers = 0, dates = 0, total = 0, first_other = b.dict.levels.size();
+      for (std::size_t l = 0; l < b.dict.levels.size(); ++l) {
         T x;
         total += b.level_counts[l];
-        if (detail::parse_number(std::string_view(b.levels[l]), x)) numbers += b.level_counts[l];
-        else if (detail::parse_iso8601(b.levels[l]).ok) dates += b.level_counts[l];
-        else if (first_other == b.levels.size()) first_other = l;
+        if (detail::parse_number(std::string_view(b.dict.levels[l]), x)) numbers += b.level_counts[l];
+        else if (detail::parse_iso8601(b.dict.levels[l]).ok) dates += b.level_counts[l];
+        else if (first_other == b.dict.levels.size()) first_other = l;
       }
       const std::size_t like = (std::max)(numbers, dates);
-      if (first_other < b.levels.size() && detail::few_strays(total - like, total))
+      if (first_other < b.dict.levels.size() && detail::few_strays(total - like, total))
         detail::throw_bad_value(opt, b, numbers >= dates, b.level_first[first_other].first, b.level_first[first_other].second,
-                                b.levels[first_other], fmt::format(" ({} of the column's {} values are not)", total - like, total));
+                                b.dict.levels[first_other], fmt::format(" ({} of the column's {} values are not)", total - like, total));
     }
   }
   if (!reread.empty()) {
@@ -589,7 +659,7 @@ DataFrame<T> parse_csv(std::string_view text, const CsvOptions& options = {}) {
     if (!b.decided) b.decide(column_kind::numeric);  // no value at all: a numeric column of missing values
     switch (b.kind) {
       case column_kind::numeric: f.add_column(std::move(b.name), b.numbers.take()); break;
-      case column_kind::categorical: f.add_categorical(std::move(b.name), std::move(b.codes), std::move(b.levels)); break;
+      case column_kind::categorical: f.add_categorical(std::move(b.name), std::move(b.codes), std::move(b.dict.levels)); break;
       case column_kind::datetime: f.add_datetime(std::move(b.name), std::move(b.times), b.has_time); break;
     }
   }

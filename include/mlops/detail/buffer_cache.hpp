@@ -2,8 +2,10 @@
 //
 // A fresh large allocation is mapped page by page on first touch; on a virtual machine a
 // page fault costs microseconds, so writing a fresh large frame can cost more than the
-// arithmetic done on it. Blocks of 2 MiB and more are always advised as transparent huge
-// pages (as numpy does for its arrays). On top of that, a process may opt in to a cache
+// arithmetic done on it (about 11 us a 4 KiB page here). Large blocks are advised as
+// transparent huge pages (as numpy does for its arrays), rounded up to whole 2 MiB pages
+// when that adds at most a third (a 200,000-row column of doubles: 1.6 MB -> 2 MiB, one
+// fault instead of 391). On top of that, a process may opt in to a cache
 // of freed blocks: columns of 256 KiB and more then reuse blocks freed earlier instead of
 // faulting in fresh pages.
 //
@@ -88,7 +90,13 @@ class buffer_cache {
       cached_ -= released;
       free_.erase(free_.begin(), free_.begin() + static_cast<std::ptrdiff_t>(i));
     }
-    const std::size_t capacity = (bytes + 4095) / 4096 * 4096;
+    std::size_t capacity = (bytes + 4095) / 4096 * 4096;
+    // Huge pages for large blocks: rounded up to whole 2 MiB pages when that adds at most
+    // a third of the block (one fault per 2 MiB instead of 512, and no 4 KiB tail; the
+    // rounding is resident once touched), else advised on its whole 2 MiB pages only.
+    const std::size_t whole = (capacity + header + huge_page - 1) / huge_page * huge_page;
+    const bool round = (whole - capacity - header) * 3 <= capacity + header;
+    if (round) capacity = whole - header;
     const std::size_t align = capacity + header >= huge_page ? huge_page : 64;
     const std::size_t total = (capacity + header + align - 1) / align * align;
     void* base = std::aligned_alloc(align, total);
