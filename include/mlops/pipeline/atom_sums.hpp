@@ -110,8 +110,10 @@ MLOPS_NAMESPACE_END
 #include <algorithm>
 #include <atomic>
 #include <cmath>
+#include <mutex>
 #include <span>
 #include <thread>
+#include <utility>
 
 #include "mlops/detail/parallel.hpp"
 
@@ -283,7 +285,14 @@ MLOPS_FUNC std::vector<atom_sums> stage_gram(const DataFrame<double>& frame, con
   constexpr std::size_t chunk_rows = 65536, R = 1024;  // rows per chunk (the merge unit: its sums are kept until the end), per tile
   const std::size_t chunks = (n + chunk_rows - 1) / chunk_rows;
   const std::size_t G = K + 2, border = K, skip = K + 1;  // tile groups: blocks' kept rows, rows some folds keep, dropped rows
-  std::vector<std::vector<atom_sums>> acc(chunks);
+  // Each chunk's sums are added to the totals in chunk order, so the totals do not depend on
+  // the thread count, as soon as every earlier chunk's are; their memory then serves a
+  // later chunk (no fresh pages per chunk).
+  std::vector<atom_sums> sums(2 * K);
+  for (auto& s : sums) s.init(l);
+  std::vector<std::vector<atom_sums>> done(chunks), spare;
+  std::size_t merged = 0;
+  std::mutex merging;
   if (threads == 0) threads = (std::max)(1u, std::thread::hardware_concurrency());
   const std::size_t workers = (std::max)(std::size_t{1}, (std::min)(threads, chunks));
   std::atomic<std::size_t> next{0};
@@ -292,7 +301,14 @@ MLOPS_FUNC std::vector<atom_sums> stage_gram(const DataFrame<double>& frame, con
     std::vector<std::size_t> dest(R), fill(G);
     std::vector<std::uint32_t> count(R + 1), active, at(R + 1);  // each tile row's indicators, rows in order
     for (std::size_t c; (c = next.fetch_add(1)) < chunks;) {
-      auto& out = acc[c];
+      std::vector<atom_sums> out;
+      {
+        const std::lock_guard<std::mutex> lock(merging);
+        if (!spare.empty()) {
+          out = std::move(spare.back());
+          spare.pop_back();
+        }
+      }
       out.resize(2 * K);
       for (auto& o : out) o.init(l);
       const std::size_t c1 = (std::min)(n, (c + 1) * chunk_rows);
@@ -375,13 +391,14 @@ MLOPS_FUNC std::vector<atom_sums> stage_gram(const DataFrame<double>& frame, con
           }
         }
       }
+      const std::lock_guard<std::mutex> lock(merging);
+      done[c] = std::move(out);
+      for (; merged < chunks && !done[merged].empty(); ++merged) {
+        for (std::size_t g = 0; g < 2 * K; ++g) sums[g].add(done[merged][g]);
+        spare.push_back(std::exchange(done[merged], {}));
+      }
     }
   });
-  std::vector<atom_sums> sums(2 * K);
-  for (std::size_t g = 0; g < 2 * K; ++g) {
-    sums[g].init(l);
-    for (const auto& a : acc) sums[g].add(a[g]);
-  }
   return sums;
 }
 
