@@ -5,9 +5,12 @@
 #include <bit>
 #include <charconv>
 #include <cmath>
+#include <cstring>
 #include <map>
 #include <numeric>
+#include <optional>
 #include <sstream>
+#include <string>
 
 #include "golden/sklearn_golden.hpp"
 #include "golden/tables/tables_golden.hpp"
@@ -265,6 +268,82 @@ TEST_CASE("read_csv's number fast path gives from_chars' bits; its field scan fi
   CHECK(f.column("b")[0] == 2.5e-3);
   CHECK(f.column("a")[1] == -7);
   CHECK(f.column("b")[1] == 123456789.125);
+}
+
+namespace {
+/// Parses `text` on one thread and on three; checks both give the same frame, or the same
+/// error message.
+void same_on_threads(const std::string& text, CsvOptions o = {}) {
+  REQUIRE(text.size() >= csv_parallel_min_bytes);
+  auto read = [&](std::size_t threads) -> std::pair<std::optional<DataFrame<double>>, std::string> {
+    o.threads = threads;
+    try {
+      return {parse_csv<double>(text, o), ""};
+    } catch (const parse_error& e) {
+      return {std::nullopt, e.what()};
+    }
+  };
+  const auto [one, one_error] = read(1);
+  const auto [three, three_error] = read(3);
+  CHECK(one_error == three_error);
+  REQUIRE(one.has_value() == three.has_value());
+  if (!one) return;
+  const auto& a = *one;
+  const auto& b = *three;
+  REQUIRE(a.names() == b.names());
+  REQUIRE(a.rows() == b.rows());
+  for (const auto& c : a.names()) {
+    CAPTURE(c);
+    REQUIRE(a.kind(c) == b.kind(c));
+    if (a.kind(c) == column_kind::numeric) {
+      const auto x = a.column(c), y = b.column(c);
+      CHECK(std::memcmp(x.data(), y.data(), x.size() * sizeof(double)) == 0);
+    } else if (a.kind(c) == column_kind::categorical) {
+      CHECK(*a.categorical(c).levels == *b.categorical(c).levels);
+      CHECK(std::equal(a.categorical(c).codes.begin(), a.categorical(c).codes.end(), b.categorical(c).codes.begin()));
+    } else {
+      CHECK(std::equal(a.datetime(c).values.begin(), a.datetime(c).values.end(), b.datetime(c).values.begin()));
+    }
+  }
+}
+}  // namespace
+
+TEST_CASE("read_csv on several threads gives the one-thread frame, or its error and line") {
+  detail::xoshiro256ss rng(31);
+  // Numbers, levels first met late, dates, missing values, a column empty in its first
+  // half, CRLF line ends, blank lines, a byte-order mark.
+  auto table = [&](std::size_t rows, const char* eol, auto&& cell) {
+    std::string t = "\xEF\xBB\xBFx,level,when,late,y";
+    t += eol;
+    for (std::size_t r = 0; r < rows; ++r) {
+      t += cell(r);
+      t += eol;
+      if (r % 9973 == 0) t += eol;  // a blank line now and then
+    }
+    return t;
+  };
+  auto plain = [&](std::size_t r) {
+    return std::to_string(static_cast<double>(rng.bounded(100000)) / 7.0) + ",L" + std::to_string(r < 30000 ? rng.bounded(20) : rng.bounded(40)) +
+           ",2026-0" + std::to_string(1 + r % 9) + "-1" + std::to_string(r % 10) + "," + (r < 30000 ? "" : std::to_string(r)) + "," +
+           (r % 17 == 0 ? "NA" : std::to_string(r % 101));
+  };
+  same_on_threads(table(60000, "\n", plain));
+  same_on_threads(table(60000, "\r\n", plain));
+  CsvOptions typed;
+  typed.column_types["y"] = csv_type::categorical;
+  same_on_threads(table(60000, "\n", plain), typed);
+  // Stray values late in a numeric column: the one-thread error, at its line.
+  same_on_threads(table(60000, "\n", [&](std::size_t r) { return r == 51234 ? std::string("1,a,2026-01-01,3,oops") : plain(r); }));
+  // Many strays (the column becomes categorical, read again), a ragged row, an
+  // out-of-range number where a part would meet it first, a forced column's bad value.
+  same_on_threads(table(60000, "\n", [&](std::size_t r) { return r > 45000 && r % 3 == 0 ? "1,a,2026-01-01,3,t" + std::to_string(r % 5) : plain(r); }));
+  same_on_threads(table(60000, "\n", [&](std::size_t r) { return r == 40000 ? std::string("1,a,2026-01-01") : plain(r); }));
+  same_on_threads(table(60000, "\n", [&](std::size_t r) { return "1," + std::string(r >= 40000 ? "1e999" : (r % 2 ? "b" : "c")) + ",2026-01-01,3,4"; }));
+  CsvOptions numeric;
+  numeric.column_types["level"] = csv_type::numeric;
+  same_on_threads(table(60000, "\n", [&](std::size_t r) { return "1," + std::to_string(r == 59000 ? 0 : 1) + (r == 59000 ? "x" : "") + ",2026-01-01,3,4"; }), numeric);
+  // Quotes anywhere: one thread (a quoted field may hold a line end).
+  same_on_threads(table(60000, "\n", [&](std::size_t r) { return r == 10 ? std::string("1,\"a\nb\",2026-01-01,3,4") : plain(r); }));
 }
 
 TEST_CASE("read_csv: every kind of bad input is a typed error with file, line and field") {
