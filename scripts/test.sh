@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite: a Release build (unit, CLI, example, packaging, compile-fail,
 # no-exceptions and ODR tests), then the unit, CLI and fuzz-corpus tests again under
-# ASan+UBSan, the monitor's concurrency test under ThreadSanitizer, then the libFuzzer
+# ASan+UBSan (built with clang), the monitor's concurrency test under ThreadSanitizer, then the libFuzzer
 # harnesses (scripts/fuzz.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -11,9 +11,10 @@ jobs=$(nproc)
 cmake -S . -B build/test -G Ninja -DCMAKE_BUILD_TYPE=Release -DMLOPS_BUILD_BENCHMARKS=ON >/dev/null
 cmake --build build/test -j "$jobs"
 (cd build/test && ctest --output-on-failure -j "$jobs")
-# -O0 -g1: line tables are all a sanitizer report needs (file:line of every frame); full
-# debug info (-g) made these units a third slower to compile.
-cmake -S . -B build/asan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_FLAGS_DEBUG=-g1 -DMLOPS_BUILD_BENCHMARKS=OFF -DMLOPS_SANITIZE=ON >/dev/null
+# clang, -O0 -g1: clang compiles these units 2.5 times faster than GCC at -O0 with the
+# sanitizers (and GCC already builds and tests everything above); line tables are all a
+# sanitizer report needs (file:line of every frame), full debug info (-g) cost a third more.
+cmake -S . -B build/asan -G Ninja -DCMAKE_CXX_COMPILER=clang++ -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_FLAGS_DEBUG=-g1 -DMLOPS_BUILD_BENCHMARKS=OFF -DMLOPS_SANITIZE=ON >/dev/null
 # Only what the sanitize-labelled tests run.
 cmake --build build/asan -j "$jobs" --target mlops_tests mlops_fuzz_regress mlops_cli house_prices_demo
 (cd build/asan && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \

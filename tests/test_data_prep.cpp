@@ -864,7 +864,7 @@ TEST_CASE_TEMPLATE("StandardScaler matches scikit-learn; constant columns never 
   const auto back = s.inverse_transform(z);
   for (int i = 0; i < golden::n; ++i) CHECK(back.column(0)[i] == doctest::Approx(f.column(0)[i]).epsilon(1e-5));
 
-  auto c = DataFrame<T>::from_columns({"const", "nan"}, {{3, 3, 3, 3}, {1, std::nan(""), 3, 5}});
+  auto c = DataFrame<T>::from_columns({"const", "nan"}, {{3, 3, 3, 3}, {1, T(NAN), 3, 5}});
   const auto sc = StandardScaler<T>{}.fit(c);
   CHECK(sc.scale()[0] == T(1));
   CHECK(sc.constant_columns()[0] == 1);
@@ -875,12 +875,12 @@ TEST_CASE_TEMPLATE("StandardScaler matches scikit-learn; constant columns never 
   StandardScaler<T> pandas_style;
   pandas_style.ddof = 1;
   CHECK(pandas_style.fit(c).scale()[1] == doctest::Approx(2.0));
-  auto allnan = DataFrame<T>::from_columns({"x"}, {{std::nan(""), std::nan("")}});
+  auto allnan = DataFrame<T>::from_columns({"x"}, {{T(NAN), T(NAN)}});
   CHECK_THROWS_AS(StandardScaler<T>{}.fit(allnan), data_error);
 }
 
 TEST_CASE_TEMPLATE("SimpleImputer: mean, median, constant; fitted values only", T, float, double) {
-  auto f = DataFrame<T>::from_columns({"a", "b"}, {{1, std::nan(""), 3, 10}, {std::nan(""), 2, 4, 6}});
+  auto f = DataFrame<T>::from_columns({"a", "b"}, {{1, T(NAN), 3, 10}, {T(NAN), 2, 4, 6}});
   const auto mean = SimpleImputer<T>{impute_strategy::mean}.fit(f);
   CHECK(mean.fill_values()[0] == doctest::Approx(14.0 / 3));
   CHECK(mean.missing_seen()[0] == 1);
@@ -894,9 +894,9 @@ TEST_CASE_TEMPLATE("SimpleImputer: mean, median, constant; fitted values only", 
   const auto cst = SimpleImputer<T>{impute_strategy::constant, T(-1)}.fit(f);
   CHECK(cst.transform(f).column("b")[0] == T(-1));
   // New data is filled with the values learned from the training data.
-  auto other = DataFrame<T>::from_columns({"a", "b"}, {{std::nan("")}, {100}});
+  auto other = DataFrame<T>::from_columns({"a", "b"}, {{T(NAN)}, {100}});
   CHECK(med.transform(other).column("a")[0] == T(3));
-  auto empty_col = DataFrame<T>::from_columns({"a"}, {{std::nan("")}});
+  auto empty_col = DataFrame<T>::from_columns({"a"}, {{T(NAN)}});
   CHECK_THROWS_AS(SimpleImputer<T>{}.fit(empty_col), data_error);
   CHECK_THROWS_AS((SimpleImputer<T>{impute_strategy::constant, std::numeric_limits<T>::infinity()}.fit(f)), argument_error);
 }

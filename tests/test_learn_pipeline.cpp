@@ -868,7 +868,8 @@ TEST_CASE("per-sample SGD: the fast kernel equals plain SGD on the same shuffled
   // sizes around one and two blocks (d = 16: 256-row blocks) check the block edges.
   const std::pair<std::size_t, std::size_t> shapes[] = {{3, 1500}, {16, 1500}, {20, 1500}, {32, 1500}, {16, 1},   {16, 2},
                                                         {16, 3},   {16, 255},  {16, 256},  {16, 257},  {16, 258}, {16, 513}};
-  for (const auto& [d, rows] : shapes) {
+  for (const auto& shape : shapes) {
+    const std::size_t d = shape.first, rows = shape.second;
     for (const double l1 : {0.0, 1e-3}) {
       CAPTURE(d);
       CAPTURE(rows);

@@ -189,7 +189,7 @@ class FittedIqrOutlierFilter {
     for (const auto& c : fences_) {
       if (!c.active || c.training_only) continue;
       const auto s = frame.column(c.name);
-      for (std::size_t r = 0; r < s.size(); ++r) mask[r] |= static_cast<std::uint8_t>((s[r] < c.lower) | (s[r] > c.upper));
+      for (std::size_t r = 0; r < s.size(); ++r) mask[r] |= static_cast<std::uint8_t>(int{s[r] < c.lower} | int{s[r] > c.upper});
     }
     return mask;
   }
@@ -202,7 +202,7 @@ class FittedIqrOutlierFilter {
       if (!c.active) continue;
       const auto s = frame.column(c.name);
       for (std::size_t r = 0; r < s.size(); ++r) {
-        const bool out = (s[r] < c.lower) | (s[r] > c.upper);
+        const bool out = (int{s[r] < c.lower} | int{s[r] > c.upper}) != 0;
         c.dropped += out;
         keep[r] &= static_cast<std::uint8_t>(!out);
       }
