@@ -2,14 +2,18 @@
 // names, reports (table and JSON); the column buffer cache.
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <cstring>
+#include <limits>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "golden/sklearn_golden.hpp"
 #include "mlops/csv.hpp"
+#include "mlops/detail/block_quantiles.hpp"
 #include "mlops/detail/buffer_cache.hpp"
 #include "mlops/prep/steps.hpp"
 #include "mlops/select/model_selection.hpp"
@@ -567,6 +571,46 @@ DataFrame<double> one_pass_frame(std::size_t n, double heavy, std::uint64_t seed
   return out;
 }
 }  // namespace
+
+TEST_CASE("bracket_values: k-th smallest and count below of every block but one, as sorting gives them") {
+  // Blocks of values (ties, a constant run, infinities, an empty block) indexed once; each
+  // order statistic of "every block but f" must equal the sorted union's.
+  detail::xoshiro256ss rng(11);
+  auto check = [](const std::vector<std::vector<double>>& blocks) {
+    std::vector<double> buf;
+    std::vector<std::size_t> off, used;
+    for (const auto& b : blocks) {
+      off.push_back(buf.size());
+      used.push_back(b.size());
+      buf.insert(buf.end(), b.begin(), b.end());
+    }
+    detail::bracket_values bv;
+    detail::index_bracket(buf, off, used.data(), bv);
+    std::vector<double> work;
+    for (std::size_t f = 0; f < blocks.size(); ++f) {
+      std::vector<double> all;
+      for (std::size_t g = 0; g < blocks.size(); ++g)
+        if (g != f) all.insert(all.end(), blocks[g].begin(), blocks[g].end());
+      std::sort(all.begin(), all.end());
+      REQUIRE(bv.size_without(f) == all.size());
+      for (std::size_t k = 0; k < all.size(); k += 1 + all.size() / 97) CHECK(bv.select(f, k, work) == all[k]);
+      if (!all.empty()) {
+        CHECK(bv.select(f, all.size() - 1, work) == all.back());
+        for (const double m : {all.front(), all[all.size() / 3], all.back(), all.front() - 1.0, 0.5})
+          CHECK(bv.below(f, m) == static_cast<std::size_t>(std::lower_bound(all.begin(), all.end(), m) - all.begin()));
+      }
+    }
+  };
+  std::vector<std::vector<double>> blocks(5);
+  for (auto& b : blocks)
+    for (int i = 0; i < 400; ++i) b.push_back(std::floor(rng.uniform01() * 300.0) / 7.0);  // many ties
+  check(blocks);
+  blocks[2].clear();                             // an empty block
+  blocks[3].assign(50, 2.5);                     // a constant run inside the range
+  check(blocks);
+  check({{1.0, 1.0, 1.0}, {1.0}, {1.0, 1.0}});  // one value: one bucket
+  check({{-std::numeric_limits<double>::infinity(), 1.0, 2.0}, {3.0, std::numeric_limits<double>::infinity()}, {0.0}});
+}
 
 TEST_CASE("one-pass cross-validation equals the per-fold fits (impute -> IQR -> standardize -> ridge)") {
   // 20,000 rows: the quartiles come from the bracket pass (its exact fallback included).

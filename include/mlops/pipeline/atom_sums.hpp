@@ -110,6 +110,7 @@ MLOPS_NAMESPACE_END
 #include <algorithm>
 #include <atomic>
 #include <cmath>
+#include <memory>
 #include <mutex>
 #include <span>
 #include <thread>
@@ -282,9 +283,14 @@ MLOPS_FUNC std::vector<atom_sums> stage_gram(const DataFrame<double>& frame, con
     return sg.keep[static_cast<std::size_t>(it - sg.border.begin())];
   };
 
-  constexpr std::size_t chunk_rows = 65536, R = 1024;  // rows per chunk (the merge unit: its sums are kept until the end), per tile
+  // Rows per chunk (the merge unit: its sums are kept until the end), per tile. A tile is
+  // one column-major buffer (280 KB at 34 dense atoms: cache-resident) holding its rows
+  // sorted by group, each group's rows in order; its columns lie Rs apart, padded off a
+  // multiple of 4 KiB so that reading a row across them (an indicator's dense atoms) does
+  // not land every load in one cache set.
+  constexpr std::size_t chunk_rows = 65536, R = 1024, Rs = R + 8;
   const std::size_t chunks = (n + chunk_rows - 1) / chunk_rows;
-  const std::size_t G = K + 2, border = K, skip = K + 1;  // tile groups: blocks' kept rows, rows some folds keep, dropped rows
+  const std::size_t G = K + 2, border = K;  // tile groups: blocks' kept rows, rows some folds keep (K), dropped rows (K + 1)
   // Each chunk's sums are added to the totals in chunk order, so the totals do not depend on
   // the thread count, as soon as every earlier chunk's are; their memory then serves a
   // later chunk (no fresh pages per chunk).
@@ -297,9 +303,13 @@ MLOPS_FUNC std::vector<atom_sums> stage_gram(const DataFrame<double>& frame, con
   const std::size_t workers = (std::max)(std::size_t{1}, (std::min)(threads, chunks));
   std::atomic<std::size_t> next{0};
   parallel_tasks(workers, workers, [&](std::size_t) {
-    std::vector<double> buf(G * D * R);
-    std::vector<std::size_t> dest(R), fill(G);
+    const std::unique_ptr<double[]> tile(new double[D * Rs]);  // written before read
+    double* const buf = tile.get();
+    std::vector<std::size_t> dest(R), fill(G), first(G);
     std::vector<std::uint32_t> count(R + 1), active, at(R + 1);  // each tile row's indicators, rows in order
+    // Per numeric feature, the tile rows where it is missing (found while filling the tile;
+    // one slot of slack for the unconditional write), and how many.
+    std::vector<std::uint32_t> missing_rows(nd * (R + 1)), missing_count(nd);
     for (std::size_t c; (c = next.fetch_add(1)) < chunks;) {
       std::vector<atom_sums> out;
       {
@@ -316,38 +326,48 @@ MLOPS_FUNC std::vector<atom_sums> stage_gram(const DataFrame<double>& frame, con
         const std::size_t m = (std::min)(R, c1 - t0);
         const std::uint8_t* grp = sg.group.data() + t0;
         std::fill(fill.begin(), fill.end(), 0);
-        for (std::size_t i = 0; i < m; ++i) {
-          const std::size_t g = grp[i];
-          dest[i] = g * D * R + (g == skip ? 0 : fill[g]++);  // dropped rows share a slot
-        }
-        // Dense atoms into each group's column-major tile: 1, u of each numeric, u of y.
+        for (std::size_t i = 0; i < m; ++i) ++fill[grp[i]];
+        for (std::size_t g = 0, at_row = 0; g < G; at_row += fill[g], ++g) first[g] = at_row;
+        for (std::size_t i = 0; i < m; ++i) dest[i] = first[grp[i]]++;
+        for (std::size_t g = 0; g < G; ++g) first[g] -= fill[g];
+        // Dense atoms into the tile, column by column: 1, u of each numeric, u of y.
         for (std::size_t i = 0; i < m; ++i) buf[dest[i]] = 1.0;
         bool any_missing = false;
         for (std::size_t j = 0; j <= nd; ++j) {
           const double* v = x[j].data() + t0;
           const double sh = l.shift[j];
-          double* col = buf.data() + (j + 1) * R;
-          std::size_t missing = 0;
-          for (std::size_t i = 0; i < m; ++i) {
-            const double a = v[i];
-            const bool present = a == a;
-            col[dest[i]] = present ? a - sh : 0.0;
-            missing += !present;
+          double* col = buf + (j + 1) * Rs;
+          if (j < nd) {
+            std::uint32_t* miss = missing_rows.data() + j * (R + 1);
+            std::size_t missing = 0;
+            for (std::size_t i = 0; i < m; ++i) {
+              const double a = v[i];
+              const bool present = a == a;
+              col[dest[i]] = present ? a - sh : 0.0;
+              miss[missing] = static_cast<std::uint32_t>(i);
+              missing += !present;
+            }
+            missing_count[j] = static_cast<std::uint32_t>(missing);
+            any_missing |= missing > 0;
+          } else {
+            for (std::size_t i = 0; i < m; ++i) {
+              const double a = v[i];
+              col[dest[i]] = a == a ? a - sh : 0.0;
+            }
           }
-          any_missing |= missing > 0 && j < nd;
         }
         for (std::size_t g = 0; g < K; ++g) {
           if (fill[g] == 0) continue;
-          const Eigen::Map<const Eigen::MatrixXd, 0, Eigen::OuterStride<>> B(buf.data() + g * D * R, static_cast<Eigen::Index>(fill[g]),
-                                                                             static_cast<Eigen::Index>(D), Eigen::OuterStride<>(static_cast<Eigen::Index>(R)));
+          const Eigen::Map<const Eigen::MatrixXd, 0, Eigen::OuterStride<>> B(buf + first[g], static_cast<Eigen::Index>(fill[g]),
+                                                                             static_cast<Eigen::Index>(D), Eigen::OuterStride<>(static_cast<Eigen::Index>(Rs)));
           out[g].dd.selfadjointView<Eigen::Lower>().rankUpdate(B.transpose());
         }
         // Indicators per row (categorical levels, then missing cells), found column by column.
         std::fill(count.begin(), count.begin() + static_cast<std::ptrdiff_t>(m) + 1, static_cast<std::uint32_t>(nc));
         if (any_missing)
           for (std::size_t j = 0; j < nd; ++j) {
-            const double* v = x[j].data() + t0;
-            for (std::size_t i = 0; i < m; ++i) count[i] += v[i] != v[i];
+            const std::uint32_t* miss = missing_rows.data() + j * (R + 1);
+            for (std::uint32_t k = 0; k < missing_count[j]; ++k) ++count[miss[k]];
           }
         at[0] = 0;
         for (std::size_t i = 0; i < m; ++i) at[i + 1] = at[i] + count[i];
@@ -360,16 +380,15 @@ MLOPS_FUNC std::vector<atom_sums> stage_gram(const DataFrame<double>& frame, con
         }
         if (any_missing)
           for (std::size_t j = 0; j < nd; ++j) {
-            const double* v = x[j].data() + t0;
-            for (std::size_t i = 0; i < m; ++i)
-              if (v[i] != v[i]) active[count[i]++] = static_cast<std::uint32_t>(j);
+            const std::uint32_t* miss = missing_rows.data() + j * (R + 1);
+            for (std::uint32_t k = 0; k < missing_count[j]; ++k) active[count[miss[k]]++] = static_cast<std::uint32_t>(j);
           }
         auto add_indicators = [&](atom_sums& o, std::size_t i) {
           const std::uint32_t a0 = at[i], a1 = at[i + 1];
-          const double* row = buf.data() + dest[i];
+          const double* row = buf + dest[i];
           for (std::uint32_t k = a0; k < a1; ++k) {
             double* pc = o.p.data() + static_cast<std::ptrdiff_t>(active[k]) * static_cast<std::ptrdiff_t>(D);
-            for (std::size_t j = 0; j < D; ++j) pc[j] += row[j * R];
+            for (std::size_t j = 0; j < D; ++j) pc[j] += row[j * Rs];
             double* qc = o.q.data() + static_cast<std::ptrdiff_t>(active[k]) * static_cast<std::ptrdiff_t>(S);
             for (std::uint32_t k2 = a0; k2 < a1; ++k2)
               if (active[k2] >= active[k]) qc[active[k2]] += 1.0;  // lower triangle: row >= column
@@ -381,7 +400,7 @@ MLOPS_FUNC std::vector<atom_sums> stage_gram(const DataFrame<double>& frame, con
           if (g < K) {
             if (at[i] != at[i + 1]) add_indicators(out[g], i);
           } else if (g == border) {  // into each keeping fold's extra sums
-            for (std::size_t j = 0; j < D; ++j) u(static_cast<Eigen::Index>(j)) = buf[dest[i] + j * R];
+            for (std::size_t j = 0; j < D; ++j) u(static_cast<Eigen::Index>(j)) = buf[dest[i] + j * Rs];
             const std::uint32_t keep = keep_of(t0 + i);
             for (std::size_t f = 0; f < K; ++f) {
               if (!((keep >> f) & 1u)) continue;

@@ -60,6 +60,7 @@
 #include <string>
 #include <vector>
 
+#include "mlops/detail/block_quantiles.hpp"
 #include "mlops/eval/split.hpp"
 #include "mlops/fwd.hpp"
 #include "mlops/pipeline.hpp"
@@ -71,7 +72,8 @@ namespace detail {
 
 /// Working memory of fold_quantiles, reused from column to column (no fresh pages).
 struct quantile_scratch {
-  std::vector<double> bracket[3], work, sample;
+  std::vector<double> bracket[3], work, sample, gather;
+  bracket_values index[3];
 };
 
 /// Answers `asks` (one per asking fold, nullptr for the others; all about the same raw
@@ -113,7 +115,6 @@ MLOPS_NAMESPACE_END
 #include <numeric>
 #include <thread>
 
-#include "mlops/detail/block_quantiles.hpp"
 #include "mlops/detail/parallel.hpp"
 #include "mlops/detail/stats.hpp"
 
@@ -187,7 +188,7 @@ MLOPS_FUNC void fold_quantiles(std::span<const double> x, const fold_blocks& blo
     bhi[b] = c >= static_cast<double>(ms - 1) ? std::numeric_limits<double>::infinity() : at(static_cast<std::size_t>(c));
   }
   std::vector<std::size_t> cnt(K), off(K);
-  std::vector<double> sum(K);
+  if (sc.gather.size() < column_pass_chunk) sc.gather.resize(column_pass_chunk);
   std::size_t below[3][32] = {}, used[3][32] = {};
   std::size_t at = 0;
   for (std::size_t g = 0; g < K; ++g) {
@@ -201,10 +202,11 @@ MLOPS_FUNC void fold_quantiles(std::span<const double> x, const fold_blocks& blo
     buf[b] = bracket[b].data();
   }
   switch (nb) {
-    case 1: column_pass<1>(x, blocks, blo, bhi, buf, off.data(), cnt.data(), sum.data(), below, used); break;
-    case 2: column_pass<2>(x, blocks, blo, bhi, buf, off.data(), cnt.data(), sum.data(), below, used); break;
-    default: column_pass<3>(x, blocks, blo, bhi, buf, off.data(), cnt.data(), sum.data(), below, used); break;
+    case 1: column_pass<1>(x, blocks, blo, bhi, buf, off.data(), cnt.data(), below, used, sc.gather.data()); break;
+    case 2: column_pass<2>(x, blocks, blo, bhi, buf, off.data(), cnt.data(), below, used, sc.gather.data()); break;
+    default: column_pass<3>(x, blocks, blo, bhi, buf, off.data(), cnt.data(), below, used, sc.gather.data()); break;
   }
+  for (int b = 0; b < nb; ++b) index_bracket(bracket[b], off, used[b], sc.index[b]);
   for (std::size_t f = 0; f < K; ++f) {
     if (!asks[f]) continue;
     auto& a = *asks[f];
@@ -222,8 +224,8 @@ MLOPS_FUNC void fold_quantiles(std::span<const double> x, const fold_blocks& blo
     if (total == 0) continue;
     bool ok = true;
     for (int b = 0; b < nb && ok; ++b)
-      ok = bracket_quantile(probs[static_cast<std::size_t>(b)], total, bv[b], bracket[b], off, used[b], f, blo[b], bhi[b], m == m ? m : 0.0,
-                            mass, work, a.out[static_cast<std::size_t>(b)]);
+      ok = bracket_quantile(probs[static_cast<std::size_t>(b)], total, bv[b], sc.index[b], f, blo[b], bhi[b], m == m ? m : 0.0, mass, work,
+                            a.out[static_cast<std::size_t>(b)]);
     if (!ok) exact_quantiles(x, blocks, f, m == m ? m : 0.0, mass, probs, a.out, work);
   }
 }
