@@ -476,6 +476,104 @@ TEST_CASE_TEMPLATE("typed inputs: one-hot, ordinal and date features in the row 
   for (std::size_t r = 0; r < f.rows(); ++r) CHECK(std::memcmp(&ob[r], &oa[r], sizeof(T)) == 0);
 }
 
+TEST_CASE("fit, predict and cross-validation on threads give the one-thread bits") {
+  // 40,000 rows: a text column (one-hot, 12 levels), missing values, numbers on both
+  // sides of the indicators, so the scaler's and imputer's ops run over two ranges of the
+  // row (row_program::seal joins ranges closer than 8 features only).
+  std::string csv = "a,city,b,c,y\n";
+  const char* cities[] = {"Lyon", "Paris", "Nantes", "Brest", "Lille", "Metz", "Nice", "Caen", "Dijon", "Pau", "Albi", "Sete"};
+  std::uint64_t s = 7;
+  const auto next = [&] { return static_cast<double>((s = s * 6364136223846793005ull + 1442695040888963407ull) >> 11) / 9007199254740992.0; };
+  for (int i = 0; i < 40000; ++i) {
+    const double a = next() * 10, b = next() - 0.5, c = next() * 3;
+    const int k = static_cast<int>(next() * 12);
+    csv += fmt::format("{},{},{},{},{}\n", i % 17 == 0 ? std::string() : fmt::format("{}", a), cities[k],
+                       i % 23 == 0 ? std::string() : fmt::format("{}", b), c, 2 * a - b + k + next());
+  }
+  const auto f = parse_csv<double>(csv);
+  auto p = pipeline<double>();
+  p.add(OneHotEncoder<double>{});
+  p.impute().standardize();
+  p.estimator(LinearRegression<double>{.l2 = 1.0});
+  const auto one = p.fit(f, "y");
+  auto p3 = p;
+  p3.threads(3);
+  const auto three = p3.fit(f, "y");
+  CHECK(one.report().from_statistics);
+  const auto same = [](double x, double y) { return std::memcmp(&x, &y, sizeof x) == 0; };
+  REQUIRE(one.metrics().size() == three.metrics().size());
+  for (const auto& [name, v] : one.metrics()) CHECK(same(v, three.metrics().at(name)));
+  const auto& pa = one.drift_profile();
+  const auto& pb = three.drift_profile();
+  REQUIRE(pa.features.size() == pb.features.size());
+  for (std::size_t j = 0; j < pa.features.size(); ++j) {
+    CHECK(pa.features[j].name == pb.features[j].name);
+    CHECK(pa.features[j].edges == pb.features[j].edges);
+    CHECK(pa.features[j].freq == pb.features[j].freq);
+    CHECK(same(pa.features[j].mean, pb.features[j].mean));
+  }
+  CHECK(pa.prediction.edges == pb.prediction.edges);
+  CHECK(same(pa.baseline.mean, pb.baseline.mean));
+  const auto serial = one.predict(f);
+  const auto par = three.predict_parallel(f, 3);
+  REQUIRE(par.size() == serial.size());
+  std::size_t differ = 0;
+  for (std::size_t r = 0; r < serial.size(); ++r) differ += !same(serial[r], par[r]);
+  CHECK(differ == 0);
+  // The row path gives the bits of the design row built by hand from the fitted steps'
+  // parameters (the ops run over their ranges only, and nothing is left out).
+  const auto& names = one.design_columns();
+  REQUIRE(names.size() == 15);
+  CHECK(names[0] == "a");
+  CHECK(names[13] == "b");
+  const auto& imp = mlops::get<FittedSimpleImputer<double>>(one.steps()[1]);
+  const auto& sc = mlops::get<FittedStandardScaler<double>>(one.steps()[2]);
+  const auto bound = one.bind(f);
+  const auto city = f.categorical("city");
+  for (std::size_t r = 0; r < f.rows(); r += 997) {
+    std::vector<double> row(bound.columns.size()), design(names.size());
+    for (std::size_t j = 0; j < row.size(); ++j) row[j] = bound.columns[j][r];
+    for (std::size_t j = 0; j < names.size(); ++j) {
+      if (names[j].rfind("city_", 0) == 0) {
+        design[j] = names[j] == "city_" + std::string(city.label(r)) ? 1.0 : 0.0;
+        continue;
+      }
+      double v = f.column(names[j])[r];
+      const auto at = [&](const auto& cols) { return static_cast<std::size_t>(std::find(cols.begin(), cols.end(), names[j]) - cols.begin()); };
+      if (std::isnan(v)) v = imp.fill_values()[at(imp.columns())];
+      design[j] = (v - sc.mean()[at(sc.columns())]) / sc.scale()[at(sc.columns())];
+    }
+    CHECK(same(one.predict_row(row), serial[r]));
+    CHECK(same(one.model().predict_row(design), serial[r]));
+  }
+  // The same error for any thread count: the lowest bad row's.
+  auto q = pipeline<double>();
+  q.standardize();
+  q.estimator(LinearRegression<double>{});
+  auto nums = f.select({"a", "b", "c", "y"});
+  auto clean = nums.filter(detail::present_mask<double>(nums.column("a")));
+  clean = clean.filter(detail::present_mask<double>(clean.column("b")));
+  const auto fq = q.fit(clean, "y");
+  const auto message = [&](std::size_t threads) {
+    try {
+      (void)fq.predict_parallel(nums, threads);
+    } catch (const data_error& e) {
+      return std::string(e.what());
+    }
+    return std::string("no error");
+  };
+  CHECK(message(1).find("row 0:") != std::string::npos);  // row 0: a is missing (0 % 17)
+  CHECK(message(3) == message(1));
+  // Cross-validation scores on threads: the same folds, the same numbers.
+  cv_options o1, o3;
+  o3.threads = 3;
+  const auto cv1 = cross_validate(p, f, "y", 5, {}, o1);
+  const auto cv3 = cross_validate(p, f, "y", 5, {}, o3);
+  CHECK(cv1.one_pass);
+  REQUIRE(cv1.folds.size() == cv3.folds.size());
+  for (std::size_t k = 0; k < cv1.folds.size(); ++k) CHECK(cv1.folds[k].test == cv3.folds[k].test);
+}
+
 TEST_CASE("corrupt, truncated and foreign files are typed errors, never crashes") {
   const auto frame = messy_frame(300, 7);
   const auto fp = pipeline<double>().impute().standardize().fit(LinearRegression<double>{}, frame, "y");

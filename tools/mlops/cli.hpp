@@ -77,7 +77,7 @@ struct train_args {
   std::size_t bins = 10;  // drift profile
   bool gd_flags_given = false;  // any of the gradient-descent flags given explicitly (svm keeps its own defaults otherwise)
   // model selection
-  std::size_t cv = 0, threads = 1;
+  std::size_t cv = 0, threads = 0;  // threads: 0 = one per hardware thread
   std::vector<std::string> grid;
   std::string metric;
   // registry

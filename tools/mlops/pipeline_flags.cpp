@@ -158,6 +158,7 @@ mlops::Pipeline<double> make_pipeline(const train_args& a, const fit_reports& re
   if (a.minmax) p.add(mlops::MinMaxScaler<double>{});
   if (!a.features.empty()) p.features(a.features);
   p.drift_profile(a.bins);
+  p.threads(a.threads);
   p.estimator(make_estimator(a, reports));
   return p;
 }
@@ -269,7 +270,9 @@ void add_pipeline_flags(CLI::App* cmd, train_args& a) {
   cmd->add_option("--features", a.features, "use exactly these feature columns, in this order (COL,COL,...)")->delimiter(',');
   cmd->add_option("--id", a.ids, "an id column: kept beside the data, never a feature (repeatable)");
   cmd->add_option("--seed", a.seed, "seed of the train/test split");
-  cmd->add_option("--threads", a.threads, "cross-validation: folds fitted in parallel (0: one per hardware thread)");
+  cmd->add_option("--threads", a.threads,
+                  "threads for cross-validation (folds, or the shared statistics' passes and scoring), the fit's statistics, "
+                  "training predictions and drift profile; results do not depend on it (0, the default: one per hardware thread)");
   cmd->add_flag("--json", a.json_out, "print a JSON report");
 }
 

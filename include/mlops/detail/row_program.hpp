@@ -7,11 +7,14 @@
 // bit). The program names no step: a new step brings its kernels.
 #pragma once
 
+#include <algorithm>
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <limits>
 #include <span>
+#include <utility>
 #include <vector>
 
 #include "mlops/config.hpp"
@@ -23,6 +26,8 @@ namespace detail {
 /// features [first, first + m), given the op's two dense per-feature parameter vectors at
 /// the same offset (a, b). Returns true when it flags the row (an outlier).
 /// noexcept and allocation-free; the step that adds the op supplies the kernel.
+/// Kernels are element-wise: x[k]'s result (and whether it flags) depends on x[k], a[k]
+/// and b[k] only, so the program may run a kernel over any sub-range of the row.
 template <class T>
 using row_kernel = bool (*)(T* x, const T* a, const T* b, std::size_t m) noexcept;
 
@@ -30,6 +35,10 @@ template <class T>
 struct row_op {
   row_kernel<T> kernel = nullptr;
   std::vector<T> a, b;  // dense: one entry per design feature
+  T a0{}, b0{};         // the defaults: at a feature holding both, the kernel changes nothing
+  /// Design ranges [first, last) holding the features whose parameters differ from the
+  /// defaults (set by row_program::seal): the only ones the kernel is run over.
+  std::vector<std::pair<std::uint32_t, std::uint32_t>> runs;
 };
 
 /// The scalar forms, shared by frame transforms and the steps' row kernels.
@@ -92,21 +101,45 @@ struct row_program {
 
   /// Adds an op running `kernel` with parameters a, b defaulting to a0, b0 for every
   /// feature (the step sets those of its columns; the defaults must leave the others
-  /// unchanged).
+  /// unchanged and never flag them: the kernel is not run there).
   row_op<T>& add(row_kernel<T> kernel, T a0, T b0) {
     row_op<T> op;
     op.kernel = kernel;
     op.a.assign(n_features, a0);
     op.b.assign(n_features, b0);
+    op.a0 = a0;
+    op.b0 = b0;
     ops.push_back(std::move(op));
     return ops.back();
   }
 
-  /// Applies every op to buf, which holds features [first, first + buf.size()).
-  /// Returns true if an op flagged the row.
+  /// Once every step has added its ops: each op's runs, the ranges of features whose
+  /// parameters are not (bit for bit) the defaults; ranges closer than `gap` features
+  /// are joined (a call costs about as much as a few elements). A one-hot pipeline's
+  /// scaler then runs over its numeric columns only, not over every indicator.
+  void seal() {
+    constexpr std::size_t gap = 8;
+    const auto same = [](T x, T y) noexcept { return std::memcmp(&x, &y, sizeof(T)) == 0; };
+    for (auto& op : ops) {
+      op.runs.clear();
+      for (std::size_t k = 0; k < n_features; ++k) {
+        if (same(op.a[k], op.a0) && same(op.b[k], op.b0)) continue;
+        if (!op.runs.empty() && k - op.runs.back().second <= gap) op.runs.back().second = static_cast<std::uint32_t>(k + 1);
+        else op.runs.emplace_back(static_cast<std::uint32_t>(k), static_cast<std::uint32_t>(k + 1));
+      }
+    }
+  }
+
+  /// Applies every op to buf, which holds features [first, first + buf.size()): each
+  /// op's kernel over its runs within that range. Returns true if an op flagged the row.
   bool run(std::span<T> buf, std::size_t first) const noexcept {
     bool outlier = false;
-    for (const auto& op : ops) outlier |= op.kernel(buf.data(), op.a.data() + first, op.b.data() + first, buf.size());
+    const std::size_t last = first + buf.size();
+    for (const auto& op : ops)
+      for (const auto& [lo, hi] : op.runs) {
+        const std::size_t b = (std::max)(std::size_t{lo}, first), e = (std::min)(std::size_t{hi}, last);
+        if (b < e) outlier |= op.kernel(buf.data() + (b - first), op.a.data() + b, op.b.data() + b, e - b);
+      }
     return outlier;
   }
 };

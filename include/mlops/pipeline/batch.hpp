@@ -20,6 +20,7 @@
 #include <Eigen/Core>
 #include <fmt/format.h>
 
+#include "mlops/detail/parallel.hpp"
 #include "mlops/pipeline/fitted.hpp"
 #include "mlops/prep/categorical.hpp"
 
@@ -113,6 +114,26 @@ std::vector<T> FittedPipeline<T>::predict(const DataFrame<T>& frame) const {
   for_each_row(frame, [&](std::size_t r, const std::vector<T>& row, T y, bool, const double*) {
     out[r] = y;
     if (MLOPS_UNLIKELY(!std::isfinite(y))) explain_non_finite(row, r);
+  });
+  return out;
+}
+
+template <scalar T>
+std::vector<T> FittedPipeline<T>::predict_parallel(const DataFrame<T>& frame, std::size_t threads) const {
+  constexpr std::size_t block = 16384;  // rows per task
+  const std::size_t n = frame.rows(), blocks = (n + block - 1) / block;
+  if (threads == 1 || blocks <= 1) return predict(frame);
+  std::vector<T> out(n);
+  const auto bound = bind(frame);
+  detail::parallel_tasks(blocks, threads, [&](std::size_t b) {
+    std::vector<T> row(bound.columns.size());
+    std::array<double, max_outputs> s;
+    for (std::size_t r = b * block, end = (std::min)(n, r + block); r < end; ++r) {
+      for (std::size_t j = 0; j < row.size(); ++j) row[j] = bound.columns[j][r];
+      bool outlier = false;
+      out[r] = run(row, outlier, s.data());
+      if (MLOPS_UNLIKELY(!std::isfinite(out[r]))) explain_non_finite(row, r);
+    }
   });
   return out;
 }
@@ -223,12 +244,17 @@ BaselineError FittedPipeline<T>::make_baseline(std::span<const T> y, std::span<c
 }
 
 template <scalar T>
-void FittedPipeline<T>::capture_profile(const DataFrame<T>& raw, std::span<const T> pred, std::size_t bins) {
+void FittedPipeline<T>::capture_profile(const DataFrame<T>& raw, std::span<const T> pred, std::size_t bins, std::size_t threads) {
   DriftProfile p;
   p.bins = bins;
   const auto in = bind(raw);
-  for (std::size_t j = 0; j < features_.size(); ++j) p.features.push_back(FeatureProfile::capture<T>(features_[j], in.columns[j], bins));
-  p.prediction = FeatureProfile::capture<T>("prediction", pred, bins);
+  // One task per feature and one for the predictions, each written to its own place.
+  const std::size_t d = features_.size();
+  p.features.resize(d);
+  detail::parallel_tasks(d + 1, threads, [&](std::size_t j) {
+    if (j < d) p.features[j] = FeatureProfile::capture<T>(features_[j], in.columns[j], bins);
+    else p.prediction = FeatureProfile::capture<T>("prediction", pred, bins);
+  });
   p.baseline = make_baseline(raw.column(target_), pred, "train");
   profile_ = std::move(p);
 }
@@ -260,6 +286,7 @@ void FittedPipeline<T>::compile() {
   }
   const detail::compile_context ctx{features_, design_, input_levels_};
   for (const auto& s : steps_) s.compile(ctx, program_);
+  program_.seal();
   if (expands) {  // every design column written by exactly one input
     std::vector<std::uint8_t> written(design_.size(), 0);
     for (std::size_t j = 0; j < features_.size(); ++j) {

@@ -100,6 +100,15 @@ class Pipeline {
     return *this;
   }
   bool fit_from_statistics() const noexcept { return statistics_; }
+  /// Threads fit() may use (default 1; 0: one per hardware thread): the statistics
+  /// engine's passes, the predictions behind the training metrics and the drift
+  /// profile's columns. Work is cut into fixed pieces, each written to its own place, so
+  /// the fitted pipeline holds the same bits for any count.
+  Pipeline& threads(std::size_t n) noexcept {
+    threads_ = n;
+    return *this;
+  }
+  std::size_t threads() const noexcept { return threads_; }
 
   /// Fits every step on `train` in order (each step sees the output of the previous
   /// one; the IQR filter drops training rows), then the estimator. Only `train` is
@@ -138,6 +147,7 @@ class Pipeline {
   Estimator<T> estimator_;  // empty: none set
   std::size_t profile_bins_ = 10;
   bool statistics_ = true;
+  std::size_t threads_ = 1;
 
  private:
   /// true when the steps and `estimator` can all be fitted from statistics.
@@ -154,7 +164,7 @@ namespace detail {
 /// steps, the trainer or the data need the fit on rows (pipeline/fold_stats.hpp).
 MLOPS_FUNC std::optional<FittedPipeline<double>> fit_pipeline_from_statistics(const Pipeline<double>& p, const DataFrame<double>& data,
                                                                               const std::vector<std::string>& features,
-                                                                              const std::string& target);
+                                                                              const std::string& target, std::size_t threads);
 }  // namespace detail
 
 template <scalar T>

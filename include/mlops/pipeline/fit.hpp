@@ -88,11 +88,11 @@ FittedPipeline<T> Pipeline<T>::fit_estimator(const Estimator<T>& estimator, cons
   if constexpr (std::is_same_v<T, double>) {
     if (statistics_ && statistics_capable(estimator)) {
       if (&estimator == &estimator_) {
-        from_stats = detail::fit_pipeline_from_statistics(*this, labelled, features, std::string(target));
+        from_stats = detail::fit_pipeline_from_statistics(*this, labelled, features, std::string(target), threads_);
       } else {
         Pipeline<T> with = *this;
         with.estimator_ = estimator;
-        from_stats = detail::fit_pipeline_from_statistics(with, labelled, features, std::string(target));
+        from_stats = detail::fit_pipeline_from_statistics(with, labelled, features, std::string(target), threads_);
       }
     }
   }
@@ -113,11 +113,11 @@ FittedPipeline<T> Pipeline<T>::fit_estimator(const Estimator<T>& estimator, cons
   // The drift profile: those raw rows, the predictions on them, the training error.
   if (fp.is_classifier()) {
     fp.set_metrics("train", fp.evaluate_classifier(labelled));
-    if (profile_bins_ > 0) fp.capture_profile(labelled, fp.predict(labelled), profile_bins_);
+    if (profile_bins_ > 0) fp.capture_profile(labelled, fp.predict_parallel(labelled, threads_), profile_bins_, threads_);
   } else {
-    const auto pred = fp.predict(labelled);
+    const auto pred = fp.predict_parallel(labelled, threads_);
     fp.set_metrics("train", regression_metrics<T>(labelled.column(target), pred));
-    if (profile_bins_ > 0) fp.capture_profile(labelled, pred, profile_bins_);
+    if (profile_bins_ > 0) fp.capture_profile(labelled, pred, profile_bins_, threads_);
   }
   return fp;
 }

@@ -278,6 +278,9 @@ class FittedPipeline {
   /// The same for `rows` of `frame` (indices into it, any order; out of range: argument_error),
   /// read in place: prediction i is row rows[i]'s. No copy of the rows is made.
   std::vector<T> predict(const DataFrame<T>& frame, std::span<const std::size_t> rows) const;
+  /// predict(frame) on `threads` threads (0: one per hardware thread): the rows in fixed
+  /// blocks, the same bits and the same error (the lowest bad row's) for any count.
+  std::vector<T> predict_parallel(const DataFrame<T>& frame, std::size_t threads) const;
   /// Classifier scores of every row (rows x outputs; one column for two classes).
   Eigen::MatrixXd decision_function(const DataFrame<T>& frame) const;
   /// Class probabilities of every row (rows x n_classes, columns in classes() order);
@@ -325,7 +328,7 @@ class FittedPipeline {
         model_);
   }
   BaselineError make_baseline(std::span<const T> y, std::span<const T> pred, std::string source) const;
-  void capture_profile(const DataFrame<T>& raw, std::span<const T> pred, std::size_t bins);
+  void capture_profile(const DataFrame<T>& raw, std::span<const T> pred, std::size_t bins, std::size_t threads);
 
   /// The fused row path: every step's transformation, then the model's row kernel (each
   /// model of the model list has predict_design; those with chunked_rows also

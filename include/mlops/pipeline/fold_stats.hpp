@@ -365,7 +365,8 @@ MLOPS_FUNC std::optional<std::vector<FittedPipeline<double>>> fit_folds_from_sta
 }
 
 MLOPS_FUNC std::optional<FittedPipeline<double>> fit_pipeline_from_statistics(const Pipeline<double>& p, const DataFrame<double>& data,
-                                                                              const std::vector<std::string>& features, const std::string& target) {
+                                                                              const std::vector<std::string>& features, const std::string& target,
+                                                                              std::size_t threads) {
   // Two "folds" over one block of every row: fold 1 trains on it (fold 0, which would
   // train on nothing, is not fitted).
   fold_blocks blocks;
@@ -373,7 +374,7 @@ MLOPS_FUNC std::optional<FittedPipeline<double>> fit_pipeline_from_statistics(co
   blocks.rows.resize(2);
   blocks.rows[0].resize(data.rows());
   std::iota(blocks.rows[0].begin(), blocks.rows[0].end(), std::size_t{0});
-  auto fitted = fit_from_statistics(p, data, features, target, blocks, 1, 0b10u, 0b10u);
+  auto fitted = fit_from_statistics(p, data, features, target, blocks, threads, 0b10u, 0b10u);
   if (!fitted) return std::nullopt;
   return std::move(fitted->front());
 }

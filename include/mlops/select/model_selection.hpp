@@ -335,17 +335,23 @@ struct cv_plan {
       if (!fitted) return std::nullopt;
       const double fits = std::chrono::duration<double>(clock::now() - t0).count() / static_cast<double>(K);
       // Every row predicted by its own fold's pipeline, rows in order (the columns read
-      // as streams), then each fold's metrics over its rows.
+      // as streams) in fixed blocks on the threads, then each fold's metrics over its rows.
       const auto s0 = clock::now();
       const std::size_t n = data.rows();
       const std::vector<std::uint8_t>& fold_of = blocks->fold_of;
       const auto bound = (*fitted)[0].bind(data);  // every fold's pipeline has the same inputs
-      std::vector<T> row(bound.columns.size()), pred(n);
-      for (std::size_t r = 0; r < n; ++r) {
-        for (std::size_t j = 0; j < row.size(); ++j) row[j] = bound.columns[j][r];
-        pred[r] = (*fitted)[fold_of[r]].predict_row(row);
-        if (!std::isfinite(pred[r])) return std::nullopt;  // the per-fold path names the row and the cause
-      }
+      std::vector<T> pred(n);
+      constexpr std::size_t block = 16384;
+      std::atomic<bool> finite{true};
+      parallel_tasks((n + block - 1) / block, opt.threads, [&](std::size_t b) {
+        std::vector<T> row(bound.columns.size());
+        for (std::size_t r = b * block, end = (std::min)(n, r + block); r < end && finite.load(std::memory_order_relaxed); ++r) {
+          for (std::size_t j = 0; j < row.size(); ++j) row[j] = bound.columns[j][r];
+          pred[r] = (*fitted)[fold_of[r]].predict_row(row);
+          if (!std::isfinite(pred[r])) finite.store(false, std::memory_order_relaxed);
+        }
+      });
+      if (!finite) return std::nullopt;  // the per-fold path names the row and the cause
       const double per_fold = std::chrono::duration<double>(clock::now() - s0).count() / static_cast<double>(K);
       std::vector<CvFold> out(K);
       const auto y = data.column(target);
