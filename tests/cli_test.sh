@@ -320,6 +320,15 @@ check "evaluate on a text target" python3 -c 'import json,sys; assert json.load(
 check "inspect names the classes" grep -q "class labels: Adelie, Chinstrap, Gentoo" < <("$mlops" inspect peng.mlops)
 expect_error "a text target needs a classifier" "a regressor needs a numeric target" "$mlops" train penguins.csv --target species --out x.mlops
 expect_error "--delimiter must be one character" "--delimiter" "$mlops" train tables.csv --target price --delimiter ';;' --out x.mlops
+# Files as shipped: scikit-learn's count line, comment lines, single-quoted names.
+{ echo "300,2,Adelie,Chinstrap,Gentoo"; tail -n +2 penguins.csv | sed 's/,Gentoo$/,2/; s/,Adelie$/,0/; s/,Chinstrap$/,1/'; } > counted.csv
+expect_error "a count line is named with the flags to use" "--skip-rows 1" "$mlops" train counted.csv --target column_2 --out x.mlops
+cj=$("$mlops" train counted.csv --skip-rows 1 --no-header --target column_2 --standardize --out counted.mlops --json); rc=$?
+check "train --skip-rows 1 --no-header on a count-line file ($rc)" python3 -c 'import json,sys; d=json.load(sys.stdin); assert d["rows"]["total"] == 300 and d["card"]["features"] == ["column_0","column_1"], d["rows"]' <<<"$cj"
+{ echo "# exported 2026-12-07"; sed "s/^bill,flipper,species$/'bill','flipper','species'/" penguins.csv | sed '5i # a note'; } > commented.csv
+kj=$("$mlops" train commented.csv --comment '#' --quote "'" --target species --model logistic --out commented.mlops --json); rc=$?
+check "train --comment '#' --quote \"'\" ($rc)" python3 -c 'import json,sys; d=json.load(sys.stdin); assert d["rows"]["total"] == 300 and d["card"]["features"] == ["bill","flipper"], (d["rows"], d["card"]["features"])' <<<"$kj"
+expect_error "--comment must be one character" "--comment" "$mlops" train commented.csv --target species --comment '##' --out x.mlops
 "$mlops" predict t.mlops tables.csv --id city --out tp.csv; rc=$?
 check "predict --id writes the id beside the prediction" test "$rc:$(head -1 tp.csv)" = "0:city,prediction"
 check "predict --id keeps every row and the texts" test "$(sed -n 3p tp.csv | cut -d, -f1):$(wc -l < tp.csv)" = "Paris:1001"

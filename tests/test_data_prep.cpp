@@ -346,6 +346,85 @@ TEST_CASE("read_csv on several threads gives the one-thread frame, or its error 
   same_on_threads(table(60000, "\n", [&](std::size_t r) { return r == 10 ? std::string("1,\"a\nb\",2026-01-01,3,4") : plain(r); }));
 }
 
+TEST_CASE("read_csv: files as shipped - a preamble, comment lines, single quotes, count lines") {
+  auto error_of = [](std::string_view text, const CsvOptions& o = {}) -> std::string {
+    try {
+      (void)parse_csv<double>(text, o);
+    } catch (const parse_error& e) {
+      return e.what();
+    }
+    return "no error";
+  };
+  // skip_rows: physical lines (any line end) before the header; errors keep the file's lines.
+  CsvOptions skip;
+  skip.skip_rows = 2;
+  const auto f = parse_csv<double>("\xEF\xBB\xBF" "exported by a tool\r\nwith a second line;;\nx,y\n1,2\n3,4\n", skip);
+  CHECK(f.names() == std::vector<std::string>{"x", "y"});
+  CHECK(f.rows() == 2);
+  CHECK(f.column("y")[1] == 4.0);
+  skip.source = "t.csv";
+  skip.column_types["y"] = csv_type::numeric;
+  CHECK(error_of("pre\namble\nx,y\n1,2\n3,oops\n5,6\n", skip).find("t.csv:5:2") != std::string::npos);
+  skip.skip_rows = 9;  // more lines than the text holds: nothing left
+  CHECK(error_of("x,y\n1,2\n", skip).find("empty") != std::string::npos);
+  // Comment lines: before the header, between records, at the end without a line end;
+  // a comment character inside a line or a field is data.
+  CsvOptions hash;
+  hash.comment = '#';
+  hash.source = "c.csv";
+  const auto g = parse_csv<double>("# generated 2026-12-07\n#, , , misleading\nname,v\n# a note\nA#1,1\r\n#\nB,2\n# last", hash);
+  CHECK(g.names() == std::vector<std::string>{"name", "v"});
+  REQUIRE(g.rows() == 2);
+  CHECK(g.categorical("name").label(0) == "A#1");
+  CHECK(g.column("v")[1] == 2.0);
+  CHECK(error_of("# c\nx,y\n# c\n1,2\n1,2,3\n", hash).find("c.csv:5:") != std::string::npos);
+  CHECK(parse_csv<double>("#x,y\n1,2\n").names() == std::vector<std::string>{"#x", "y"});  // off by default
+  CsvOptions clash;
+  clash.comment = '"';
+  CHECK_THROWS_AS((void)parse_csv<double>("x\n1\n", clash), argument_error);
+  // Single-quoted names (statsmodels' spector as shipped).
+  CsvOptions single;
+  single.quote = '\'';
+  const auto h = parse_csv<double>("'GPA','TUCE','GRADE'\n2.66,20,0\n2.89,22,0\n", single);
+  CHECK(h.names() == std::vector<std::string>{"GPA", "TUCE", "GRADE"});
+  // scikit-learn's count lines, named with the options that read the file.
+  std::string iris = "6,4,setosa,versicolor,virginica\n", boston = "4,2,,\nCRIM,ZN,MEDV\n", cancer = "3,4,malignant,benign\n";
+  for (int r = 0; r < 6; ++r) iris += fmt::format("5.{},3.{},1.4,0.2,{}\n", r, r, r % 3);
+  for (int r = 0; r < 4; ++r) boston += fmt::format("0.0{},18,2{}\n", r, r);
+  for (int r = 0; r < 3; ++r) cancer += fmt::format("17.{},10.3,1.1,2.2,{}\n", r, r % 2);
+  boston = "4,2,\nCRIM,ZN,MEDV\n" + boston.substr(boston.find("0.00"));
+  const auto e_iris = error_of(iris), e_boston = error_of(boston), e_cancer = error_of(cancer);
+  CHECK(e_iris.find("count line") != std::string::npos);
+  CHECK(e_iris.find("--skip-rows 1") != std::string::npos);
+  CHECK(e_iris.find("--no-header") != std::string::npos);
+  CHECK(e_boston.find("--skip-rows 1") != std::string::npos);
+  CHECK(e_boston.find("--no-header") == std::string::npos);  // the header follows the count line
+  CHECK(e_cancer.find("row has 5 fields but the header has 4") != std::string::npos);
+  CHECK(e_cancer.find("--skip-rows 1") != std::string::npos);
+  CHECK(e_cancer.find("--no-header") != std::string::npos);
+  CsvOptions fixed;
+  fixed.skip_rows = 1;
+  CHECK(parse_csv<double>(boston, fixed).names() == std::vector<std::string>{"CRIM", "ZN", "MEDV"});
+  fixed.header = false;
+  CHECK(parse_csv<double>(iris, fixed).rows() == 6);
+  CHECK(parse_csv<double>(cancer, fixed).rows() == 3);
+  CsvOptions unchecked;
+  unchecked.check_header = false;  // taken as names when asked
+  CHECK(parse_csv<double>(iris, unchecked).names().front() == "6");
+  // Several threads: comments and skipped lines, the one-thread frame and errors.
+  std::string big = "tool output\n# comment\nx,y\n";
+  constexpr std::size_t lines = 150000;  // over csv_parallel_min_bytes
+  for (std::size_t r = 0; r < lines; ++r) big += r % 1000 == 7 ? "# note\n" : fmt::format("{},{}\n", r, r % 13);
+  CsvOptions both;
+  both.skip_rows = 1;
+  both.comment = '#';
+  same_on_threads(big, both);
+  CHECK(parse_csv<double>(big, both).rows() == lines - lines / 1000);
+  same_on_threads(big + "1,2,3\n", both);
+  both.threads = 1;
+  CHECK(error_of(big + "1,2,3\n", both).find(fmt::format(":{}:", 3 + lines + 1)) != std::string::npos);
+}
+
 TEST_CASE("read_csv: every kind of bad input is a typed error with file, line and field") {
   CsvOptions o;
   o.source = "data.csv";

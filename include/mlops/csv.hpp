@@ -44,6 +44,17 @@ MLOPS_NAMESPACE_BEGIN
 /// Parses CSV text already in memory (see CsvOptions for delimiter and type rules).
 template <scalar T = double>
 DataFrame<T> parse_csv(std::string_view text, const CsvOptions& options = {}) {
+  // The lines before the header (skip_rows, then comment lines) are cut off here; errors
+  // keep the file's line numbers (first_line numbers the text's first line).
+  std::size_t first_line = 1;
+  if (options.skip_rows > 0 || options.comment != '\0') {
+    std::string_view rest = detail::strip_bom(text);
+    std::size_t skipped = 0;
+    for (; skipped < options.skip_rows && !rest.empty(); ++skipped) rest = rest.substr(rest.size() - detail::after_line(rest));
+    for (; options.comment != '\0' && !rest.empty() && rest.front() == options.comment; ++skipped)
+      rest = rest.substr(rest.size() - detail::after_line(rest));
+    if (skipped > 0) text = rest, first_line = 1 + skipped;
+  }
   CsvOptions opt_copy;
   const CsvOptions* opt_p = &options;
   if (options.delimiter == '\0') {  // sniff once, for every pass
@@ -52,10 +63,14 @@ DataFrame<T> parse_csv(std::string_view text, const CsvOptions& options = {}) {
     opt_p = &opt_copy;
   }
   const CsvOptions& opt = *opt_p;
+  if (opt.comment != '\0' && (opt.comment == opt.quote || opt.comment == opt.delimiter || opt.comment == '\n' || opt.comment == '\r'))
+    MLOPS_THROW(argument_error(errc::invalid_argument,
+                               fmt::format("CsvOptions::comment {} is also the quote character, the delimiter or a line end; "
+                                           "choose another (--comment)", detail::quote_for_message(std::string_view(&opt.comment, 1)))));
   std::vector<detail::csv_column_builder<T>> cols;
   std::vector<std::size_t> active;  // builders read in this pass
   bool have_header = false, first_is_index = false;
-  std::size_t records = 0;
+  std::size_t records = 0, header_line = 0;
   const std::size_t rows_hint = detail::csv_rows_hint(detail::strip_bom(text), opt.header);
   // Lengths of the missing-value markers (bit L: one is L bytes long; bit 63: one is 63 or
   // longer): most fields are tested against none of them.
@@ -108,6 +123,7 @@ DataFrame<T> parse_csv(std::string_view text, const CsvOptions& options = {}) {
                                           opt.source, line, detail::quote_for_message(names[0])),
                               opt.source, line, 1));
     first_is_index = opt.header && opt.detect_index && !names.empty() && names[0] == "Unnamed: 0";
+    header_line = line;
     cols.resize(names.size());
     for (std::size_t k = 0; k < names.size(); ++k) {
       auto& b = cols[k];
@@ -122,11 +138,29 @@ DataFrame<T> parse_csv(std::string_view text, const CsvOptions& options = {}) {
     }
   };
   auto put_record = [&](std::vector<detail::csv_column_builder<T>>& bs, std::span<const detail::csv_field> fields, std::size_t line) {
-    if (fields.size() != bs.size())
+    if (fields.size() != bs.size()) {
+      // The first row after the header: the header may be a count line (scikit-learn's
+      // "569,30,malignant,benign": rows, features, labels) above rows of features + 1 fields.
+      std::string hint;
+      if (opt.header && records == 2 && bs.size() >= 2) {
+        std::size_t n0 = 0, n1 = 0;
+        if (detail::csv_count(bs[0].name, n0) && detail::csv_count(bs[1].name, n1) && n1 + 1 == fields.size()) {
+          bool numbers = true;
+          for (const auto& fd : fields) {
+            T x;
+            numbers &= detail::parse_number(detail::trim_spaces(fd.value()), x);
+          }
+          hint = fmt::format("; line {} looks like a count line above the {} (rows, features, labels), not a header: skip it "
+                             "with CsvOptions::skip_rows = {} (--skip-rows {}){}",
+                             header_line, numbers ? "data" : "header", header_line, header_line,
+                             numbers ? " and read without a header (header = false, --no-header)" : "");
+        }
+      }
       MLOPS_THROW(parse_error(errc::csv_ragged_row,
-                              fmt::format("{}:{}: row has {} fields but the header has {}; every row needs one field per column",
-                                          opt.source, line, fields.size(), bs.size()),
+                              fmt::format("{}:{}: row has {} fields but the header has {}; every row needs one field per column{}",
+                                          opt.source, line, fields.size(), bs.size(), hint),
                               opt.source, line, fields.size()));
+    }
     for (const std::size_t k : active) {
       const std::string_view v = detail::trim_spaces(fields[k].value());
       detail::csv_put(bs[k], v, is_missing(v), line, k + 1, opt);
@@ -142,7 +176,7 @@ DataFrame<T> parse_csv(std::string_view text, const CsvOptions& options = {}) {
         if (opt.header) return;
       }
       put_record(cols, fields, line);
-    });
+    }, first_line);
   };
   // Several threads (a large text without quotes, so every line end ends a record): the
   // first record on this one, the rest cut after line feeds into parts read at once, each
@@ -178,7 +212,7 @@ DataFrame<T> parse_csv(std::string_view text, const CsvOptions& options = {}) {
     try {
 #endif
       detail::parallel_tasks(parts, threads, [&](std::size_t p) { ends[p] = detail::csv_line_ends(part_text(p)); });
-      first[0] = 1 + detail::csv_line_ends(all.substr(0, e));
+      first[0] = first_line + detail::csv_line_ends(all.substr(0, e));
       for (std::size_t p = 1; p < parts; ++p) first[p] = first[p - 1] + ends[p - 1];
       detail::parallel_tasks(parts, threads, [&](std::size_t p) {
         auto& bs = built[p];
@@ -220,6 +254,22 @@ DataFrame<T> parse_csv(std::string_view text, const CsvOptions& options = {}) {
   }
   if (records == 0)
     MLOPS_THROW(parse_error(errc::csv_empty, opt.source + ": the input is empty; a CSV needs at least a header row", opt.source, 1, 0));
+  // A header that is scikit-learn's count line ("150,4,setosa,versicolor,virginica": rows,
+  // features, labels) above as many data rows (no header follows it) or one more (the
+  // header follows it): named, with the options that read the file.
+  if (opt.header && opt.check_header && cols.size() >= 2 && records >= 2) {
+    std::size_t n0 = 0, n1 = 0;
+    const std::size_t rows = records - 1;
+    if (detail::csv_count(cols[0].name, n0) && detail::csv_count(cols[1].name, n1) && n1 + 1 == cols.size() && (n0 == rows || n0 + 1 == rows)) {
+      const bool header_follows = n0 + 1 == rows;
+      MLOPS_THROW(parse_error(errc::csv_header_is_data,
+                              fmt::format("{}:{}: the first line ({},{},...) looks like a count line ({} rows, {} features, then labels), "
+                                          "not a header: skip it with CsvOptions::skip_rows = {} (--skip-rows {}){}",
+                                          opt.source, header_line, cols[0].name, cols[1].name, n0, n1, header_line, header_line,
+                                          header_follows ? "" : " and read without a header (header = false, --no-header)"),
+                              opt.source, header_line, 1));
+    }
+  }
 
   // Inferred columns whose values contradict their tentative kind: a few strays are an
   // error; more make the column categorical, read again from the text.

@@ -27,6 +27,13 @@ struct CsvOptions {
   char delimiter = '\0';
   char quote = '"';
   bool header = true;  // first record names the columns; otherwise column_0, column_1, ...
+  /// Lines skipped at the start of the text, before the header: a preamble such as
+  /// scikit-learn's count line ("569,30,malignant,benign"). Physical lines (LF, CRLF or a
+  /// lone CR end one); error messages keep the file's line numbers.
+  std::size_t skip_rows = 0;
+  /// Lines whose first character is this one are skipped wherever they are ('\0': none;
+  /// e.g. '#'). Only whole lines: a comment character inside a line is data.
+  char comment = '\0';
   /// Field texts (after trimming spaces) that mean "missing".
   std::vector<std::string> na_values = {"", "NA", "N/A", "NaN", "nan", "null", "NULL"};
   /// Name used in error messages when reading from a stream.

@@ -37,6 +37,8 @@ struct data_args {
   std::vector<std::string> na;                      // extra texts that mean missing
   bool no_header = false;
   std::size_t read_threads = 0;                     // threads parsing a large file (0: one per core)
+  std::size_t skip_rows = 0;                        // lines before the header
+  std::string comment, quote;                       // one character each; empty: none / '"'
 };
 void add_data_flags(CLI::App* cmd, data_args& d);
 /// Reads a table; `typed` columns (a model's inputs) are read as the kind the model

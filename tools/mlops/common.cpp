@@ -16,6 +16,9 @@ void add_data_flags(CLI::App* cmd, data_args& d) {
   cmd->add_option("--datetime", d.datetime, "read this column as ISO 8601 dates/datetimes (repeatable)");
   cmd->add_option("--na", d.na, "also treat this text as missing (repeatable; default: empty, NA, N/A, NaN, nan, null, NULL)");
   cmd->add_flag("--no-header", d.no_header, "the file has no header row (columns are column_0, column_1, ...)");
+  cmd->add_option("--skip-rows", d.skip_rows, "skip this many lines at the start of the file, before the header (e.g. a count line)");
+  cmd->add_option("--comment", d.comment, "skip lines that start with this character (e.g. '#')");
+  cmd->add_option("--quote", d.quote, "the quote character (default '\"'; e.g. \"'\" for single-quoted names)");
   cmd->add_option("--read-threads", d.read_threads,
                   "threads that parse a file of 1 MiB or more without quotes (default 0: one per core; the table is the same)");
 }
@@ -35,6 +38,13 @@ mlops::DataFrame<double> read_table(const std::string& path, const data_args& d,
   for (const auto& v : d.na) o.na_values.push_back(v);
   o.header = !d.no_header;
   o.threads = d.read_threads;
+  o.skip_rows = d.skip_rows;
+  const auto one_char = [](const std::string& v, std::string_view flag) {
+    if (v.size() != 1) throw mlops::argument_error(mlops::errc::invalid_argument, fmt::format("{} '{}': give one character", flag, v));
+    return v[0];
+  };
+  if (!d.comment.empty()) o.comment = one_char(d.comment, "--comment");
+  if (!d.quote.empty()) o.quote = one_char(d.quote, "--quote");
   if (path == "-") {  // standard input
     o.source = "<stdin>";
     return mlops::read_csv<double>(std::cin, o);

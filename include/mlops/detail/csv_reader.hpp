@@ -74,7 +74,23 @@ inline std::size_t field_end(std::string_view data, std::size_t i, char d) noexc
   return i;
 }
 
-/// Splits the buffer into records; calls on_record(fields, line) for each non-blank one.
+/// Whether s is a plain non-negative integer (a count line's field), and its value.
+inline bool csv_count(std::string_view s, std::size_t& v) noexcept {
+  const auto r = std::from_chars(s.data(), s.data() + s.size(), v);
+  return !s.empty() && r.ec == std::errc() && r.ptr == s.data() + s.size();
+}
+
+/// The length of what follows the first line of s (its end: LF, CRLF or a lone CR): 0 when
+/// s is one line.
+inline std::size_t after_line(std::string_view s) noexcept {
+  std::size_t i = 0;
+  while (i < s.size() && s[i] != '\n' && s[i] != '\r') ++i;
+  if (i < s.size() && s[i] == '\r' && i + 1 < s.size() && s[i + 1] == '\n') ++i;
+  return i < s.size() ? s.size() - i - 1 : 0;
+}
+
+/// Splits the buffer into records; calls on_record(fields, line) for each non-blank one
+/// that is not a comment line (CsvOptions::comment).
 /// `first_line` numbers the buffer's first line (a part of a larger text); a byte-order
 /// mark is skipped only at the text's start (first_line 1).
 template <class OnRecord>
@@ -89,11 +105,20 @@ void csv_records(std::string_view data, const CsvOptions& opt, OnRecord&& on_rec
     const std::size_t record_line = line;
     nfields = 0;
     bool end_of_record = false;
-    // A line holding nothing at all is skipped (blank line).
+    // A line holding nothing at all is skipped (blank line), and so is a comment line.
     if (data[i] == '\n' || data[i] == '\r') {
       if (data[i] == '\r' && i + 1 < n && data[i + 1] == '\n') ++i;
       ++i;
       ++line;
+      continue;
+    }
+    if (opt.comment != '\0' && data[i] == opt.comment) {
+      while (i < n && data[i] != '\n' && data[i] != '\r') ++i;
+      if (i < n) {
+        if (data[i] == '\r' && i + 1 < n && data[i + 1] == '\n') ++i;
+        ++i;
+        ++line;
+      }
       continue;
     }
     while (!end_of_record) {
