@@ -317,6 +317,8 @@ check "train a classifier on a text target ($rc)" python3 -c 'import json,sys; d
 "$mlops" predict peng.mlops penguins.csv --out pp.csv; rc=$?
 check "predict writes the labels and proba_<label> columns ($rc)" test "$(head -1 pp.csv):$(sed -n 2p pp.csv | cut -d, -f4)" = "bill,flipper,species,prediction,proba_Adelie,proba_Chinstrap,proba_Gentoo:Gentoo"
 check "evaluate on a text target" python3 -c 'import json,sys; assert json.load(sys.stdin)["metrics"]["accuracy"] > 0.9' < <("$mlops" evaluate peng.mlops penguins.csv --target species --json)
+check "evaluate names the classes in the confusion matrix" grep -q "rows: true Adelie, Chinstrap, Gentoo" < <("$mlops" evaluate peng.mlops penguins.csv --target species)
+check "evaluate --json gives the label names" python3 -c 'import json,sys; assert json.load(sys.stdin)["metrics"]["label_names"] == ["Adelie","Chinstrap","Gentoo"]' < <("$mlops" evaluate peng.mlops penguins.csv --target species --json)
 check "inspect names the classes" grep -q "class labels: Adelie, Chinstrap, Gentoo" < <("$mlops" inspect peng.mlops)
 expect_error "a text target needs a classifier" "a regressor needs a numeric target" "$mlops" train penguins.csv --target species --out x.mlops
 expect_error "--delimiter must be one character" "--delimiter" "$mlops" train tables.csv --target price --delimiter ';;' --out x.mlops

@@ -12,6 +12,7 @@
 #include "mlops/learn/classifier.hpp"
 #include "mlops/pipeline.hpp"
 #include "mlops/io/card.hpp"
+#include "mlops/select/report.hpp"
 #include "support.hpp"
 
 using namespace mlops;
@@ -573,6 +574,14 @@ TEST_CASE("a text classification target: labels kept, classes are their indices,
   const auto m = fp.evaluate_classifier(f);  // the text target is mapped onto the labels
   CHECK(m.n == 239);                         // the row without a label is skipped
   CHECK(m.accuracy > 0.95);
+  // Reports name the classes by their labels (the numbers stay in `labels`).
+  CHECK(m.label_names == std::vector<std::string>{"Adelie", "Chinstrap", "Gentoo"});
+  CHECK(m.labels == std::vector<double>{0, 1, 2});
+  const auto text = fmt::format("{}", m), table = fmt::format("{:t}", m);
+  CHECK(text.find("rows: true Adelie, Chinstrap, Gentoo") != std::string::npos);
+  CHECK(text.find("    Gentoo | ") != std::string::npos);
+  CHECK(table.find("        Adelie ") != std::string::npos);
+  CHECK(nlohmann::json(m)["label_names"][2] == "Gentoo");
   const auto back = FittedPipeline<double>::from_bytes(fp.to_bytes());
   CHECK(back.class_labels() == fp.class_labels());
   CHECK(back.predict(f) == fp.predict(f));

@@ -155,6 +155,13 @@ struct ClassificationMetrics {
   std::optional<double> log_loss;    // with probabilities
   std::optional<double> brier;       // binary with probabilities
   std::vector<std::vector<std::size_t>> confusion;  // [true][predicted]
+  /// The labels' names, in `labels` order, when the classes are texts (a text target:
+  /// FittedPipeline::evaluate_classifier fills them); empty: the labels are the numbers.
+  std::vector<std::string> label_names;
+  /// How reports name label i: its text, or the number.
+  std::string label_text(std::size_t i) const {
+    return i < label_names.size() ? label_names[i] : fmt::format("{:g}", labels[i]);
+  }
 };
 
 MLOPS_FUNC std::optional<double> metric_value(const ClassificationMetrics& m, std::string_view name);
@@ -384,13 +391,18 @@ struct fmt::formatter<mlops::ClassificationMetrics> {
                               "n={} accuracy={:.6g} balanced_accuracy={:.6g} precision={:.6g} recall={:.6g} f1={:.6g} "
                               "roc_auc={} log_loss={}\nconfusion (rows: true {}; columns: predicted)\n",
                               m.n, m.accuracy, m.balanced_accuracy, m.precision, m.recall, m.f1, opt(m.roc_auc), opt(m.log_loss),
-                              fmt::join(m.labels, ", "));
+                              fmt::join(names(m), ", "));
     for (std::size_t i = 0; i < m.confusion.size(); ++i)
-      out = fmt::format_to(out, "  {:>10g} | {}\n", m.labels[i], fmt::join(m.confusion[i], " "));
+      out = fmt::format_to(out, "  {:>10} | {}\n", m.label_text(i), fmt::join(m.confusion[i], " "));
     return out;
   }
 
  private:
+  static std::vector<std::string> names(const mlops::ClassificationMetrics& m) {
+    std::vector<std::string> out;
+    for (std::size_t i = 0; i < m.labels.size(); ++i) out.push_back(m.label_text(i));
+    return out;
+  }
   /// Per class: precision, recall, F1, support (from the confusion matrix); then the
   /// averages and the scores.
   template <class Out, class Opt>
@@ -406,7 +418,7 @@ struct fmt::formatter<mlops::ClassificationMetrics> {
       const double tp = static_cast<double>(m.confusion[i][i]);
       const double p = col[i] ? tp / static_cast<double>(col[i]) : 0.0, r = support ? tp / static_cast<double>(support) : 0.0;
       const double f = p + r > 0 ? 2 * p * r / (p + r) : 0.0;
-      out = fmt::format_to(out, "{:>14g} {:>10.4f} {:>10.4f} {:>10.4f} {:>10}\n", m.labels[i], p, r, f, support);
+      out = fmt::format_to(out, "{:>14} {:>10.4f} {:>10.4f} {:>10.4f} {:>10}\n", m.label_text(i), p, r, f, support);
     }
     out = fmt::format_to(out, "\n{:>14} {:>10} {:>10} {:>10.4f} {:>10}\n", "accuracy", "", "", m.accuracy, m.n);
     out = fmt::format_to(out, "{:>14} {:>10} {:>10} {:>10.4f} {:>10}\n", "f1 macro", "", "", m.f1_macro, m.n);

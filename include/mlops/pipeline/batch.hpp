@@ -219,6 +219,12 @@ ClassificationMetrics FittedPipeline<T>::evaluate_classifier(const DataFrame<T>&
       return classification_metrics<T>(f.column(target_), pred, c.classes(), S, P);
     });
   });
+  // A text target: the class indices named by their labels.
+  if (!labels_.empty())
+    for (const double v : out.labels) {
+      const auto k = static_cast<std::size_t>(v);
+      out.label_names.push_back(v >= 0 && v == static_cast<double>(k) && k < labels_.size() ? labels_[k] : fmt::format("{:g}", v));
+    }
   return out;
 }
 

@@ -98,6 +98,7 @@ MLOPS_FUNC void to_json(nlohmann::json& j, const ClassificationMetrics& m) {
        {"brier", opt_json(m.brier)},
        {"labels", m.labels},
        {"confusion", m.confusion}};
+  if (!m.label_names.empty()) j["label_names"] = m.label_names;
 }
 
 namespace detail {
