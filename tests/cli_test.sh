@@ -297,8 +297,9 @@ insp=$("$mlops" inspect enc.mlops)
 check "inspect shows input kinds and the encoder's levels" grep -q "input city: categorical (3 levels)" <<<"$insp"
 check "inspect shows the levels" grep -q "Lyon, Nantes, Paris" <<<"$insp"
 { head -1 tables.csv; sed -n 2,4p tables.csv | sed 's/;Lyon;/;Rennes;/'; } > unseen.csv
-"$mlops" predict enc.mlops unseen.csv --id city --out up.csv; rc=$?
+up_err=$("$mlops" predict enc.mlops unseen.csv --id city --out up.csv 2>&1); rc=$?
 check "predict with a level never seen in training ($rc)" test "$(sed -n 2p up.csv | cut -d, -f1)" = "Rennes"
+check "predict names the unseen level and its rows ($up_err)" grep -q "row(s) hold levels of 'city' not seen in training, predicted as no level: 'Rennes' (" <<<"$up_err"
 oj=$("$mlops" train tables.csv --target price --impute median --encode ordinal --date-features all --drop sold --out ord.mlops --json 2>&1); rc=$?
 check "train --encode ordinal ($rc)" python3 -c 'import json,sys; d=json.load(sys.stdin); assert d["card"]["steps"][0]["step"] == "ordinal" and d["card"]["inputs"][0] == {"name": "city", "kind": "categorical", "levels": 3}, d["card"]["inputs"]' <<<"$oj"
 "$mlops" predict ord.mlops unseen.csv --id city --out op.csv; rc=$?

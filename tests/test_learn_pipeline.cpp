@@ -416,6 +416,15 @@ TEST_CASE_TEMPLATE("typed inputs: one-hot, ordinal and date features in the row 
   CHECK(std::memcmp(&s[1], &sp, sizeof(T)) == 0);
   CHECK(su != sp);
   CHECK(fp.level_code(0, "Rennes") == T(-1));
+  // Which levels were never seen, and in how many rows.
+  const auto unseen = fp.unseen_levels(parse_csv<T>("area,sold,city\n80,2021-03-01,Rennes\n80,2021-03-01,Paris\n81,2021-03-02,Rennes\n"
+                                                    "82,2021-03-02,Metz\n83,2021-03-02,\n"));
+  REQUIRE(unseen.size() == 1);
+  CHECK(unseen[0].column == "city");
+  CHECK(unseen[0].rows == 3);
+  using LC = std::vector<std::pair<std::string, std::size_t>>;
+  CHECK(unseen[0].levels == LC{{"Rennes", 2}, {"Metz", 1}});
+  CHECK(fp.unseen_levels(f).empty());  // the training rows (a missing city is not a level)
   // The mixed form: the level as text, the date as an instant; the same bits.
   const input_value mixed[3] = {input_value::of(std::string_view("Paris")), input_value::at(detail::parse_iso8601("2021-03-01").micros),
                                 input_value::of(80.0)};

@@ -12,6 +12,14 @@ int cmd_predict(const std::string& model, const std::string& data, const std::st
   const auto p = mlops::FittedPipeline<double>::load(model);
   auto frame = read_table(data, d, model_columns(p));
   const auto pred = p.predict(frame);
+  // Levels training never saw are predicted as no level: say so, once per column.
+  for (const auto& u : p.unseen_levels(frame)) {
+    std::vector<std::string> shown;
+    for (std::size_t k = 0; k < u.levels.size() && k < 5; ++k) shown.push_back(fmt::format("'{}' ({})", u.levels[k].first, u.levels[k].second));
+    const std::string more = u.levels.size() > 5 ? fmt::format(" and {} more", u.levels.size() - 5) : "";
+    fmt::print(stderr, "mlops predict: {} row(s) hold levels of '{}' not seen in training, predicted as no level: {}{}\n", u.rows, u.column,
+               fmt::join(shown, ", "), more);
+  }
   const bool proba = p.has_proba();
   const Eigen::MatrixXd P = proba ? p.predict_proba(frame) : Eigen::MatrixXd();
   if (!ids.empty()) {

@@ -250,6 +250,31 @@ BaselineError FittedPipeline<T>::make_baseline(std::span<const T> y, std::span<c
 }
 
 template <scalar T>
+std::vector<typename FittedPipeline<T>::unseen_levels_report> FittedPipeline<T>::unseen_levels(const DataFrame<T>& frame) const {
+  std::vector<unseen_levels_report> out;
+  for (std::size_t j = 0; j < features_.size(); ++j) {
+    const auto i = frame.find(features_[j]);
+    if (input_kinds_[j] != column_kind::categorical || !i || frame.kind(*i) != column_kind::categorical) continue;
+    const auto v = frame.categorical(*i);
+    const auto code = detail::map_levels(*v.levels, input_levels_[j]);  // the frame's levels -> the model's (-1: unseen)
+    std::vector<std::size_t> count(code.size(), 0);
+    for (std::size_t r = 0; r < v.size(); ++r)
+      if (v.codes[r] >= 0) ++count[static_cast<std::size_t>(v.codes[r])];
+    unseen_levels_report rep;
+    rep.column = features_[j];
+    for (std::size_t k = 0; k < code.size(); ++k)
+      if (code[k] < 0 && count[k] > 0) {
+        rep.levels.emplace_back((*v.levels)[k], count[k]);
+        rep.rows += count[k];
+      }
+    if (rep.rows == 0) continue;
+    std::stable_sort(rep.levels.begin(), rep.levels.end(), [](const auto& a, const auto& b) { return a.second > b.second; });
+    out.push_back(std::move(rep));
+  }
+  return out;
+}
+
+template <scalar T>
 void FittedPipeline<T>::capture_profile(const DataFrame<T>& raw, std::span<const T> pred, std::size_t bins, std::size_t threads) {
   DriftProfile p;
   p.bins = bins;

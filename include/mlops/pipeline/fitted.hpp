@@ -58,6 +58,17 @@ class FittedPipeline {
   /// The model's columns after the steps (equal to features() unless a step encodes
   /// or expands a column): the names of the coefficients.
   const std::vector<std::string>& design_columns() const noexcept { return design_; }
+  /// The levels of a frame's categorical input that training never saw (the row
+  /// program encodes them as no level: every indicator 0, the ordinal encoder's
+  /// unknown_value).
+  struct unseen_levels_report {
+    std::string column;
+    std::size_t rows = 0;                                   // rows holding such a level
+    std::vector<std::pair<std::string, std::size_t>> levels;  // each unseen level and its rows, most rows first
+  };
+  /// Per categorical input of `frame` (matched by name, as predict does) that holds levels
+  /// not seen in training: which, and in how many rows. Empty when every level is known.
+  std::vector<unseen_levels_report> unseen_levels(const DataFrame<T>& frame) const;
   /// The index of `level` among the levels of categorical input j (-1: not seen in
   /// training), for building predict_row's numeric form.
   /// Binary search in a table built when the pipeline is fitted or loaded: no allocation.
