@@ -2,7 +2,8 @@
 // regression -> evaluate on a held-out split -> save -> reload -> predict -> watch for
 // drift, printing what happened at each step, and an actual-vs-predicted scatter plot as
 // SVG; then a table as people have it (text and date columns, pandas' index, ';'):
-// read as it comes, encoded, trained, saved, reloaded and asked about one mixed row.
+// read as it comes, its steps chosen from the data (auto_pipeline), trained, saved,
+// reloaded and asked about one mixed row.
 //
 //   house_prices_demo data/house_prices.csv out/ [data/house_sales.csv]
 #include <algorithm>
@@ -19,9 +20,7 @@
 #include "mlops/eval/split.hpp"
 #include "mlops/monitor/drift.hpp"
 #include "mlops/pipeline.hpp"
-#include "mlops/prep/dates.hpp"
 #include "mlops/prep/impute.hpp"
-#include "mlops/prep/onehot.hpp"
 #include "mlops/prep/outliers.hpp"
 #include "mlops/prep/scale.hpp"
 
@@ -171,10 +170,10 @@ int run(int argc, char** argv) {
   const auto table = mlops::read_csv<double>(sales);
   fmt::print("{:5}", table);
   const auto [tr, te] = mlops::train_test_split(table, 0.2, 42);
-  auto sp = mlops::pipeline<double>();
-  sp.add(mlops::OneHotEncoder<double>{});
-  sp.add(mlops::DateFeatures<double>{.parts = {mlops::detail::date_part::year, mlops::detail::date_part::month}});
-  sp.impute(mlops::impute_strategy::median).standardize().estimator(mlops::LinearRegression<double>{});
+  // No step chosen by hand: auto_pipeline reads the training rows and says what it did.
+  auto [sp, choices] = mlops::auto_pipeline(tr, "price");
+  for (const auto& c : choices) fmt::print("  auto: '{}' {}: {}\n", c.column, c.action, c.reason);
+  sp.standardize().estimator(mlops::LinearRegression<double>{});
   const auto sf = sp.fit(tr, "price");
   fmt::print("inputs: {} (the index column is an id, not a feature)\nmodel columns: {}\n", fmt::join(sf.features(), ", "),
              fmt::join(sf.design_columns(), ", "));

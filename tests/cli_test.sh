@@ -85,7 +85,11 @@ ce=$("$mlops" evaluate logit.mlops bin.csv --target expensive --json)
 check "evaluate a classifier" python3 -c 'import json,sys; d=json.load(sys.stdin); assert d["task"] == "classification" and d["metrics"]["accuracy"] > 0.8' <<<"$ce"
 check "inspect a classifier" grep -q "output for class 1" <("$mlops" inspect logit.mlops)
 awk -F, 'NR==1 || $4==1' tier.csv > one_class.csv
-expect_error "a missing value names its column" "column 'area'" "$mlops" train bin.csv --target expensive --model logistic --out x.mlops
+expect_error "a missing value names its column (--impute none)" "column 'area'" "$mlops" train bin.csv --target expensive --model logistic --impute none --out x.mlops
+lj=$("$mlops" train bin.csv --target expensive --model logistic --out xi.mlops --json); rc=$?
+check "without --impute, missing values are imputed and said so ($rc)" python3 -c '
+import json,sys; d=json.load(sys.stdin); a=[x for x in d["auto"] if x["column"] == "area"]
+assert a and a[0]["action"] == "imputed" and d["card"]["steps"][0]["step"] == "impute", d["auto"]' <<<"$lj"
 expect_error "one class" "[data.single_class]" "$mlops" train one_class.csv --target tier --model logistic --impute mean --out x.mlops
 awk -F, 'NR==1{print "a,label"; next} $1!="" && $1!="NA"{print $1","($1 > 150 ? 1 : 0)}' bin.csv > separable.csv
 expect_error "separable without a penalty" "[train.separable]" "$mlops" train separable.csv --target label --model logistic --C inf --out x.mlops
@@ -278,9 +282,36 @@ print(";" + ";".join(["city"] + rows[0] + ["sold"]))
 for i, r in enumerate(rows[1:]):
     print(";".join([str(i), ["Lyon", "Paris", "Nantes"][i % 3]] + r + ["2021-%02d-%02d" % (i % 12 + 1, i % 28 + 1)]))
 PY
-expect_error "a text feature is refused with what to do" "[schema.column_type]" "$mlops" train tables.csv --target price --impute median --out t.mlops
-err=$("$mlops" train tables.csv --target price --impute median --out t.mlops 2>&1 >/dev/null)
-check "the refusal names the columns and the flags ($err)" grep -q "'city' (categorical, 3 levels).*'sold' (datetime).*--drop" <<<"$err"
+# No step flag: the text column is one-hot encoded, the date expanded, gaps imputed,
+# identifiers and empty columns left out; each choice printed once and kept in the card.
+python3 - tables.csv > auto.csv <<'PY'
+import sys
+lines = open(sys.argv[1]).read().splitlines()
+print(lines[0] + ";seller;notes")
+for i, l in enumerate(lines[1:]):
+    print(l + ";agent %d;" % i)
+PY
+aut=$("$mlops" train auto.csv --target price --out auto.mlops); rc=$?
+check "train with --target alone on text, dates, gaps, an identifier and an empty column ($rc)" test $rc -eq 0
+check "it says it one-hot encoded city ($aut)" grep -q "^auto: 'city' one-hot: 3 level(s)" <<<"$aut"
+check "it says it expanded sold" grep -q "^auto: 'sold' date parts: datetime input expanded into year, month, day, weekday, yearday, timestamp" <<<"$aut"
+check "it says it left out the identifier, with the flag to keep it" grep -q "^auto: 'seller' left out: looks like an identifier.*--keep seller" <<<"$aut"
+check "it says it left out the empty column" grep -q "^auto: 'notes' left out: no value in any of the" <<<"$aut"
+check "the card records the choices" python3 -c '
+import json,sys; c=json.load(sys.stdin); n=c["notes"]
+assert n["auto.city"].startswith("one-hot") and n["auto.seller"].startswith("left out") and n["auto.notes"].startswith("left out"), n
+assert "seller" not in c["features"] and "notes" not in c["features"] and "city_Lyon" in c["design"], c["features"]' < <("$mlops" inspect auto.mlops --json)
+aj=$("$mlops" train auto.csv --target price --encode none --date-features none --out auto2.mlops --json); rc=$?
+check "--encode none --date-features none: those columns left out ($rc)" python3 -c '
+import json,sys; d=json.load(sys.stdin); a={x["column"]: x["action"] for x in d["auto"]}
+assert a["city"] == "left out" and a["sold"] == "left out" and a["notes"] == "left out", a
+assert "city" not in d["card"]["features"] and "sold" not in d["card"]["features"], d["card"]["features"]' <<<"$aj"
+kj=$("$mlops" train auto.csv --target price --keep seller --max-categories 4 --out auto3.mlops --json); rc=$?
+check "--keep seller --max-categories 4: the identifier used, its rare levels grouped ($rc)" python3 -c '
+import json,sys; d=json.load(sys.stdin); c=d["card"]
+assert "seller" in c["features"] and "seller_infrequent" in c["design"] and len([x for x in c["design"] if x.startswith("seller_")]) == 4, c["design"]' <<<"$kj"
+expect_error "--keep an unknown column" "nope" "$mlops" train auto.csv --target price --keep nope --out x.mlops
+expect_error "--date-features none with parts" "cannot be given with parts" "$mlops" train auto.csv --target price --date-features none,month --out x.mlops
 tj=$("$mlops" train tables.csv --target price --impute median --drop sold --id city --out t.mlops --json); rc=$?
 check "train --drop --id on a ';' file with a pandas index ($rc)" test $rc -eq 0
 check "features exclude the id, the dropped and the index columns" python3 -c 'import json,sys; d=json.load(sys.stdin); assert d["card"]["features"] == ["area","age","location_score"], d["card"]["features"]; assert d["test"]["r2"] > 0.3' <<<"$tj"

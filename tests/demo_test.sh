@@ -19,11 +19,13 @@ grep -qE "1000 rows, area x1.6: area psi [0-9.]+ \(critical\), age psi [0-9.]+ \
 grep -qF "== 9. Tables as they come" <<<"$log" || fail "no step 9"
 grep -qE "city +area +rooms +sold +price" <<<"$log" || fail "step 9 does not show the table"
 grep -qF "categorical" <<<"$log" || fail "step 9 does not show the column kinds"
-grep -qE "model columns: city_Lille, city_Lyon, city_Nantes, city_Paris, city_Saint-Étienne, city_nan, area, rooms, sold_year, sold_month" <<<"$log" \
+grep -qE "model columns: city_Lille, city_Lyon, city_Nantes, city_Paris, city_Saint-Étienne, city_nan, area, rooms, sold_year, sold_month, sold_day, sold_weekday, sold_yearday, sold_timestamp" <<<"$log" \
   || fail "step 9's model columns"
+grep -qF "auto: 'city' one-hot: 5 level(s)" <<<"$log" || fail "step 9 does not say how it encoded city"
+grep -qF "auto: 'area' imputed:" <<<"$log" || fail "step 9 does not say it imputed area"
 r9=$(grep -A1 "model columns:" <<<"$log" | grep -oE "r2=[0-9.]+" | cut -d= -f2)
 awk -v r="$r9" 'BEGIN { exit !(r > 0.85) }' || fail "step 9's test R2 $r9 is too low"
-grep -qE "predicts ([0-9]+) of \1 test rows bit-identically" <<<"$(grep -A20 'Tables as they come' <<<"$log")" || fail "step 9's reload"
+grep -qE "predicts ([0-9]+) of \1 test rows bit-identically" <<<"$(grep -A30 'Tables as they come' <<<"$log")" || fail "step 9's reload"
 grep -qE "in Paris sold on 2023-07-14 -> predicted price [0-9]+" <<<"$log" || fail "step 9's mixed row"
 [[ -s "$out/house_sales.mlops" ]] || fail "no step 9 model file"
 [[ -s "$out/house_prices.mlops" ]] || fail "no model file"

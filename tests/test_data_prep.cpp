@@ -18,6 +18,7 @@
 #include "mlops/detail/rng.hpp"
 #include "mlops/eval/split.hpp"
 #include "mlops/pipeline.hpp"
+#include "mlops/io/card.hpp"
 #include "mlops/io/fingerprint.hpp"
 #include "mlops/learn/gd_kernels.hpp"
 #include "mlops/prep/steps.hpp"
@@ -790,6 +791,103 @@ TEST_CASE("real-world tables (statsmodels' data files) train as they come and ma
     CHECK(std::abs(m.mse - g.mse) < 1e-6 * g.mse);
     CHECK(std::abs(m.mae - g.mae) < 1e-6 * g.mae);
   }
+}
+
+TEST_CASE("auto_pipeline: the statsmodels tables with no step chosen by hand reach scikit-learn's numbers") {
+  // Identifier columns (statecrime's state, danish_data's period: one distinct text per
+  // row) are left out without set_id; grunfeld's firm (11 levels) is one-hot encoded.
+  for (const auto& g : tables_golden::cases) {
+    CAPTURE(g.name);
+    const auto f = read_csv<double>(std::string(MLOPS_TEST_GOLDEN_DIR) + "/tables/" + g.file);
+    std::vector<std::size_t> train_rows, test_rows;
+    for (std::size_t r = 0; r < f.rows(); ++r) (r % 4 == 3 ? test_rows : train_rows).push_back(r);
+    const auto train = f.take(train_rows), test = f.take(test_rows);
+    auto [p, choices] = auto_pipeline(train, g.target);
+    if (*g.id) {
+      REQUIRE(choices.size() == 1);
+      CHECK(choices[0].column == g.id);
+      CHECK(choices[0].action == "left out");
+      CHECK(choices[0].reason.find("identifier") != std::string::npos);
+    } else {
+      REQUIRE(choices.size() == 1);
+      CHECK(choices[0].column == "firm");
+      CHECK(choices[0].action == "one-hot");
+    }
+    p.standardize().estimator(LinearRegression<double>{true, g.alpha});
+    const auto fp = p.fit(train, g.target);
+    const auto m = fp.evaluate(test);
+    CHECK(m.n == static_cast<std::size_t>(g.n_test));
+    CHECK(std::abs(m.r2 - g.r2) < 1e-6 * std::max(1.0, std::abs(g.r2)));
+    CHECK(std::abs(m.mse - g.mse) < 1e-6 * g.mse);
+  }
+}
+
+TEST_CASE("auto_pipeline: identifiers, empty columns, dates and gaps decided from the rows; choices noted in the file and card") {
+  std::string csv = "name,origin,sold,hp,empty,y\n";
+  const char* origins[] = {"usa", "europe", "japan"};
+  for (int r = 0; r < 60; ++r) {
+    const int o = r % 3;
+    const bool no_origin = r % 11 == 5, no_date = r % 13 == 7, no_hp = r % 7 == 2;
+    const double hp = 50 + 3 * r;
+    csv += fmt::format("car {},{},{},{},,{}\n", r, no_origin ? "" : origins[o], no_date ? "" : fmt::format("20{:02}-0{}-1{}", 10 + r % 12, 1 + r % 9, r % 10),
+                       no_hp ? std::string("NA") : fmt::format("{}", hp), 2 * hp + 10 * o + 0.25 * (r % 12));
+  }
+  const auto f = parse_csv<double>(csv);
+  REQUIRE(f.kind("sold") == column_kind::datetime);
+  REQUIRE(f.kind("empty") == column_kind::numeric);
+  auto [p, choices] = auto_pipeline(f, "y");
+  std::map<std::string, std::vector<std::string>> by_column;
+  for (const auto& c : choices) by_column[c.column].push_back(c.action);
+  CHECK(by_column["name"] == std::vector<std::string>{"left out"});   // 60 distinct texts in 60 values
+  CHECK(by_column["empty"] == std::vector<std::string>{"left out"});  // no value at all
+  CHECK(by_column["origin"] == std::vector<std::string>{"one-hot"});  // missing values get origin_nan, not the imputer
+  CHECK(by_column["sold"] == std::vector<std::string>{"date parts", "imputed"});
+  CHECK(by_column["hp"] == std::vector<std::string>{"imputed"});
+  CHECK(p.feature_choice() == std::vector<std::string>{"origin", "sold", "hp"});
+  p.standardize().estimator(LinearRegression<double>{});
+  const auto fp = p.fit(f, "y");
+  CHECK(fp.features() == std::vector<std::string>{"origin", "sold", "hp"});
+  CHECK(std::find(fp.design_columns().begin(), fp.design_columns().end(), "origin_nan") != fp.design_columns().end());
+  CHECK(fp.evaluate(f).r2 > 0.8);  // a seventh of hp imputed by its mean
+  REQUIRE(fp.notes().count("auto.name") == 1);
+  CHECK(fp.notes().at("auto.name").rfind("left out: looks like an identifier", 0) == 0);
+  CHECK(fp.notes().at("auto.sold").find("; imputed: ") != std::string::npos);
+  const auto back = FittedPipeline<double>::from_bytes(fp.to_bytes());
+  CHECK(back.notes() == fp.notes());
+  CHECK(io::model_card(back)["notes"]["auto.empty"].get<std::string>().rfind("left out: no value", 0) == 0);
+
+  // Each choice can be fixed by hand.
+  auto_options keep;
+  keep.keep = {"name"};
+  keep.max_categories = 5;
+  const auto kept = auto_pipeline(f, "y", keep).pipeline.estimator(LinearRegression<double>{}).fit(f, "y");
+  CHECK(kept.features() == std::vector<std::string>{"name", "origin", "sold", "hp"});
+  CHECK(std::find(kept.design_columns().begin(), kept.design_columns().end(), "name_infrequent") != kept.design_columns().end());
+  auto_options ordinal;
+  ordinal.text = auto_options::text_inputs::ordinal;
+  ordinal.dates = false;
+  const auto op = auto_pipeline(f, "y", ordinal);
+  CHECK(op.pipeline.feature_choice() == std::vector<std::string>{"origin", "hp"});
+  CHECK(op.pipeline.notes().at("auto.origin").find("imputed") != std::string::npos);  // ordinal codes of missing values are NaN
+  auto_options none;
+  none.text = auto_options::text_inputs::leave_out;
+  none.impute = false;
+  const auto np = auto_pipeline(f, "y", none);
+  CHECK(np.pipeline.feature_choice() == std::vector<std::string>{"sold", "hp"});
+  CHECK(np.pipeline.steps().size() == 1);  // the date parts only
+  CHECK_THROWS_AS(auto_pipeline(f, "y", auto_options{.keep = {"nope"}}), schema_error);
+
+  // Nothing left: an error that names what was left out and why.
+  const auto bare = f.select({"name", "empty", "y"});
+  try {
+    (void)auto_pipeline(bare, "y");
+    FAIL("no feature left must be an error");
+  } catch (const schema_error& e) {
+    CHECK(std::string(e.what()).find("'name' looks like an identifier") != std::string::npos);
+    CHECK(std::string(e.what()).find("'empty' no value") != std::string::npos);
+  }
+  // The explicit builder still does only what it is told.
+  CHECK_THROWS_AS(pipeline<double>().estimator(LinearRegression<double>{}).fit(f.select({"origin", "y"}), "y"), schema_error);
 }
 
 TEST_CASE("read_csv never crashes on arbitrary bytes") {

@@ -46,6 +46,11 @@ class Pipeline;
 template <scalar T>
 class FittedPipeline;
 enum class predict_status : std::uint8_t;
+// pipeline/auto.hpp
+struct auto_options;
+struct auto_choice;
+template <scalar T>
+struct auto_plan;
 // registry.hpp
 struct ModelMetadata;
 struct ModelVersion;

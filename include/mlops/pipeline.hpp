@@ -27,6 +27,7 @@
 #include "mlops/learn/linear.hpp"
 #include "mlops/learn/online.hpp"
 #include "mlops/learn/tree/trainers.hpp"
+#include "mlops/pipeline/auto.hpp"
 #include "mlops/pipeline/builder.hpp"
 #include "mlops/pipeline/estimators.hpp"
 #include "mlops/pipeline/fit.hpp"

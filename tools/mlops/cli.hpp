@@ -22,6 +22,7 @@
 #include "mlops/csv.hpp"
 #include "mlops/frame.hpp"
 #include "mlops/pipeline.hpp"
+#include "mlops/pipeline/auto.hpp"
 #include "mlops/registry.hpp"
 #include "mlops/select/model_selection.hpp"
 #include "mlops/select/trainers.hpp"
@@ -86,7 +87,7 @@ struct train_args {
   std::string register_name, registry = "models";
   // columns
   data_args data_opts;
-  std::vector<std::string> drop, features, ids;
+  std::vector<std::string> drop, features, ids, keep;
 };
 
 /// The flags train and tune share (data, target, pipeline steps, trainer and its options, split).
@@ -119,7 +120,13 @@ struct fit_reports {
   std::shared_ptr<mlops::ClassifierResult<double>> classifier = std::make_shared<mlops::ClassifierResult<double>>();
 };
 mlops::Estimator<double> make_estimator(const train_args& a, const fit_reports& reports);
-mlops::Pipeline<double> make_pipeline(const train_args& a, const fit_reports& reports);
+/// The pipeline the flags describe on `rows` (the training rows): auto_pipeline's choices
+/// (returned in `choices`) with the flags' steps and trainer.
+mlops::Pipeline<double> make_pipeline(const train_args& a, const fit_reports& reports, const mlops::DataFrame<double>& rows,
+                                      std::vector<mlops::auto_choice>& choices);
+/// One line per automatic choice ("auto: 'COL' left out: ...").
+void print_choices(std::FILE* out, const std::vector<mlops::auto_choice>& choices);
+json choices_json(const std::vector<mlops::auto_choice>& choices);
 /// The drift profile's baseline error measured on the held-out part (when it has labels).
 void set_baseline_from(mlops::FittedPipeline<double>& fitted, const mlops::DataFrame<double>& test);
 /// The train/test split the flags ask for (stratified for classifiers). With --test-size 0

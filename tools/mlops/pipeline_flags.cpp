@@ -139,28 +139,56 @@ void set_baseline_from(mlops::FittedPipeline<double>& fitted, const mlops::DataF
   if (std::any_of(y.begin(), y.end(), [](double v) { return !std::isnan(v); })) fitted.set_baseline(test);
 }
 
-mlops::Pipeline<double> make_pipeline(const train_args& a, const fit_reports& reports) {
-  auto p = mlops::pipeline<double>();
-  // Encoders first: their numeric outputs (dates, ordinal codes) are then imputed and
-  // scaled like any numeric feature; one-hot indicators are left as 0/1.
-  if (a.encode == "onehot") p.add(mlops::OneHotEncoder<double>{a.min_frequency, a.max_categories, {}});
-  else if (a.encode == "ordinal") p.add(mlops::OrdinalEncoder<double>{});
-  if (!a.date_features.empty()) {
-    mlops::DateFeatures<double> d;
-    for (const auto& part : a.date_features)
-      if (part != "all") d.parts.push_back(mlops::parse_date_part(part));
-    p.add(std::move(d));
+/// The library's automatic choices (mlops::auto_pipeline) with what the flags fixed by
+/// hand: --encode (then every text input is encoded as told, identifiers included),
+/// --max-categories, --date-features, --impute (told: no automatic imputer), --keep,
+/// --features (each listed column is used).
+mlops::auto_options auto_options_for(const train_args& a) {
+  mlops::auto_options o;
+  if (a.encode == "ordinal") o.text = mlops::auto_options::text_inputs::ordinal;
+  else if (a.encode == "none") o.text = mlops::auto_options::text_inputs::leave_out;
+  if (!a.encode.empty()) o.identifier_share = 0, o.max_categories = a.max_categories;
+  else if (a.max_categories) o.max_categories = a.max_categories;
+  o.min_frequency = a.min_frequency;
+  for (const auto& part : a.date_features) {
+    if (part == "none") o.dates = false;
+    else if (part != "all") o.date_parts.push_back(mlops::parse_date_part(part));
   }
+  if (!o.dates && a.date_features.size() > 1)
+    throw mlops::argument_error(mlops::errc::invalid_argument, "--date-features none cannot be given with parts");
+  o.impute = a.impute.empty();
+  o.keep = a.keep;
+  o.keep.insert(o.keep.end(), a.features.begin(), a.features.end());
+  o.features = a.features;
+  return o;
+}
+
+mlops::Pipeline<double> make_pipeline(const train_args& a, const fit_reports& reports, const mlops::DataFrame<double>& rows,
+                                      std::vector<mlops::auto_choice>& choices) {
+  // Encoders first (auto_pipeline): their numeric outputs (dates, ordinal codes) are then
+  // imputed and scaled like any numeric feature; one-hot indicators are left as 0/1.
+  auto plan = mlops::auto_pipeline(rows, a.target, auto_options_for(a));
+  choices = std::move(plan.choices);
+  auto p = std::move(plan.pipeline);
   if (a.impute == "mean") p.impute(mlops::impute_strategy::mean);
   else if (a.impute == "median") p.impute(mlops::impute_strategy::median);
   if (a.iqr) p.drop_outliers_iqr(*a.iqr);
   if (a.standardize) p.standardize();
   if (a.minmax) p.add(mlops::MinMaxScaler<double>{});
-  if (!a.features.empty()) p.features(a.features);
   p.drift_profile(a.bins);
   p.threads(a.threads);
   p.estimator(make_estimator(a, reports));
   return p;
+}
+
+void print_choices(std::FILE* out, const std::vector<mlops::auto_choice>& choices) {
+  for (const auto& c : choices) fmt::print(out, "auto: '{}' {}: {}\n", c.column, c.action, c.reason);
+}
+
+json choices_json(const std::vector<mlops::auto_choice>& choices) {
+  json j = json::array();
+  for (const auto& c : choices) j.push_back({{"column", c.column}, {"action", c.action}, {"reason", c.reason}});
+  return j;
 }
 
 bool is_classifier_model(const train_args& a) {
@@ -200,18 +228,26 @@ mlops::cv_options cv_options_for(const train_args& a) {
 void add_pipeline_flags(CLI::App* cmd, train_args& a) {
   cmd->add_option("data", a.data, "training data (CSV with a header row; - for standard input)")->required();
   cmd->add_option("--target", a.target, "column to predict")->required();
-  cmd->add_option("--impute", a.impute, "fill missing values: mean or median")->check(CLI::IsMember({"mean", "median"}));
+  cmd->add_option("--impute", a.impute,
+                  "fill missing values: mean, median, or none (default: the mean, when a numeric feature has missing values)")
+      ->check(CLI::IsMember({"mean", "median", "none"}));
   cmd->add_option("--iqr", a.iqr, "drop training rows outside Q1-K*IQR, Q3+K*IQR (clip on new data)")
       ->check(CLI::NonNegativeNumber);
   cmd->add_flag("--standardize", a.standardize, "z-score every feature");
-  cmd->add_option("--encode", a.encode, "encode text (categorical) features: onehot (one 0/1 column per level) or ordinal (level rank)")
-      ->check(CLI::IsMember({"onehot", "ordinal"}));
-  cmd->add_option("--max-categories", a.max_categories, "onehot: at most N columns per feature, rarest levels grouped as infrequent")
+  cmd->add_option("--encode", a.encode,
+                  "encode text (categorical) features: onehot (one 0/1 column per level), ordinal (level rank) or none (leave "
+                  "them out); default: onehot with at most 20 columns per feature, text columns that look like identifiers "
+                  "left out")
+      ->check(CLI::IsMember({"onehot", "ordinal", "none"}));
+  cmd->add_option("--max-categories", a.max_categories,
+                  "onehot: at most N columns per feature, rarest levels grouped as infrequent (default: 20 without --encode, "
+                  "else no limit)")
       ->check(CLI::Range(std::size_t(2), std::size_t(1) << 30));
   cmd->add_option("--min-frequency", a.min_frequency, "onehot: levels seen fewer times (a share of rows when below 1) are infrequent")
       ->check(CLI::NonNegativeNumber);
   cmd->add_option("--date-features", a.date_features,
-                  "turn datetime features into numbers: all, or a list of year,month,day,weekday,yearday,hour,timestamp")
+                  "turn datetime features into numbers: all (the default), none (leave them out), or a list of "
+                  "year,month,day,weekday,yearday,hour,timestamp")
       ->delimiter(',');
   cmd->add_flag("--minmax", a.minmax, "scale every feature to [0, 1] by its training range (after --standardize if both)");
   cmd->add_option("--bins", a.bins, "bins per feature of the drift reference profile saved with the model (0: none)")
@@ -269,6 +305,7 @@ void add_pipeline_flags(CLI::App* cmd, train_args& a) {
   cmd->add_option("--drop", a.drop, "leave this column out entirely (repeatable)");
   cmd->add_option("--features", a.features, "use exactly these feature columns, in this order (COL,COL,...)")->delimiter(',');
   cmd->add_option("--id", a.ids, "an id column: kept beside the data, never a feature (repeatable)");
+  cmd->add_option("--keep", a.keep, "never leave this column out automatically (an identifier-like text, an empty column; repeatable)");
   cmd->add_option("--seed", a.seed, "seed of the train/test split");
   cmd->add_option("--threads", a.threads,
                   "threads for cross-validation (folds, or the shared statistics' passes and scoring), the fit's statistics, "

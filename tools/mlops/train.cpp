@@ -44,6 +44,7 @@ std::map<std::string, std::string> flag_parameters(const train_args& a) {
   if (!a.drop.empty()) p["drop"] = fmt::format("{}", fmt::join(a.drop, ","));
   if (!a.features.empty()) p["features"] = fmt::format("{}", fmt::join(a.features, ","));
   if (!a.ids.empty()) p["id"] = fmt::format("{}", fmt::join(a.ids, ","));
+  if (!a.keep.empty()) p["keep"] = fmt::format("{}", fmt::join(a.keep, ","));
   return p;
 }
 
@@ -60,10 +61,11 @@ int cmd_train(const train_args& a) {
   std::vector<std::string> labels;
   const auto frame = read_training_table(a, labels);
   const fit_reports reports;
-  const auto p = make_pipeline(a, reports);
   const auto parts = split_for(a, frame);
   const auto& train = parts.train();
   const auto& test = parts.test();
+  std::vector<mlops::auto_choice> choices;  // decided on the training part only
+  const auto p = make_pipeline(a, reports, train, choices);
   // Cross-validation on the training part (the held-out part stays untouched).
   std::optional<mlops::CvResult> cv;
   if (a.cv > 0) cv = mlops::cross_validate(p, train, a.target, a.cv, {}, cv_options_for(a));
@@ -117,6 +119,7 @@ int cmd_train(const train_args& a) {
               {"test", test_j},
               {"card", mlops::io::model_card(fitted)}};
     if (cv) j["cv"] = *cv;
+    j["auto"] = choices_json(choices);
     if (registered) j["registered"] = {{"registry", a.registry}, {"name", a.register_name}, {"version", *registered}};
     if (opt.present)
       j["optimizer"] = {{"status", std::string(mlops::to_string(opt.status))}, {"epochs", opt.epochs},
@@ -124,6 +127,7 @@ int cmd_train(const train_args& a) {
                         {"validation_loss", std::isfinite(opt.validation_loss) ? json(opt.validation_loss) : json(nullptr)}};
     fmt::print(rep, "{}\n", to_text(j));
   } else {
+    print_choices(rep, choices);
     fmt::print(rep, "trained {} on {} rows ({} after cleaning), held out {}\n", a.model, train.rows(), fitted.report().rows_used, test.rows());
     if (opt.present)
       fmt::print(rep, "optimizer: {} after {} {}, loss {:.6g}\n", mlops::to_string(opt.status), opt.epochs,

@@ -28,7 +28,6 @@ int cmd_tune(const train_args& a) {
   std::vector<std::string> labels;
   const auto frame = read_training_table(a, labels);
   const fit_reports reports;
-  const auto p = make_pipeline(a, reports);
   mlops::param_grid grid;
   for (const auto& g : a.grid) {
     auto [name, values] = parse_grid_axis(g);
@@ -37,6 +36,8 @@ int cmd_tune(const train_args& a) {
   const auto parts = split_for(a, frame);
   const auto& train = parts.train();
   const auto& test = parts.test();
+  std::vector<mlops::auto_choice> choices;  // decided on the training part only
+  const auto p = make_pipeline(a, reports, train, choices);
   mlops::grid_options o;
   static_cast<mlops::cv_options&>(o) = cv_options_for(a);
   const auto gs = mlops::grid_search(p, grid, train, a.target, a.cv == 0 ? 5 : a.cv, a.metric, {}, o);
@@ -60,10 +61,12 @@ int cmd_tune(const train_args& a) {
               {"target", a.target},
               {"rows", {{"total", frame.rows()}, {"train", train.rows()}, {"test", test.rows()}}},
               {"search", gs},
+              {"auto", choices_json(choices)},
               {"test", test_j},
               {"model", a.out.empty() ? json(nullptr) : json(a.out)}};
     fmt::print(rep, "{}\n", to_text(j));
   } else {
+    print_choices(rep, choices);
     fmt::print(rep, "{}", gs);
     std::string best;
     for (const auto& [k, v] : gs.best_candidate().params) best += (best.empty() ? "" : " ") + k + "=" + mlops::to_string(v);

@@ -76,6 +76,7 @@ nlohmann::json model_card(const FittedPipeline<T>& p) {
   nlohmann::json metrics = nlohmann::json::object();
   for (const auto& [k, v] : p.metrics()) metrics[k] = num(v);
   j["metrics"] = metrics;
+  if (!p.notes().empty()) j["notes"] = p.notes();  // e.g. auto_pipeline's choices
   if (p.has_drift_profile()) j["drift_profile"] = p.drift_profile();  // format 1.1
   return j;
 }

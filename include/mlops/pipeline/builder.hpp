@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstddef>
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -109,6 +110,13 @@ class Pipeline {
     return *this;
   }
   std::size_t threads() const noexcept { return threads_; }
+  /// A note carried into the fitted pipeline (its file and card): e.g. each choice
+  /// auto_pipeline made ("auto.<column>"). A note under an existing key replaces it.
+  Pipeline& note(std::string key, std::string text) {
+    notes_[std::move(key)] = std::move(text);
+    return *this;
+  }
+  const std::map<std::string, std::string>& notes() const noexcept { return notes_; }
 
   /// Fits every step on `train` in order (each step sees the output of the previous
   /// one; the IQR filter drops training rows), then the estimator. Only `train` is
@@ -148,6 +156,7 @@ class Pipeline {
   std::size_t profile_bins_ = 10;
   bool statistics_ = true;
   std::size_t threads_ = 1;
+  std::map<std::string, std::string> notes_;
 
  private:
   /// true when the steps and `estimator` can all be fitted from statistics.

@@ -182,6 +182,7 @@ FittedPipeline<T> Pipeline<T>::fit_prepared(const Estimator<T>& estimator, DataF
                                             std::string_view target, std::size_t rows_in, std::size_t rows_missing_target) const {
   FittedPipeline<T> fp;
   detail::design_layout layout = begin_fit(fp, estimator, frame, features, target);
+  fp.notes_ = notes_;
   fp.report_.rows_in = rows_in;
   fp.report_.rows_missing_target = rows_missing_target;
   if (frame.rows() == 0)
@@ -211,6 +212,7 @@ std::optional<FittedPipeline<T>> Pipeline<T>::fit_from_source(detail::pipeline_s
     MLOPS_THROW(argument_error(errc::invalid_argument, "Pipeline: no estimator set; call estimator(...) first"));
   FittedPipeline<T> fp;
   detail::design_layout layout = begin_fit(fp, estimator_, schema, features, target);
+  fp.notes_ = notes_;
   fp.report_.rows_in = rows_in;
   if (src.rows() == 0) return std::nullopt;  // the row path reports it
   for (const auto& step : steps_) {

@@ -182,6 +182,10 @@ class FittedPipeline {
   /// (replayable through set_param). Empty when read from a file that predates them.
   const std::string& trainer_name() const noexcept { return trainer_; }
   const param_list& trainer_params() const noexcept { return trainer_params_; }
+  /// Notes carried from the builder (Pipeline::note; auto_pipeline's choices under
+  /// "auto.<column>") or added here; saved in the file and shown in the card.
+  const std::map<std::string, std::string>& notes() const noexcept { return notes_; }
+  void set_note(std::string key, std::string text) { notes_[std::move(key)] = std::move(text); }
 
   /// The reference profile captured by fit (raw training features, predictions on the
   /// training rows, baseline error); argument_error when the pipeline has none (fitted
@@ -327,6 +331,7 @@ class FittedPipeline {
   static constexpr std::uint32_t tag_profile = io::make_tag("DRFT");
   static constexpr std::uint32_t tag_inputs = io::make_tag("INPT");
   static constexpr std::uint32_t tag_trainer = io::make_tag("TRNR");
+  static constexpr std::uint32_t tag_notes = io::make_tag("NOTE");
 
   /// fn(the classifier model); argument_error naming `who` for a regressor.
   template <class Fn>
@@ -449,6 +454,7 @@ class FittedPipeline {
   std::string created_at_;
   std::string trainer_;
   param_list trainer_params_;
+  std::map<std::string, std::string> notes_;
   std::optional<DriftProfile> profile_;
   detail::row_program<T> program_;
 };

@@ -102,6 +102,15 @@ std::string FittedPipeline<T>::to_bytes() const {
     }
     c.add(tag_trainer, std::move(w.buffer()), false);
   }
+  if (!notes_.empty()) {  // optional (format 1.2): a reader that predates it skips it
+    detail::byte_writer w;
+    w.put(static_cast<std::uint64_t>(notes_.size()));
+    for (const auto& [k, v] : notes_) {
+      w.put_string(k);
+      w.put_string(v);
+    }
+    c.add(tag_notes, std::move(w.buffer()), false);
+  }
   if (profile_) {
     detail::byte_writer w;
     profile_->save(w);
@@ -112,7 +121,7 @@ std::string FittedPipeline<T>::to_bytes() const {
 
 template <scalar T>
 FittedPipeline<T> FittedPipeline<T>::from_bytes(std::string_view bytes, std::string_view source) {
-  static constexpr std::uint32_t known[] = {tag_schema, tag_steps, tag_model, tag_metrics, tag_report, tag_profile, tag_inputs, tag_trainer};
+  static constexpr std::uint32_t known[] = {tag_schema, tag_steps, tag_model, tag_metrics, tag_report, tag_profile, tag_inputs, tag_trainer, tag_notes};
   const io::container c = io::parse_container(bytes, sizeof(T), source, known);
   FittedPipeline fp;
   auto done = [&](detail::byte_reader& r) {
@@ -209,6 +218,15 @@ FittedPipeline<T> FittedPipeline<T>::from_bytes(std::string_view bytes, std::str
       if (kind == 0) fp.trainer_params_.emplace_back(std::move(k), r.get<double>());
       else if (kind == 1) fp.trainer_params_.emplace_back(std::move(k), r.get_string());
       else r.corrupt("unknown parameter kind " + std::to_string(kind));
+    }
+    done(r);
+  }
+  if (c.has(tag_notes)) {
+    detail::byte_reader r(c.get(tag_notes, source), "notes section");
+    const std::size_t n = r.get_count(16);
+    for (std::size_t i = 0; i < n; ++i) {
+      auto k = r.get_string();
+      fp.notes_[std::move(k)] = r.get_string();
     }
     done(r);
   }
