@@ -79,6 +79,8 @@ struct train_args {
   std::vector<std::string> params;  // --param NAME=VALUE: any parameter of the trainer
   std::size_t bins = 10;  // drift profile
   bool gd_flags_given = false;  // any of the gradient-descent flags given explicitly (svm keeps its own defaults otherwise)
+  std::vector<std::string> gd_given;  // which of them (sgd takes scikit-learn's defaults for the others)
+  std::size_t n_iter_no_change = 0;
   // model selection
   std::size_t cv = 0, threads = 0;  // threads: 0 = one per hardware thread
   std::vector<std::string> grid;

@@ -40,6 +40,7 @@ mlops::DataFrame<double> read_training_table(const train_args& a, std::vector<st
 void apply_gd_flags(const train_args& a, mlops::gd_options& gd) {
   gd.max_epochs = a.epochs;
   gd.tol = a.tol;
+  gd.n_iter_no_change = a.n_iter_no_change;
   gd.l1 = a.l1;
   gd.l2 = a.l2;
   gd.seed = a.seed;
@@ -62,6 +63,13 @@ mlops::Estimator<double> preset_estimator(const train_args& a, const fit_reports
     mlops::GradientDescentRegressor<double> gd;
     apply_gd_flags(a, gd);
     gd.batch_size = a.model == "gd" ? a.batch_size : (a.batch_size == 0 ? 1 : a.batch_size);
+    if (a.model == "sgd") {  // scikit-learn's SGDRegressor() defaults for every flag not given
+      auto given = [&](std::string_view f) { return std::find(a.gd_given.begin(), a.gd_given.end(), f) != a.gd_given.end(); };
+      if (!given("--schedule")) gd.rate = mlops::inverse_scaling{a.learning_rate, a.power};
+      if (!given("--tol")) gd.tol = 1e-3;
+      if (!given("--n-iter-no-change")) gd.n_iter_no_change = 5;
+      if (!given("--l2")) gd.l2 = 1e-4;
+    }
     gd.report_to = reports.gd;
     return gd;
   }
@@ -286,16 +294,24 @@ void add_pipeline_flags(CLI::App* cmd, train_args& a) {
   cmd->add_option("--forgetting", a.forgetting, "RLS forgetting factor in (0, 1] (with --model rls)");
   cmd->add_option("--delta", a.delta, "RLS initial P = I/delta, i.e. a ridge penalty delta (with --model rls)");
   cmd->add_option("--learning-rate", a.learning_rate, "gd/sgd: base learning rate")->check(CLI::PositiveNumber);
-  cmd->add_option("--schedule", a.schedule, "gd/sgd: constant, invscaling (rate/(1+t)^power) or exponential (rate*decay^epoch)")
+  cmd->add_option("--schedule", a.schedule,
+                  "gd/sgd: constant, invscaling (rate/(1+t)^power) or exponential (rate*decay^epoch); gd default constant, sgd "
+                  "invscaling")
       ->check(CLI::IsMember({"constant", "invscaling", "exponential"}));
   cmd->add_option("--power", a.power, "gd/sgd: exponent of invscaling");
   cmd->add_option("--decay", a.decay, "gd/sgd: factor per epoch of exponential");
   cmd->add_flag("--adam", a.adam, "gd/sgd: Adam update rule");
   cmd->add_option("--epochs", a.epochs, "gd/sgd: maximum epochs")->check(CLI::PositiveNumber);
   cmd->add_option("--batch-size", a.batch_size, "gd/sgd: rows per step (gd default: all; sgd default: 1)");
-  cmd->add_option("--tol", a.tol, "gd/sgd: relative loss change that counts as converged")->check(CLI::NonNegativeNumber);
+  cmd->add_option("--tol", a.tol,
+                  "gd/sgd: relative loss change that counts as converged (default 1e-6); with --n-iter-no-change, the absolute "
+                  "improvement on the best epoch loss that counts (sgd default 1e-3)")
+      ->check(CLI::NonNegativeNumber);
+  cmd->add_option("--n-iter-no-change", a.n_iter_no_change,
+                  "gd/sgd: stop after N epochs in a row that do not beat the best loss by --tol, scikit-learn's SGD rule "
+                  "(sgd default 5; 0: the relative-change rule)");
   cmd->add_option("--l1", a.l1, "gd/sgd: L1 penalty (proximal)")->check(CLI::NonNegativeNumber);
-  cmd->add_option("--l2", a.l2, "gd/sgd: L2 penalty")->check(CLI::NonNegativeNumber);
+  cmd->add_option("--l2", a.l2, "gd/sgd: L2 penalty (sgd default 1e-4, scikit-learn's alpha)")->check(CLI::NonNegativeNumber);
   cmd->add_option("--validation-fraction", a.validation_fraction, "gd/sgd: early stopping on this share of the training rows")
       ->check(CLI::Range(0.0, 0.99));
   cmd->add_option("--patience", a.patience, "gd/sgd: epochs without validation progress before stopping");
@@ -316,8 +332,8 @@ void add_pipeline_flags(CLI::App* cmd, train_args& a) {
 
 void note_gd_flags(const CLI::App& cmd, train_args& a) {
   for (const char* f : {"--learning-rate", "--schedule", "--power", "--decay", "--adam", "--epochs", "--batch-size", "--tol", "--l1",
-                        "--l2", "--validation-fraction", "--patience"})
-    a.gd_flags_given |= cmd.count(f) > 0;
+                        "--l2", "--validation-fraction", "--patience", "--n-iter-no-change"})
+    if (cmd.count(f) > 0) a.gd_flags_given = true, a.gd_given.emplace_back(f);
 }
 
 }  // namespace mlops_cli

@@ -28,9 +28,11 @@ std::map<std::string, std::string> flag_parameters(const train_args& a) {
     if (a.gtol) p["gtol"] = fmt::format("{}", *a.gtol);
     if (a.ftol) p["ftol"] = fmt::format("{}", *a.ftol);
   }
-  if (a.model == "gd" || a.model == "sgd" || (a.model == "svm" && a.gd_flags_given)) {
-    p["learning_rate"] = fmt::format("{}", a.learning_rate), p["schedule"] = a.schedule, p["epochs"] = fmt::format("{}", a.epochs);
-    p["batch_size"] = fmt::format("{}", a.batch_size), p["l1"] = fmt::format("{}", a.l1), p["l2"] = fmt::format("{}", a.l2);
+  if (a.model == "gd" || a.model == "sgd" || (a.model == "svm" && a.gd_flags_given)) {  // as the trainer was set (sgd's defaults included)
+    for (const auto& [k, v] : make_estimator(a, fit_reports{}).params())
+      if (k == "learning_rate" || k == "schedule" || k == "power" || k == "epochs" || k == "batch_size" || k == "l1" || k == "l2" ||
+          k == "tol" || k == "n_iter_no_change")
+        p[k] = mlops::to_string(v);
   }
   for (const auto& kv : a.params) {  // --param NAME=VALUE
     const auto eq = kv.find('=');

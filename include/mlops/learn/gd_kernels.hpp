@@ -701,6 +701,8 @@ gd_outcome gd_train(const gd_options& o, const Loss& loss, const gd_data<T>& dat
   Eigen::VectorXd best_b = st.b, last_b = st.b;
   double best_val = std::numeric_limits<double>::infinity();
   std::size_t since_best = 0;
+  double best_loss = std::numeric_limits<double>::infinity();  // n_iter_no_change's rule
+  std::size_t no_improvement = 0;
   const double inv_nt = 1.0 / static_cast<double>(nt);
   for (std::size_t epoch = 1; epoch <= max_epochs; ++epoch) {
     double L = 0;
@@ -791,7 +793,14 @@ gd_outcome gd_train(const gd_options& o, const Loss& loss, const gd_data<T>& dat
         break;
       }
     }
-    if (epoch > 1 && std::abs(prev_loss - L) <= o.tol * (std::max)(1.0, std::abs(prev_loss))) {
+    if (o.n_iter_no_change > 0) {  // scikit-learn's SGD rule: no epoch beat the best by tol, n times in a row
+      no_improvement = L > best_loss - o.tol ? no_improvement + 1 : 0;
+      best_loss = (std::min)(best_loss, L);
+      if (no_improvement >= o.n_iter_no_change) {
+        res.status = fit_status::converged;
+        break;
+      }
+    } else if (epoch > 1 && std::abs(prev_loss - L) <= o.tol * (std::max)(1.0, std::abs(prev_loss))) {
       res.status = fit_status::converged;
       break;
     }

@@ -221,6 +221,10 @@ struct gd_options {
   /// the loss at the start of each step; stochastic: the mean of the per-row losses seen
   /// during the epoch (as scikit-learn's SGD reports it).
   double tol = 1e-9;
+  /// n > 0 replaces that rule by scikit-learn's SGD rule: converged after n epochs in a
+  /// row whose loss is not below the best epoch loss so far minus tol (an absolute
+  /// amount, as its tol); 0 keeps the relative-change rule above.
+  std::size_t n_iter_no_change = 0;
   double l2 = 0, l1 = 0;       // penalties: l2/2 |w|^2 (gradient l2 w), l1 |w| (proximal step)
   learning_rate rate = constant_rate{0.1};
   update_rule rule = plain_step{};
@@ -251,8 +255,8 @@ MLOPS_FUNC bool set_gd_param(gd_options& g, std::string_view name, const param_v
 /// power and decay, so replaying the list gives the same options).
 MLOPS_FUNC param_list gd_params(const gd_options& g);
 inline constexpr std::string_view gd_param_names =
-    "learning_rate, schedule, power, decay, adam, l2 (alias alpha), l1, batch_size, epochs, tol, seed, validation_fraction, "
-    "patience, fit_intercept";
+    "learning_rate, schedule, power, decay, adam, l2 (alias alpha), l1, batch_size, epochs, tol, n_iter_no_change, seed, "
+    "validation_fraction, patience, fit_intercept";
 
 }  // namespace detail
 
@@ -301,6 +305,8 @@ MLOPS_FUNC bool set_gd_param(gd_options& g, std::string_view name, const param_v
     g.max_epochs = param_count(name, v);
   } else if (name == "tol") {
     g.tol = param_number(name, v);
+  } else if (name == "n_iter_no_change") {
+    g.n_iter_no_change = param_count(name, v);
   } else if (name == "seed") {
     g.seed = param_count(name, v);
   } else if (name == "validation_fraction") {
@@ -340,6 +346,7 @@ MLOPS_FUNC param_list gd_params(const gd_options& g) {
   p.emplace_back("batch_size", static_cast<double>(g.batch_size));
   p.emplace_back("epochs", static_cast<double>(g.max_epochs));
   p.emplace_back("tol", g.tol);
+  if (g.n_iter_no_change) p.emplace_back("n_iter_no_change", static_cast<double>(g.n_iter_no_change));
   p.emplace_back("seed", static_cast<double>(g.seed));
   p.emplace_back("validation_fraction", g.validation_fraction);
   p.emplace_back("patience", static_cast<double>(g.patience));

@@ -40,10 +40,15 @@ std::span<const trainer_entry<T>> trainer_list() {
        }},
       {"gd", task_kind::regression, "least squares by full-batch gradient descent (GradientDescentRegressor)",
        [] { return Estimator<T>(GradientDescentRegressor<T>{}); }},
-      {"sgd", task_kind::regression, "least squares by stochastic gradient descent, one row per step (GradientDescentRegressor)",
+      {"sgd", task_kind::regression,
+       "least squares by stochastic gradient descent, one row per step, scikit-learn SGDRegressor()'s defaults (GradientDescentRegressor)",
        [] {
          GradientDescentRegressor<T> g;
          g.batch_size = 1;
+         g.rate = inverse_scaling{0.01, 0.25};
+         g.tol = 1e-3;
+         g.n_iter_no_change = 5;
+         g.l2 = 1e-4;
          return Estimator<T>(g);
        }},
       {"rls", task_kind::regression, "recursive least squares, the on-device trainer (RecursiveLeastSquaresTrainer)",
