@@ -316,6 +316,22 @@ kj=$("$mlops" train auto.csv --target price --keep seller --max-categories 4 --o
 check "--keep seller --max-categories 4: the identifier used, its rare levels grouped ($rc)" python3 -c '
 import json,sys; d=json.load(sys.stdin); c=d["card"]
 assert "seller" in c["features"] and "seller_infrequent" in c["design"] and len([x for x in c["design"] if x.startswith("seller_")]) == 4, c["design"]' <<<"$kj"
+python3 - auto.csv > cat_drift.csv <<'PY'
+import sys
+lines = open(sys.argv[1]).read().splitlines()
+print(lines[0])
+for i, l in enumerate(lines[1:]):
+    f = l.split(";")
+    f[1] = "Rennes" if i % 10 == 0 else "Paris"
+    print(";".join(f))
+PY
+cm=$("$mlops" monitor auto.mlops cat_drift.csv --window 100 --json); rc=$?
+check "monitor watches a text input per level: unseen share, chi-square, the level that moved ($rc)" python3 -c '
+import json,sys; d=json.load(sys.stdin); c=[f for f in d["features"] if f["name"] == "city"][0]; lv=c["levels"]
+assert abs(lv["unseen_rate"] - 0.1) < 0.02 and lv["chi2_p"] < 1e-6 and lv["chi2_df"] == 2 and lv["moved"][0]["level"] == "Paris", lv
+assert c["level"] == "critical" and c["ks"] is None, c' <<<"$cm"
+cmt=$("$mlops" monitor auto.mlops cat_drift.csv --window 100)
+check "the table names the levels that moved" grep -q "levels: chi2 .*'Paris' 0.3[0-9]* -> 0.9" <<<"$cmt"
 expect_error "--keep an unknown column" "nope" "$mlops" train auto.csv --target price --keep nope --out x.mlops
 expect_error "--date-features none with parts" "cannot be given with parts" "$mlops" train auto.csv --target price --date-features none,month --out x.mlops
 tj=$("$mlops" train tables.csv --target price --impute median --drop sold --id city --out t.mlops --json); rc=$?

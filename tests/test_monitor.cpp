@@ -19,6 +19,7 @@
 #include "mlops/monitor/prometheus.hpp"
 #include "mlops/pipeline.hpp"
 #include "mlops/prep/options.hpp"
+#include "mlops/prep/steps.hpp"
 #include "monitor_support.hpp"
 #include "support.hpp"
 
@@ -614,6 +615,109 @@ std::string resealed(std::string bytes, Edit edit) {
   return bytes;
 }
 }  // namespace
+
+TEST_CASE("chi-square p-values match scipy.stats.chi2.sf") {
+  // scipy 1.10: chi2.sf(x, df)
+  const struct { double x; std::size_t df; double p; } cases[] = {
+      {420, 2, 6.282880511239445e-92}, {3.0, 1, 0.08326451666355042},   {10.0, 4, 0.04042768199451279}, {0.5, 7, 0.9994464813904249},
+      {250, 200, 0.009379131668826098}, {180, 200, 0.84177901081357}, {1e-3, 3, 0.9999915920809419}, {40, 10, 1.694474393006737e-05}};
+  for (const auto& c : cases) {
+    CAPTURE(c.x);
+    CAPTURE(c.df);
+    CHECK(detail::chi2_sf(c.x, c.df) == doctest::Approx(c.p).epsilon(1e-12));
+  }
+  CHECK(detail::chi2_sf(0, 3) == 1.0);
+  CHECK(std::isnan(detail::chi2_sf(-1, 3)));
+  CHECK(std::isnan(detail::chi2_sf(1, 0)));
+}
+
+TEST_CASE("monitor: a categorical input is watched per level: PSI over levels, chi-square, unseen share, levels that moved") {
+  // Islands at 50/30/20 in training; the live window holds only Dream, and 10% of an island
+  // training never saw.
+  const char* islands[] = {"Biscoe", "Biscoe", "Biscoe", "Biscoe", "Biscoe", "Dream", "Dream", "Dream", "Torgersen", "Torgersen"};
+  std::vector<std::string> island;
+  std::vector<double> x, y;
+  for (int i = 0; i < 1000; ++i) {
+    island.emplace_back(islands[i % 10]);
+    x.push_back(static_cast<double>(i % 37));
+    y.push_back(2.0 * x.back() + static_cast<double>(i % 10 < 5 ? 0 : i % 10 < 8 ? 5 : 9));
+  }
+  DataFrame<double> f;
+  f.add_categorical("island", std::span<const std::string>(island));
+  f.add_column("x", std::span<const double>(x));
+  f.add_column("y", std::span<const double>(y));
+  auto pl = pipeline<double>();
+  pl.add(OneHotEncoder<double>{});
+  const auto fp = pl.estimator(LinearRegression<double>{}).fit(f, "y");
+  const auto& prof = fp.drift_profile().features[0];
+  REQUIRE(prof.categorical());
+  CHECK(prof.levels == std::vector<std::string>{"Biscoe", "Dream", "Torgersen"});
+  CHECK(prof.edges == std::vector<double>{-0.5, 0.5, 1.5, 2.5});
+  REQUIRE(prof.freq.size() == 5);
+  CHECK(prof.freq[0] == 0);
+  CHECK(prof.freq[1] == doctest::Approx(0.5));
+  CHECK(prof.freq[2] == doctest::Approx(0.3));
+  CHECK(prof.freq[3] == doctest::Approx(0.2));
+  CHECK(prof.freq[4] == 0);
+  CHECK_FALSE(fp.drift_profile().features[1].categorical());
+  const auto back = FittedPipeline<double>::from_bytes(fp.to_bytes());  // the levels come back from the model's inputs
+  CHECK(back.drift_profile().features[0].levels == prof.levels);
+  CHECK(back.drift_profile().fingerprint() == fp.drift_profile().fingerprint());
+
+  DriftConfig c;
+  c.window = 200;
+  DriftMonitor<double> mon(back.drift_profile(), c);
+  const double dream = back.level_code(0, "Dream"), atlantis = back.level_code(0, "Atlantis");
+  CHECK(atlantis == -1);
+  const std::size_t before = test::allocations();
+  for (int i = 0; i < 200; ++i) {
+    const double row[] = {i % 10 == 0 ? atlantis : dream, static_cast<double>(i % 37)};
+    mon.observe(std::span<const double>(row), back.predict_row(std::span<const double>(row)));
+  }
+  CHECK(test::allocations() == before);  // categorical values on the hot path allocate nothing either
+  const auto r = mon.report();
+  const auto& cd = r.features[0];
+  CHECK(cd.categorical);
+  CHECK(cd.unseen_rate == doctest::Approx(0.1));
+  // 180 known values, all Dream, against 90 / 54 / 36 expected.
+  CHECK(cd.chi2 == doctest::Approx(90.0 + 126.0 * 126.0 / 54.0 + 36.0));
+  CHECK(cd.chi2_df == 2);
+  CHECK(cd.chi2_p < 1e-80);
+  CHECK(std::isnan(cd.ks));
+  CHECK(std::isnan(cd.mean_shift));
+  CHECK(cd.psi > 1.0);
+  CHECK(cd.level == alert_level::critical);
+  REQUIRE(cd.moved.size() == 3);
+  CHECK(cd.moved[0].level == "Dream");
+  CHECK(cd.moved[0].reference == doctest::Approx(0.3));
+  CHECK(cd.moved[0].live == doctest::Approx(0.9));
+  CHECK(cd.moved[1].level == "Biscoe");
+  CHECK_FALSE(r.features[1].categorical);
+  CHECK(std::isnan(r.features[1].unseen_rate));
+  const auto text = fmt::format("{:t}", r);
+  CHECK(text.find("levels: chi2 ") != std::string::npos);
+  CHECK(text.find("'Dream' 0.300 -> 0.900") != std::string::npos);
+  const nlohmann::json j = r;
+  CHECK(j["features"][0]["levels"]["unseen_rate"].get<double>() == doctest::Approx(0.1));
+  CHECK(j["features"][0]["levels"]["moved"][0]["level"] == "Dream");
+  CHECK_FALSE(j["features"][1].contains("levels"));
+  const auto prom = to_prometheus(r);
+  CHECK(prom.find("mlops_drift_unseen_rate{feature=\"island\"} 0.1\n") != std::string::npos);
+  CHECK(prom.find("mlops_drift_chi2_p_value{feature=\"island\"} ") != std::string::npos);
+  CHECK(prom.find("mlops_drift_chi2{feature=\"x\"}") == std::string::npos);
+
+  // Rows drawn as in training: no drift on the levels.
+  DriftMonitor<double> calm(back.drift_profile(), c);
+  for (int i = 0; i < 200; ++i) {
+    const double row[] = {back.level_code(0, islands[i % 10]), static_cast<double>(i % 37)};
+    calm.observe(std::span<const double>(row), back.predict_row(std::span<const double>(row)));
+  }
+  const auto rc = calm.report().features[0];
+  CHECK(rc.chi2 == doctest::Approx(0.0).epsilon(1e-12));
+  CHECK(rc.chi2_p == doctest::Approx(1.0));
+  CHECK(rc.unseen_rate == 0);
+  CHECK(rc.level == alert_level::ok);
+}
 
 TEST_CASE("monitor state: semantic ranges are checked after the checksums (issue 19)") {
   const auto p = normal_profile(2, 4000, 5);

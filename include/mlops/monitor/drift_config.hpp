@@ -97,6 +97,21 @@ struct ColumnDrift {
   double psi = NAN, ks = NAN, js = NAN, mean_shift = NAN;
   double missing_rate = 0, reference_missing_rate = 0, mean = NAN, reference_mean = 0;
   alert_level level = alert_level::ok;
+  /// A categorical input profiled per level (FeatureProfile::categorical): psi and js over
+  /// its levels (unseen values in their own bins); ks, mean and mean_shift NaN (codes have
+  /// no order); the share of present values holding a level training never saw; Pearson's
+  /// chi-square of the known levels' counts against the reference shares, its degrees of
+  /// freedom (levels with a reference share, less one) and p-value; and (report() only) the
+  /// levels whose share moved most, largest |live - reference| first, at most three
+  /// ("(unseen)" for the unseen values).
+  bool categorical = false;
+  double unseen_rate = NAN, chi2 = NAN, chi2_p = NAN;
+  std::size_t chi2_df = 0;
+  struct level_shift {
+    std::string level;
+    double reference = 0, live = 0;
+  };
+  std::vector<level_shift> moved;
   double value(drift_statistic s) const noexcept {
     switch (s) {
       case drift_statistic::psi: return psi;
@@ -166,6 +181,11 @@ struct fmt::formatter<mlops::DriftReport> {
     auto line = [&](const mlops::ColumnDrift& c) {
       out = fmt::format_to(out, "{:<24} {:>9.4f} {:>9.4f} {:>9.4f} {:>11.4f} {:>9.4f} {:>9}\n", c.name.substr(0, 24), c.psi, c.ks, c.js,
                            c.mean_shift, c.missing_rate, r.judged ? mlops::level_name(c.level) : std::string_view("-"));
+      if (c.categorical && c.present > 0) {  // levels: chi-square, unseen share, the levels that moved most
+        out = fmt::format_to(out, "  levels: chi2 {:.4g} (df {}, p {:.3g}), unseen {:.4f}", c.chi2, c.chi2_df, c.chi2_p, c.unseen_rate);
+        for (const auto& m : c.moved) out = fmt::format_to(out, "; '{}' {:.3f} -> {:.3f}", m.level, m.reference, m.live);
+        out = fmt::format_to(out, "\n");
+      }
     };
     for (const auto& c : r.features) line(c);
     mlops::ColumnDrift p = r.prediction;

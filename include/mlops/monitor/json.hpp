@@ -39,6 +39,15 @@ MLOPS_FUNC void to_json(nlohmann::json& j, const ColumnDrift& c) {
        {"missing_rate", finite_json(c.missing_rate)},
        {"reference_missing_rate", finite_json(c.reference_missing_rate)},
        {"level", level_name(c.level)}};
+  if (c.categorical) {
+    nlohmann::json moved = nlohmann::json::array();
+    for (const auto& m : c.moved) moved.push_back({{"level", m.level}, {"reference", m.reference}, {"live", m.live}});
+    j["levels"] = {{"unseen_rate", finite_json(c.unseen_rate)},
+                   {"chi2", finite_json(c.chi2)},
+                   {"chi2_df", c.chi2_df},
+                   {"chi2_p", finite_json(c.chi2_p)},
+                   {"moved", std::move(moved)}};
+  }
 }
 
 MLOPS_FUNC void to_json(nlohmann::json& j, const DriftReport& r) {

@@ -123,8 +123,39 @@ struct FeatureProfile {
   double missing_rate = 0;    // share of NaN
   std::uint64_t count = 0;    // present (non-NaN) values
   std::uint64_t rows = 0;     // all values
+  /// A categorical input's training levels, in code order (empty otherwise). Its values
+  /// are level codes, its edges -0.5, 0.5, ..., L - 0.5: bin k + 1 holds level k, bins 0
+  /// and L + 1 any other number (a level not seen in training). Not written by save():
+  /// FittedPipeline restores it from the model's input levels (level_edges).
+  std::vector<std::string> levels;
 
   std::size_t bins() const noexcept { return edges.size() + 1; }
+  bool categorical() const noexcept { return !levels.empty(); }
+  /// true when `e` are the edges of a categorical profile of `n_levels` levels.
+  static bool level_edges(const std::vector<double>& e, std::size_t n_levels) noexcept {
+    if (n_levels == 0 || e.size() != n_levels + 1) return false;
+    for (std::size_t k = 0; k < e.size(); ++k)
+      if (e[k] != static_cast<double>(k) - 0.5) return false;
+    return true;
+  }
+  /// Most levels a categorical profile bins one by one (two more bins hold unseen
+  /// values); a column with more is profiled on its codes as a number.
+  static constexpr std::size_t max_levels = max_profile_bins - 2;
+
+  /// The profile of a categorical column given as level codes (NaN missing): one bin per
+  /// level and two for codes outside the levels, the moments of the codes.
+  template <class T>
+  static FeatureProfile capture_levels(std::string name, std::span<const T> codes, std::vector<std::string> levels, std::size_t bins) {
+    if (levels.empty() || levels.size() > max_levels) return capture<T>(std::move(name), codes, bins);
+    FeatureProfile p = capture<T>(std::move(name), codes, 1);  // counts and moments
+    p.edges.resize(levels.size() + 1);
+    for (std::size_t k = 0; k < p.edges.size(); ++k) p.edges[k] = static_cast<double>(k) - 0.5;
+    p.freq = detail::bin_counts<T>(codes, p.edges);
+    if (p.count > 0)
+      for (auto& f : p.freq) f /= static_cast<double>(p.count);
+    p.levels = std::move(levels);
+    return p;
+  }
   /// The bin of a present value (see the binning rule above).
   std::size_t bin_of(double v) const noexcept {
     return static_cast<std::size_t>(std::upper_bound(edges.begin(), edges.end(), v) - edges.begin());

@@ -77,6 +77,19 @@ MLOPS_FUNC std::string to_prometheus(const DriftReport& r, const std::vector<std
   per_column("mean_shift", "Window mean minus reference mean, in reference standard deviations.",
              [](const ColumnDrift& c) { return c.mean_shift; });
   per_column("missing_rate", "Share of missing values in the window.", [](const ColumnDrift& c) { return c.missing_rate; });
+  auto per_categorical = [&](std::string_view name, std::string_view help, auto get) {
+    bool any = false;
+    for (const auto& f : r.features) any |= f.categorical;
+    if (!any) return;
+    family(name, help);
+    for (const auto& f : r.features)
+      if (f.categorical) sample(name, f.name, get(f));
+  };
+  per_categorical("unseen_rate", "Categorical inputs: share of present values holding a level training never saw.",
+                  [](const ColumnDrift& c) { return c.unseen_rate; });
+  per_categorical("chi2", "Categorical inputs: Pearson chi-square of the known levels' counts against the reference shares.",
+                  [](const ColumnDrift& c) { return c.chi2; });
+  per_categorical("chi2_p_value", "Categorical inputs: p-value of the chi-square statistic.", [](const ColumnDrift& c) { return c.chi2_p; });
   per_column("level", "Alert level of the column: 0 ok, 1 warning, 2 critical.",
              [](const ColumnDrift& c) { return static_cast<double>(c.level); });
   family("drift_share", "Share of features at the critical level.");

@@ -283,7 +283,10 @@ void FittedPipeline<T>::capture_profile(const DataFrame<T>& raw, std::span<const
   const std::size_t d = features_.size();
   p.features.resize(d);
   detail::parallel_tasks(d + 1, threads, [&](std::size_t j) {
-    if (j < d) p.features[j] = FeatureProfile::capture<T>(features_[j], in.columns[j], bins);
+    if (j < d && input_kinds_[j] == column_kind::categorical)  // per level (codes), unseen levels apart
+      p.features[j] = FeatureProfile::capture_levels<T>(features_[j], in.columns[j], input_levels_[j], bins);
+    else if (j < d)
+      p.features[j] = FeatureProfile::capture<T>(features_[j], in.columns[j], bins);
     else p.prediction = FeatureProfile::capture<T>("prediction", pred, bins);
   });
   p.baseline = make_baseline(raw.column(target_), pred, "train");

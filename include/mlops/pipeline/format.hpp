@@ -238,6 +238,10 @@ FittedPipeline<T> FittedPipeline<T>::from_bytes(std::string_view bytes, std::str
     for (std::size_t j = 0; match && j < fp.features_.size(); ++j) match = fp.profile_->features[j].name == fp.features_[j];
     if (!match)
       MLOPS_THROW(format_error(errc::format_corrupt, fmt::format("{}: the drift profile's features do not match the schema", source)));
+    // A categorical input profiled per level (its edges say so) gets its level names back.
+    for (std::size_t j = 0; j < fp.features_.size() && j < fp.input_kinds_.size(); ++j)
+      if (fp.input_kinds_[j] == column_kind::categorical && FeatureProfile::level_edges(fp.profile_->features[j].edges, fp.input_levels_[j].size()))
+        fp.profile_->features[j].levels = fp.input_levels_[j];
   }
   // Every step column must be an input or a model column, and the model width must
   // match the schema.
