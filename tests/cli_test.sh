@@ -332,6 +332,16 @@ assert abs(lv["unseen_rate"] - 0.1) < 0.02 and lv["chi2_p"] < 1e-6 and lv["chi2_
 assert c["level"] == "critical" and c["ks"] is None, c' <<<"$cm"
 cmt=$("$mlops" monitor auto.mlops cat_drift.csv --window 100)
 check "the table names the levels that moved" grep -q "levels: chi2 .*'Paris' 0.3[0-9]* -> 0.9" <<<"$cmt"
+tsj=$("$mlops" train auto.csv --target price --time-col sold --cv 3 --out ts.mlops --json); rc=$?
+check "--time-col: the past trains, the future is held out, folds are expanding windows ($rc)" python3 -c '
+import json,sys; d=json.load(sys.stdin); s=d["split"]
+assert s["kind"] == "time" and s["time_col"] == "sold" and s["train_until"] <= s["test_from"], s
+assert len(d["cv"]["folds"]) == 3 and d["cv"]["folds"][0]["rows_used"] < d["cv"]["folds"][2]["rows_used"], d["cv"]["folds"]' <<<"$tsj"
+check "train prints the time cut" grep -q "split by time on 'sold': trained up to 20" < <("$mlops" train auto.csv --target price --split time --time-col sold --out ts.mlops)
+expect_error "--split time without --time-col" "needs --time-col" "$mlops" train auto.csv --target price --split time --out x.mlops
+expect_error "a text time column" "is text" "$mlops" train auto.csv --target price --time-col city --out x.mlops
+"$mlops" monitor ts.mlops auto.csv --time-col sold --window 100 >/dev/null; rc=$?
+check "monitor --time-col replays in time order ($rc)" test $rc -eq 0
 expect_error "--keep an unknown column" "nope" "$mlops" train auto.csv --target price --keep nope --out x.mlops
 expect_error "--date-features none with parts" "cannot be given with parts" "$mlops" train auto.csv --target price --date-features none,month --out x.mlops
 tj=$("$mlops" train tables.csv --target price --impute median --drop sold --id city --out t.mlops --json); rc=$?

@@ -15,6 +15,7 @@
 #include "mlops/csv.hpp"
 #include "mlops/detail/block_quantiles.hpp"
 #include "mlops/detail/buffer_cache.hpp"
+#include "mlops/eval/time_split.hpp"
 #include "mlops/prep/steps.hpp"
 #include "mlops/select/model_selection.hpp"
 #include "mlops/select/report.hpp"
@@ -88,6 +89,54 @@ TEST_CASE("cross_validate agrees with scikit-learn's Pipeline + cross_validate (
   for (const double v : golden::cv_r2) ss += (v - mean) * (v - mean);
   CHECK(rel(*cv.std("r2"), std::sqrt(ss / 3)) < 1e-7);  // population std, as cv_results_
   CHECK_THROWS_AS((void)cv.mean("accuracy"), argument_error);
+}
+
+TEST_CASE("time-ordered rows: TimeSeriesSplit gives scikit-learn's folds; the time split holds out the future") {
+  auto rows = [](std::initializer_list<std::size_t> l) { return std::vector<std::size_t>(l); };
+  // scikit-learn 1.2.1: TimeSeriesSplit(n_splits=3).split(np.zeros(10))
+  auto a = TimeSeriesSplit{3}.split(10);
+  REQUIRE(a.size() == 3);
+  CHECK(a[0].train == rows({0, 1, 2, 3}));
+  CHECK(a[0].test == rows({4, 5}));
+  CHECK(a[2].train == rows({0, 1, 2, 3, 4, 5, 6, 7}));
+  CHECK(a[2].test == rows({8, 9}));
+  // TimeSeriesSplit(n_splits=3, gap=1, max_train_size=3, test_size=2) on 12 rows
+  auto b = TimeSeriesSplit{3, 2, 1, 3}.split(12);
+  CHECK(b[0].train == rows({2, 3, 4}));
+  CHECK(b[0].test == rows({6, 7}));
+  CHECK(b[2].train == rows({6, 7, 8}));
+  CHECK(b[2].test == rows({10, 11}));
+  // TimeSeriesSplit(n_splits=5) on 7 rows: one test row each
+  auto c = TimeSeriesSplit{5}.split(7);
+  CHECK(c[0].train == rows({0, 1}));
+  CHECK(c[4].test == rows({6}));
+  CHECK_THROWS_AS(TimeSeriesSplit{5}.split(5), argument_error);          // more folds than rows
+  CHECK_THROWS_AS((TimeSeriesSplit{3, 0, 5}.split(10)), argument_error);  // the gap leaves no training rows
+  CHECK_THROWS_AS(TimeSeriesSplit{1}.split(10), argument_error);
+
+  // Rows out of time order, a datetime column; ties keep row order.
+  const auto f = parse_csv<double>("t,x,y\n2021-03-01,3,30\n2021-01-01,1,10\n2021-05-01,5,50\n2021-02-01,2,20\n2021-04-01,4,40\n"
+                                   "2021-01-01,0,0\n");
+  CHECK(time_order(f, "t") == rows({1, 5, 3, 0, 4, 2}));
+  const auto [train, test] = time_train_test_split(f, "t", 0.34);  // ceil(0.34 x 6) = 3 held out: the latest
+  CHECK(std::vector<double>(train.column("x").begin(), train.column("x").end()) == std::vector<double>{1, 0, 2});
+  CHECK(std::vector<double>(test.column("x").begin(), test.column("x").end()) == std::vector<double>{3, 4, 5});
+  CHECK(time_order(f, "y") == rows({5, 1, 3, 0, 4, 2}));  // a numeric time column
+  const auto gap = parse_csv<double>("t,y,name\n2021-03-01,1,a\n,2,b\n");
+  CHECK_THROWS_WITH_AS(time_order(gap, "t"), doctest::Contains("no value at row 1"), data_error);
+  CHECK_THROWS_AS(time_order(gap, "name"), schema_error);
+
+  // Cross-validation on expanding windows: each fold trains on the past only.
+  std::string csv = "t,x,y\n";
+  for (int i = 0; i < 60; ++i) csv += fmt::format("{},{},{}\n", 2000 + i, i % 7, 3.0 * (i % 7) + 0.1 * i);
+  const auto g = parse_csv<double>(csv);
+  auto p = pipeline<double>();
+  p.features({"x", "t"}).estimator(LinearRegression<double>{});
+  const auto cv = cross_validate(p, g, "y", TimeSeriesSplit{4}.split(60));
+  REQUIRE(cv.folds.size() == 4);
+  CHECK(cv.folds[0].rows_used == 12);  // 60 / 5 = 12 rows per test part; the first fold trains on the first 12
+  CHECK(cv.folds[3].rows_used == 48);
+  CHECK(*cv.mean("r2") > 0.99);
 }
 
 TEST_CASE("each fold fits the whole pipeline on its training rows only (equals a manual fit per fold)") {

@@ -24,6 +24,7 @@
 #include "mlops/pipeline.hpp"
 #include "mlops/pipeline/auto.hpp"
 #include "mlops/registry.hpp"
+#include "mlops/eval/time_split.hpp"
 #include "mlops/select/model_selection.hpp"
 #include "mlops/select/trainers.hpp"
 
@@ -90,6 +91,7 @@ struct train_args {
   // columns
   data_args data_opts;
   std::vector<std::string> drop, features, ids, keep;
+  std::string split = "random", time_col;  // --split time --time-col C: the past trains, the future tests
 };
 
 /// The flags train and tune share (data, target, pipeline steps, trainer and its options, split).
@@ -142,6 +144,11 @@ struct train_test_parts {
 };
 train_test_parts split_for(const train_args& a, const mlops::DataFrame<double>& frame);
 mlops::cv_options cv_options_for(const train_args& a);
+/// The folds of k-fold cross-validation on `train`: k as the library folds it, or with
+/// --split time TimeSeriesSplit(k) over its rows with a target, in time order.
+mlops::cv_folds cv_folds_for(const train_args& a, const mlops::DataFrame<double>& train, std::size_t k);
+/// --split time: the last training time and the first held-out time ({} otherwise).
+json split_json(const train_args& a, const train_test_parts& parts);
 
 /// --on-alert: runs `sh -c cmd` with `payload` and a newline on its stdin and returns
 /// its exit status (128 + signal when killed; -1 when it could not be started).

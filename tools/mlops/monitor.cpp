@@ -9,7 +9,7 @@ namespace mlops_cli {
 namespace {
 
 struct monitor_args {
-  std::string model, data, target, state, on_alert;
+  std::string model, data, target, state, on_alert, time_col;
   data_args data_opts;
   std::size_t window = 1000, step = 0;
   bool json_out = false, prometheus = false, alerts = false, fail_on_drift = false;
@@ -22,7 +22,8 @@ int cmd_monitor(const monitor_args& a) {
     throw mlops::argument_error(mlops::errc::invalid_argument,
                                 fmt::format("{} has no drift profile (trained with --bins 0 or by an older mlops); retrain it to monitor",
                                             a.model));
-  const auto frame = read_table(a.data, a.data_opts, model_columns(p, a.target.empty() ? p.target() : a.target));
+  auto frame = read_table(a.data, a.data_opts, model_columns(p, a.target.empty() ? p.target() : a.target));
+  if (!a.time_col.empty()) frame = frame.take(mlops::time_order(frame, a.time_col));  // windows follow time, not file order
   std::vector<std::string> missing;
   for (const auto& f : p.features())
     if (!frame.contains(f)) missing.push_back(f);
@@ -105,6 +106,7 @@ std::function<int()> setup_monitor(CLI::App& cmd) {
   cmd.add_flag("--prometheus", ma->prometheus, "print the report in the Prometheus text exposition format");
   cmd.add_option("--target", ma->target, "label column (default: the model's target, when present)");
   cmd.add_option("--window", ma->window, "rows per window (default 1000; 0: every row)");
+  cmd.add_option("--time-col", ma->time_col, "replay the rows in the order of this column (dates or numbers), so windows follow time");
   cmd.add_option("--step", ma->step, "rows between evaluations: a divisor of the window (sliding); default the window (tumbling)");
   cmd.add_option("--state", ma->state, "resume from this monitor state file if it exists, and save the state there afterwards");
   cmd.add_flag("--alerts", ma->alerts, "print each alert as it fires (stderr; with --json in the report)");

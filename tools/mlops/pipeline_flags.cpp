@@ -209,6 +209,21 @@ bool is_classifier_model(const train_args& a) {
 /// --test-size 0: every row trains and the held-out part is empty.
 train_test_parts split_for(const train_args& a, const mlops::DataFrame<double>& frame) {
   train_test_parts out;
+  if (a.split == "time") {  // time order: the latest rows are held out, the training part keeps time order (for its folds)
+    if (a.time_col.empty())
+      throw mlops::argument_error(mlops::errc::invalid_argument, "--split time needs --time-col COL (the column that orders the rows)");
+    if (a.time_col == a.target) throw mlops::argument_error(mlops::errc::invalid_argument, "--time-col cannot be the target");
+    if (a.test_size == 0) {
+      out.train_part = frame.take(mlops::time_order(frame, a.time_col));
+      out.test_part = frame.head(0);
+    } else {
+      if (a.test_size >= 1)
+        throw mlops::argument_error(mlops::errc::invalid_argument,
+                                    fmt::format("--test-size {}: the held-out fraction must be below 1 (0 trains on every row)", a.test_size));
+      std::tie(out.train_part, out.test_part) = mlops::time_train_test_split(frame, a.time_col, a.test_size);
+    }
+    return out;
+  }
   if (a.test_size == 0) {
     out.whole = &frame;
     out.test_part = frame.head(0);
@@ -223,6 +238,28 @@ train_test_parts split_for(const train_args& a, const mlops::DataFrame<double>& 
   else
     std::tie(out.train_part, out.test_part) = mlops::train_test_split(frame, a.test_size, a.seed);
   return out;
+}
+
+mlops::cv_folds cv_folds_for(const train_args& a, const mlops::DataFrame<double>& train, std::size_t k) {
+  if (a.split != "time") return k;
+  const auto y = train.column(a.target);
+  const auto labelled = static_cast<std::size_t>(std::count_if(y.begin(), y.end(), [](double v) { return v == v; }));
+  return mlops::TimeSeriesSplit{k}.split(labelled);  // cross-validation folds the rows with a target, which keep time order
+}
+
+json split_json(const train_args& a, const train_test_parts& parts) {
+  if (a.split != "time") return {{"kind", "random"}, {"seed", a.seed}};
+  json j = {{"kind", "time"}, {"time_col", a.time_col}};
+  auto at = [&](const mlops::DataFrame<double>& f, std::size_t row) -> json {
+    if (f.kind(a.time_col) == mlops::column_kind::datetime)
+      return mlops::detail::format_iso8601(f.datetime(a.time_col).values[row], f.datetime(a.time_col).has_time);
+    return f.column(a.time_col)[row];
+  };
+  const auto& tr = parts.train();
+  const auto& te = parts.test();
+  if (tr.rows()) j["train_until"] = at(tr, tr.rows() - 1);
+  if (te.rows()) j["test_from"] = at(te, 0);
+  return j;
 }
 
 mlops::cv_options cv_options_for(const train_args& a) {
@@ -323,6 +360,11 @@ void add_pipeline_flags(CLI::App* cmd, train_args& a) {
   cmd->add_option("--id", a.ids, "an id column: kept beside the data, never a feature (repeatable)");
   cmd->add_option("--keep", a.keep, "never leave this column out automatically (an identifier-like text, an empty column; repeatable)");
   cmd->add_option("--seed", a.seed, "seed of the train/test split");
+  cmd->add_option("--split", a.split,
+                  "random (default: shuffled; stratified for classifiers) or time (with --time-col: the latest rows are held out, and "
+                  "--cv folds are expanding windows, scikit-learn's TimeSeriesSplit)")
+      ->check(CLI::IsMember({"random", "time"}));
+  cmd->add_option("--time-col", a.time_col, "the column (dates or numbers) that orders the rows for --split time (implies it)");
   cmd->add_option("--threads", a.threads,
                   "threads for cross-validation (folds, or the shared statistics' passes and scoring), the fit's statistics, "
                   "training predictions and drift profile; results do not depend on it (0, the default: one per hardware thread)");

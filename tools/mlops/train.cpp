@@ -47,6 +47,7 @@ std::map<std::string, std::string> flag_parameters(const train_args& a) {
   if (!a.features.empty()) p["features"] = fmt::format("{}", fmt::join(a.features, ","));
   if (!a.ids.empty()) p["id"] = fmt::format("{}", fmt::join(a.ids, ","));
   if (!a.keep.empty()) p["keep"] = fmt::format("{}", fmt::join(a.keep, ","));
+  if (a.split == "time") p["split"] = "time", p["time_col"] = a.time_col;
   return p;
 }
 
@@ -70,7 +71,7 @@ int cmd_train(const train_args& a) {
   const auto p = make_pipeline(a, reports, train, choices);
   // Cross-validation on the training part (the held-out part stays untouched).
   std::optional<mlops::CvResult> cv;
-  if (a.cv > 0) cv = mlops::cross_validate(p, train, a.target, a.cv, {}, cv_options_for(a));
+  if (a.cv > 0) cv = mlops::cross_validate(p, train, a.target, cv_folds_for(a, train, a.cv), {}, cv_options_for(a));
   mlops::FittedPipeline<double> fitted = p.fit(train, a.target);
   if (!labels.empty()) fitted.set_class_labels(labels);
   optimizer_report opt;
@@ -122,6 +123,7 @@ int cmd_train(const train_args& a) {
               {"card", mlops::io::model_card(fitted)}};
     if (cv) j["cv"] = *cv;
     j["auto"] = choices_json(choices);
+    j["split"] = split_json(a, parts);
     if (registered) j["registered"] = {{"registry", a.registry}, {"name", a.register_name}, {"version", *registered}};
     if (opt.present)
       j["optimizer"] = {{"status", std::string(mlops::to_string(opt.status))}, {"epochs", opt.epochs},
@@ -131,6 +133,13 @@ int cmd_train(const train_args& a) {
   } else {
     print_choices(rep, choices);
     fmt::print(rep, "trained {} on {} rows ({} after cleaning), held out {}\n", a.model, train.rows(), fitted.report().rows_used, test.rows());
+    if (a.split == "time") {
+      const auto s = split_json(a, parts);
+      auto shown = [&](const char* k) {
+        return !s.contains(k) ? std::string("-") : s[k].is_string() ? s[k].get<std::string>() : s[k].dump();
+      };
+      fmt::print(rep, "split by time on '{}': trained up to {}, held out from {}\n", a.time_col, shown("train_until"), shown("test_from"));
+    }
     if (opt.present)
       fmt::print(rep, "optimizer: {} after {} {}, loss {:.6g}\n", mlops::to_string(opt.status), opt.epochs,
                  a.model == "logistic" && a.solver != "gd" ? "iterations" : "epochs", opt.loss);
@@ -157,6 +166,7 @@ std::function<int()> setup_train(CLI::App& cmd) {
     note_gd_flags(cmd, *a);
     if (a->out.empty() && a->register_name.empty())
       throw mlops::argument_error(mlops::errc::invalid_argument, "train needs --out MODEL, --register NAME, or both");
+    if (!a->time_col.empty()) a->split = "time";
     return cmd_train(*a);
   };
 }

@@ -40,7 +40,7 @@ int cmd_tune(const train_args& a) {
   const auto p = make_pipeline(a, reports, train, choices);
   mlops::grid_options o;
   static_cast<mlops::cv_options&>(o) = cv_options_for(a);
-  const auto gs = mlops::grid_search(p, grid, train, a.target, a.cv == 0 ? 5 : a.cv, a.metric, {}, o);
+  const auto gs = mlops::grid_search(p, grid, train, a.target, cv_folds_for(a, train, a.cv == 0 ? 5 : a.cv), a.metric, {}, o);
   auto fitted = *gs.refitted;  // the best candidate refitted on the whole training part
   if (!labels.empty()) fitted.set_class_labels(labels);
   const bool held_out = test.rows() > 0;
@@ -62,6 +62,7 @@ int cmd_tune(const train_args& a) {
               {"rows", {{"total", frame.rows()}, {"train", train.rows()}, {"test", test.rows()}}},
               {"search", gs},
               {"auto", choices_json(choices)},
+              {"split", split_json(a, parts)},
               {"test", test_j},
               {"model", a.out.empty() ? json(nullptr) : json(a.out)}};
     fmt::print(rep, "{}\n", to_text(j));
@@ -88,6 +89,7 @@ std::function<int()> setup_tune(CLI::App& cmd) {
   cmd.add_option("--out", a->out, "write the best pipeline, refitted on the training part (-: standard output, the report then goes to standard error)");
   return [a, &cmd] {
     note_gd_flags(cmd, *a);
+    if (!a->time_col.empty()) a->split = "time";
     return cmd_tune(*a);
   };
 }
