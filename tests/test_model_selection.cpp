@@ -12,10 +12,12 @@
 #include <vector>
 
 #include "golden/sklearn_golden.hpp"
+#include "golden/tables/class_golden.hpp"
 #include "mlops/csv.hpp"
 #include "mlops/detail/block_quantiles.hpp"
 #include "mlops/detail/buffer_cache.hpp"
 #include "mlops/eval/time_split.hpp"
+#include "mlops/pipeline/auto.hpp"
 #include "mlops/prep/steps.hpp"
 #include "mlops/select/model_selection.hpp"
 #include "mlops/select/report.hpp"
@@ -89,6 +91,38 @@ TEST_CASE("cross_validate agrees with scikit-learn's Pipeline + cross_validate (
   for (const double v : golden::cv_r2) ss += (v - mean) * (v - mean);
   CHECK(rel(*cv.std("r2"), std::sqrt(ss / 3)) < 1e-7);  // population std, as cv_results_
   CHECK_THROWS_AS((void)cv.mean("accuracy"), argument_error);
+}
+
+TEST_CASE("classification tables with text labels and gaps: scikit-learn's cross-validated metrics on its folds") {
+  // scikit-learn 1.2.1: SimpleImputer(mean) + StandardScaler + LogisticRegression(C=1) on
+  // StratifiedKFold(5, shuffle, seed 0) folds, exported row by row
+  // (tests/golden/tables/make_class_golden.py). Here: the table as read (text labels,
+  // empty fields), auto_pipeline's choices, a scaler and the logistic regression.
+  for (const auto& g : class_golden::cases) {
+    CAPTURE(g.name);
+    auto f = read_csv<double>(std::string(MLOPS_TEST_GOLDEN_DIR) + "/tables/" + g.file);
+    REQUIRE(f.rows() == static_cast<std::size_t>(g.n));
+    REQUIRE(f.kind(g.target) == column_kind::categorical);
+    const auto labels = encode_labels(f, g.target);
+    CHECK(labels.size() == (std::string_view(g.name) == "iris" ? 3u : 2u));
+    std::vector<SplitIndices> folds(5);
+    for (std::size_t r = 0; r < f.rows(); ++r)
+      for (std::size_t k = 0; k < 5; ++k) (g.fold[r] == k ? folds[k].test : folds[k].train).push_back(r);
+    auto [p, choices] = auto_pipeline(f, g.target);
+    CHECK(choices.empty() == (std::string_view(g.name) == "iris"));  // the gaps are imputed: one choice per column with gaps
+    LogisticRegression<double> lr;
+    lr.tol = 1e-12;
+    p.standardize().estimator(lr);
+    const auto cv = cross_validate(p, f, g.target, folds, {"accuracy", "f1", "roc_auc", "log_loss"});
+    REQUIRE(cv.folds.size() == 5);
+    for (std::size_t k = 0; k < 5; ++k) {
+      CAPTURE(k);
+      CHECK(*cv.folds[k].test[0] == doctest::Approx(g.accuracy[k]).epsilon(1e-12));
+      CHECK(*cv.folds[k].test[1] == doctest::Approx(g.f1[k]).epsilon(1e-12));
+      CHECK(rel(*cv.folds[k].test[2], g.roc_auc[k]) < 1e-6);
+      CHECK(rel(*cv.folds[k].test[3], g.log_loss[k]) < 1e-6);
+    }
+  }
 }
 
 TEST_CASE("time-ordered rows: TimeSeriesSplit gives scikit-learn's folds; the time split holds out the future") {
