@@ -719,6 +719,44 @@ TEST_CASE("monitor: a categorical input is watched per level: PSI over levels, c
   CHECK(rc.level == alert_level::ok);
 }
 
+TEST_CASE("monitor: a datetime input is range-checked: shares before and after the training dates") {
+  std::string csv = "sold,x,y\n";
+  for (int i = 0; i < 400; ++i) csv += fmt::format("2021-{:02}-{:02},{},{}\n", 1 + i % 12, 1 + i % 28, i % 17, 3 * (i % 17) + i % 12);
+  const auto f = parse_csv<double>(csv);
+  auto pl = pipeline<double>();
+  pl.add(DateFeatures<double>{});
+  const auto fp = pl.estimator(LinearRegression<double>{}).fit(f, "y");
+  const auto& prof = fp.drift_profile().features[0];
+  REQUIRE(prof.ranged);
+  CHECK(prof.edges.front() == prof.min);
+  CHECK(prof.freq.front() == 0);
+  CHECK(prof.freq.back() == 0);
+  CHECK_FALSE(fp.drift_profile().features[1].ranged);
+  const auto back = FittedPipeline<double>::from_bytes(fp.to_bytes());
+  CHECK(back.drift_profile().features[0].ranged);
+  CHECK(back.drift_profile().fingerprint() == fp.drift_profile().fingerprint());
+  DriftConfig c;
+  c.window = 100;
+  DriftMonitor<double> mon(back.drift_profile(), c);
+  const double jan = static_cast<double>(detail::days_of<double>(detail::parse_iso8601("2021-06-15").micros));
+  const double future = static_cast<double>(detail::days_of<double>(detail::parse_iso8601("2023-02-01").micros));
+  const double past = static_cast<double>(detail::days_of<double>(detail::parse_iso8601("2019-02-01").micros));
+  for (int i = 0; i < 100; ++i) {
+    const double row[] = {i < 30 ? future : i < 35 ? past : jan, static_cast<double>(i % 17)};
+    mon.observe(std::span<const double>(row), back.predict_row(std::span<const double>(row)));
+  }
+  const auto r = mon.report();
+  CHECK(r.features[0].ranged);
+  CHECK(r.features[0].after_range_rate == doctest::Approx(0.30));
+  CHECK(r.features[0].before_range_rate == doctest::Approx(0.05));
+  CHECK(r.features[0].level == alert_level::critical);  // PSI: the outer bins have no reference share
+  CHECK_FALSE(r.features[1].ranged);
+  CHECK(fmt::format("{:t}", r).find("range: 0.0500 before the training range, 0.3000 after it") != std::string::npos);
+  const nlohmann::json j = r;
+  CHECK(j["features"][0]["range"]["after_rate"].get<double>() == doctest::Approx(0.3));
+  CHECK(to_prometheus(r).find("mlops_drift_after_range_rate{feature=\"sold\"} 0.3\n") != std::string::npos);
+}
+
 TEST_CASE("monitor state: semantic ranges are checked after the checksums (issue 19)") {
   const auto p = normal_profile(2, 4000, 5);
   DriftMonitor<double> a(p, cfg(1000));

@@ -559,6 +559,13 @@ class DriftMonitor {
       level_drift(p, w.counts.data() + c * stride_, present, cd);
       return;
     }
+    cd.ranged = p.ranged;
+    cd.before_range_rate = cd.after_range_rate = NAN;
+    if (p.ranged && present > 0) {
+      const std::uint64_t* n = w.counts.data() + c * stride_;
+      cd.before_range_rate = static_cast<double>(n[0]) / static_cast<double>(present);
+      cd.after_range_rate = static_cast<double>(n[p.bins() - 1]) / static_cast<double>(present);
+    }
     const std::uint64_t finite = present - (std::min)(present, w.infinite[c]);
     if (finite > 0) {
       cd.mean = w.sum[c] / static_cast<double>(finite);

@@ -112,6 +112,10 @@ struct ColumnDrift {
     double reference = 0, live = 0;
   };
   std::vector<level_shift> moved;
+  /// A datetime input profiled with its range (FeatureProfile::ranged): the shares of the
+  /// present values earlier than any training value and later than any (future dates).
+  bool ranged = false;
+  double before_range_rate = NAN, after_range_rate = NAN;
   double value(drift_statistic s) const noexcept {
     switch (s) {
       case drift_statistic::psi: return psi;
@@ -186,6 +190,8 @@ struct fmt::formatter<mlops::DriftReport> {
         for (const auto& m : c.moved) out = fmt::format_to(out, "; '{}' {:.3f} -> {:.3f}", m.level, m.reference, m.live);
         out = fmt::format_to(out, "\n");
       }
+      if (c.ranged && c.present > 0)
+        out = fmt::format_to(out, "  range: {:.4f} before the training range, {:.4f} after it\n", c.before_range_rate, c.after_range_rate);
     };
     for (const auto& c : r.features) line(c);
     mlops::ColumnDrift p = r.prediction;

@@ -48,6 +48,7 @@ MLOPS_FUNC void to_json(nlohmann::json& j, const ColumnDrift& c) {
                    {"chi2_p", finite_json(c.chi2_p)},
                    {"moved", std::move(moved)}};
   }
+  if (c.ranged) j["range"] = {{"before_rate", finite_json(c.before_range_rate)}, {"after_rate", finite_json(c.after_range_rate)}};
 }
 
 MLOPS_FUNC void to_json(nlohmann::json& j, const DriftReport& r) {

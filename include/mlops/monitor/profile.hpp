@@ -129,8 +129,32 @@ struct FeatureProfile {
   /// FittedPipeline restores it from the model's input levels (level_edges).
   std::vector<std::string> levels;
 
+  /// A datetime input profiled with its range (capture_range): the first edge is the
+  /// minimum and the last the next double above the maximum, so bin 0 holds the values
+  /// earlier than any training value and the last bin the later ones (both reference
+  /// share 0). Not written by save(): FittedPipeline restores it (range_edges).
+  bool ranged = false;
+
   std::size_t bins() const noexcept { return edges.size() + 1; }
   bool categorical() const noexcept { return !levels.empty(); }
+  /// true when the edges and shares are those capture_range makes.
+  bool range_edges() const noexcept {
+    return count > 0 && freq.size() >= 3 && freq.front() == 0 && freq.back() == 0 && edges.front() == min &&
+           edges.back() == std::nextafter(max, std::numeric_limits<double>::infinity());
+  }
+  /// The profile of a datetime column (days since 1970; NaN missing): capture's quantile
+  /// bins plus a bin below the training minimum and one above the maximum.
+  template <class T>
+  static FeatureProfile capture_range(std::string name, std::span<const T> values, std::size_t bins) {
+    FeatureProfile p = capture<T>(std::move(name), values, bins);
+    if (p.count == 0 || p.edges.size() + 3 > max_profile_bins || !std::isfinite(p.min) || !std::isfinite(p.max)) return p;
+    p.edges.insert(p.edges.begin(), p.min);  // capture drops an edge at the minimum: p.min is below every edge
+    p.edges.push_back(std::nextafter(p.max, std::numeric_limits<double>::infinity()));
+    p.freq = detail::bin_counts<T>(values, p.edges);
+    for (auto& f : p.freq) f /= static_cast<double>(p.count);
+    p.ranged = true;
+    return p;
+  }
   /// true when `e` are the edges of a categorical profile of `n_levels` levels.
   static bool level_edges(const std::vector<double>& e, std::size_t n_levels) noexcept {
     if (n_levels == 0 || e.size() != n_levels + 1) return false;

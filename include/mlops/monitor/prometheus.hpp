@@ -77,14 +77,19 @@ MLOPS_FUNC std::string to_prometheus(const DriftReport& r, const std::vector<std
   per_column("mean_shift", "Window mean minus reference mean, in reference standard deviations.",
              [](const ColumnDrift& c) { return c.mean_shift; });
   per_column("missing_rate", "Share of missing values in the window.", [](const ColumnDrift& c) { return c.missing_rate; });
-  auto per_categorical = [&](std::string_view name, std::string_view help, auto get) {
+  auto per_kind = [&](bool ColumnDrift::*is, std::string_view name, std::string_view help, auto get) {
     bool any = false;
-    for (const auto& f : r.features) any |= f.categorical;
+    for (const auto& f : r.features) any |= f.*is;
     if (!any) return;
     family(name, help);
     for (const auto& f : r.features)
-      if (f.categorical) sample(name, f.name, get(f));
+      if (f.*is) sample(name, f.name, get(f));
   };
+  auto per_categorical = [&](std::string_view name, std::string_view help, auto get) { per_kind(&ColumnDrift::categorical, name, help, get); };
+  per_kind(&ColumnDrift::ranged, "before_range_rate", "Datetime inputs: share of present values earlier than any training value.",
+           [](const ColumnDrift& c) { return c.before_range_rate; });
+  per_kind(&ColumnDrift::ranged, "after_range_rate", "Datetime inputs: share of present values later than any training value.",
+           [](const ColumnDrift& c) { return c.after_range_rate; });
   per_categorical("unseen_rate", "Categorical inputs: share of present values holding a level training never saw.",
                   [](const ColumnDrift& c) { return c.unseen_rate; });
   per_categorical("chi2", "Categorical inputs: Pearson chi-square of the known levels' counts against the reference shares.",

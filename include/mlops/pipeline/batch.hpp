@@ -285,6 +285,8 @@ void FittedPipeline<T>::capture_profile(const DataFrame<T>& raw, std::span<const
   detail::parallel_tasks(d + 1, threads, [&](std::size_t j) {
     if (j < d && input_kinds_[j] == column_kind::categorical)  // per level (codes), unseen levels apart
       p.features[j] = FeatureProfile::capture_levels<T>(features_[j], in.columns[j], input_levels_[j], bins);
+    else if (j < d && input_kinds_[j] == column_kind::datetime)  // with bins before and after the training range
+      p.features[j] = FeatureProfile::capture_range<T>(features_[j], in.columns[j], bins);
     else if (j < d)
       p.features[j] = FeatureProfile::capture<T>(features_[j], in.columns[j], bins);
     else p.prediction = FeatureProfile::capture<T>("prediction", pred, bins);

@@ -242,6 +242,8 @@ FittedPipeline<T> FittedPipeline<T>::from_bytes(std::string_view bytes, std::str
     for (std::size_t j = 0; j < fp.features_.size() && j < fp.input_kinds_.size(); ++j)
       if (fp.input_kinds_[j] == column_kind::categorical && FeatureProfile::level_edges(fp.profile_->features[j].edges, fp.input_levels_[j].size()))
         fp.profile_->features[j].levels = fp.input_levels_[j];
+      else if (fp.input_kinds_[j] == column_kind::datetime && fp.profile_->features[j].range_edges())
+        fp.profile_->features[j].ranged = true;
   }
   // Every step column must be an input or a model column, and the model width must
   // match the schema.
