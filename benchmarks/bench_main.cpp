@@ -167,8 +167,10 @@ void BM_tree_predict_row(benchmark::State& st) {
 
 // Issue 17: a mixed row (12 numeric, 4 categorical given as text, 1 date as an instant)
 // through one-hot x4 + date features + impute + standardize + linear.
+// Arg 0: the pipeline built by hand (one-hot, date parts, imputer, scaler); Arg 1 the
+// default one, auto_pipeline's choices on the same table plus the scaler (issue 30).
 void BM_predict_row_mixed(benchmark::State& st) {
-  static const auto fp = [] {
+  static const auto fitted = [] {
     mlops::detail::xoshiro256ss rng(17);
     const std::size_t n = 20'000;
     mlops::DataFrame<double> f;
@@ -197,8 +199,11 @@ void BM_predict_row_mixed(benchmark::State& st) {
     p.impute();
     p.standardize();
     p.estimator(mlops::LinearRegression<double>{});
-    return p.fit(f, "y");
+    auto a = mlops::auto_pipeline(f, "y").pipeline;
+    a.standardize().estimator(mlops::LinearRegression<double>{});
+    return std::array<mlops::FittedPipeline<double>, 2>{p.fit(f, "y"), a.fit(f, "y")};
   }();
+  const auto& fp = fitted[static_cast<std::size_t>(st.range(0))];
   std::vector<mlops::input_value> row;
   for (std::size_t j = 0; j < 12; ++j) row.push_back(mlops::input_value::of(0.25 + 0.01 * static_cast<double>(j)));
   static const std::string levels[4] = {"level_3", "level_11", "level_7", "level_30"};
@@ -209,7 +214,8 @@ void BM_predict_row_mixed(benchmark::State& st) {
     double y = fp.predict_row(std::span<const mlops::input_value>(row));
     benchmark::DoNotOptimize(y);
   }
-  st.SetLabel(fmt::format("12 numeric + 4 text (one-hot, {} columns) + 1 date (7 parts)", fp.design_columns().size()));
+  st.SetLabel(fmt::format("12 numeric + 4 text (one-hot) + 1 date, {} model columns, {}", fp.design_columns().size(),
+                          st.range(0) ? "auto_pipeline + standardize" : "by hand"));
 }
 
 // Issue 17: read_csv with type inference of the table tables_bench.py writes (12 numeric,
@@ -566,7 +572,7 @@ BENCHMARK(BM_mean_impute)->Arg(0)->Arg(1)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_linear_fit)->Arg(0)->Arg(1)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_bare_eigen_gram_ldlt)->Arg(0)->Arg(1)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_pipeline_predict_row)->Unit(benchmark::kNanosecond);
-BENCHMARK(BM_predict_row_mixed)->Unit(benchmark::kNanosecond);
+BENCHMARK(BM_predict_row_mixed)->Arg(0)->Arg(1)->Unit(benchmark::kNanosecond);
 BENCHMARK(BM_read_csv_typed)->Unit(benchmark::kMillisecond)->Iterations(3);
 BENCHMARK(BM_onehot_fit_transform)->Unit(benchmark::kMillisecond)->Iterations(3);
 BENCHMARK(BM_tree_fit)->Unit(benchmark::kMillisecond)->Iterations(1)->Repetitions(3);

@@ -50,7 +50,7 @@ ml_rss = peak_rss_mib("BM_read_csv_typed")
 X = frame[[f"c{j}" for j in range(4)]]
 sk_t, _ = median_time(lambda: OneHotEncoder(sparse_output=False).fit_transform(X))
 ml_oh = [mlops("BM_onehot_fit_transform") for _ in range(3)]
-ml_row = [mlops("BM_predict_row_mixed") for _ in range(3)]
+ml_row = [mlops("BM_predict_row_mixed/1") for _ in range(3)]  # the default pipeline (auto_pipeline + scaler)
 med = lambda v: sorted(v)[len(v) // 2]
 print(f"file {path}: {rows} rows, {size / 1e6:.1f} MB")
 print(f"read_csv typed:  mlops {med(ml_read)*1e3:.0f} ms (runs {', '.join(f'{x*1e3:.0f}' for x in ml_read)}), "
