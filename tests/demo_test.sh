@@ -19,7 +19,7 @@ grep -qE "1000 rows, area x1.6: area psi [0-9.]+ \(critical\), age psi [0-9.]+ \
 grep -qF "== 9. Tables as they come" <<<"$log" || fail "no step 9"
 grep -qE "city +area +rooms +sold +price" <<<"$log" || fail "step 9 does not show the table"
 grep -qF "categorical" <<<"$log" || fail "step 9 does not show the column kinds"
-grep -qE "model columns: city_Lille, city_Lyon, city_Nantes, city_Paris, city_Saint-Étienne, city_nan, area, rooms, sold_year, sold_month, sold_day, sold_weekday, sold_yearday, sold_timestamp" <<<"$log" \
+grep -qE "model columns: city_Lille, city_Lyon, city_Nantes, city_Paris, city_Saint-Étienne, city_nan, area, rooms, sold_year, sold_month, sold_day, sold_weekday$" <<<"$log" \
   || fail "step 9's model columns"
 grep -qF "auto: 'city' one-hot: 5 level(s)" <<<"$log" || fail "step 9 does not say how it encoded city"
 grep -qF "auto: 'area' imputed:" <<<"$log" || fail "step 9 does not say it imputed area"

@@ -160,7 +160,8 @@ mlops::auto_options auto_options_for(const train_args& a) {
   o.min_frequency = a.min_frequency;
   for (const auto& part : a.date_features) {
     if (part == "none") o.dates = false;
-    else if (part != "all") o.date_parts.push_back(mlops::parse_date_part(part));
+    else if (part == "all") o.all_date_parts = true;
+    else o.date_parts.push_back(mlops::parse_date_part(part));
   }
   if (!o.dates && a.date_features.size() > 1)
     throw mlops::argument_error(mlops::errc::invalid_argument, "--date-features none cannot be given with parts");
@@ -291,8 +292,8 @@ void add_pipeline_flags(CLI::App* cmd, train_args& a) {
   cmd->add_option("--min-frequency", a.min_frequency, "onehot: levels seen fewer times (a share of rows when below 1) are infrequent")
       ->check(CLI::NonNegativeNumber);
   cmd->add_option("--date-features", a.date_features,
-                  "turn datetime features into numbers: all (the default), none (leave them out), or a list of "
-                  "year,month,day,weekday,yearday,hour,timestamp")
+                  "turn datetime features into numbers: a list of year,month,day,weekday,yearday,hour,timestamp, all, or none "
+                  "(leave them out); default year,month,day,weekday (+hour for columns with times)")
       ->delimiter(',');
   cmd->add_flag("--minmax", a.minmax, "scale every feature to [0, 1] by its training range (after --standardize if both)");
   cmd->add_option("--bins", a.bins, "bins per feature of the drift reference profile saved with the model (0: none)")

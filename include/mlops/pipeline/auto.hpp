@@ -34,10 +34,14 @@ struct auto_options {
   /// key): it is left out. 0: never.
   double identifier_share = 0.5;
   std::size_t identifier_min_values = 20;
-  /// Datetime inputs: expanded into date_parts (empty: all, hour only with times), or
+  /// Datetime inputs: expanded into date_parts (empty: year, month, day, weekday, and hour
+  /// for a column with times; not yearday and timestamp, which with the year are nearly
+  /// collinear: timestamp = 365.25 year + yearday + c, and a least-squares fit on a short
+  /// span extrapolates them wildly), or
   /// left out when false.
   bool dates = true;
   std::vector<detail::date_part> date_parts{};
+  bool all_date_parts = false;  // every part instead (hour only for columns with times): DateFeatures{}
   /// Missing values in the numeric inputs (date parts and ordinal codes included): one
   /// imputer of this strategy over every numeric column when any has one; none when false.
   bool impute = true;
@@ -115,6 +119,19 @@ auto_plan<T> auto_pipeline(const DataFrame<T>& frame, std::string_view target, c
   for (const auto& c : o.keep) (void)frame.index_of(c);
   auto_plan<T> plan;
   auto kept = [&](const std::string& c) { return std::find(o.keep.begin(), o.keep.end(), c) != o.keep.end(); };
+  using detail::date_part;
+  const std::vector<date_part> date_only{date_part::year, date_part::month, date_part::day, date_part::weekday};
+  const std::vector<date_part> with_time{date_part::year, date_part::month, date_part::day, date_part::weekday, date_part::hour};
+  auto parts_of = [&](const std::string& c) -> std::vector<date_part> {
+    const bool timed = frame.datetime(c).has_time;
+    if (o.all_date_parts) {
+      std::vector<date_part> all;
+      for (const auto& p : date_parts)
+        if (p.part != date_part::hour || timed) all.push_back(p.part);
+      return all;
+    }
+    return !o.date_parts.empty() ? o.date_parts : timed ? with_time : date_only;
+  };
   auto choose = [&](std::string column, std::string action, std::string reason) {
     const auto key = "auto." + column;
     const auto it = plan.pipeline.notes().find(key);  // a column's second choice (date parts, then imputed) joins its first
@@ -178,9 +195,9 @@ auto_plan<T> auto_pipeline(const DataFrame<T>& frame, std::string_view target, c
       }
       dates.push_back(c);
       std::vector<std::string> parts;
+      const auto chosen = parts_of(c);
       for (const auto& p : date_parts)
-        if (o.date_parts.empty() ? (p.part != detail::date_part::hour || frame.datetime(c).has_time)
-                                 : std::find(o.date_parts.begin(), o.date_parts.end(), p.part) != o.date_parts.end())
+        if (std::find(chosen.begin(), chosen.end(), p.part) != chosen.end())
           parts.emplace_back(p.name);
       choose(c, "date parts", fmt::format("datetime input expanded into {} (--date-features LIST or none)", fmt::join(parts, ", ")));
       if (present < frame.rows()) missing = true;
@@ -201,7 +218,16 @@ auto_plan<T> auto_pipeline(const DataFrame<T>& frame, std::string_view target, c
     plan.pipeline.add(OneHotEncoder<T>{o.min_frequency, o.max_categories, text});
   else if (!text.empty() && o.text == auto_options::text_inputs::ordinal)
     plan.pipeline.add(OrdinalEncoder<T>{.columns = text});
-  if (!dates.empty()) plan.pipeline.add(DateFeatures<T>{o.date_parts, dates});
+  if (!dates.empty() && (o.all_date_parts || !o.date_parts.empty())) {
+    plan.pipeline.add(DateFeatures<T>{o.all_date_parts ? std::vector<date_part>{} : o.date_parts, dates});
+  } else if (!dates.empty()) {  // the default parts: one step for the date-only columns, one for those with times (hour too)
+    for (const bool timed : {false, true}) {
+      std::vector<std::string> cols;
+      for (const auto& c : dates)
+        if (frame.datetime(c).has_time == timed) cols.push_back(c);
+      if (!cols.empty()) plan.pipeline.add(DateFeatures<T>{timed ? with_time : date_only, std::move(cols)});
+    }
+  }
   if (missing && o.impute) {
     plan.pipeline.impute(o.impute_with);
     for (const auto& c : features) {
